@@ -1,0 +1,67 @@
+"""The typer application: thin — parse, call the library, render.
+
+Each command lives in its own module and registers itself here; ``main`` turns every
+TokenergyError (and pydantic validation error) into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+
+from tokenergy import __version__
+from tokenergy.cli import convert
+from tokenergy.cli.render import error_line
+from tokenergy.errors import TokenergyError
+
+app = typer.Typer(
+    name="tokenergy",
+    help="How much energy does serving an LLM query take, and why: measure, convert, estimate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"tokenergy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """tokenergy: J/token, Wh/query and GWh/day, each with its boundary and power basis."""
+
+
+app.command("convert")(convert.convert_command)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(standalone_mode=False)
+    except typer.TyperException as error:  # usage errors of the parser itself
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        error_line(f"{error.format_message()}{hint}")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        error_line("aborted")
+        sys.exit(130)
+    except TokenergyError as error:
+        error_line(str(error))
+        sys.exit(2)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        error_line(f"{field}: {first['msg']}")
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

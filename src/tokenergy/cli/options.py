@@ -1,0 +1,92 @@
+"""Option parsing shared by commands: power bases and quantities typed as strings.
+
+Quantities arrive as strings so that bad input ('abc', '-3') gets our one-line error naming the
+option rather than a usage panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tokenergy import units
+from tokenergy.errors import ConfigError, TokenergyError
+from tokenergy.power import GpuBasis, PowerSpec
+from tokenergy.units import Basis, Boundary
+
+BASIS_HELP = (
+    "Power basis: tdp|allin (per-GPU catalog figures, need --gpu/--gpus) or, for --power/"
+    "--power-per-gpu, the label measured|provisioned|nameplate|modeled (default provisioned)."
+)
+
+
+def parse_option(option: str, parser: Callable[[str], float], text: str) -> float:
+    """Run a units parser and name the option in any error."""
+    try:
+        return parser(text)
+    except TokenergyError as error:
+        raise ConfigError(error.message, field=option) from None
+
+
+def power_spec(
+    *,
+    power: str | None,
+    power_per_gpu: str | None,
+    basis: str | None,
+    boundary: str | None,
+    host_overhead: str | None,
+    pue: str | None,
+) -> PowerSpec:
+    """Build a PowerSpec from CLI strings, refusing unknown names with the list of valid ones."""
+    gpu_basis: GpuBasis | None = None
+    label = Basis.PROVISIONED
+    if basis is not None:
+        names = [b.value for b in GpuBasis] + [b.value for b in Basis]
+        if basis in {b.value for b in GpuBasis}:
+            gpu_basis = GpuBasis(basis)
+        elif basis in {b.value for b in Basis}:
+            label = Basis(basis)
+        else:
+            raise ConfigError(
+                f"unknown basis {basis!r}; use one of {', '.join(names)}", field="--basis"
+            )
+    if gpu_basis is not None and (power is not None or power_per_gpu is not None):
+        raise ConfigError(
+            "--basis tdp|allin reads the catalog; do not combine with --power", field="--basis"
+        )
+    bound = Boundary.NODE
+    if boundary is not None:
+        try:
+            bound = Boundary(boundary)
+        except ValueError:
+            raise ConfigError(
+                f"unknown boundary {boundary!r}; use one of {', '.join(b.value for b in Boundary)}",
+                field="--boundary",
+            ) from None
+    pue_value = parse_option("--pue", _parse_pue, pue) if pue is not None else None
+    return PowerSpec(
+        power_w=parse_option("--power", units.parse_power_w, power) if power is not None else None,
+        power_per_gpu_w=(
+            parse_option("--power-per-gpu", units.parse_power_w, power_per_gpu)
+            if power_per_gpu is not None
+            else None
+        ),
+        gpu_basis=gpu_basis,
+        basis=label,
+        boundary=bound,
+        host_overhead=(
+            parse_option("--host-overhead", units.parse_fraction, host_overhead)
+            if host_overhead is not None
+            else None
+        ),
+        pue=pue_value,
+    )
+
+
+def _parse_pue(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"cannot parse {text!r} as a PUE (e.g. 1.2)") from None
+    if not value >= 1.0:
+        raise ConfigError(f"PUE must be >= 1, got {text!r}")
+    return value

@@ -1,0 +1,111 @@
+"""Stated power bases for results without a measurement (DESIGN §1 'Basis').
+
+A stated power is resolved into an :class:`EnergyMeasurement` carrying its boundary, basis and
+every multiplier applied (host overhead, PUE), so no conversion is ever silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tokenergy import catalog, units
+from tokenergy.errors import ConfigError
+from tokenergy.records import BoundaryStep, EnergyMeasurement
+from tokenergy.units import Basis, Boundary
+
+
+class GpuBasis(StrEnum):
+    """Per-GPU figures from the catalog."""
+
+    TDP = "tdp"  # board TDP: nameplate, accelerator boundary
+    ALLIN = "allin"  # InferenceX all-in provisioned kW/GPU: already includes host + facility
+
+
+@dataclass(frozen=True)
+class PowerSpec:
+    """How the user said the power should be obtained; exactly one source must be set."""
+
+    power_w: float | None = None  # whole deployment
+    power_per_gpu_w: float | None = None
+    gpu_basis: GpuBasis | None = None
+    basis: Basis = Basis.PROVISIONED  # label for power_w / power_per_gpu_w
+    boundary: Boundary = Boundary.NODE  # label for power_w / power_per_gpu_w
+    host_overhead: float | None = None
+    pue: float | None = None
+
+    def describe(self) -> str:
+        if self.power_w is not None:
+            return f"{self.power_w:g} W stated ({self.basis}, {self.boundary})"
+        if self.power_per_gpu_w is not None:
+            return f"{self.power_per_gpu_w:g} W/GPU stated ({self.basis}, {self.boundary})"
+        return f"catalog {self.gpu_basis}"
+
+
+def _sources(spec: PowerSpec) -> int:
+    return sum(x is not None for x in (spec.power_w, spec.power_per_gpu_w, spec.gpu_basis))
+
+
+def validate_spec(spec: PowerSpec) -> None:
+    """Refuse contradictory or incomplete power specifications before any work is done."""
+    if _sources(spec) == 0:
+        raise ConfigError(
+            "no power given: use --power W, --power-per-gpu W, or --basis tdp|allin with a GPU",
+            field="power",
+        )
+    if _sources(spec) > 1:
+        raise ConfigError("give only one of --power, --power-per-gpu, --basis tdp|allin")
+    if spec.gpu_basis is GpuBasis.ALLIN and (spec.pue is not None or spec.host_overhead):
+        raise ConfigError(
+            "all-in provisioned figures already include host share and facility overhead; "
+            "--pue/--host-overhead would count them twice",
+            field="basis",
+        )
+    if spec.pue is not None and spec.pue < 1.0:
+        raise ConfigError(f"PUE must be >= 1, got {spec.pue:g}", field="pue")
+
+
+def resolve(spec: PowerSpec, gpu: str | None, num_gpus: int | None) -> EnergyMeasurement:
+    """Total power of a deployment of ``num_gpus`` × ``gpu`` under a stated basis."""
+    validate_spec(spec)
+    steps: list[BoundaryStep] = []
+    if spec.power_w is not None:
+        power_w, basis, boundary = spec.power_w, spec.basis, spec.boundary
+        method = "stated-total"
+    else:
+        if num_gpus is None:
+            raise ConfigError("the GPU count is unknown: give --gpus", field="gpus")
+        if spec.power_per_gpu_w is not None:
+            per_gpu_w, basis, boundary = spec.power_per_gpu_w, spec.basis, spec.boundary
+            method = "stated-per-gpu"
+        else:
+            if gpu is None:
+                raise ConfigError("the GPU model is unknown: give --gpu", field="gpu")
+            if spec.gpu_basis is GpuBasis.ALLIN:
+                per_gpu_w, basis, boundary = (
+                    catalog.allin_w(gpu),
+                    Basis.PROVISIONED,
+                    Boundary.FACILITY,
+                )
+                method = "catalog-allin"
+            else:
+                per_gpu_w, basis, boundary = (
+                    catalog.tdp_w(gpu),
+                    Basis.NAMEPLATE,
+                    Boundary.ACCELERATOR,
+                )
+                method = "catalog-tdp"
+        power_w = per_gpu_w * num_gpus
+    if spec.host_overhead:
+        power_w = units.with_host_overhead(power_w, spec.host_overhead)
+        boundary = Boundary.NODE
+        steps.append(
+            BoundaryStep(name="host overhead", factor=1 + spec.host_overhead, to_boundary=boundary)
+        )
+    if spec.pue is not None:
+        power_w = units.with_pue(power_w, spec.pue)
+        boundary = Boundary.FACILITY
+        steps.append(BoundaryStep(name="PUE", factor=spec.pue, to_boundary=boundary))
+    return EnergyMeasurement(
+        avg_power_w=power_w, boundary=boundary, basis=basis, method=method, steps=steps
+    )

@@ -1,0 +1,371 @@
+"""The canonical ServingResult that every source produces and every analysis consumes.
+
+Only what was observed or stated is stored; J/token, Wh/query and friends are properties computed
+from it (DESIGN §2), so a stored record can never disagree with itself. JSON round-trips are
+lossless (``ServingResult.model_validate_json(r.model_dump_json()) == r``).
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tokenergy import units
+from tokenergy.units import Basis, Boundary
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
+
+
+class LengthSampler(StrEnum):
+    """How request lengths were drawn; the two random lineages have different means (DESIGN §2)."""
+
+    FIXED = "fixed"
+    BENCH_SERVING = "bench-serving"  # uniform integers in [floor(r*L), L]
+    VLLM = "vllm"  # uniform in [L*(1-r), L*(1+r)], mean L
+    EMPIRICAL = "empirical"
+    UNKNOWN = "unknown"
+
+
+def expected_mean_length(nominal: int, sampler: LengthSampler, range_ratio: float | None) -> float:
+    """Mean of the lengths a sampler draws for an advertised length L (DESIGN §2)."""
+    if sampler is LengthSampler.BENCH_SERVING:
+        ratio = 1.0 if range_ratio is None else range_ratio
+        return (math.floor(ratio * nominal) + nominal) / 2.0
+    return float(nominal)
+
+
+class Identity(_Record):
+    """What was served on what: the configuration that a result describes."""
+
+    model: str = Field(description="stable model key, e.g. 'gptoss' or 'meta-llama/Llama-3.1-8B'")
+    model_name: str | None = Field(default=None, description="model as written by the source")
+    precision: str | None = None
+    engine: str | None = None
+    engine_version: str | None = None
+    gpu: str | None = Field(default=None, description="accelerator model, e.g. 'B200'")
+    num_gpus: int | None = Field(default=None, ge=1, description="all GPUs serving")
+    num_prefill_gpus: int | None = Field(default=None, ge=1)
+    num_decode_gpus: int | None = Field(default=None, ge=1)
+    tp: int | None = Field(default=None, ge=1)
+    ep: int | None = Field(default=None, ge=1)
+    pp: int | None = Field(default=None, ge=1)
+    dp_attention: bool | None = None
+    spec_decoding: str | None = None
+
+    @property
+    def disaggregated(self) -> bool:
+        return self.num_prefill_gpus is not None and self.num_decode_gpus is not None
+
+    @model_validator(mode="after")
+    def _gpu_split_adds_up(self) -> Self:
+        if self.disaggregated and self.num_gpus is not None:
+            assert self.num_prefill_gpus is not None and self.num_decode_gpus is not None
+            if self.num_prefill_gpus + self.num_decode_gpus != self.num_gpus:
+                raise ValueError("num_prefill_gpus + num_decode_gpus must equal num_gpus")
+        return self
+
+
+class Workload(_Record):
+    """The requests that were sent: advertised vs actual lengths and the load shape."""
+
+    task: str | None = None
+    isl: int | None = Field(default=None, ge=0, description="nominal (advertised) input length")
+    osl: int | None = Field(default=None, ge=0, description="nominal (advertised) output length")
+    mean_input_len: float | None = Field(default=None, ge=0, description="mean actually run")
+    mean_output_len: float | None = Field(default=None, ge=0, description="mean actually run")
+    sampler: LengthSampler = LengthSampler.UNKNOWN
+    range_ratio: float | None = Field(default=None, ge=0)
+    concurrency: int | None = Field(default=None, ge=1, description="max concurrency / batch cap")
+    achieved_concurrency: float | None = Field(default=None, ge=0)
+    request_rate: float | None = Field(default=None, gt=0, description="requested req/s; None=inf")
+    num_prompts: int | None = Field(default=None, ge=0)
+    dataset: str | None = None
+
+    def benchmarked_lengths(self) -> tuple[float, float] | None:
+        """Mean input and output lengths actually run: measured, else implied by the sampler."""
+        if self.mean_input_len is not None and self.mean_output_len is not None:
+            return self.mean_input_len, self.mean_output_len
+        if self.isl is None or self.osl is None or self.sampler is LengthSampler.UNKNOWN:
+            return None
+        return (
+            expected_mean_length(self.isl, self.sampler, self.range_ratio),
+            expected_mean_length(self.osl, self.sampler, self.range_ratio),
+        )
+
+
+class Counts(_Record):
+    """Requests by outcome; attempted = completed + failed + incomplete."""
+
+    attempted: int | None = Field(default=None, ge=0)
+    completed: int | None = Field(default=None, ge=0)
+    failed: int | None = Field(default=None, ge=0)
+    incomplete: int | None = Field(default=None, ge=0)
+    failures_by_cause: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _outcomes_add_up(self) -> Self:
+        parts = (self.completed, self.failed, self.incomplete)
+        known = [p for p in parts if p is not None]
+        if self.attempted is not None and len(known) == 3 and sum(known) != self.attempted:
+            raise ValueError("attempted must equal completed + failed + incomplete")
+        return self
+
+    @property
+    def failure_rate(self) -> float | None:
+        if self.attempted in (None, 0) or self.completed is None:
+            return None
+        assert self.attempted is not None
+        return 1.0 - self.completed / self.attempted
+
+
+class Throughput(_Record):
+    """Absolute token rates of the whole deployment over the window (never per GPU)."""
+
+    input_tok_s: float | None = Field(default=None, ge=0)
+    output_tok_s: float | None = Field(default=None, ge=0)
+    reported_total_tok_s: float | None = Field(
+        default=None, ge=0, description="total as the source reported it (checked, or used alone)"
+    )
+    request_per_s: float | None = Field(default=None, ge=0)
+
+    @property
+    def total_tok_s(self) -> float | None:
+        if self.input_tok_s is not None and self.output_tok_s is not None:
+            return self.input_tok_s + self.output_tok_s
+        return self.reported_total_tok_s
+
+
+class MetricStats(_Record):
+    """Summary statistics of one latency metric, in the metric's unit (seconds or tok/s)."""
+
+    mean: float | None = None
+    median: float | None = None
+    std: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+
+
+class ItlUnit(StrEnum):
+    """ITL gaps are between streamed chunks, or spread evenly over the tokens a chunk carried."""
+
+    CHUNK = "chunk"
+    TOKEN = "token"
+    UNKNOWN = "unknown"
+
+
+class LatencyStats(_Record):
+    """vLLM-definition latencies in seconds; interactivity in tok/s/user (DESIGN §2)."""
+
+    ttft_s: MetricStats | None = None
+    tpot_s: MetricStats | None = None
+    itl_s: MetricStats | None = None
+    e2el_s: MetricStats | None = None
+    intvty_tok_s: MetricStats | None = None
+    itl_unit: ItlUnit = ItlUnit.UNKNOWN
+    failures_as_inf: bool = Field(
+        default=False, description="True when failed requests count as +inf latency"
+    )
+
+
+class DeviceEnergy(_Record):
+    """Energy and identity of one metered device (a GPU, a CPU package, DRAM …)."""
+
+    device: str
+    kind: str = "gpu"
+    model: str | None = None
+    uuid: str | None = None
+    energy_j: float | None = Field(default=None, ge=0)
+    avg_power_w: float | None = Field(default=None, ge=0)
+    idle_power_w: float | None = Field(default=None, ge=0)
+    power_limit_w: float | None = Field(default=None, ge=0)
+
+
+class BoundaryStep(_Record):
+    """One explicit multiplier applied to move energy outward (host overhead, PUE, β)."""
+
+    name: str
+    factor: float = Field(gt=0)
+    to_boundary: Boundary
+    source: str | None = None
+
+
+class EnergyMeasurement(_Record):
+    """Energy (or power) of all devices serving, with what it covers and where it came from.
+
+    For measured results ``energy_j`` is the window energy; for stated power bases
+    (provisioned/nameplate) only ``avg_power_w`` is known.
+    """
+
+    energy_j: float | None = Field(default=None, ge=0)
+    avg_power_w: float | None = Field(default=None, ge=0)
+    boundary: Boundary
+    basis: Basis
+    method: str = Field(description="e.g. 'nvml-counter', 'trapezoid', 'catalog-allin'")
+    meter: str | None = None
+    devices: list[DeviceEnergy] = Field(default_factory=list)
+    idle_power_w: float | None = Field(default=None, ge=0)
+    steps: list[BoundaryStep] = Field(default_factory=list)
+    valid: bool = True
+    reasons: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_a_quantity(self) -> Self:
+        if self.energy_j is None and self.avg_power_w is None:
+            raise ValueError("energy needs energy_j or avg_power_w")
+        return self
+
+
+class Provenance(_Record):
+    """Where a result came from, so any number can be traced to its source."""
+
+    source: str = Field(description="file path or URL")
+    source_format: str
+    row: int | None = Field(default=None, description="index of the row within the source")
+    date: str | None = None
+    tool: str | None = None
+    tool_version: str | None = None
+    hardware: str | None = None
+    engine_config: dict[str, Any] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    simulated: bool = False
+
+
+class ServingResult(_Record):
+    """One serving configuration under one workload, with its energy accounting."""
+
+    schema_version: int = 1
+    identity: Identity
+    workload: Workload = Field(default_factory=Workload)
+    counts: Counts = Field(default_factory=Counts)
+    throughput: Throughput = Field(default_factory=Throughput)
+    duration_s: float | None = Field(default=None, gt=0, description="window the rates cover")
+    latency: LatencyStats = Field(default_factory=LatencyStats)
+    energy: EnergyMeasurement | None = None
+    provenance: Provenance
+    extras: dict[str, Any] = Field(default_factory=dict)
+
+    # --- derived (never stored) ---------------------------------------------------------------
+
+    @property
+    def power_w(self) -> float | None:
+        """Mean power of all serving devices over the window."""
+        if self.energy is None:
+            return None
+        if self.energy.energy_j is not None and self.duration_s:
+            return self.energy.energy_j / self.duration_s
+        return self.energy.avg_power_w
+
+    @property
+    def j_per_token(self) -> float | None:
+        """Energy per total (input + output) token."""
+        total = self.throughput.total_tok_s
+        power = self.power_w
+        if power is None or not total:
+            return None
+        return units.j_per_token(power, total)
+
+    @property
+    def j_per_output_token(self) -> float | None:
+        output = self.throughput.output_tok_s
+        power = self.power_w
+        if power is None or not output:
+            return None
+        return units.j_per_token(power, output)
+
+    @property
+    def window_energy_j(self) -> float | None:
+        """Energy over the window: measured, else stated power × window duration."""
+        if self.energy is None:
+            return None
+        if self.energy.energy_j is not None:
+            return self.energy.energy_j
+        if self.energy.avg_power_w is not None and self.duration_s:
+            return self.energy.avg_power_w * self.duration_s
+        return None
+
+    @property
+    def wh_per_query_measured(self) -> float | None:
+        """Window energy / completed queries (preferred whenever counts exist)."""
+        energy = self.window_energy_j
+        if energy is None or not self.counts.completed:
+            return None
+        return units.wh_per_query_from_counts(energy, self.counts.completed)
+
+    @property
+    def wh_per_attempted_query(self) -> float | None:
+        energy = self.window_energy_j
+        if energy is None or not self.counts.attempted:
+            return None
+        return units.wh_per_query_from_counts(energy, self.counts.attempted)
+
+    @property
+    def tokens_per_query_nominal(self) -> int | None:
+        if self.workload.isl is None or self.workload.osl is None:
+            return None
+        return self.workload.isl + self.workload.osl
+
+    @property
+    def tokens_per_query_benchmarked(self) -> float | None:
+        lengths = self.workload.benchmarked_lengths()
+        return None if lengths is None else lengths[0] + lengths[1]
+
+    @property
+    def wh_per_query_nominal(self) -> float | None:
+        jpt, tokens = self.j_per_token, self.tokens_per_query_nominal
+        if jpt is None or tokens is None:
+            return None
+        return units.wh_per_query_from_tokens(jpt, tokens)
+
+    @property
+    def wh_per_query_benchmarked(self) -> float | None:
+        jpt, tokens = self.j_per_token, self.tokens_per_query_benchmarked
+        if jpt is None or tokens is None:
+            return None
+        return units.wh_per_query_from_tokens(jpt, tokens)
+
+    @property
+    def kwh_per_mtok(self) -> float | None:
+        jpt = self.j_per_token
+        return None if jpt is None else units.kwh_per_mtok(jpt)
+
+    def summary(self) -> dict[str, Any]:
+        """Flat dict of identity, workload and derived energy figures for tables and JSON."""
+        ident, work, energy = self.identity, self.workload, self.energy
+        latency = self.latency
+        return {
+            "model": ident.model,
+            "precision": ident.precision,
+            "hw": ident.gpu,
+            "framework": ident.engine,
+            "gpus": ident.num_gpus,
+            "prefill_gpus": ident.num_prefill_gpus,
+            "decode_gpus": ident.num_decode_gpus,
+            "conc": work.concurrency,
+            "isl": work.isl,
+            "osl": work.osl,
+            "completed": self.counts.completed,
+            "failed": self.counts.failed,
+            "total_tok_s": self.throughput.total_tok_s,
+            "output_tok_s": self.throughput.output_tok_s,
+            "mean_intvty": latency.intvty_tok_s.mean if latency.intvty_tok_s else None,
+            "mean_e2el_s": latency.e2el_s.mean if latency.e2el_s else None,
+            "median_itl_s": latency.itl_s.median if latency.itl_s else None,
+            "power_w": self.power_w,
+            "j_per_token": self.j_per_token,
+            "j_per_output_token": self.j_per_output_token,
+            "kwh_per_mtok": self.kwh_per_mtok,
+            "wh_per_query_measured": self.wh_per_query_measured,
+            "wh_per_query_nominal": self.wh_per_query_nominal,
+            "wh_per_query_benchmarked": self.wh_per_query_benchmarked,
+            "boundary": energy.boundary.value if energy else None,
+            "basis": energy.basis.value if energy else None,
+            "energy_valid": energy.valid if energy else None,
+            "source": self.provenance.source,
+            "row": self.provenance.row,
+        }
