@@ -1,0 +1,52 @@
+"""Stated power bases resolve to a labelled EnergyMeasurement with every step recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenergy.errors import CatalogError, ConfigError
+from tokenergy.power import GpuBasis, PowerSpec, resolve
+from tokenergy.units import Basis, Boundary
+
+
+def test_catalog_tdp_with_host_and_pue() -> None:
+    energy = resolve(PowerSpec(gpu_basis=GpuBasis.TDP, host_overhead=0.10, pue=1.2), "H100", 4)
+    assert energy.avg_power_w == pytest.approx(4 * 700 * 1.10 * 1.2)
+    assert energy.basis is Basis.NAMEPLATE
+    assert energy.boundary is Boundary.FACILITY
+    assert [s.name for s in energy.steps] == ["host overhead", "PUE"]
+
+
+def test_catalog_allin_is_provisioned_facility() -> None:
+    energy = resolve(PowerSpec(gpu_basis=GpuBasis.ALLIN), "b200", 8)
+    assert energy.avg_power_w == pytest.approx(8 * 2170.0)
+    assert (energy.basis, energy.boundary) == (Basis.PROVISIONED, Boundary.FACILITY)
+
+
+def test_stated_powers() -> None:
+    total = resolve(PowerSpec(power_w=11300.0), None, None)
+    assert (total.avg_power_w, total.boundary, total.basis) == (
+        11300.0,
+        Boundary.NODE,
+        Basis.PROVISIONED,
+    )
+    per_gpu = resolve(PowerSpec(power_per_gpu_w=1200.0, basis=Basis.NAMEPLATE), None, 8)
+    assert per_gpu.avg_power_w == 9600.0
+
+
+@pytest.mark.parametrize(
+    ("spec", "gpu", "gpus", "error"),
+    [
+        (PowerSpec(), "H100", 1, ConfigError),
+        (PowerSpec(power_w=1.0, gpu_basis=GpuBasis.TDP), "H100", 1, ConfigError),
+        (PowerSpec(gpu_basis=GpuBasis.ALLIN, pue=1.2), "H100", 1, ConfigError),
+        (PowerSpec(gpu_basis=GpuBasis.TDP), "H100", None, ConfigError),
+        (PowerSpec(gpu_basis=GpuBasis.TDP), None, 2, ConfigError),
+        (PowerSpec(gpu_basis=GpuBasis.ALLIN), "A100", 2, CatalogError),
+    ],
+)
+def test_refuses_incomplete_or_double_counting(
+    spec: PowerSpec, gpu: str | None, gpus: int | None, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        resolve(spec, gpu, gpus)
