@@ -14,7 +14,7 @@ import resource
 import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,12 @@ from tokenergy.load.runlog import (
 )
 from tokenergy.load.schedule import LoadShape, Schedule, ScheduledRequest
 from tokenergy.load.workload import (
+    Conversation,
     LengthSpec,
     PromptBuilder,
     PromptKind,
     TokenCounter,
+    conversation_lengths,
 )
 from tokenergy.records import (
     EnergyMeasurement,
@@ -71,6 +73,7 @@ from tokenergy.records import (
 
 CLIENT_CPU_WARN_PERCENT = 85.0
 SCHEDULE_DELAY_WARN_S = 0.010
+DATASET_SAMPLE = 1000  # conversations tokenized to build the empirical length distribution
 
 
 class LengthMismatchError(ServerError):
@@ -109,6 +112,7 @@ class BenchConfig:
     timeout_s: float = 600.0
     max_length_mismatch: float = 0.01
     dataset: str | None = None
+    conversations: tuple[Conversation, ...] = ()
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -404,11 +408,15 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
     LengthMismatchError (after writing everything) above the mismatch threshold. Cancelled
     (Ctrl-C), it cuts the requests in flight, still writes run.json, then re-raises.
     """
-    shape = config.shape
     meta_timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=meta_timeout) as meta:
         info = await server_info(meta, config.base_url)
+        if not config.model:
+            config = replace(config, model=_first_model(info, config.base_url))
         counter = ServerTokenCounter(meta, config.base_url, config.model)
+        if config.conversations:
+            config = await _with_dataset_lengths(config, counter)
+        shape = config.shape
         caps = await _probe(meta, config, counter)
         kind = config.prompt_kind or (PromptKind.TOKEN_IDS if caps.token_ids else PromptKind.TEXT)
         if kind is PromptKind.TOKEN_IDS and not caps.token_ids:
@@ -540,6 +548,24 @@ def _self_check(
             f"achieved send rate {achieved:.3g} req/s is below the requested {requested:.3g}"
         )
     return SelfCheck(p99, requested, achieved, cpu_percent, warnings)
+
+
+def _first_model(info: dict[str, Any], base_url: str) -> str:
+    models = info.get("models") or {}
+    data = models.get("data", []) if isinstance(models, dict) else []
+    if not data or not isinstance(data[0], dict) or "id" not in data[0]:
+        raise ServerError(f"{base_url}/v1/models lists no model; pass --model")
+    return str(data[0]["id"])
+
+
+async def _with_dataset_lengths(config: BenchConfig, counter: TokenCounter) -> BenchConfig:
+    """Token lengths of (a seeded sample of) the dataset's conversations, counted by the server."""
+    rng = np.random.default_rng([config.seed, 4])
+    pool = list(config.conversations)
+    if len(pool) > DATASET_SAMPLE:
+        pool = [pool[i] for i in rng.choice(len(pool), DATASET_SAMPLE, replace=False)]
+    lengths = await conversation_lengths(pool, counter, config.dataset or "dataset")
+    return replace(config, lengths=lengths, conversations=())
 
 
 def _served_model(info: dict[str, Any], model: str) -> dict[str, Any]:
