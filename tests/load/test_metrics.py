@@ -94,7 +94,9 @@ def test_interactivity_spread_from_per_request_values() -> None:
 
 
 def test_failures_as_infinity_move_percentiles_not_success_stats() -> None:
-    records = [rec(i, 0, [100 + i]) for i in range(9)] + [rec(9, 0, [], outcome="http_500", end_ms=5)]
+    records = [rec(i, 0, [100 + i]) for i in range(9)] + [
+        rec(9, 0, [], outcome="http_500", end_ms=5)
+    ]
     ok = latency_summary(records, failures_as_inf=False)
     with_failures = latency_summary(records, failures_as_inf=True)
     assert ok.num_requests == 9 and with_failures.num_requests == 10
