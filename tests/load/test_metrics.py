@@ -170,6 +170,7 @@ def test_tokens_counted_inside_window_only() -> None:
     # finished inside: r0 (100), r1 (110), r2 (200)
     assert totals.counts.completed == 3
     input_tok_s, output_tok_s, req_s = totals.rates(window)
+    assert input_tok_s == pytest.approx(30 / 0.170)
     assert output_tok_s == pytest.approx(34 / 0.170)
     assert req_s == pytest.approx(3 / 0.170)
 
