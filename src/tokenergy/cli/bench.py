@@ -78,6 +78,9 @@ def bench_command(
         help="Fail the run above this share of requests whose "
         "server-counted lengths differ from the asked ones.",
     ),
+    workers: int = typer.Option(
+        1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
 ) -> None:
@@ -116,6 +119,7 @@ def bench_command(
             max_length_mismatch=mismatch,
             dataset=str(dataset) if dataset else None,
             conversations=conversations,
+            workers=workers,
         )
         outcome = _run_with_progress(config, shape, point_dir)
         for message in outcome.self_check.warnings:

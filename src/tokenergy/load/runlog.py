@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,19 +26,23 @@ VLLM_BENCH_FILE = "vllm_bench.json"
 
 
 class RequestLog:
-    """Appends one JSON line per finished request and flushes it at once."""
+    """Appends one JSON line per finished request, each with a single ``write`` on an O_APPEND
+    file: durable at once, and safe when several worker processes share the file.
+    """
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def append(self, record: RequestRecord) -> None:
-        self._file.write(json.dumps(record.to_json(), separators=(",", ":")) + "\n")
-        self._file.flush()
+        line = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode()
+        written = os.write(self._fd, line)
+        if written != len(line):  # regular files do not short-write; be loud if one ever does
+            raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
 
     def close(self) -> None:
-        self._file.close()
+        os.close(self._fd)
 
 
 def read_requests(path: Path) -> list[RequestRecord]:

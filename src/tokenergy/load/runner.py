@@ -1,183 +1,61 @@
-"""The runner: prepares the workload, drives the schedule, logs each request, summarises the run.
+"""The runner: checks the server, prepares the workload, drives it (in one process or several
+``--workers`` sharing one schedule), then summarises and writes the run directory.
 
-Energy meters (and the CLI's progress bar) plug in through :class:`RunObserver`: they are told
-the clock anchor at the start, each request as it ends, the stop time, and finally the
-measurement window, for which a meter returns its ``EnergyMeasurement``. Observer calls run on the
-event loop, so they must be quick (a sampling meter runs its own thread).
+Meters and progress displays plug in through :class:`tokenergy.load.driver.RunObserver`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import platform
+import json
+import multiprocessing
+import os
 import resource
-import socket
+import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import numpy as np
 
-from tokenergy import __version__
 from tokenergy.errors import ConfigError, ServerError
 from tokenergy.load.client import (
     Api,
     ClockAnchor,
-    Outcome,
     RequestOptions,
     RequestRecord,
     ServerTokenCounter,
     server_info,
     stream_request,
 )
-from tokenergy.load.metrics import (
-    LittlesLaw,
-    Window,
-    latency_summary,
-    littles_law,
-    metric_stats,
-    run_counts,
-    steady_state_window,
-    whole_run_window,
-    window_totals,
+from tokenergy.load.config import BenchConfig, Capabilities
+from tokenergy.load.driver import DriveOutcome, PreparedRequest, RunObserver, Source, drive
+from tokenergy.load.runlog import REQUESTS_FILE, read_requests
+from tokenergy.load.schedule import Schedule, ScheduledRequest
+from tokenergy.load.summary import (
+    LengthMismatchError,
+    RunResult,
+    check_client,
+    enforce_lengths,
+    summarise,
+    write_run,
 )
-from tokenergy.load.runlog import (
-    REQUESTS_FILE,
-    RUN_FILE,
-    VLLM_BENCH_FILE,
-    RequestLog,
-    vllm_bench_export,
-    write_json,
-)
-from tokenergy.load.schedule import LoadShape, Schedule, ScheduledRequest
 from tokenergy.load.workload import (
-    Conversation,
-    LengthSpec,
     PromptBuilder,
     PromptKind,
     TokenCounter,
     conversation_lengths,
 )
-from tokenergy.records import (
-    EnergyMeasurement,
-    Identity,
-    Provenance,
-    ServingResult,
-    Throughput,
-    Workload,
-)
 
-CLIENT_CPU_WARN_PERCENT = 85.0
-SCHEDULE_DELAY_WARN_S = 0.010
+__all__ = ["BenchConfig", "LengthMismatchError", "RunObserver", "RunResult", "run_point"]
+
 DATASET_SAMPLE = 1000  # conversations tokenized to build the empirical length distribution
 
 
-class LengthMismatchError(ServerError):
-    """Too many requests came back with other lengths than asked (the run is not what it claims)."""
-
-
-class RunObserver:
-    """Hook for meters and progress displays; override what you need (all default to no-ops)."""
-
-    def on_start(self, anchor: ClockAnchor) -> None:
-        """Measured load is about to start; ``anchor`` maps run-relative ns to wall-clock time."""
-
-    def on_request_done(self, record: RequestRecord) -> None:
-        """A request ended (any outcome, warm-up included: check ``record.warmup``)."""
-
-    def on_stop(self, stop_ns: int) -> None:
-        """The load stopped (run-relative ns); nothing more will be sent."""
-
-    def on_window(self, window: Window) -> EnergyMeasurement | None:
-        """The window the result covers; a meter returns the energy measured over it."""
-        return None
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    """One load point: where, what, how much. ``prompt_kind`` None = token ids when accepted."""
-
-    base_url: str
-    model: str
-    lengths: LengthSpec
-    shape: LoadShape
-    out_dir: Path
-    api: Api = Api.COMPLETIONS
-    seed: int = 0
-    prompt_kind: PromptKind | None = None
-    timeout_s: float = 600.0
-    max_length_mismatch: float = 0.01
-    dataset: str | None = None
-    conversations: tuple[Conversation, ...] = ()
-    extra_body: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        shape = self.shape
-        return {
-            "base_url": self.base_url,
-            "model": self.model,
-            "api": self.api.value,
-            "lengths": {
-                "kind": self.lengths.kind.value,
-                "isl": self.lengths.isl,
-                "osl": self.lengths.osl,
-                "range_ratio": self.lengths.range_ratio,
-                "source": self.lengths.source,
-            },
-            "concurrency": shape.concurrency,
-            "rate_rps": shape.rate_rps,
-            "burstiness": shape.burstiness,
-            "num_prompts": shape.num_prompts,
-            "duration_s": shape.duration_s,
-            "warmup": shape.warmup,
-            "seed": self.seed,
-            "prompt_kind": None if self.prompt_kind is None else self.prompt_kind.value,
-            "timeout_s": self.timeout_s,
-            "max_length_mismatch": self.max_length_mismatch,
-            "dataset": self.dataset,
-            "extra_body": self.extra_body,
-        }
-
-
-@dataclass(frozen=True)
-class SelfCheck:
-    """Is the client keeping up? Schedule delay, achieved vs requested rate, client CPU."""
-
-    schedule_delay_p99_s: float | None
-    requested_rate_rps: float | None
-    achieved_send_rate_rps: float | None
-    client_cpu_percent: float
-    warnings: list[str]
-
-
-@dataclass
-class RunResult:
-    """Everything one load point produced; ``result`` covers the window energy is attributed to."""
-
-    out_dir: Path
-    result: ServingResult
-    whole_run: ServingResult
-    window: Window | None
-    littles_law: LittlesLaw | None
-    self_check: SelfCheck
-    length_mismatches: int
-    records: list[RequestRecord]
-    interrupted: bool
-
-
 # --- preparation ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the server accepted in the probe requests."""
-
-    token_ids: bool
-    continuous_usage: bool
 
 
 async def _probe(
@@ -208,12 +86,6 @@ async def _probe(
     return Capabilities(token_ids=token_ids, continuous_usage=continuous)
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRequest:
-    planned: ScheduledRequest
-    body: bytes
-
-
 def _builder(
     builder: PromptBuilder, options: RequestOptions, seed: int
 ) -> Callable[[ScheduledRequest], Awaitable[PreparedRequest]]:
@@ -241,166 +113,6 @@ async def _prepare(
 # --- the run -------------------------------------------------------------------------------------
 
 
-class _Driver:
-    """Sends the prepared requests, closed or open loop, and keeps every record."""
-
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        api: Api,
-        anchor: ClockAnchor,
-        log: RequestLog,
-        observers: Sequence[RunObserver],
-    ) -> None:
-        self.session = session
-        self.url = url
-        self.api = api
-        self.anchor = anchor
-        self.log = log
-        self.observers = observers
-        self.records: list[RequestRecord] = []
-        self.in_flight: set[asyncio.Task[None]] = set()
-
-    def now_ns(self) -> int:
-        return time.perf_counter_ns() - self.anchor.perf_ns
-
-    async def send(self, item: PreparedRequest, slot_free_ns: int | None) -> None:
-        planned = item.planned
-        target = None if planned.target_s is None else round(planned.target_s * 1e9)
-        record = RequestRecord(
-            planned.index, planned.warmup, planned.isl, planned.osl, target, slot_free_ns
-        )
-        self.records.append(record)
-        try:
-            await stream_request(
-                self.session, self.url, self.api, item.body, record, self.anchor.perf_ns
-            )
-        except asyncio.CancelledError:
-            record.outcome = Outcome.INCOMPLETE
-            record.error = "stopped before the request ended"
-            record.end_ns = self.now_ns()
-            if record.chunk_ns:
-                record.first_token_ns = record.chunk_ns[0]
-            raise
-        finally:
-            self.log.append(record)
-            for observer in self.observers:
-                observer.on_request_done(record)
-
-    def spawn(self, item: PreparedRequest, slot_free_ns: int | None) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(self.send(item, slot_free_ns))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
-        return task
-
-    async def closed_loop(self, source: _Source, slots: int, deadline_ns: int | None) -> None:
-        async def slot() -> None:
-            free_ns = self.now_ns()
-            while deadline_ns is None or free_ns < deadline_ns:
-                item = await source.get()
-                if item is None:
-                    return
-                await self.spawn(item, free_ns)
-                free_ns = self.now_ns()
-
-        await self.until(asyncio.gather(*(slot() for _ in range(slots))), deadline_ns)
-
-    async def open_loop(self, items: list[PreparedRequest], cap: int | None, start_ns: int) -> None:
-        limit = asyncio.Semaphore(cap) if cap else None
-
-        async def release_after(task: asyncio.Task[None]) -> None:
-            try:
-                await task
-            finally:
-                if limit is not None:
-                    limit.release()
-
-        waiters: list[asyncio.Task[None]] = []
-        for item in items:
-            assert item.planned.target_s is not None
-            due_ns = start_ns + round(item.planned.target_s * 1e9)
-            wait_s = (due_ns - self.now_ns()) / 1e9
-            if wait_s > 0:
-                await asyncio.sleep(wait_s)
-            if limit is not None:
-                await limit.acquire()
-            waiters.append(asyncio.ensure_future(release_after(self.spawn(item, None))))
-        await asyncio.gather(*waiters, return_exceptions=True)
-
-    async def until(self, work: asyncio.Future[Any], deadline_ns: int | None) -> None:
-        """Await ``work``; at the deadline, cut whatever is in flight (→ incomplete)."""
-        if deadline_ns is None:
-            await work
-            return
-        try:
-            remaining_s = max(0.0, (deadline_ns - self.now_ns()) / 1e9)
-            await asyncio.wait_for(asyncio.shield(work), remaining_s)
-        except TimeoutError:
-            await self.cancel_in_flight()
-            work.cancel()
-            await asyncio.gather(work, return_exceptions=True)
-
-    async def cancel_in_flight(self) -> None:
-        tasks = list(self.in_flight)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class _Source:
-    """Hands out prepared requests: a list built before the run, or (a closed loop stopped only
-    by duration, whose count is unknown) a producer that builds ahead into a bounded queue.
-    """
-
-    def __init__(self, items: Iterator[PreparedRequest]) -> None:
-        self._items = items
-        self._queue: asyncio.Queue[PreparedRequest | None] | None = None
-        self._producer: asyncio.Task[None] | None = None
-
-    @classmethod
-    def ahead(
-        cls,
-        plan: Iterator[ScheduledRequest],
-        build: Callable[[ScheduledRequest], Awaitable[PreparedRequest]],
-        depth: int,
-    ) -> _Source:
-        source = cls(iter(()))
-        queue: asyncio.Queue[PreparedRequest | None] = asyncio.Queue(maxsize=depth)
-
-        async def produce() -> None:
-            for planned in plan:
-                await queue.put(await build(planned))
-            await queue.put(None)
-
-        source._queue = queue
-        source._producer = asyncio.ensure_future(produce())
-        return source
-
-    async def prime(self) -> None:
-        """Wait until the queue is full, so the first sends do not wait for prompt building."""
-        if self._queue is not None and self._producer is not None:
-            while not self._queue.full() and not self._producer.done():
-                await asyncio.sleep(0.005)
-
-    def items(self) -> Iterator[PreparedRequest]:
-        if self._queue is not None:
-            raise ConfigError("an open-loop plan must be finite")
-        return self._items
-
-    async def get(self) -> PreparedRequest | None:
-        if self._queue is None:
-            return next(self._items, None)
-        item = await self._queue.get()
-        if item is None:
-            self._queue.put_nowait(None)  # let the other slots see the end too
-        return item
-
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.cancel()
-
-
 async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) -> RunResult:
     """Run one load point and write its run directory.
 
@@ -408,6 +120,8 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
     LengthMismatchError (after writing everything) above the mismatch threshold. Cancelled
     (Ctrl-C), it cuts the requests in flight, still writes run.json, then re-raises.
     """
+    if config.workers < 1:
+        raise ConfigError("workers must be >= 1", field="--workers")
     meta_timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=meta_timeout) as meta:
         info = await server_info(meta, config.base_url)
@@ -431,123 +145,55 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         build = _builder(builder, options, config.seed)
         schedule = Schedule(shape, config.lengths, config.seed)
         endless = shape.num_prompts is None and shape.closed_loop
+        measured: list[PreparedRequest] = []
         if endless:
+            if config.workers > 1:
+                raise ConfigError(
+                    "--workers needs --num-prompts with a closed loop", field="--workers"
+                )
             assert shape.concurrency is not None
             plan = schedule.requests()
             warm = await _prepare([next(plan) for _ in range(shape.warmup)], build)
-            source = _Source.ahead(plan, build, depth=2 * shape.concurrency + 16)
+            source = Source.ahead(plan, build, depth=2 * shape.concurrency + 16)
             await source.prime()
         else:
             prepared = await _prepare(list(schedule), build)
             warm = [p for p in prepared if p.planned.warmup]
             measured = [p for p in prepared if not p.planned.warmup]
-            source = _Source(iter(measured))
+            source = Source(iter(measured))
+        requests_path = config.out_dir / REQUESTS_FILE
+        config.out_dir.mkdir(parents=True, exist_ok=True)
+        requests_path.unlink(missing_ok=True)
+        anchor = ClockAnchor.now()
+        for observer in observers:
+            observer.on_start(anchor)
         try:
-            records, interrupted, cpu_s, wall_s, anchor = await _drive(
-                config, warm, source, observers
-            )
+            if config.workers == 1:
+                done = await drive(
+                    config.base_url.rstrip("/") + config.api.path,
+                    config.api,
+                    shape,
+                    config.timeout_s,
+                    requests_path,
+                    anchor,
+                    warm,
+                    source,
+                    observers,
+                    slots=shape.concurrency,
+                )
+            else:
+                done = await _run_workers(config, anchor, warm, measured, observers)
         finally:
             source.close()
-    outcome = _summarise(config, info, caps, kind, anchor, records, observers, interrupted)
-    outcome.self_check = _self_check(config, records, cpu_s, wall_s)
-    _write(config, outcome, anchor)
-    if interrupted:
-        raise asyncio.CancelledError
-    _enforce_lengths(config, outcome)
-    return outcome
-
-
-async def _drive(
-    config: BenchConfig,
-    warm: list[PreparedRequest],
-    source: _Source,
-    observers: Sequence[RunObserver],
-) -> tuple[list[RequestRecord], bool, float, float, ClockAnchor]:
-    """Warm-up (to completion, excluded), then the measured load; returns records and clocks."""
-    shape = config.shape
-    out_dir = config.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REQUESTS_FILE).unlink(missing_ok=True)
-    log = RequestLog(out_dir / REQUESTS_FILE)
-    connector = aiohttp.TCPConnector(limit=shape.concurrency or 0, limit_per_host=0)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=config.timeout_s)
-    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-    anchor = ClockAnchor.now()
-    url = config.base_url.rstrip("/") + config.api.path
-    driver = _Driver(session, url, config.api, anchor, log, observers)
     for observer in observers:
-        observer.on_start(anchor)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    interrupted = False
-    try:
-        if warm:
-            await driver.closed_loop(_Source(iter(warm)), shape.concurrency or 1, None)
-        start_ns = driver.now_ns()
-        deadline = None if shape.duration_s is None else start_ns + round(shape.duration_s * 1e9)
-        if shape.closed_loop:
-            assert shape.concurrency is not None
-            await driver.closed_loop(source, shape.concurrency, deadline)
-        else:
-            items = list(source_items(source))
-            load = asyncio.ensure_future(driver.open_loop(items, shape.concurrency, start_ns))
-            await driver.until(load, deadline)
-    except asyncio.CancelledError:
-        interrupted = True
-        await driver.cancel_in_flight()
-    finally:
-        stop_ns = driver.now_ns()
-        cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
-        await session.close()
-        log.close()
-        for observer in observers:
-            observer.on_stop(stop_ns)
-    return driver.records, interrupted, cpu_s, wall_s, anchor
-
-
-def source_items(source: _Source) -> Iterator[PreparedRequest]:
-    """The items of a list-backed source (open loop plans are always finite)."""
-    return source.items()
-
-
-def _enforce_lengths(config: BenchConfig, outcome: RunResult) -> None:
-    ok = [r for r in outcome.records if r.ok and not r.warmup]
-    if not ok or outcome.length_mismatches / len(ok) <= config.max_length_mismatch:
-        return
-    first = next(r for r in ok if r.length_mismatch)
-    raise LengthMismatchError(
-        f"{outcome.length_mismatches} of {len(ok)} requests came back with other lengths than "
-        f"asked (e.g. request {first.index}: asked {first.isl}/{first.osl}, server counted "
-        f"{first.prompt_tokens}/{first.completion_tokens}); above --max-length-mismatch "
-        f"{config.max_length_mismatch:.1%}; results kept in {outcome.out_dir}"
-    )
-
-
-def _self_check(
-    config: BenchConfig, records: Sequence[RequestRecord], cpu_s: float, wall_s: float
-) -> SelfCheck:
-    measured = [r for r in records if not r.warmup and r.send_ns is not None]
-    delays = [d / 1e9 for r in measured if (d := r.schedule_delay_ns) is not None]
-    delay_stats = metric_stats(delays)
-    p99 = delay_stats.p99 if delay_stats else None
-    requested = config.shape.rate_rps
-    achieved = None
-    sends = sorted(r.send_ns for r in measured if r.send_ns is not None)
-    if len(sends) > 1 and sends[-1] > sends[0]:
-        achieved = (len(sends) - 1) / ((sends[-1] - sends[0]) / 1e9)
-    cpu_percent = 100.0 * cpu_s / wall_s if wall_s > 0 else 0.0
-    warnings = []
-    if cpu_percent > CLIENT_CPU_WARN_PERCENT:
-        warnings.append(
-            f"client used {cpu_percent:.0f}% of a CPU core: it may be the bottleneck "
-            "(try --workers N)"
-        )
-    if p99 is not None and p99 > SCHEDULE_DELAY_WARN_S:
-        warnings.append(f"schedule delay p99 {p99 * 1000:.1f} ms: the client sent late")
-    if requested and achieved and achieved < 0.9 * requested:
-        warnings.append(
-            f"achieved send rate {achieved:.3g} req/s is below the requested {requested:.3g}"
-        )
-    return SelfCheck(p99, requested, achieved, cpu_percent, warnings)
+        observer.on_stop(done.stop_ns)
+    outcome = summarise(config, info, caps, kind, anchor, done.records, observers, done.interrupted)
+    outcome.self_check = check_client(config, done.records, done.cpu_s, done.wall_s)
+    write_run(config, outcome, anchor)
+    if done.interrupted:
+        raise asyncio.CancelledError
+    enforce_lengths(config, outcome)
+    return outcome
 
 
 def _first_model(info: dict[str, Any], base_url: str) -> str:
@@ -568,196 +214,135 @@ async def _with_dataset_lengths(config: BenchConfig, counter: TokenCounter) -> B
     return replace(config, lengths=lengths, conversations=())
 
 
-def _served_model(info: dict[str, Any], model: str) -> dict[str, Any]:
-    models = info.get("models") or {}
-    for entry in models.get("data", []) if isinstance(models, dict) else []:
-        if isinstance(entry, dict) and entry.get("id") == model:
-            return entry
-    return {}
+# --- several worker processes sharing one schedule ----------------------------------------------
 
 
-def _summarise(
+def _share(total: int | None, workers: int, worker: int) -> int | None:
+    """Worker ``worker``'s part of a concurrency (or cap) split as evenly as possible."""
+    if total is None:
+        return None
+    return total // workers + (1 if worker < total % workers else 0)
+
+
+async def _run_workers(
     config: BenchConfig,
-    info: dict[str, Any],
-    caps: Capabilities,
-    kind: PromptKind,
     anchor: ClockAnchor,
-    records: list[RequestRecord],
+    warm: list[PreparedRequest],
+    measured: list[PreparedRequest],
     observers: Sequence[RunObserver],
-    interrupted: bool,
-) -> RunResult:
+) -> DriveOutcome:
+    """``config.workers`` processes, each sending its slice (position k, k+N, …) of the plan.
+
+    All share the parent's clock anchor (``perf_counter_ns`` is CLOCK_MONOTONIC, common to the
+    host's processes) and append to the same ``requests.jsonl`` (one ``write`` per line on an
+    O_APPEND file). They start the measured phase together after a barrier. The parent tails the
+    log to feed observers live, and on cancellation asks each worker to stop (SIGTERM).
+    """
+    workers = config.workers
     shape = config.shape
-    measured = [r for r in records if not r.warmup]
-    whole = whole_run_window(measured)
-    window = None
-    if shape.closed_loop and shape.concurrency is not None and not interrupted:
-        window = steady_state_window(measured, shape.concurrency)
-    if window is None:
-        window = whole
-    energy = None
-    if window is not None:
+    if shape.concurrency is not None and shape.concurrency < workers:
+        raise ConfigError("--workers must not exceed --concurrency", field="--workers")
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(workers)
+    children_cpu0 = _children_cpu_s()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    processes = []
+    for k in range(workers):
+        args = (
+            config,
+            anchor,
+            warm[k::workers],
+            measured[k::workers],
+            _share(shape.concurrency, workers, k),
+            k,
+            barrier,
+        )
+        process = context.Process(target=_worker_main, args=args, daemon=True)
+        process.start()
+        processes.append(process)
+    path = config.out_dir / REQUESTS_FILE
+    offset, interrupted = 0, False
+    try:
+        while any(p.is_alive() for p in processes):
+            await asyncio.sleep(0.2)
+            offset = _tail(path, offset, observers)
+    except asyncio.CancelledError:
+        interrupted = True
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        await asyncio.to_thread(process.join, 60)
+    _tail(path, offset, observers)
+    stop_ns = time.perf_counter_ns() - anchor.perf_ns
+    cpu_s = time.process_time() - cpu0 + _children_cpu_s() - children_cpu0
+    records = read_requests(path) if path.exists() else []
+    interrupted = interrupted or any(
+        r.outcome == "incomplete" for r in records if not r.warmup and shape.duration_s is None
+    )
+    return DriveOutcome(records, interrupted, stop_ns, cpu_s, time.perf_counter() - wall0)
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tail(path: Path, offset: int, observers: Sequence[RunObserver]) -> int:
+    """Feed observers the complete lines appended since ``offset``; return the new offset."""
+    if not observers or not path.exists():
+        return offset
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].splitlines():
+        record = RequestRecord.from_json(json.loads(line))
         for observer in observers:
-            energy = observer.on_window(window) or energy
-    served = _served_model(info, config.model)
-    simulated = bool(served.get("simulated")) or "sim" in str(served.get("owned_by", ""))
-    version = info.get("version") or {}
-    provenance = Provenance(
-        source=config.base_url,
-        source_format="tokenergy-bench",
-        date=datetime.fromtimestamp(anchor.wall_ns / 1e9, UTC).isoformat(),
-        tool="tokenergy",
-        tool_version=__version__,
-        hardware=f"client host {socket.gethostname()} ({platform.machine()})",
-        engine_config={
-            "models": info.get("models"),
-            "version": version,
-            "prompt_kind": kind.value,
-            "continuous_usage": caps.continuous_usage,
-        },
-        simulated=simulated,
-    )
-    identity = Identity(
-        model=config.model,
-        model_name=config.model,
-        engine=str(served.get("owned_by")) if served.get("owned_by") else None,
-        engine_version=str(version.get("version")) if version.get("version") else None,
-    )
-    ok = [r for r in measured if r.ok]
-    mismatches = sum(1 for r in ok if r.length_mismatch)
-    workload = Workload(
-        isl=config.lengths.isl or None,
-        osl=config.lengths.osl or None,
-        mean_input_len=float(np.mean([r.prompt_tokens or r.isl for r in ok])) if ok else None,
-        mean_output_len=float(np.mean([r.output_tokens for r in ok])) if ok else None,
-        sampler=config.lengths.sampler,
-        range_ratio=config.lengths.range_ratio if config.lengths.range_ratio else None,
-        concurrency=shape.concurrency,
-        request_rate=shape.rate_rps,
-        num_prompts=len(measured),
-        dataset=config.dataset,
-    )
-    littles = None if window is None else littles_law(measured, window, shape.concurrency)
-    whole_result = _result(identity, workload, provenance, measured, whole, None, whole=True)
-    window_result = _result(identity, workload, provenance, measured, window, energy, whole=False)
-    if window is not None:
-        window_result.extras["window"] = {
-            "start_s": window.start_ns / 1e9,
-            "end_s": window.end_ns / 1e9,
-            "steady": window.steady,
-            "reason": window.reason,
-            "share_of_run": (window.duration_s / whole.duration_s) if whole else None,
-        }
-    if littles is not None:
-        window_result.extras["littles_law"] = {
-            "completed_req_s": littles.completed_req_s,
-            "mean_e2el_s": littles.mean_e2el_s,
-            "predicted_concurrency": littles.predicted_concurrency,
-            "measured_concurrency": littles.measured_concurrency,
-            "nominal_concurrency": littles.nominal_concurrency,
-            "relative_error": littles.relative_error,
-        }
-    return RunResult(
-        out_dir=config.out_dir,
-        result=window_result,
-        whole_run=whole_result,
-        window=window,
-        littles_law=littles,
-        self_check=SelfCheck(None, None, None, 0.0, []),
-        length_mismatches=mismatches,
-        records=records,
-        interrupted=interrupted,
-    )
+            observer.on_request_done(record)
+    return offset + end
 
 
-def _result(
-    identity: Identity,
-    workload: Workload,
-    provenance: Provenance,
-    measured: list[RequestRecord],
-    window: Window | None,
-    energy: EnergyMeasurement | None,
-    *,
-    whole: bool,
-) -> ServingResult:
-    """A ServingResult over ``window``: whole-run counts/rates, or window-only tokens and counts."""
-    counts = run_counts(measured)
-    throughput = Throughput()
-    in_window = measured
-    if window is not None and window.duration_s > 0:
-        if whole:
-            ok = [r for r in measured if r.ok]
-            t = window.duration_s
-            throughput = Throughput(
-                input_tok_s=sum(r.prompt_tokens or r.isl for r in ok) / t,
-                output_tok_s=sum(r.output_tokens for r in ok) / t,
-                request_per_s=len(ok) / t,
-            )
-        else:
-            totals = window_totals(measured, window)
-            input_tok_s, output_tok_s, req_s = totals.rates(window)
-            throughput = Throughput(
-                input_tok_s=input_tok_s, output_tok_s=output_tok_s, request_per_s=req_s
-            )
-            counts = totals.counts
-            in_window = [r for r in measured if r.end_ns is not None and window.contains(r.end_ns)]
-    successes = latency_summary(in_window, failures_as_inf=False)
-    with_failures = latency_summary(in_window, failures_as_inf=True)
-    extras: dict[str, Any] = {
-        "scope": "whole run" if whole else "window",
-        "latency_failures_as_inf": with_failures.stats.model_dump(mode="json"),
-    }
-    if successes.itl_per_token_s is not None:
-        extras["itl_per_token_s"] = successes.itl_per_token_s.model_dump(mode="json")
-    return ServingResult(
-        identity=identity,
-        workload=workload,
-        counts=counts,
-        throughput=throughput,
-        duration_s=window.duration_s if window is not None and window.duration_s > 0 else None,
-        latency=successes.stats,
-        energy=energy,
-        provenance=provenance,
-        extras=extras,
-    )
+def _worker_main(
+    config: BenchConfig,
+    anchor: ClockAnchor,
+    warm: list[PreparedRequest],
+    measured: list[PreparedRequest],
+    slots: int | None,
+    worker: int,
+    barrier: Any,
+) -> None:
+    """Entry point of a worker process: its slice, its own event loop; SIGTERM stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    asyncio.run(_worker(config, anchor, warm, measured, slots, worker, barrier))
 
 
-def _write(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> None:
-    check = outcome.self_check
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    payload: dict[str, Any] = {
-        "result": outcome.result.model_dump(mode="json"),
-        "whole_run": outcome.whole_run.model_dump(mode="json"),
-        "config": config.to_json(),
-        "provenance": {
-            "client": {"tool": "tokenergy", "version": __version__},
-            "host": {
-                "hostname": socket.gethostname(),
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "max_rss_kib": usage.ru_maxrss,
-            },
-            "server": outcome.result.provenance.engine_config,
-            "simulated": outcome.result.provenance.simulated,
-        },
-        "clock_anchor": {"wall_ns": anchor.wall_ns, "perf_ns": anchor.perf_ns},
-        "self_check": {
-            "schedule_delay_p99_s": check.schedule_delay_p99_s,
-            "requested_rate_rps": check.requested_rate_rps,
-            "achieved_send_rate_rps": check.achieved_send_rate_rps,
-            "client_cpu_percent": check.client_cpu_percent,
-            "warnings": check.warnings,
-        },
-        "length_mismatches": outcome.length_mismatches,
-        "interrupted": outcome.interrupted,
-    }
-    write_json(config.out_dir / RUN_FILE, payload)
-    export = vllm_bench_export(
-        [r for r in outcome.records if not r.warmup],
-        model=config.model,
-        backend="openai" if config.api is Api.COMPLETIONS else "openai-chat",
-        date=datetime.fromtimestamp(anchor.wall_ns / 1e9).strftime("%Y%m%d-%H%M%S"),
-        request_rate=config.shape.rate_rps,
-        burstiness=config.shape.burstiness,
-        max_concurrency=config.shape.concurrency,
+async def _worker(
+    config: BenchConfig,
+    anchor: ClockAnchor,
+    warm: list[PreparedRequest],
+    measured: list[PreparedRequest],
+    slots: int | None,
+    worker: int,
+    barrier: Any,
+) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+
+    async def gate() -> None:
+        await asyncio.to_thread(barrier.wait, 600)
+
+    await drive(
+        config.base_url.rstrip("/") + config.api.path,
+        config.api,
+        config.shape,
+        config.timeout_s,
+        config.out_dir / REQUESTS_FILE,
+        anchor,
+        warm,
+        Source(iter(measured)),
+        slots=slots,
+        worker=worker,
+        gate=gate,
     )
-    write_json(config.out_dir / VLLM_BENCH_FILE, export)
