@@ -78,6 +78,9 @@ def bench_command(
         help="Fail the run above this share of requests whose "
         "server-counted lengths differ from the asked ones.",
     ),
+    ignore_eos: bool = typer.Option(
+        True, "--ignore-eos/--no-ignore-eos", help="Force OSL with ignore_eos + min_tokens."
+    ),
     workers: int = typer.Option(
         1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
     ),
@@ -120,6 +123,7 @@ def bench_command(
             dataset=str(dataset) if dataset else None,
             conversations=conversations,
             workers=workers,
+            ignore_eos=ignore_eos,
         )
         outcome = _run_with_progress(config, shape, point_dir)
         for message in outcome.self_check.warnings:

@@ -17,6 +17,8 @@ import aiohttp
 
 from tokenergy.errors import ServerError
 
+SIMULATED_HEADER = "x-tokenergy-simulated"  # set by tokenergy's simulator on every response
+
 
 class Api(StrEnum):
     COMPLETIONS = "completions"
@@ -338,15 +340,18 @@ async def get_json(session: aiohttp.ClientSession, url: str) -> dict[str, Any] |
 
 
 async def server_info(session: aiohttp.ClientSession, base_url: str) -> dict[str, Any]:
-    """``/v1/models`` (required: proves the server is up) and ``/version`` (when exposed)."""
+    """``/v1/models`` (required: proves the server is up), ``/version`` (when exposed), and
+    whether the server labels itself simulated (tokenergy's sim does, on every response)."""
     base = base_url.rstrip("/")
     try:
         async with session.get(base + "/v1/models") as response:
             if response.status != 200:
                 raise ServerError(f"{base}/v1/models answered HTTP {response.status}")
             models = await response.json(content_type=None)
+            simulated = response.headers.get(SIMULATED_HEADER) == "1"
     except (aiohttp.ClientError, TimeoutError) as error:
         raise ServerError(f"cannot reach {base}: {error or type(error).__name__}") from None
     except json.JSONDecodeError:
         raise ServerError(f"{base}/v1/models did not answer JSON") from None
-    return {"models": models, "version": await get_json(session, base + "/version")}
+    version = await get_json(session, base + "/version")
+    return {"models": models, "version": version, "simulated": simulated}

@@ -28,6 +28,7 @@ class BenchConfig:
     dataset: str | None = None
     conversations: tuple[Conversation, ...] = ()
     workers: int = 1
+    ignore_eos: bool = True
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class BenchConfig:
             "dataset": self.dataset,
             "extra_body": self.extra_body,
             "workers": self.workers,
+            "ignore_eos": self.ignore_eos,
         }
 
 

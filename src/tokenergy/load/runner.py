@@ -139,6 +139,8 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         options = RequestOptions(
             config.model,
             config.api,
+            ignore_eos=config.ignore_eos,
+            min_tokens=config.ignore_eos,
             continuous_usage=caps.continuous_usage,
             extra_body=config.extra_body,
         )

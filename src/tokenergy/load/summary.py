@@ -161,7 +161,7 @@ def summarise(
         for observer in observers:
             energy = observer.on_window(window) or energy
     served = _served_model(info, config.model)
-    simulated = bool(served.get("simulated")) or "sim" in str(served.get("owned_by", ""))
+    simulated = bool(info.get("simulated"))
     version = info.get("version") or {}
     provenance = Provenance(
         source=config.base_url,
@@ -175,6 +175,7 @@ def summarise(
             "version": version,
             "prompt_kind": kind.value,
             "continuous_usage": caps.continuous_usage,
+            "ignore_eos": config.ignore_eos,
         },
         simulated=simulated,
     )
