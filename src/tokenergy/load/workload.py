@@ -84,6 +84,9 @@ _WORDS = [
 ]
 
 
+_FILLERS = (" a", "a", ".", " .", "\n")
+
+
 class LengthKind(StrEnum):
     FIXED = "fixed"
     UNIFORM = "uniform"
@@ -353,14 +356,17 @@ class PromptBuilder:
                 hi = mid - 1
         text = " ".join(words[:lo])
         count = await self._count(text)
-        for _ in range(4 * (target - count) + 8):
-            if count == target:
-                return text
-            candidate = text + (" a" if text else "a")
-            new = await self._count(candidate)
-            if new > target:
+        # Pad with short fillers; the first that grows the count without overshooting wins
+        # (" a" is one token for BPE vocabularies, two for byte-level ones, where "a" is one).
+        while count < target:
+            for filler in _FILLERS:
+                candidate = (text + filler) if text else filler.strip()
+                new = await self._count(candidate)
+                if count < new <= target:
+                    text, count = candidate, new
+                    break
+            else:
                 break
-            text, count = candidate, new
         if count != target:
             raise ServerError(f"could not calibrate a text prompt to {target} tokens (got {count})")
         return text
