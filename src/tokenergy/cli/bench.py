@@ -78,6 +78,11 @@ def bench_command(
         help="Fail the run above this share of requests whose "
         "server-counted lengths differ from the asked ones.",
     ),
+    tokenizer: Path | None = typer.Option(
+        None,
+        "--tokenizer",
+        help="Local tokenizer.json (extra 'tokenizers') for servers without /tokenize.",
+    ),
     ignore_eos: bool = typer.Option(
         True, "--ignore-eos/--no-ignore-eos", help="Force OSL with ignore_eos + min_tokens."
     ),
@@ -124,6 +129,7 @@ def bench_command(
             conversations=conversations,
             workers=workers,
             ignore_eos=ignore_eos,
+            tokenizer=tokenizer,
         )
         outcome = _run_with_progress(config, shape, point_dir)
         for message in outcome.self_check.warnings:

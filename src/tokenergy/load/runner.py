@@ -43,6 +43,7 @@ from tokenergy.load.summary import (
     summarise,
     write_run,
 )
+from tokenergy.load.tokenizer import LocalTokenCounter
 from tokenergy.load.workload import (
     PromptBuilder,
     PromptKind,
@@ -127,7 +128,11 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         info = await server_info(meta, config.base_url)
         if not config.model:
             config = replace(config, model=_first_model(info, config.base_url))
-        counter = ServerTokenCounter(meta, config.base_url, config.model)
+        counter: TokenCounter = (
+            LocalTokenCounter(config.tokenizer)
+            if config.tokenizer is not None
+            else ServerTokenCounter(meta, config.base_url, config.model)
+        )
         if config.conversations:
             config = await _with_dataset_lengths(config, counter)
         shape = config.shape
