@@ -190,7 +190,10 @@ def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -
         with progress:
             return asyncio.run(run_point(config, [observer]))
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
+        if (point_dir / RUN_FILE).exists():
+            err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
+        else:
+            err_console.print("interrupted before the load started", highlight=False)
         raise typer.Exit(130) from None
 
 
