@@ -8,6 +8,7 @@ serialised before the send so JSON encoding never sits inside a measured interva
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,9 @@ import aiohttp
 
 from tokenergy.errors import ServerError
 
+_COMPLETION_TOKENS = re.compile(rb'"completion_tokens":\s*(\d+)')
+_PROMPT_TOKENS = re.compile(rb'"prompt_tokens":\s*(\d+)')
+_EMPTY_CHOICES = re.compile(rb'"choices":\s*\[\s*\]')
 SIMULATED_HEADER = "x-tokenergy-simulated"  # set by tokenergy's simulator on every response
 
 
@@ -237,6 +241,21 @@ async def stream_request(
                 if data == b"[DONE]":
                     done_ns = now
                     break
+                if b'"error"' not in data:
+                    # Fast path for events carrying usage: find the counts without a full JSON
+                    # parse. Key names inside generated text are escaped (\"), so they never
+                    # match these patterns; anything unusual falls through to json.loads.
+                    completions = _COMPLETION_TOKENS.findall(data)
+                    if completions:
+                        completion = int(completions[-1])
+                        if _EMPTY_CHOICES.search(data) is None and completion > seen_usage:
+                            chunk_ns.append(now)
+                            chunk_tokens.append(completion - seen_usage)
+                            seen_usage = completion
+                        prompts = _PROMPT_TOKENS.findall(data)
+                        record.prompt_tokens = int(prompts[-1]) if prompts else None
+                        record.completion_tokens = completion
+                        continue
                 event = json.loads(data)
                 if "error" in event or event.get("object") == "error":
                     record.outcome = Outcome.STREAM_ERROR
