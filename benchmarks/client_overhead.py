@@ -47,6 +47,7 @@ class Point:
     req_s: float
     ttft_p50_ms: float
     ttft_p99_ms: float
+    cpu_us_per_req: float | None  # client CPU during the load phase (None: not measured)
 
 
 def free_port() -> int:
@@ -102,11 +103,12 @@ async def bare_loop(url: str, model: str, concurrency: int, total: int) -> Point
                 assert first is not None
                 ttfts.append(first - start)
 
-        began = time.perf_counter()
+        began, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - began
+        elapsed, cpu_s = time.perf_counter() - began, time.process_time() - cpu0
     p50, p99 = np.percentile(ttfts, [50, 99]) * 1000
-    return Point("bare aiohttp loop", concurrency, total, total / elapsed, p50, p99)
+    cpu_us = cpu_s / total * 1e6
+    return Point("bare aiohttp loop", concurrency, total, total / elapsed, p50, p99, cpu_us)
 
 
 async def tokenergy_client(url: str, concurrency: int, total: int, out: Path) -> Point:
@@ -129,6 +131,8 @@ async def tokenergy_client(url: str, concurrency: int, total: int, out: Path) ->
         whole.throughput.request_per_s,
         ttft.median * 1000,
         ttft.p99 * 1000,
+        # the runner's own CPU accounting covers exactly the load phase
+        outcome.self_check.client_cpu_s / total * 1e6,
     )
 
 
@@ -155,6 +159,7 @@ def vllm_bench(vllm: str, url: str, model: str, concurrency: int, total: int, ou
         float(data["request_throughput"]),
         float(data["p50_ttft_ms"]),
         float(data["p99_ttft_ms"]),
+        None,
     )
 
 
@@ -210,6 +215,9 @@ def median_points(runs: list[Point]) -> list[Point]:
                 float(np.median([p.req_s for p in mine])),
                 float(np.median([p.ttft_p50_ms for p in mine])),
                 float(np.median([p.ttft_p99_ms for p in mine])),
+                None
+                if mine[0].cpu_us_per_req is None
+                else float(np.median([p.cpu_us_per_req or 0.0 for p in mine])),
             )
         )
     return merged
@@ -218,6 +226,7 @@ def median_points(runs: list[Point]) -> list[Point]:
 def report(points: list[Point], notes: list[str], reps: int) -> None:
     header = f"{'client':<18} {'conc':>5} {'reqs':>5} {'req/s':>9} {'vs bare':>8} "
     header += f"{'TTFT p50 ms':>12} {'TTFT p99 ms':>12} {'added p50':>10} {'added p99':>10}"
+    header += f" {'CPU us/req':>10}"
     print(
         f"simulator at speed {SPEED:g} (model delays ~0), loopback, ISL {ISL}, OSL {OSL}; "
         f"medians of {reps} interleaved repetitions; added = minus the bare loop's figure"
@@ -230,6 +239,7 @@ def report(points: list[Point], notes: list[str], reps: int) -> None:
             f"{p.client:<18} {p.concurrency:>5} {p.requests:>5} {p.req_s:>9.1f} "
             f"{p.req_s / ref.req_s:>8.1%} {p.ttft_p50_ms:>12.2f} {p.ttft_p99_ms:>12.2f} "
             f"{p.ttft_p50_ms - ref.ttft_p50_ms:>10.2f} {p.ttft_p99_ms - ref.ttft_p99_ms:>10.2f}"
+            f" {'—' if p.cpu_us_per_req is None else f'{p.cpu_us_per_req:.0f}':>10}"
         )
     for note in notes:
         print("note:", note)
