@@ -8,7 +8,6 @@ serialised before the send so JSON encoding never sits inside a measured interva
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,9 +17,6 @@ import aiohttp
 
 from tokenergy.errors import ServerError
 
-_COMPLETION_TOKENS = re.compile(rb'"completion_tokens":\s*(\d+)')
-_PROMPT_TOKENS = re.compile(rb'"prompt_tokens":\s*(\d+)')
-_EMPTY_CHOICES = re.compile(rb'"choices":\s*\[\s*\]')
 SIMULATED_HEADER = "x-tokenergy-simulated"  # set by tokenergy's simulator on every response
 
 
@@ -234,26 +230,25 @@ async def stream_request(
                 record.error = text[:300]
                 return
             async for raw in response.content:
-                now = clock() - anchor_perf_ns
-                if not raw.startswith(b"data:"):
+                if not raw.startswith(b"data:"):  # blank separators, comments, event names
                     continue
+                now = clock() - anchor_perf_ns
                 data = raw[5:].strip()
                 if data == b"[DONE]":
                     done_ns = now
                     break
                 if b'"error"' not in data:
-                    # Fast path for events carrying usage: find the counts without a full JSON
+                    # Fast path for events carrying usage: read the counts without a full JSON
                     # parse. Key names inside generated text are escaped (\"), so they never
-                    # match these patterns; anything unusual falls through to json.loads.
-                    completions = _COMPLETION_TOKENS.findall(data)
-                    if completions:
-                        completion = int(completions[-1])
-                        if _EMPTY_CHOICES.search(data) is None and completion > seen_usage:
+                    # match; anything unusual falls through to json.loads.
+                    completion = _int_after(data, b'"completion_tokens":')
+                    if completion is not None:
+                        empty = b'"choices":[]' in data or b'"choices": []' in data
+                        if not empty and completion > seen_usage:
                             chunk_ns.append(now)
                             chunk_tokens.append(completion - seen_usage)
                             seen_usage = completion
-                        prompts = _PROMPT_TOKENS.findall(data)
-                        record.prompt_tokens = int(prompts[-1]) if prompts else None
+                        record.prompt_tokens = _int_after(data, b'"prompt_tokens":')
                         record.completion_tokens = completion
                         continue
                 event = json.loads(data)
@@ -306,6 +301,20 @@ async def stream_request(
     record.chunk_tokens_exact = (continuous and bool(chunk_tokens)) or (
         record.completion_tokens == streamed
     )
+
+
+def _int_after(data: bytes, key: bytes) -> int | None:
+    """The integer value of the last ``key`` in a JSON text (``"key": 12``), else None."""
+    at = data.rfind(key)
+    if at < 0:
+        return None
+    start = at + len(key)
+    while start < len(data) and data[start] == 32:  # a space after the colon
+        start += 1
+    end = start
+    while end < len(data) and 48 <= data[end] <= 57:
+        end += 1
+    return int(data[start:end]) if end > start else None
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
