@@ -163,7 +163,10 @@ def test_length_mismatch_exits_2_with_a_clear_message(sim_url: str, tmp_path: Pa
     assert (tmp_path / "run.json").exists()
 
 
-def test_ctrl_c_keeps_requests_and_writes_the_summary(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_keeps_requests_and_writes_the_summary(
+    tmp_path: Path, signum: signal.Signals, code: int
+) -> None:
     with run_in_thread("llama-3.1-8b-h100", speed=2.0) as sim:
         process = subprocess.Popen(
             [
@@ -191,9 +194,9 @@ def test_ctrl_c_keeps_requests_and_writes_the_summary(tmp_path: Path) -> None:
             assert process.poll() is None, process.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signum)
         _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "partial results kept" in stderr
     rows = [json.loads(line) for line in log.read_text().splitlines()]
     run_json = json.loads((tmp_path / "run.json").read_text())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -186,15 +188,33 @@ def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -
         transient=True,
     )
     observer = _ProgressObserver(progress, total, label)
+    terminated: list[bool] = []
     try:
         with progress:
-            return asyncio.run(run_point(config, [observer]))
-    except KeyboardInterrupt:
+            return asyncio.run(_until_signal(run_point(config, [observer]), terminated))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         if (point_dir / RUN_FILE).exists():
             err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
         else:
             err_console.print("interrupted before the load started", highlight=False)
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if terminated else 130) from None
+
+
+async def _until_signal(work: Coroutine[Any, Any, RunResult], terminated: list[bool]) -> RunResult:
+    """SIGTERM (a scheduler, ``timeout``) stops the run like Ctrl-C: results are kept."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        terminated.append(True)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, stop)
+    try:
+        return await work
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _ms(stats: MetricStats | None, attr: str) -> str:
