@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from aiohttp import web
 from rich.table import Table
 
 from tokenergy.cli.render import console, fmt
 from tokenergy.errors import ConfigError
+from tokenergy.sim.calibrate import Priors, fit_profile, load_records
 from tokenergy.sim.faults import parse_faults
-from tokenergy.sim.profiles import load_profile, profile_names
+from tokenergy.sim.profiles import load_profile, profile_names, write_profile
 from tokenergy.sim.server import SimServer
+from tokenergy.sim.sweep import sweep_point
 
 app = typer.Typer(
     help="A simulated OpenAI-compatible LLM server with a calibrated timing and power model.",
@@ -70,3 +74,77 @@ def profiles_command() -> None:
             source,
         )
     console.print(table)
+
+
+@app.command("calibrate")
+def calibrate_command(
+    task: Path = typer.Option(
+        ..., "--task", help="ML.ENERGY v3 task file, e.g. leaderboard_v3/tasks/lm-arena-chat.json."
+    ),
+    model: str = typer.Option(
+        ..., "--model", help="model_id, e.g. meta-llama/Llama-3.1-8B-Instruct."
+    ),
+    gpu: str = typer.Option(..., "--gpu", help="gpu_model of the records, e.g. H100."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="num_gpus, when several exist."),
+    out: Path = typer.Option(..., "--out", help="Profile YAML to write."),
+    name: str | None = typer.Option(None, "--name", help="Profile name (default: file stem)."),
+    isl: int = typer.Option(256, "--isl", min=1, help="Assumed mean prompt length (not in data)."),
+    idle_w: float = typer.Option(70.0, "--idle-w", help="Idle power per GPU, W (not in data)."),
+    kv_bytes_per_token: float = typer.Option(
+        131072.0, "--kv-bytes-per-token", help="KV-cache bytes per token (context-cost prior)."
+    ),
+    hbm_tb_s: float = typer.Option(
+        3.35, "--hbm-tb-s", help="HBM bandwidth of all GPUs serving, TB/s (context-cost prior)."
+    ),
+    check: bool = typer.Option(
+        True, "--check/--no-check", help="Sweep the fitted profile over the records' batch caps."
+    ),
+) -> None:
+    """Fit a profile to ML.ENERGY records (scipy least squares) and check it by a batch sweep."""
+    records = load_records(task, model, gpu, gpus)
+    priors = Priors(
+        isl=isl,
+        idle_w=idle_w,
+        kv_bytes_per_token=kv_bytes_per_token,
+        hbm_bytes_per_s=hbm_tb_s * 1e12,
+    )
+    source = f"ML.ENERGY leaderboard v3 {task.stem}: {model} on {records[0].num_gpus}x {gpu}"
+    profile = fit_profile(
+        records, name=name or out.stem, model=model, gpu=gpu, source=source, priors=priors
+    )
+    table = Table(
+        "cap",
+        "batch rec",
+        "batch sim",
+        "J/tok rec",
+        "J/tok sim",
+        "Δ J/tok",
+        "tok/s rec",
+        "tok/s sim",
+        "ITL ms rec",
+        "ITL ms sim",
+        title=f"{profile.name}: ML.ENERGY records vs simulator sweep",
+    )
+    deltas: dict[str, float] = {}
+    for record in records if check else []:
+        point = sweep_point(profile, record.max_num_seqs, isl=isl, osl=round(record.avg_output_len))
+        delta = point.energy_per_output_token_j / record.energy_per_token_j - 1.0
+        deltas[str(record.max_num_seqs)] = round(delta, 4)
+        table.add_row(
+            fmt(record.max_num_seqs),
+            fmt(record.avg_batch_size, 3),
+            fmt(point.avg_batch_size, 3),
+            fmt(record.energy_per_token_j, 3),
+            fmt(point.energy_per_output_token_j, 3),
+            f"{delta:+.1%}",
+            fmt(record.output_tok_s),
+            fmt(point.output_tok_s),
+            fmt(record.median_itl_s * 1000, 3),
+            fmt(point.median_itl_s * 1000, 3),
+        )
+    if check:
+        calibration = {**profile.calibration, "check_energy_per_token_rel_error": deltas}
+        profile = profile.model_copy(update={"calibration": calibration})
+        console.print(table)
+    write_profile(profile, out)
+    console.print(f"wrote {out}", highlight=False)

@@ -34,7 +34,7 @@ from tokenergy.sim.metrics import (
     vllm_registry,
 )
 from tokenergy.sim.power import EnergyLedger, make_gpus
-from tokenergy.sim.profiles import Profile, load_profile
+from tokenergy.sim.profiles import Profile, load_profile, with_max_num_seqs
 from tokenergy.sim.protocol import (
     BadRequest,
     Generation,
@@ -92,8 +92,11 @@ class SimServer:
         faults: FaultSpec | None = None,
         seed: int = 0,
         num_gpus: int | None = None,
+        max_num_seqs: int | None = None,
         hostname: str | None = None,
     ) -> None:
+        if max_num_seqs is not None:
+            profile = with_max_num_seqs(profile, max_num_seqs)
         self.profile = profile
         self.faults = faults or FaultSpec()
         self.seed = seed
@@ -598,9 +601,17 @@ def run_in_thread(
     faults: FaultSpec | str | None = None,
     seed: int = 0,
     num_gpus: int | None = None,
+    max_num_seqs: int | None = None,
 ) -> SimHandle:
     """Start a simulator on a background thread; use as a context manager or call .stop()."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
     resolved = load_profile(profile) if isinstance(profile, str) else profile
-    server = SimServer(resolved, speed=speed, faults=spec, seed=seed, num_gpus=num_gpus)
+    server = SimServer(
+        resolved,
+        speed=speed,
+        faults=spec,
+        seed=seed,
+        num_gpus=num_gpus,
+        max_num_seqs=max_num_seqs,
+    )
     return SimHandle(server, host, port).start()
