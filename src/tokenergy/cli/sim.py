@@ -5,16 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from aiohttp import web
 from rich.table import Table
 
 from tokenergy.cli.render import console, fmt
 from tokenergy.errors import ConfigError
-from tokenergy.sim.calibrate import Priors, fit_profile, load_records
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
-from tokenergy.sim.server import SimServer
-from tokenergy.sim.sweep import sweep_point
 
 app = typer.Typer(
     help="A simulated OpenAI-compatible LLM server with a calibrated timing and power model.",
@@ -40,16 +36,31 @@ def serve_command(
     gpus: int | None = typer.Option(
         None, "--gpus", min=1, help="Simulated GPUs (default: profile)."
     ),
+    max_num_seqs: int | None = typer.Option(
+        None, "--max-num-seqs", min=1, help="Batch cap (default: profile)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of EOS draws, faults and GPU UUIDs."),
 ) -> None:
     """Serve until interrupted. Every response is labelled simulated."""
+    from aiohttp import web  # heavy imports only for this command
+
+    from tokenergy.sim.server import SimServer
+
     if not speed > 0:
         raise ConfigError(f"must be > 0, got {speed}", field="--speed")
     resolved = load_profile(profile)
-    server = SimServer(resolved, speed=speed, faults=parse_faults(faults), seed=seed, num_gpus=gpus)
+    server = SimServer(
+        resolved,
+        speed=speed,
+        faults=parse_faults(faults),
+        seed=seed,
+        num_gpus=gpus,
+        max_num_seqs=max_num_seqs,
+    )
     console.print(
         f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
-        f"{resolved.gpu_model_name}, profile {resolved.name}, speed {speed:g}× — "
+        f"{resolved.gpu_model_name}, profile {resolved.name}, "
+        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}× — "
         f"http://{host}:{port} (DCGM at /dcgm/metrics)",
         highlight=False,
     )
@@ -59,19 +70,20 @@ def serve_command(
 @app.command("profiles")
 def profiles_command() -> None:
     """List the packaged profiles."""
-    table = Table("profile", "model", "gpu", "gpus", "max seqs", "idle W", "max W", "calibrated on")
+    table = Table("profile", "model", "GPUs", "max seqs", "power W", "calibration")
+    table.columns[0].no_wrap = True
     for name in profile_names():
         prof = load_profile(name)
-        source = str(prof.calibration.get("source", "—"))
+        power = prof.power
         table.add_row(
             name,
             prof.model,
-            prof.gpu_model_name,
-            fmt(prof.num_gpus),
+            f"{prof.num_gpus}× {prof.gpu_model_name}",
             fmt(prof.scheduler.max_num_seqs),
-            fmt(prof.power.idle_w),
-            fmt(prof.power.max_w),
-            source,
+            f"{power.idle_w:.0f} idle, {power.busy_floor_w:.0f}–{power.max_w:.0f} busy",
+            f"ML.ENERGY, {len(prof.calibration['records'])} caps"
+            if "records" in prof.calibration
+            else "—",
         )
     console.print(table)
 
@@ -101,6 +113,9 @@ def calibrate_command(
     ),
 ) -> None:
     """Fit a profile to ML.ENERGY records (scipy least squares) and check it by a batch sweep."""
+    from tokenergy.sim.calibrate import Priors, fit_profile, load_records  # scipy: import late
+    from tokenergy.sim.sweep import sweep_point
+
     records = load_records(task, model, gpu, gpus)
     priors = Priors(
         isl=isl,

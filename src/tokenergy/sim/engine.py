@@ -140,7 +140,8 @@ class Engine:
                 await self._wake.wait()
                 continue
             duration_s = self.step_time_s(plan)
-            start_s, sleep_s = self.clock.begin_step(duration_s)
+            earliest_s = min(item.seq.arrival_s for item in plan)
+            start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
             await asyncio.sleep(sleep_s)
             self._complete(plan, self.clock.end_step())
