@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -216,3 +217,40 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
     assert 'modelName="NVIDIA H100 80GB HBM3"' in labels and 'device="nvidia0"' in labels
     assert energy_line.rsplit(" ", 1)[1].isdigit()  # integer mJ, like dcgm-exporter
     assert "DCGM_FI_DEV_POWER_USAGE{" in text  # also on /metrics
+
+
+async def test_dcgm_counter_is_the_ledger_to_the_millijoule(sim: SimHandle) -> None:
+    """A counter read lies between two ledger snapshots taken around it (exact bookkeeping)."""
+    await post_json(f"{sim.url}/v1/completions", _stream_body(prompt="abc", max_tokens=20))
+    async with aiohttp.ClientSession() as session:
+        before = sim.energy()
+        async with session.get(sim.dcgm_url) as response:
+            text = await response.text()
+        after = sim.energy()
+    counter = next(
+        int(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{")
+    )
+    assert before["gpus"][0]["counter_mj"] <= counter <= after["gpus"][0]["counter_mj"]
+    assert after["busy_s"] + after["idle_s"] == pytest.approx(after["sim_time_s"], rel=1e-9)
+    assert after["total_energy_j"] > 0 and after["speed"] == 100.0
+
+
+async def test_client_disconnect_aborts_the_sequence(sim: SimHandle) -> None:
+    body = _stream_body(prompt="abc", max_tokens=8000)
+    stats = sim.server.engine.stats
+    generated_before = stats.generation_tokens
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sim.url}/v1/completions", json=body) as response,
+    ):
+        await response.content.readline()
+        assert sim.server.engine.num_running == 1
+    # leaving the block closed the connection mid-stream
+    for _ in range(500):
+        if sim.server.engine.num_running == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert sim.server.engine.num_running == 0
+    assert stats.generation_tokens - generated_before < 8000  # stopped, not finished
