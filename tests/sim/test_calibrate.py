@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tokenergy.errors import ConfigError
-from tokenergy.sim.calibrate import Record, fit_profile, load_records
+from tokenergy.sim.calibrate import Priors, Record, fit_profile, load_records
 from tokenergy.sim.profiles import load_profile
 from tokenergy.sim.server import run_in_thread
 from tokenergy.sim.sweep import output_lengths, sweep_point
@@ -19,18 +19,36 @@ ISL = 256
 
 
 @pytest.fixture(scope="module")
-def records(shared_data: Path) -> list[Record]:
-    task = shared_data / "mlenergy" / "leaderboard_v3" / "tasks" / "lm-arena-chat.json"
-    return load_records(task, MODEL, "H100")
+def lm_arena(shared_data: Path) -> Path:
+    return shared_data / "mlenergy" / "leaderboard_v3" / "tasks" / "lm-arena-chat.json"
+
+
+@pytest.fixture(scope="module")
+def records(lm_arena: Path) -> list[Record]:
+    return load_records(lm_arena, MODEL, "H100")
 
 
 def _record(records: list[Record], cap: int) -> Record:
     return next(r for r in records if r.max_num_seqs == cap)
 
 
-def test_packaged_profile_is_the_fit_of_the_records(records: list[Record]) -> None:
-    fitted = fit_profile(records, name="x", model=MODEL, gpu="H100", source="test")
-    packaged = load_profile("llama-3.1-8b-h100")
+@pytest.mark.parametrize(
+    ("name", "model", "priors"),
+    [
+        ("llama-3.1-8b-h100", MODEL, Priors()),
+        (
+            "llama-3.1-70b-h100x4",
+            "meta-llama/Llama-3.1-70B-Instruct",
+            Priors(kv_bytes_per_token=327680, hbm_bytes_per_s=13.4e12),
+        ),
+    ],
+)
+def test_packaged_profiles_are_the_fit_of_the_records(
+    lm_arena: Path, name: str, model: str, priors: Priors
+) -> None:
+    records = load_records(lm_arena, model, "H100")
+    fitted = fit_profile(records, name="x", model=model, gpu="H100", source="t", priors=priors)
+    packaged = load_profile(name)
     assert fitted.step.model_dump() == pytest.approx(packaged.step.model_dump(), rel=1e-6)
     assert fitted.power.model_dump() == pytest.approx(packaged.power.model_dump(), rel=1e-6)
     assert fitted.scheduler == packaged.scheduler
@@ -44,6 +62,17 @@ def test_engine_sweep_reproduces_energy_per_token(records: list[Record], cap: in
     )
     assert point.energy_per_output_token_j == pytest.approx(record.energy_per_token_j, rel=0.20)
     assert point.avg_batch_size == pytest.approx(record.avg_batch_size, rel=0.05)
+
+
+@pytest.mark.parametrize("cap", [8, 64, 256])
+def test_multi_gpu_profile_sums_energy_over_its_gpus(lm_arena: Path, cap: int) -> None:
+    records = load_records(lm_arena, "meta-llama/Llama-3.1-70B-Instruct", "H100")
+    record = _record(records, cap)
+    profile = load_profile("llama-3.1-70b-h100x4")
+    assert profile.num_gpus == record.num_gpus == 4
+    point = sweep_point(profile, cap, isl=ISL, osl=round(record.avg_output_len))
+    assert point.avg_power_w == pytest.approx(record.avg_power_w, rel=0.10)
+    assert point.energy_per_output_token_j == pytest.approx(record.energy_per_token_j, rel=0.20)
 
 
 def test_kv_budget_reproduces_the_shortfall_at_the_largest_cap(records: list[Record]) -> None:

@@ -39,6 +39,8 @@ GPU_MODEL_NAMES = {
     "B200": "NVIDIA B200",
     "A100": "NVIDIA A100-SXM4-80GB",
 }
+# Energy per token is power / throughput: throughput misfit costs more than ITL misfit.
+_THROUGHPUT_WEIGHT = 3.0
 _FIELDS = (
     "max_num_seqs",
     "avg_batch_size",
@@ -144,7 +146,9 @@ def _fit_timing(records: list[Record], isl: int, osl: float) -> tuple[float, flo
         decode = base + slope * batch
         mean_step = decode + prefill * isl * batch / osl
         median_step = decode + prefill * isl * median_prefills
-        return np.concatenate([median_step / itl - 1.0, (batch / mean_step) / throughput - 1.0])
+        itl_residuals = median_step / itl - 1.0
+        throughput_residuals = (batch / mean_step) / throughput - 1.0
+        return np.concatenate([itl_residuals, _THROUGHPUT_WEIGHT * throughput_residuals])
 
     start = np.array([itl[0], (itl[-1] - itl[0]) / max(batch[-1] - batch[0], 1.0), 1e-5])
     fit = least_squares(residuals, start, bounds=([1e-6, 0.0, 0.0], [1.0, 1.0, 1.0]))
