@@ -202,6 +202,12 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
         assert families[name].type == "gauge"
     assert families["vllm:prompt_tokens"].samples[0].value >= 5
     assert families["vllm:generation_tokens"].samples[0].value >= 4
+    finished = {
+        s.labels["finished_reason"]: s.value
+        for s in families["vllm:request_success"].samples
+        if s.name == "vllm:request_success_total"
+    }
+    assert finished["length"] >= 1
     assert "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter" in dcgm_text
     energy_line = next(
         line for line in dcgm_text.splitlines() if line.startswith("DCGM_FI_DEV_TOTAL_ENERGY")

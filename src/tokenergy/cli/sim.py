@@ -60,11 +60,15 @@ def serve_command(
     console.print(
         f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
         f"{resolved.gpu_model_name}, profile {resolved.name}, "
-        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}× — "
-        f"http://{host}:{port} (DCGM at /dcgm/metrics)",
+        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
+        "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
         highlight=False,
     )
-    web.run_app(server.app, host=host, port=port, print=None, access_log=None)
+
+    def announce(message: str) -> None:  # aiohttp's line names the bound address (port 0 too)
+        console.print(message.strip(), highlight=False)
+
+    web.run_app(server.app, host=host, port=port, print=announce, access_log=None)
 
 
 @app.command("profiles")
