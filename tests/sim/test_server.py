@@ -198,6 +198,7 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
         async with session.get(sim.dcgm_url) as response:
             dcgm_text = await response.text()
     families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert families["tokenergy_sim_speed"].samples[0].value == 100.0
     for name in ("vllm:num_requests_running", "vllm:num_requests_waiting"):
         assert families[name].type == "gauge"
     assert families["vllm:prompt_tokens"].samples[0].value >= 5
@@ -241,6 +242,7 @@ async def test_dcgm_counter_is_the_ledger_to_the_millijoule(sim: SimHandle) -> N
     assert before["gpus"][0]["counter_mj"] <= counter <= after["gpus"][0]["counter_mj"]
     assert after["busy_s"] + after["idle_s"] == pytest.approx(after["sim_time_s"], rel=1e-9)
     assert after["total_energy_j"] > 0 and after["speed"] == 100.0
+    assert 0 < after["sim_time_s"] <= 100.0 * after["wall_time_s"]
 
 
 async def test_client_disconnect_aborts_the_sequence(sim: SimHandle) -> None:

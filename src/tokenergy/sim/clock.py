@@ -21,6 +21,7 @@ class SimClock:
         self.speed = speed
         self._anchor_sim_s = 0.0
         self._anchor_wall_s = time.monotonic()
+        self._wall_start_s = self._anchor_wall_s
         self._cap_s: float | None = None  # busy: end of the current (or just finished) step
         self._step_wall_s = 0.0
 
@@ -30,6 +31,10 @@ class SimClock:
         if self._cap_s is not None:
             return min(self._anchor_sim_s + max(0.0, elapsed_s), self._cap_s)
         return self._anchor_sim_s + elapsed_s
+
+    def wall_elapsed_s(self) -> float:
+        """Wall seconds since the sim started (sim time / wall time = the effective speed)."""
+        return time.monotonic() - self._wall_start_s
 
     def begin_step(self, duration_s: float, earliest_s: float) -> tuple[float, float]:
         """Start a step: right after the previous one when busy, else at ``earliest_s`` (the

@@ -21,8 +21,9 @@ from tokenergy.sim.power import SimGpu
 
 
 class _VllmCollector(Collector):
-    def __init__(self, engine: Engine, model: str) -> None:
+    def __init__(self, engine: Engine, model: str, speed: float) -> None:
         self._engine = engine
+        self._speed = speed
         self._labels = {"engine": "0", "model_name": model}
 
     def _gauge(self, name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -37,6 +38,11 @@ class _VllmCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         engine, stats = self._engine, self._engine.stats
+        yield self._gauge(
+            "tokenergy_sim_speed",
+            "This server is SIMULATED (tokenergy-sim); simulated seconds per wall second.",
+            self._speed,
+        )
         kv_tokens = engine.profile.scheduler.kv_cache_tokens
         yield self._gauge(
             "vllm:num_requests_running",
@@ -75,9 +81,9 @@ class _VllmCollector(Collector):
         )
 
 
-def vllm_registry(engine: Engine, model: str) -> CollectorRegistry:
+def vllm_registry(engine: Engine, model: str, speed: float) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_VllmCollector(engine, model))
+    registry.register(_VllmCollector(engine, model, speed))
     return registry
 
 

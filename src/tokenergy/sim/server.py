@@ -81,7 +81,7 @@ class SimServer:
         self.ledger = EnergyLedger(profile.power, gpus)
         self.gpus = make_gpus(gpus, profile.gpu_model_name, profile.power.idle_w, seed)
         self.engine = Engine(profile, self.clock, self.ledger)
-        self._registry = vllm_registry(self.engine, profile.model)
+        self._registry = vllm_registry(self.engine, profile.model, speed)
         self._requests = 0
         self._engine_task: asyncio.Task[None] | None = None
         self.app = self._build_app()
@@ -112,6 +112,11 @@ class SimServer:
     async def _start_engine(self, _: web.Application) -> None:
         self._engine_task = asyncio.create_task(self.engine.run(self.faults.slow_start_s))
 
+    @property
+    def _engine_failed(self) -> bool:
+        task = self._engine_task
+        return task is not None and task.done()
+
     async def _stop_engine(self, _: web.Application) -> None:
         if self._engine_task is not None:
             self._engine_task.cancel()
@@ -128,6 +133,7 @@ class SimServer:
             "simulated": True,
             "speed": self.clock.speed,
             "sim_time_s": now_s,
+            "wall_time_s": self.clock.wall_elapsed_s(),
             "busy_s": busy_s,
             "idle_s": idle_s,
             "power_w_per_gpu": self.ledger.power_w,
@@ -153,8 +159,7 @@ class SimServer:
     # --- simple endpoints -----------------------------------------------------------------
 
     async def _health(self, _: web.Request) -> web.Response:
-        task = self._engine_task
-        if task is not None and task.done():
+        if self._engine_failed:
             return web.Response(status=500, text="engine stopped")
         return web.Response(status=200 if self.engine.ready else 503)
 
@@ -279,6 +284,8 @@ class SimServer:
         if faults.error_status is not None:
             return error_response(faults.error_status, "simulated fault")
         await self.engine.wait_ready()
+        if self._engine_failed:
+            return error_response(500, "simulated engine stopped")
         events: asyncio.Queue[TokenEvent] = asyncio.Queue()
         seqs = [
             self.engine.submit(len(prompt), stop_at, reason, events, choice)
