@@ -197,6 +197,14 @@ class Empirical(_Dist):
         centres = (bins[1:] + bins[:-1]) / 2.0
         return float(np.average(centres, weights=np.asarray(self.counts)))
 
+    def quantile(self, q: float) -> float:
+        """Sample quantile of the values; for a histogram, linear within the bin."""
+        if self.values is not None:
+            return float(np.quantile(self.values, q))
+        assert self.bins is not None and self.counts is not None
+        cumulative = np.concatenate([[0.0], np.cumsum(self.counts)])
+        return float(np.interp(q * cumulative[-1], cumulative, self.bins))
+
     @property
     def size(self) -> float:
         """Number of observations behind it."""

@@ -248,10 +248,12 @@ class FleetResult:
         return payload
 
 
-def run_fleet(params: FleetParams) -> FleetResult:
+def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> FleetResult:
     """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
+    if fits is None:
+        fits = load_fits(params.table, params.models)
     scenarios = draw_scenarios(params)
-    rows = [_fleet_model(fit, params, scenarios) for fit in load_fits(params.table, params.models)]
+    rows = [_fleet_model(fit, params, scenarios) for fit in fits]
     pooled = None
     if len(rows) > 1:
         improved = [r.improved_gwh_per_day for r in rows]

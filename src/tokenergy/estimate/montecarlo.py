@@ -201,11 +201,18 @@ def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
     return select(fit_surfaces(load_throughput_table(Path(table))), models, table)
 
 
-def run_estimate(params: EstimateParams, progress: Progress | None = None) -> EstimateResult:
-    """Run the per-query Monte Carlo for every requested model; ``progress`` gets draws done."""
-    estimates = [
-        _run_model(fit, params, progress) for fit in load_fits(params.table, params.models)
-    ]
+def run_estimate(
+    params: EstimateParams,
+    progress: Progress | None = None,
+    fits: list[SurfaceFit] | None = None,
+) -> EstimateResult:
+    """Run the per-query Monte Carlo for every requested model; ``progress`` gets draws done.
+
+    ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them.
+    """
+    if fits is None:
+        fits = load_fits(params.table, params.models)
+    estimates = [_run_model(fit, params, progress) for fit in fits]
     pooled = pooled_improved = None
     if params.pool and len(estimates) > 1:
         pooled = estimates[0].baseline
