@@ -105,6 +105,11 @@ def _enum(kind: type[_E], option: str, text: str) -> _E:
         raise ConfigError(f"unknown value {text!r}; use one of {names}", field=option) from None
 
 
+def _f(value: float | None) -> str:
+    """Three significant digits: the inputs are not known better than that."""
+    return fmt(value, 3)
+
+
 def _warn_fits(fits: list[SurfaceFit]) -> None:
     for fit in fits:
         if fit.warning:
@@ -240,7 +245,7 @@ def _estimate_table(result: EstimateResult) -> Table:
         cells = [name, *_quantile_cells(base)]
         if improved is not None:
             q = improved.quantile_wh
-            cells += [fmt(q(0.5)), f"{fmt(q(0.05))}–{fmt(q(0.95))}", fmt(improved.mean_wh)]
+            cells += [_f(q(0.5)), f"{_f(q(0.05))}–{_f(q(0.95))}", _f(improved.mean_wh)]
         table.add_row(*cells)
     lout = params.lout_distribution()
     lout_text = (
@@ -251,8 +256,8 @@ def _estimate_table(result: EstimateResult) -> Table:
     lines = [
         f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {params.lin.mean:g}, "
         f"L_out {lout_text}, L_eff {params.leff.value}",
-        f"u P5–P95 {fmt(params.util.quantile(0.05))}–{fmt(params.util.quantile(0.95))}, "
-        f"PUE P5–P95 {fmt(params.pue.quantile(0.05))}–{fmt(params.pue.quantile(0.95))}"
+        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
+        f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
         + (", power correlated with throughput" if params.correlate_power else ""),
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
@@ -266,10 +271,10 @@ def _estimate_table(result: EstimateResult) -> Table:
 def _quantile_cells(summary: Summary) -> list[str]:
     q = summary.quantile_wh
     return [
-        fmt(q(0.5)),
-        f"{fmt(q(0.25))}–{fmt(q(0.75))}",
-        f"{fmt(q(0.05))}–{fmt(q(0.95))}",
-        fmt(summary.mean_wh),
+        _f(q(0.5)),
+        f"{_f(q(0.25))}–{_f(q(0.75))}",
+        f"{_f(q(0.05))}–{_f(q(0.95))}",
+        _f(summary.mean_wh),
     ]
 
 
@@ -411,17 +416,17 @@ def _fleet_table(result: FleetResult) -> Table:
         g = stats["gwh_per_day"]
         cells = [
             row.model,
-            fmt(row.beta.value) if row.beta is not None else fmt(result.beta),
-            fmt(g["median"]),
-            f"{fmt(g['q1'])}–{fmt(g['q3'])}",
-            f"{fmt(g['p5'])}–{fmt(g['p95'])}",
-            fmt(g["mean"]),
-            fmt(stats["comparisons"]["continuous_mw"]),
-            fmt(stats["comparisons"]["wh_per_query"]),
+            _f(row.beta.value) if row.beta is not None else _f(result.beta),
+            _f(g["median"]),
+            f"{_f(g['q1'])}–{_f(g['q3'])}",
+            f"{_f(g['p5'])}–{_f(g['p95'])}",
+            _f(g["mean"]),
+            _f(stats["comparisons"]["continuous_mw"]),
+            _f(stats["comparisons"]["wh_per_query"]),
         ]
         if has_levers:
             improved = stats["improved_gwh_per_day"]
-            cells += [fmt(improved["median"]), f"{fmt(improved['p5'])}–{fmt(improved['p95'])}"]
+            cells += [_f(improved["median"]), f"{_f(improved['p5'])}–{_f(improved['p95'])}"]
         table.add_row(*cells)
     table.caption = "\n".join(_fleet_caption(result, rows))
     return table

@@ -17,7 +17,7 @@ written next to its result. Parameterisations (DESIGN §3):
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -82,6 +82,14 @@ class LogNormal(_Dist):
     kind: Literal["lognormal"] = "lognormal"
     mu: float
     sigma: float = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_derived(cls, data: Any) -> Any:
+        """Accept our own JSON back: p5/median/p95 are dumped for readers, derived from mu, sigma."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in ("p5", "median", "p95")}
+        return data
 
     @classmethod
     def from_p5_p95(cls, p5: float, p95: float, name: str = "lognormal") -> LogNormal:
