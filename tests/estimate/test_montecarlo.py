@@ -176,8 +176,6 @@ def test_query_energy_is_vectorised_over_draws(table: Path) -> None:
     fit = fit_surfaces(load_throughput_table(table))["toy"]
     lin = np.array([100.0, 1000.0])
     lout = np.array([100.0, 1000.0])
-    energy = query_energy_wh(
-        fit, NodePower(10_000, 0), lin, lout, np.ones(2), np.ones(2), Leff.OUT
-    )
+    energy = query_energy_wh(fit, NodePower(10_000, 0), lin, lout, np.ones(2), np.ones(2), Leff.OUT)
     expected = 10_000 * lout / (math.exp(8.0) * lin**-0.5 * lout**0.25) / 3600
     np.testing.assert_allclose(energy, expected, rtol=1e-12)

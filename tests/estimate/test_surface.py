@@ -22,9 +22,13 @@ from tokenergy.estimate.surface import (
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
 
-def synthetic(b0: float, b1: float, b2: float, grid: list[tuple[float, float]]) -> list[ThroughputPoint]:
+def synthetic(
+    b0: float, b1: float, b2: float, grid: list[tuple[float, float]]
+) -> list[ThroughputPoint]:
     return [
-        ThroughputPoint("m", 8, "FP8", math.exp(b0 + b1 * math.log(i) + b2 * math.log(o)), i, o, "s")
+        ThroughputPoint(
+            "m", 8, "FP8", math.exp(b0 + b1 * math.log(i) + b2 * math.log(o)), i, o, "s"
+        )
         for i, o in grid
     ]
 
