@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 
 from tokenergy.errors import ConfigError
-from tokenergy.estimate import EstimateParams, Leff, Regime, run_estimate
-from tokenergy.estimate import montecarlo
+from tokenergy.estimate import EstimateParams, Leff, Regime, montecarlo, run_estimate
 from tokenergy.estimate.distributions import Exponential, LogNormal, Point
 from tokenergy.estimate.levers import parse_lever
 from tokenergy.estimate.montecarlo import NodePower, query_energy_wh
-from tokenergy.estimate.surface import load_throughput_table, fit_surfaces
+from tokenergy.estimate.surface import fit_surfaces, load_throughput_table
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -168,7 +167,7 @@ def test_json_carries_the_full_parameter_set(table: Path) -> None:
 
 
 def test_unknown_model_lists_known_ones(table: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown model 'gpt-5'.*known: toy, big"):
+    with pytest.raises(ConfigError, match=r"unknown model 'gpt-5'.*known: toy, big"):
         run_estimate(fixed(table, models=["gpt-5"]))
 
 

@@ -34,5 +34,5 @@ def test_png_and_svg(result: EstimateResult, tmp_path: Path) -> None:
 
 
 def test_unknown_suffix_is_refused(result: EstimateResult, tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="must end in .png or .svg"):
+    with pytest.raises(ConfigError, match=r"must end in \.png or \.svg"):
         plot_estimate(result, tmp_path / "d.pdf")

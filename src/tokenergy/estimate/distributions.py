@@ -86,7 +86,7 @@ class LogNormal(_Dist):
     @model_validator(mode="before")
     @classmethod
     def _drop_derived(cls, data: Any) -> Any:
-        """Accept our own JSON back: p5/median/p95 are dumped for readers, derived from mu, sigma."""
+        """Accept our own JSON back: p5/median/p95 are dumped for readers, derived on load."""
         if isinstance(data, dict):
             return {k: v for k, v in data.items() if k not in ("p5", "median", "p95")}
         return data
