@@ -15,7 +15,7 @@ from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
-from tokenergy.estimate.fleet import FleetModel, FleetResult, run_fleet
+from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
 from tokenergy.estimate.lengthfiles import load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
@@ -29,7 +29,7 @@ from tokenergy.estimate.params import (
     Regime,
     default_pmax_w,
 )
-from tokenergy.estimate.plot import plot_estimate
+from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.surface import SurfaceFit
 
 _PROGRESS_MIN_DRAWS = 20_000_000
@@ -130,7 +130,7 @@ def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
             fmt(fit.b2),
             fmt(fit.r2),
             str(fit.n_points),
-            fmt(fit.cap_tps),
+            f"{fit.cap_tps:,.0f}",
             str(fit.gpus),
             f"{pmax / 1000:g} kW",
         )
@@ -188,6 +188,8 @@ def estimate_command(
     """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
+    if plot is not None:
+        check_plot_path(plot)
     lout: Distribution | None = None
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
@@ -396,6 +398,8 @@ def fleet_command(
         print_json(result.to_dict())
         return
     console.print(_fleet_table(result))
+    for line in _fleet_notes(result):
+        console.print(line, highlight=False)
 
 
 def _fleet_table(result: FleetResult) -> Table:
@@ -428,11 +432,11 @@ def _fleet_table(result: FleetResult) -> Table:
             improved = stats["improved_gwh_per_day"]
             cells += [_f(improved["median"]), f"{_f(improved['p5'])}–{_f(improved['p95'])}"]
         table.add_row(*cells)
-    table.caption = "\n".join(_fleet_caption(result, rows))
     return table
 
 
-def _fleet_caption(result: FleetResult, rows: list[FleetModel]) -> list[str]:
+def _fleet_notes(result: FleetResult) -> list[str]:
+    """β terms and everyday comparisons of the headline row (pooled if any, else the last)."""
     params = result.params
     mix = ", ".join(f"{regime.value} {share:.0%}" for regime, share in params.mix_weights().items())
     lines = [f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}"]
@@ -445,7 +449,7 @@ def _fleet_caption(result: FleetResult, rows: list[FleetModel]) -> list[str]:
         )
     elif params.beta is not None:
         lines.append(f"β = {params.beta:g} (given)")
-    headline = rows[-1]
+    headline = result.pooled if result.pooled is not None else result.models[-1]
     c = result.comparisons(headline)
     lines.append(
         f"{headline.model}: median ≈ {c['continuous_mw']:.4g} MW around the clock, i.e. a "

@@ -17,16 +17,17 @@ written next to its result. Parameterisations (DESIGN §3):
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
-from scipy.special import ndtri
 
 from tokenergy.errors import ConfigError
 
-Z95 = float(ndtri(0.95))  # 1.6448536…, the standard normal 95th percentile
+_STANDARD_NORMAL = NormalDist()
+Z95 = _STANDARD_NORMAL.inv_cdf(0.95)  # 1.6448536…, the standard normal 95th percentile
 
 FloatArray = NDArray[np.float64]
 
@@ -134,7 +135,7 @@ class LogNormal(_Dist):
         return math.exp(self.mu + self.sigma**2 / 2.0)
 
     def quantile(self, q: float) -> float:
-        return math.exp(self.mu + self.sigma * float(ndtri(q)))
+        return math.exp(self.mu + self.sigma * _STANDARD_NORMAL.inv_cdf(q))
 
 
 class Exponential(_Dist):

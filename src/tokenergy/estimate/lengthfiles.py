@@ -45,6 +45,8 @@ def load_lengths(path: Path, field: str = "--lout-file") -> Empirical:
 
 
 def _from_json(document: Any, source: str) -> Empirical:
+    if isinstance(document, int | float) and not isinstance(document, bool):
+        return _empirical_values([_number(document, source, "value 1")], source)
     if isinstance(document, list):
         return _empirical_values(
             [_number(v, source, f"[{i}]") for i, v in enumerate(document)], source

@@ -7,25 +7,37 @@ merged into ``MERGED_BINS_PER_DECADE`` per decade and shown as a density per dec
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.typing import ColorType
 
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.histogram import BINS_PER_DECADE, LogHistogram
 from tokenergy.estimate.montecarlo import EstimateResult
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
+    from matplotlib.typing import ColorType
+
 MERGED_BINS_PER_DECADE = 40
 _SUFFIXES = (".png", ".svg")
 
 
-def plot_estimate(result: EstimateResult, path: Path) -> None:
-    """Write one density curve per model (dashed: with levers; thick: pooled)."""
+def check_plot_path(path: Path) -> None:
+    """Refuse a file type we cannot write before spending time on the run."""
     if path.suffix.lower() not in _SUFFIXES:
         raise ConfigError(f"plot file must end in {' or '.join(_SUFFIXES)}", field="--plot")
+
+
+def plot_estimate(result: EstimateResult, path: Path) -> None:
+    """Write one density curve per model (dashed: with levers; thick: pooled).
+
+    matplotlib is imported here, not at module level: it costs every CLI start ~0.2 s otherwise.
+    """
+    check_plot_path(path)
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.add_subplot()
     for estimate in result.models:
