@@ -387,7 +387,7 @@ def fleet_command(
         pue=_range("pue", pue_p5, pue_p95),
         levers=_levers(lever),
         scenarios=_count("--scenarios", scenarios),
-        length_samples=max(_count("--length-samples", length_samples), 2),
+        length_samples=_count("--length-samples", length_samples),
         seed=seed,
         **overrides,
     )
