@@ -53,14 +53,14 @@ def register(app: typer.Typer) -> None:
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _count(option: str, text: str) -> int:
-    """A positive whole number, written as 100000000 or 1e8."""
+def _count(option: str, text: str, minimum: int = 1) -> int:
+    """A whole number >= minimum, written as 100000000 or 1e8."""
     try:
         value = float(text)
     except ValueError:
         raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
-    if not (math.isfinite(value) and value >= 1 and value == int(value)):
-        raise ConfigError(f"must be a whole number >= 1, got {text!r}", field=option)
+    if not (math.isfinite(value) and value >= minimum and value == int(value)):
+        raise ConfigError(f"must be a whole number >= {minimum}, got {text!r}", field=option)
     return int(value)
 
 
@@ -387,7 +387,7 @@ def fleet_command(
         pue=_range("pue", pue_p5, pue_p95),
         levers=_levers(lever),
         scenarios=_count("--scenarios", scenarios),
-        length_samples=_count("--length-samples", length_samples),
+        length_samples=_count("--length-samples", length_samples, minimum=2),
         seed=seed,
         **overrides,
     )
