@@ -406,7 +406,7 @@ def _fleet_table(result: FleetResult) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     table = Table(
-        title=f"GWh per day for {params.queries_per_day:,.4g} queries/day (fleet boundary, modeled)"
+        title=f"GWh per day for {params.queries_per_day:,.0f} queries/day (fleet boundary, modeled)"
     )
     table.add_column("model")
     for column in ("β", "median", "IQR", "P5–P95", "mean", "MW (continuous)", "Wh/query"):
