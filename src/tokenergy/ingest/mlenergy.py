@@ -93,7 +93,7 @@ def _v3(reader: RowReader, top: RowReader, task: str) -> ServingResult:
     model = merged.text("model_id")
     identity = Identity(
         model=model,
-        model_name=merged.optional_text("nickname"),
+        model_name=model,
         precision=merged.optional_text("weight_precision"),
         engine="vllm",
         gpu=canonical_gpu(merged.text("gpu_model")),
@@ -110,6 +110,7 @@ def _v3(reader: RowReader, top: RowReader, task: str) -> ServingResult:
     extras: dict[str, Any] = {
         "energy_per_query_j": merged.number("energy_per_request_joules"),
         "stated_j_per_output_token": merged.number("energy_per_token_joules"),
+        "nickname": merged.optional_text("nickname"),
         "architecture": merged.optional_text("architecture"),
         "data_parallel": merged.optional_integer("data_parallel", minimum=1),
     }
