@@ -126,10 +126,12 @@ def failure_rate(result: ServingResult, options: IngestOptions) -> Finding:
     name, counts = "failure_rate", result.counts
     if counts.completed == 0 and counts.attempted:
         return Finding(name, Status.FAIL, f"0 of {counts.attempted} requests completed")
-    rate = counts.failure_rate
-    if rate is None:
+    if counts.failure_rate is None or counts.attempted is None or counts.completed is None:
         return Finding(name, Status.SKIP, "no request counts")
-    status = Status.PASS if rate <= options.failure_gate else Status.FAIL
+    lost = counts.attempted - counts.completed
+    rate = lost / counts.attempted
+    # compare counts, not a rounded fraction: 5 of 100 is exactly at a 5 % gate
+    status = Status.PASS if lost <= options.failure_gate * counts.attempted + 1e-9 else Status.FAIL
     return Finding(
         name,
         status,
