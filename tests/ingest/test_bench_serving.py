@@ -60,9 +60,17 @@ def test_names_carry_lengths_and_gpu_split() -> None:
 
 def _raw(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "backend": "vllm", "model_id": "m", "num_prompts": 10, "max_concurrency": 2,
-        "duration": 10.0, "completed": 9, "total_input_tokens": 900, "total_output_tokens": 90,
-        "mean_e2el_ms": 2000.0, "mean_tpot_ms": 10.0, "mean_itl_ms": 10.0,
+        "backend": "vllm",
+        "model_id": "m",
+        "num_prompts": 10,
+        "max_concurrency": 2,
+        "duration": 10.0,
+        "completed": 9,
+        "total_input_tokens": 900,
+        "total_output_tokens": 90,
+        "mean_e2el_ms": 2000.0,
+        "mean_tpot_ms": 10.0,
+        "mean_itl_ms": 10.0,
     }
     base.update(overrides)
     return base

@@ -53,12 +53,18 @@ def test_disagg_identity_catches_inconsistent_per_gpu_values() -> None:
     identity = Identity(model="m", num_gpus=3, num_prefill_gpus=1, num_decode_gpus=2)
     good = {"total": 100.0, "input": 200.0, "output": 50.0}  # 1·200 + 2·50 = 3·100
     bad = {"total": 100.0, "input": 200.0, "output": 100.0}
-    assert checks.disagg_identity(
-        result(identity=identity, extras={"per_gpu_tok_s": good}), OPTIONS
-    ).status is Status.PASS
-    assert checks.disagg_identity(
-        result(identity=identity, extras={"per_gpu_tok_s": bad}), OPTIONS
-    ).status is Status.FAIL
+    assert (
+        checks.disagg_identity(
+            result(identity=identity, extras={"per_gpu_tok_s": good}), OPTIONS
+        ).status
+        is Status.PASS
+    )
+    assert (
+        checks.disagg_identity(
+            result(identity=identity, extras={"per_gpu_tok_s": bad}), OPTIONS
+        ).status
+        is Status.FAIL
+    )
 
 
 def _little(rate: float, e2el_s: float, cap: int) -> Status:

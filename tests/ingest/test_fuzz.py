@@ -15,14 +15,32 @@ from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.power import GpuBasis, PowerSpec
 
 ROW: dict[str, Any] = {
-    "hw": "h100", "conc": 8, "model": "m", "infmax_model_prefix": "m", "framework": "vllm",
-    "precision": "fp8", "isl": 1024, "osl": 1024, "tp": 8, "ep": 1, "dp_attention": "false",
-    "tput_per_gpu": 100.0, "input_tput_per_gpu": 50.0, "output_tput_per_gpu": 50.0,
-    "mean_e2el": 5.0, "mean_tpot": 0.01, "mean_intvty": 100.0,
+    "hw": "h100",
+    "conc": 8,
+    "model": "m",
+    "infmax_model_prefix": "m",
+    "framework": "vllm",
+    "precision": "fp8",
+    "isl": 1024,
+    "osl": 1024,
+    "tp": 8,
+    "ep": 1,
+    "dp_attention": "false",
+    "tput_per_gpu": 100.0,
+    "input_tput_per_gpu": 50.0,
+    "output_tput_per_gpu": 50.0,
+    "mean_e2el": 5.0,
+    "mean_tpot": 0.01,
+    "mean_intvty": 100.0,
 }
 RAW: dict[str, Any] = {
-    "num_prompts": 10, "duration": 10.0, "completed": 10, "total_input_tokens": 1000,
-    "total_output_tokens": 1000, "max_concurrency": 2, "mean_e2el_ms": 2000.0,
+    "num_prompts": 10,
+    "duration": 10.0,
+    "completed": 10,
+    "total_input_tokens": 1000,
+    "total_output_tokens": 1000,
+    "max_concurrency": 2,
+    "mean_e2el_ms": 2000.0,
 }
 
 
@@ -80,8 +98,13 @@ def test_keep_going_ingests_the_good_files(tmp_path: Path) -> None:
 
 
 _VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 10**6), st.floats(allow_nan=True),
-    st.text(max_size=5), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(), st.none()),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(), st.none()),
 )
 
 
@@ -93,7 +116,10 @@ _VALUES = st.one_of(
     drop=st.booleans(),
 )
 def test_any_mutation_ingests_or_fails_cleanly(
-    tmp_path_factory: pytest.TempPathFactory, template: dict[str, Any], key: str, value: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    template: dict[str, Any],
+    key: str,
+    value: Any,
     drop: bool,
 ) -> None:
     record = dict(template)

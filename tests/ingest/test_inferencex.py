@@ -29,8 +29,17 @@ def test_public_golden_gptoss_b200_allin(shared_data: Path) -> None:
     """InferenceX run 20218553330: gpt-oss-120b fp4, 1×B200, vLLM, conc 128, 8192/1024."""
     path = shared_data / "inferencex/agg/run_20218553330.json"
     results = load_results([path], ALLIN).results
-    row = _pick(results, model="gptoss", precision="fp4", hw="B200", framework="vllm", gpus=1,
-                conc=128, isl=8192, osl=1024)
+    row = _pick(
+        results,
+        model="gptoss",
+        precision="fp4",
+        hw="B200",
+        framework="vllm",
+        gpus=1,
+        conc=128,
+        isl=8192,
+        osl=1024,
+    )
     assert row.j_per_token == pytest.approx(0.04434, rel=5e-4)
     assert row.wh_per_query_nominal == pytest.approx(0.1135, rel=5e-4)
     assert row.wh_per_query_benchmarked == pytest.approx(0.1022, rel=5e-4)
@@ -69,10 +78,23 @@ def test_disaggregated_row_recovers_absolute_rates(shared_data: Path) -> None:
 
 def _row(**overrides: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "hw": "b200-trt", "conc": 4, "model": "openai/gpt-oss-120b", "infmax_model_prefix": "gptoss",
-        "framework": "trt", "precision": "fp4", "isl": 1024, "osl": 1024, "tp": 2, "ep": 1,
-        "dp_attention": "false", "tput_per_gpu": 1000.0, "input_tput_per_gpu": 500.0,
-        "output_tput_per_gpu": 500.0, "mean_e2el": 10.0, "mean_tpot": 0.01, "mean_intvty": 100.0,
+        "hw": "b200-trt",
+        "conc": 4,
+        "model": "openai/gpt-oss-120b",
+        "infmax_model_prefix": "gptoss",
+        "framework": "trt",
+        "precision": "fp4",
+        "isl": 1024,
+        "osl": 1024,
+        "tp": 2,
+        "ep": 1,
+        "dp_attention": "false",
+        "tput_per_gpu": 1000.0,
+        "input_tput_per_gpu": 500.0,
+        "output_tput_per_gpu": 500.0,
+        "mean_e2el": 10.0,
+        "mean_tpot": 0.01,
+        "mean_intvty": 100.0,
     }
     base.update(overrides)
     return base
@@ -93,8 +115,12 @@ def test_measured_power_row_is_used_over_the_user_basis(tmp_path: Path) -> None:
     avg_power_w is per GPU: 600 W × 2 GPUs = 1200 W; total 2000 tok/s → 0.6 J/token.
     """
     path = tmp_path / "row.json"
-    fields = {"power_valid": 1, "power_metric_schema_version": 2, "avg_power_w": 600.0,
-              "joules_per_successful_query": 1234.0}
+    fields = {
+        "power_valid": 1,
+        "power_metric_schema_version": 2,
+        "avg_power_w": 600.0,
+        "joules_per_successful_query": 1234.0,
+    }
     path.write_text(json.dumps([_row(**fields)]))
     row = load_results([path], ALLIN).results[0]
     assert row.energy is not None

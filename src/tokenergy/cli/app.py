@@ -41,7 +41,8 @@ def _root(
 
 
 app.command("convert")(convert.convert_command)
-app.command("ingest")(ingest.ingest_command); app.command("check")(ingest.check_command)
+app.command("ingest")(ingest.ingest_command)
+app.command("check")(ingest.check_command)
 
 
 def main() -> None:

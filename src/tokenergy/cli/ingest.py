@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tokenergy import units
@@ -74,14 +74,18 @@ def _options(
         else None
     )
     if spec is None and (host_overhead is not None or pue is not None):
-        raise ConfigError("--host-overhead/--pue need a power: give --basis or --power", field="--pue")
+        raise ConfigError(
+            "--host-overhead/--pue need a power: give --basis or --power", field="--pue"
+        )
     chosen_sampler = None
     if sampler is not None:
         try:
             chosen_sampler = LengthSampler(sampler)
         except ValueError:
             names = ", ".join(s.value for s in LengthSampler)
-            raise ConfigError(f"unknown sampler {sampler!r}; use one of {names}", field="--sampler")
+            raise ConfigError(
+                f"unknown sampler {sampler!r}; use one of {names}", field="--sampler"
+            ) from None
     if range_ratio is not None and not 0 <= range_ratio <= 1:
         raise ConfigError(f"must be within [0, 1], got {range_ratio:g}", field="--range-ratio")
     return IngestOptions(
@@ -139,7 +143,9 @@ def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
 
 def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
     if rows and key not in rows[0]:
-        raise ConfigError(f"unknown sort key {key!r}; use one of {', '.join(rows[0])}", field="--sort")
+        raise ConfigError(
+            f"unknown sort key {key!r}; use one of {', '.join(rows[0])}", field="--sort"
+        )
     present = [r for r in rows if r.get(key) is not None]
     absent = [r for r in rows if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=descending)
@@ -175,7 +181,7 @@ def _gpus(row: dict[str, Any]) -> str:
 
 def _table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(rows)} results", show_lines=False)
-    columns = [
+    columns: list[tuple[str, JustifyMethod]] = [
         ("precision", "left"),
         ("model", "left"),
         ("ISL/OSL", "right"),
@@ -195,7 +201,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
         ("checks", "left"),
     ]
     for name, justify in columns:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify)
     colour = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for row in rows:
         lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
@@ -332,9 +338,7 @@ def ingest_command(
         range_ratio=range_ratio,
         failure_gate=failure_gate,
     )
-    ingested = load_results(
-        paths, options, fmt=_check_format(input_format), keep_going=keep_going
-    )
+    ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
     rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
     filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
     rows = [r for r in rows if _keep(r, {**filters, "min_interactivity": min_interactivity})]
@@ -387,7 +391,9 @@ def check_command(
         for finding in findings:
             tally[finding.status] += 1
             if finding.status in shown:
-                typer.echo(f"{where}  {finding.status.value.upper()}  {finding.name}  {finding.detail}")
+                typer.echo(
+                    f"{where}  {finding.status.value.upper()}  {finding.name}  {finding.detail}"
+                )
     typer.echo(
         f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
         f"{tally[Status.WARN]} warnings, {tally[Status.PASS]} passed checks"

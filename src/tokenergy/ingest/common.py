@@ -13,7 +13,12 @@ _STATS = ("mean", "median", "std", "p90", "p95", "p99")
 
 
 def metric_stats(
-    reader: RowReader, metric: str, *, suffix: str = "", scale: float = 1.0, skip: tuple[str, ...] = ()
+    reader: RowReader,
+    metric: str,
+    *,
+    suffix: str = "",
+    scale: float = 1.0,
+    skip: tuple[str, ...] = (),
 ) -> MetricStats | None:
     """``{mean,median,std,p90,p95,p99}_{metric}{suffix}`` scaled (e.g. ms → s); None if absent."""
     values: dict[str, float | None] = {}
@@ -39,7 +44,8 @@ def model_key(name: str) -> str:
 
 
 def canonical_gpu(name: str | None) -> str | None:
-    """Catalog name of a GPU as sources write it ('b200-trt', 'NVIDIA H100 80GB HBM3'), else as is."""
+    """Catalog name of a GPU as sources write it ('b200-trt', 'NVIDIA H100 80GB HBM3'), else as
+    written."""
     if name is None:
         return None
     cleaned = re.sub(r"^nvidia[\s_-]+", "", name.strip(), flags=re.IGNORECASE)

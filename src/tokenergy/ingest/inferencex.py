@@ -75,7 +75,9 @@ class InferenceX:
         rows = data if isinstance(data, list) else [data]
         if not rows:
             raise NotResults("empty array: no rows")
-        return [_row(RowReader(row, document.name, index), options) for index, row in enumerate(rows)]
+        return [
+            _row(RowReader(row, document.name, index), options) for index, row in enumerate(rows)
+        ]
 
 
 def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:

@@ -33,7 +33,7 @@ class Metadata:
         if isinstance(data, dict) and {"architectures", "models"} <= set(data):
             return True
         if isinstance(data, list) and data and isinstance(data[0], dict):
-            return set(data[0]) == _SCORE_COLUMNS or _GPU_COLUMNS <= set(data[0])
+            return set(data[0]) == _SCORE_COLUMNS or set(data[0]) >= _GPU_COLUMNS
         return _model_list(data)
 
     def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:

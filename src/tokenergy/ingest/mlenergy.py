@@ -54,7 +54,7 @@ class MlEnergy:
     def sniff(self, data: Any, document: Document) -> bool:
         if not isinstance(data, dict):
             return False
-        return "configurations" in data and "task" in data or _V2_ENERGY in data
+        return ("configurations" in data and "task" in data) or _V2_ENERGY in data
 
     def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
         if _V2_ENERGY in data:
@@ -224,7 +224,9 @@ def _legacy(reader: RowReader, gpu: str | None, task: str | None) -> ServingResu
             sampler=LengthSampler.EMPIRICAL,
             concurrency=1,
         ),
-        throughput=Throughput(output_tok_s=reader.number("throughput"), request_per_s=1 / latency_s),
+        throughput=Throughput(
+            output_tok_s=reader.number("throughput"), request_per_s=1 / latency_s
+        ),
         latency=LatencyStats(e2el_s=MetricStats(mean=latency_s)),
         energy=_measured(
             energy_j / latency_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tokenergy.errors import TokenergyError
-from tokenergy.power import PowerSpec, resolve
+from tokenergy.power import PowerSpec, resolve, validate_spec
 from tokenergy.records import EnergyMeasurement, LengthSampler
 
 DEFAULT_RANGE_RATIO = 0.8
@@ -27,6 +27,11 @@ class IngestOptions:
     gpu: str | None = None
     gpus: int | None = None
     failure_gate: float = DEFAULT_FAILURE_GATE
+
+    def __post_init__(self) -> None:
+        # contradictions (e.g. all-in + PUE) are the user's error, not a per-row 'no power'
+        if self.power is not None:
+            validate_spec(self.power)
 
 
 def stated_energy(

@@ -14,7 +14,7 @@ from tokenergy.ingest.sources import Document
 from tokenergy.records import ServingResult
 
 
-class NotResults(Exception):  # noqa: N818 - a signal, not an error
+class NotResults(Exception):
     """A recognised document that carries no serving results (metadata, non-LLM task, empty)."""
 
     def __init__(self, reason: str) -> None:

@@ -33,7 +33,7 @@ class ThroughputTable:
     name: ClassVar[str] = "throughput-table"
 
     def sniff(self, data: Any, document: Document) -> bool:
-        return isinstance(data, list) and bool(data) and _COLUMNS <= set(data[0])
+        return isinstance(data, list) and bool(data) and set(data[0]) >= _COLUMNS
 
     def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
         named = _GPU_X.search(document.path.stem)
