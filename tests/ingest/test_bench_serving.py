@@ -99,3 +99,22 @@ def test_errors_are_grouped_by_cause(tmp_path: Path) -> None:
     path.write_text(json.dumps(_raw(errors=errors)))
     row = load_results([path]).results[0]
     assert row.counts.failures_by_cause == {"ClientConnectorError: refused": 1}
+
+
+def test_interactivity_spread_from_per_request_arrays(tmp_path: Path) -> None:
+    """Two requests: 4 tokens in 0.3 s of gaps (10 tok/s) and 3 tokens in 0.1 s (20 tok/s).
+
+    mean 15, std 5 (population) — a true spread, unlike 1/std(TPOT).
+    """
+    path = tmp_path / "run.json"
+    record = _raw(
+        num_prompts=2,
+        completed=2,
+        output_lens=[4, 3],
+        input_lens=[10, 10],
+        itls=[[0.1, 0.1, 0.1], [0.05, 0.05]],
+    )
+    path.write_text(json.dumps(record))
+    intvty = load_results([path]).results[0].latency.intvty_tok_s
+    assert intvty is not None
+    assert (intvty.mean, intvty.median, intvty.std) == pytest.approx((15.0, 15.0, 5.0))
