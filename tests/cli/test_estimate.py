@@ -158,6 +158,7 @@ def test_fleet_table() -> None:
         (["fleet", "--queries-per-day", "1", "--redundancy", "0.5"], "--redundancy: must be >= 1"),
         (["fleet", "--queries-per-day", "1", "--length-samples", "1"], "--length-samples: must be"),
         (["estimate", "--samples", "2.5"], "--samples: must be a whole number >= 1"),
+        (["fleet", "--queries-per-day", "1", "--p-idle", "12kW"], "--p-idle: idle power 12000 W"),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_one_line_errors_exit_2(args: list[str], message: str) -> None:

@@ -19,7 +19,13 @@ from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
 from tokenergy.estimate.lengthfiles import load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
-from tokenergy.estimate.montecarlo import EstimateResult, Summary, load_fits, run_estimate
+from tokenergy.estimate.montecarlo import (
+    EstimateResult,
+    Summary,
+    load_fits,
+    node_power,
+    run_estimate,
+)
 from tokenergy.estimate.params import (
     PUE_P5_P95,
     UTIL_P5_P95,
@@ -110,7 +116,10 @@ def _f(value: float | None) -> str:
     return fmt(value, 3)
 
 
-def _warn_fits(fits: list[SurfaceFit]) -> None:
+def _check_fits(fits: list[SurfaceFit], pmax_w: float | None, p_idle_w: float | None) -> None:
+    """Refuse impossible node powers before anything is printed, then warn about reduced fits."""
+    for fit in fits:
+        node_power(fit, pmax_w, p_idle_w)
     for fit in fits:
         if fit.warning:
             warn(fit.warning)
@@ -213,7 +222,7 @@ def estimate_command(
         pool=pool,
     )
     fits = load_fits(params.table, params.models)
-    _warn_fits(fits)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
@@ -392,7 +401,7 @@ def fleet_command(
         **overrides,
     )
     fits = load_fits(params.table, params.models)
-    _warn_fits(fits)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
     result = run_fleet(params, fits)
     if as_json:
         print_json(result.to_dict())
