@@ -40,3 +40,8 @@ def test_gpu_identities_are_stable_and_distinct() -> None:
     assert len({g.uuid for g in gpus}) == 4
     assert all(g.uuid.startswith("GPU-") for g in gpus)
     assert len({g.boot_energy_j for g in gpus}) == 4  # counters do not start at one value
+
+
+def test_power_curve_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="idle_w <= busy_floor_w <= max_w"):
+        PowerCurve(idle_w=500.0, busy_floor_w=400.0, max_w=700.0, saturation_seqs=50.0)

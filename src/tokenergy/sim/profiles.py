@@ -50,6 +50,13 @@ class PowerCurve(_Strict):
     max_w: float = Field(gt=0)
     saturation_seqs: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        # busy ≥ idle keeps the energy counter monotone when a step starts at its arrival time
+        if not self.idle_w <= self.busy_floor_w <= self.max_w:
+            raise ValueError("power needs idle_w <= busy_floor_w <= max_w")
+        return self
+
 
 class Profile(_Strict):
     """One simulated deployment: model identity, timing, scheduler, power, output lengths."""
