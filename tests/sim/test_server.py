@@ -209,6 +209,11 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
         if s.name == "vllm:request_success_total"
     }
     assert finished["length"] >= 1
+    for name in ("time_to_first_token", "time_per_output_token", "e2e_request_latency"):
+        family = families[f"vllm:{name}_seconds"]
+        assert family.type == "histogram"
+        count = next(s for s in family.samples if s.name.endswith("_count"))
+        assert count.value >= 1
     assert "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter" in dcgm_text
     energy_line = next(
         line for line in dcgm_text.splitlines() if line.startswith("DCGM_FI_DEV_TOTAL_ENERGY")

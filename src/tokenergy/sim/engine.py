@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tokenergy.sim.clock import SimClock
@@ -44,7 +45,7 @@ class Sequence:
     generated: int = 0
     computed: int = 0  # tokens whose KV is in the cache
     aborted: bool = False
-    counted_prompt: bool = False
+    first_token_s: float | None = None
 
     @property
     def target(self) -> int:
@@ -79,6 +80,7 @@ class Engine:
         self._running: list[Sequence] = []
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
+        self.on_finish: Callable[[Sequence, float], None] | None = None
 
     # --- state for metrics ----------------------------------------------------------------
 
@@ -215,8 +217,8 @@ class Engine:
             seq.computed += item.tokens
             if seq.computed < seq.target or seq.aborted:
                 continue
-            if not seq.counted_prompt:
-                seq.counted_prompt = True
+            if seq.first_token_s is None:
+                seq.first_token_s = end_s
                 self.stats.prompt_tokens += seq.prompt_len
             seq.generated += 1
             self.stats.generation_tokens += 1
@@ -230,3 +232,5 @@ class Engine:
                 self._running.remove(seq)
                 reasons = self.stats.finished_by_reason
                 reasons[seq.finish_reason] = reasons.get(seq.finish_reason, 0) + 1
+                if self.on_finish is not None:
+                    self.on_finish(seq, end_s)
