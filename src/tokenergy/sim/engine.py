@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.power import EnergyLedger
@@ -44,7 +45,7 @@ class Sequence:
     generated: int = 0
     computed: int = 0  # tokens whose KV is in the cache
     aborted: bool = False
-    counted_prompt: bool = False
+    first_token_s: float | None = None
 
     @property
     def target(self) -> int:
@@ -64,7 +65,7 @@ class EngineStats:
 
     prompt_tokens: int = 0
     generation_tokens: int = 0
-    finished_requests: int = 0
+    finished_by_reason: dict[str, int] = field(default_factory=dict)
     preemptions: int = 0
     steps: int = 0
 
@@ -79,6 +80,7 @@ class Engine:
         self._running: list[Sequence] = []
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
+        self.on_finish: Callable[[Sequence, float], None] | None = None
 
     # --- state for metrics ----------------------------------------------------------------
 
@@ -140,7 +142,8 @@ class Engine:
                 await self._wake.wait()
                 continue
             duration_s = self.step_time_s(plan)
-            start_s, sleep_s = self.clock.begin_step(duration_s)
+            earliest_s = min(item.seq.arrival_s for item in plan)
+            start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
             await asyncio.sleep(sleep_s)
             self._complete(plan, self.clock.end_step())
@@ -214,8 +217,8 @@ class Engine:
             seq.computed += item.tokens
             if seq.computed < seq.target or seq.aborted:
                 continue
-            if not seq.counted_prompt:
-                seq.counted_prompt = True
+            if seq.first_token_s is None:
+                seq.first_token_s = end_s
                 self.stats.prompt_tokens += seq.prompt_len
             seq.generated += 1
             self.stats.generation_tokens += 1
@@ -227,4 +230,7 @@ class Engine:
             )
             if done:
                 self._running.remove(seq)
-                self.stats.finished_requests += 1
+                reasons = self.stats.finished_by_reason
+                reasons[seq.finish_reason] = reasons.get(seq.finish_reason, 0) + 1
+                if self.on_finish is not None:
+                    self.on_finish(seq, end_s)

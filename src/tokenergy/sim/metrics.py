@@ -12,17 +12,19 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from tokenergy.sim.engine import Engine
+from tokenergy.sim.engine import Sequence as EngineSequence
 from tokenergy.sim.power import SimGpu
 
 
 class _VllmCollector(Collector):
-    def __init__(self, engine: Engine, model: str) -> None:
+    def __init__(self, engine: Engine, model: str, speed: float) -> None:
         self._engine = engine
+        self._speed = speed
         self._labels = {"engine": "0", "model_name": model}
 
     def _gauge(self, name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -37,6 +39,11 @@ class _VllmCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         engine, stats = self._engine, self._engine.stats
+        yield self._gauge(
+            "tokenergy_sim_speed",
+            "This server is SIMULATED (tokenergy-sim); simulated seconds per wall second.",
+            self._speed,
+        )
         kv_tokens = engine.profile.scheduler.kv_cache_tokens
         yield self._gauge(
             "vllm:num_requests_running",
@@ -61,14 +68,55 @@ class _VllmCollector(Collector):
             "Number of generation tokens processed.",
             stats.generation_tokens,
         )
+        success = CounterMetricFamily(
+            "vllm:request_success",
+            "Count of successfully processed requests.",
+            labels=[*self._labels, "finished_reason"],
+        )
+        for reason in ("stop", "length"):
+            count = stats.finished_by_reason.get(reason, 0)
+            success.add_metric([*self._labels.values(), reason], count)
+        yield success
         yield self._counter(
             "vllm:num_preemptions", "Cumulative number of preemptions.", stats.preemptions
         )
 
 
-def vllm_registry(engine: Engine, model: str) -> CollectorRegistry:
+# vLLM's bucket edges (seconds) for these histograms.
+_TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+                 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)  # fmt: skip
+_TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
+                 7.5, 10.0, 20.0, 40.0, 80.0)  # fmt: skip
+_E2E_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0,
+                60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)  # fmt: skip
+
+
+def vllm_registry(engine: Engine, model: str, speed: float) -> CollectorRegistry:
+    """Gauges and counters read from the engine at scrape time, plus latency histograms in
+    simulated seconds, observed as each request finishes (equal to wall seconds at speed 1)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_VllmCollector(engine, model))
+    registry.register(_VllmCollector(engine, model, speed))
+    names = ["engine", "model_name"]
+
+    def histogram(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+        family = Histogram(name, doc, names, buckets=buckets, registry=registry)
+        return family.labels("0", model)
+
+    ttft = histogram("vllm:time_to_first_token_seconds", "Time to first token (simulated s).",
+                     _TTFT_BUCKETS)  # fmt: skip
+    tpot = histogram("vllm:time_per_output_token_seconds", "Time per output token (simulated s).",
+                     _TPOT_BUCKETS)  # fmt: skip
+    e2e = histogram("vllm:e2e_request_latency_seconds", "End-to-end latency (simulated s).",
+                    _E2E_BUCKETS)  # fmt: skip
+
+    def observe(seq: EngineSequence, end_s: float) -> None:
+        assert seq.first_token_s is not None
+        ttft.observe(seq.first_token_s - seq.arrival_s)
+        e2e.observe(end_s - seq.arrival_s)
+        if seq.generated > 1:
+            tpot.observe((end_s - seq.first_token_s) / (seq.generated - 1))
+
+    engine.on_finish = observe
     return registry
 
 

@@ -50,6 +50,13 @@ class PowerCurve(_Strict):
     max_w: float = Field(gt=0)
     saturation_seqs: float = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        # busy ≥ idle keeps the energy counter monotone when a step starts at its arrival time
+        if not self.idle_w <= self.busy_floor_w <= self.max_w:
+            raise ValueError("power needs idle_w <= busy_floor_w <= max_w")
+        return self
+
 
 class Profile(_Strict):
     """One simulated deployment: model identity, timing, scheduler, power, output lengths."""
@@ -76,6 +83,16 @@ class Profile(_Strict):
         return self
 
 
+def with_max_num_seqs(profile: Profile, max_num_seqs: int) -> Profile:
+    """The same profile with another batch cap (the knob ML.ENERGY sweeps)."""
+    scheduler = Scheduler(
+        max_num_seqs=max_num_seqs,
+        kv_cache_tokens=profile.scheduler.kv_cache_tokens,
+        max_num_batched_tokens=profile.scheduler.max_num_batched_tokens,
+    )
+    return profile.model_copy(update={"scheduler": scheduler})
+
+
 def profile_dir() -> Path:
     return Path(str(files("tokenergy.sim").joinpath(_PROFILE_DIR)))
 
@@ -88,7 +105,7 @@ def profile_names() -> list[str]:
 def read_profile(path: Path) -> Profile:
     """Read a profile YAML file; errors name the file and field."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read profile: {error.strerror}", file=str(path)) from None
     except yaml.YAMLError as error:
@@ -124,4 +141,5 @@ def load_profile(name_or_path: str) -> Profile:
 
 def write_profile(profile: Profile, path: Path) -> None:
     """Write a profile as YAML, keeping field order for readable diffs."""
-    path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False))
+    text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")
