@@ -66,7 +66,9 @@ def read_run_json(path: Path) -> ServingResult:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
-        raise IngestError(f"not a ServingResult: {first['msg']}", file=str(path), field=field) from None
+        raise IngestError(
+            f"not a ServingResult: {first['msg']}", file=str(path), field=field
+        ) from None
 
 
 def _arrow_type(annotation: Any) -> pa.DataType:
@@ -168,7 +170,9 @@ class Store:
         }[fmt]
         connection = duckdb.connect()
         count = connection.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
-        connection.execute(f"COPY ({sql} ORDER BY added_at, id) TO '{_quote(out)}' ({options})", params)
+        connection.execute(
+            f"COPY ({sql} ORDER BY added_at, id) TO '{_quote(out)}' ({options})", params
+        )
         return int(count[0]) if count else 0
 
 

@@ -1,8 +1,5 @@
-"""Builders for analysis tests: hand-made ServingResults and a tiny ML.ENERGY v3 task reader.
-
-The reader exists only until the ingest adapter for ML.ENERGY lands; it maps the raw fields one to
-one so the hand checks compare against the raw JSON numbers.
-"""
+"""Builders for analysis tests: hand-made ServingResults, and ML.ENERGY v3 tasks read twice —
+raw (for expected values computed by hand) and through the ingest adapter (what the code sees)."""
 
 from __future__ import annotations
 
@@ -10,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tokenergy.ingest import load_results
 from tokenergy.records import (
     EnergyMeasurement,
     Identity,
@@ -53,43 +51,9 @@ def make_result(
     )
 
 
-def mlenergy_result(config: dict[str, Any], task: str, source: str, row: int) -> ServingResult:
-    return ServingResult(
-        identity=Identity(
-            model=config["model_id"],
-            gpu=config["gpu_model"],
-            num_gpus=config["num_gpus"],
-            tp=config["tensor_parallel"],
-            precision=config["weight_precision"],
-            engine="vllm",
-        ),
-        workload=Workload(
-            task=task,
-            concurrency=config["max_num_seqs"],
-            mean_output_len=config["avg_output_len"],
-        ),
-        throughput=Throughput(output_tok_s=config["output_throughput_tokens_per_sec"]),
-        latency=LatencyStats(
-            itl_s=MetricStats(
-                median=config["median_itl_ms"] / 1000, p90=config["p90_itl_ms"] / 1000
-            )
-        ),
-        energy=EnergyMeasurement(
-            avg_power_w=config["avg_power_watts"],
-            boundary=Boundary.ACCELERATOR,
-            basis=Basis.MEASURED,
-            method="nvml-counter",
-        ),
-        provenance=Provenance(source=source, source_format="mlenergy-v3", row=row),
-    )
-
-
 def load_mlenergy_task(path: Path) -> tuple[list[dict[str, Any]], list[ServingResult]]:
-    """Raw configurations and their ServingResults, for hand checks against the raw fields."""
-    document = json.loads(path.read_text())
-    configs = document["configurations"]
-    results = [
-        mlenergy_result(config, document["task"], str(path), index)
-        for index, config in enumerate(configs)
-    ]
+    """Raw configurations (for values computed by hand) and the ingest adapter's results."""
+    configs = json.loads(path.read_text())["configurations"]
+    results = load_results([path]).results
+    assert len(results) == len(configs)
     return configs, results

@@ -1,7 +1,8 @@
-"""SOURCES on the command line → ServingResults: run directories, result JSON, or the store.
+"""SOURCES on the command line → ServingResults: run directories, ServingResult JSON, foreign files.
 
-A run directory is any directory holding a run.json; a JSON/JSONL file may hold one ServingResult,
-a list of them, or one per line (what `runs export`-style tools and the library write).
+A directory holding run.json files is a set of runs (what `tokenergy bench` writes); a JSON/JSONL
+file of ServingResults is read as is; anything else goes through the ingest adapters (InferenceX,
+bench_serving, ML.ENERGY …) with the power basis the user gave for unmeasured rows.
 """
 
 from __future__ import annotations
@@ -14,58 +15,76 @@ from typing import Any
 from pydantic import ValidationError
 
 from tokenergy.errors import IngestError
+from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.records import ServingResult
 from tokenergy.store import RUN_FILE, read_run_json
 
 
-def _validate(document: Any, path: Path, where: str) -> ServingResult:
+def _is_result(item: Any) -> bool:
+    return isinstance(item, dict) and "identity" in item and "provenance" in item
+
+
+def _validate(item: Any, path: Path, where: str) -> ServingResult:
     try:
-        return ServingResult.model_validate(document)
+        return ServingResult.model_validate(item)
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         raise IngestError(
-            f"{where}not a ServingResult ({first['msg']}); convert foreign formats with "
-            "`tokenergy ingest` first",
-            file=str(path),
-            field=field,
+            f"{where}not a valid ServingResult: {first['msg']}", file=str(path), field=field
         ) from None
 
 
-def _from_file(path: Path) -> list[ServingResult]:
-    if path.name == RUN_FILE:
-        return [read_run_json(path)]
+def _own_results(path: Path) -> list[ServingResult] | None:
+    """ServingResults written by tokenergy itself, or None when the file is something else."""
     try:
         text = path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise IngestError(f"cannot read: {error}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError):
+        return None
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        lines = [line for line in text.splitlines() if line.strip()]
         try:
-            return [
-                _validate(json.loads(line), path, f"line {n}: ")
-                for n, line in enumerate(lines, 1)
-            ]
-        except json.JSONDecodeError as error:
-            raise IngestError(f"not JSON or JSONL: {error}", file=str(path)) from None
-    if isinstance(document, list):
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            return None
+        if lines and all(_is_result(line) for line in lines):
+            return [_validate(line, path, f"line {n}: ") for n, line in enumerate(lines, 1)]
+        return None
+    if _is_result(document):
+        return [_validate(document, path, "")]
+    if isinstance(document, list) and document and all(_is_result(i) for i in document):
         return [_validate(item, path, f"item {n}: ") for n, item in enumerate(document)]
-    return [_validate(document, path, "")]
+    return None
 
 
-def load_sources(paths: Iterable[Path]) -> list[ServingResult]:
-    """Results of every source in order; directories are searched for run.json files."""
+def _ingested(path: Path, options: IngestOptions) -> list[ServingResult]:
+    ingested = load_results([path], options, keep_going=False)
+    if not ingested.results:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in ingested.skipped[:3])
+        raise IngestError(f"no results found ({reasons or 'empty'})", file=str(path))
+    return ingested.results
+
+
+def load_sources(
+    paths: Iterable[Path], options: IngestOptions | None = None
+) -> list[ServingResult]:
+    """Results of every source, in order."""
+    options = options or IngestOptions()
     results: list[ServingResult] = []
     for path in paths:
         if path.is_dir():
             runs = sorted(path.rglob(RUN_FILE))
-            if not runs:
-                raise IngestError(f"no {RUN_FILE} found in this directory", file=str(path))
-            results.extend(read_run_json(run) for run in runs)
+            if runs:
+                results.extend(read_run_json(run) for run in runs)
+            else:
+                results.extend(_ingested(path, options))
         elif path.is_file():
-            results.extend(_from_file(path))
+            if path.name == RUN_FILE:
+                results.append(read_run_json(path))
+                continue
+            own = _own_results(path)
+            results.extend(own if own is not None else _ingested(path, options))
         else:
             raise IngestError("no such file or directory", file=str(path))
     return results

@@ -92,6 +92,7 @@ class AnalysisRow:
     row: int | None
     model: str
     task: str | None
+    workload: str | None
     gpu: str | None
     num_gpus: int | None
     batch_cap: int | None
@@ -162,6 +163,16 @@ def _response_energy(result: ServingResult) -> tuple[float | None, str | None]:
     return None, None
 
 
+def _workload(result: ServingResult) -> str | None:
+    """The task name, else the advertised lengths as 'ISL/OSL' (InferenceX-style sweeps)."""
+    work = result.workload
+    if work.task:
+        return work.task
+    if work.isl is not None and work.osl is not None:
+        return f"{work.isl}/{work.osl}"
+    return work.dataset
+
+
 def _output_len(result: ServingResult) -> float | None:
     """Mean output length actually run: measured, else implied by the sampler."""
     if result.workload.mean_output_len is not None:
@@ -187,6 +198,7 @@ def to_row(result: ServingResult) -> AnalysisRow:
         row=result.provenance.row,
         model=ident.model,
         task=work.task,
+        workload=_workload(result),
         gpu=ident.gpu,
         num_gpus=ident.num_gpus,
         batch_cap=work.concurrency,

@@ -33,10 +33,15 @@ from tokenergy.store import ExportFormat, Store
 
 SOURCES_HELP = "Run directories, run.json or ServingResult JSON/JSONL files (default: the store)."
 WHERE_HELP = "Keep rows with COLUMN=VALUE (repeatable), e.g. gpu=B200."
-ENERGY_HELP = "Energy to minimise: energy_per_token_j (per output token), j_per_token (per total token), energy_per_response_j."
+ENERGY_HELP = (
+    "Energy to minimise: energy_per_token_j (per output token), j_per_token (per total token), "
+    "energy_per_response_j."
+)
 STAT_HELP = "Statistic the latency bounds apply to: median, p90 (p99 for ITL)."
 
-runs_app = typer.Typer(help="The results store: list, show and export stored results.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="The results store: list, show and export stored results.", no_args_is_help=True
+)
 
 
 def _split(text: str) -> list[str]:
@@ -47,7 +52,9 @@ def load_rows(sources: list[Path] | None, where: list[str]) -> list[AnalysisRow]
     """Rows of the given sources, else of the store; then the --where filter."""
     results = load_sources(sources) if sources else Store().results()
     if not results:
-        raise ConfigError(f"no sources given and the store at {Store().home} is empty", field="SOURCES")
+        raise ConfigError(
+            f"no sources given and the store at {Store().home} is empty", field="SOURCES"
+        )
     return filter_rows(to_rows(results), parse_where(where))
 
 
@@ -56,10 +63,18 @@ def _latency_metric(name: str, stat: str, option: str) -> Metric:
 
 
 def constraints_from(
-    max_itl: str | None, max_tpot: str | None, max_ttft: str | None, min_intvty: str | None, stat: str
+    max_itl: str | None,
+    max_tpot: str | None,
+    max_ttft: str | None,
+    min_intvty: str | None,
+    stat: str,
 ) -> list[Constraint]:
     constraints = []
-    for name, option, text in (("itl", "--max-itl", max_itl), ("tpot", "--max-tpot", max_tpot), ("ttft", "--max-ttft", max_ttft)):
+    for name, option, text in (
+        ("itl", "--max-itl", max_itl),
+        ("tpot", "--max-tpot", max_tpot),
+        ("ttft", "--max-ttft", max_ttft),
+    ):
         if text is not None:
             bound = parse_option(option, units.parse_duration_s, text)
             constraints.append(Constraint(_latency_metric(name, stat, "--stat"), bound))
@@ -67,7 +82,10 @@ def constraints_from(
         rate = parse_option("--min-intvty", units.parse_rate_tok_s, min_intvty)
         constraints.append(Constraint(metric("median_intvty_tok_s"), rate))
     if not constraints:
-        raise ConfigError("give at least one of --max-itl, --max-tpot, --max-ttft, --min-intvty", field="--max-itl")
+        raise ConfigError(
+            "give at least one of --max-itl, --max-tpot, --max-ttft, --min-intvty",
+            field="--max-itl",
+        )
     return constraints
 
 
@@ -81,7 +99,19 @@ def _group_text(key: tuple[Any, ...]) -> str:
 
 # --- runs -----------------------------------------------------------------------------------
 
-_LIST_COLUMNS = ("id", "kind", "model", "task", "gpu", "num_gpus", "batch_cap", "energy_per_token_j", "wh_per_query", "median_itl_s", "basis")
+_LIST_COLUMNS = (
+    "id",
+    "kind",
+    "model",
+    "task",
+    "gpu",
+    "num_gpus",
+    "batch_cap",
+    "energy_per_token_j",
+    "wh_per_query",
+    "median_itl_s",
+    "basis",
+)
 
 
 @runs_app.command("list")
@@ -97,14 +127,21 @@ def runs_list(
         return
     table = Table(title=f"{len(rows)} stored results in {store.home}")
     for column in _LIST_COLUMNS:
-        table.add_column(column, justify="right" if column.endswith(("_j", "_s", "query", "gpus", "cap")) else "left")
+        table.add_column(
+            column,
+            justify="right" if column.endswith(("_j", "_s", "query", "gpus", "cap")) else "left",
+        )
     for row in rows:
-        table.add_row(*[v if isinstance(v, str) else fmt(v) for v in (row[c] for c in _LIST_COLUMNS)])
+        table.add_row(
+            *[v if isinstance(v, str) else fmt(v) for v in (row[c] for c in _LIST_COLUMNS)]
+        )
     console.print(table)
 
 
 @runs_app.command("show")
-def runs_show(run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one.")) -> None:
+def runs_show(
+    run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one."),
+) -> None:
     """Print one stored result as JSON (the ServingResult plus its derived figures)."""
     result = Store().get(run_id)
     print_json({"result": result.model_dump(mode="json"), "derived": result.summary()})
@@ -113,7 +150,9 @@ def runs_show(run_id: str = typer.Argument(..., help="A stored id or a unique pr
 @runs_app.command("export")
 def runs_export(
     out: Path = typer.Option(..., "--out", help="File to write."),
-    format_: ExportFormat = typer.Option(ExportFormat.CSV, "--format", help="csv, parquet or json."),
+    format_: ExportFormat = typer.Option(
+        ExportFormat.CSV, "--format", help="csv, parquet or json."
+    ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
 ) -> None:
     """Export the store's index rows (analysis columns) to CSV, Parquet or JSON."""
@@ -126,11 +165,19 @@ def runs_export(
 
 def frontier_command(
     sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
-    x: str = typer.Option("median_itl", "--x", help="Latency axis (lower is better; intvty: higher)."),
-    y: str = typer.Option("energy_per_token_j", "--y", help="Energy axis, e.g. energy_per_token_j, j_per_token."),
-    group_by: str = typer.Option("model,task,gpu", "--group-by", help="Comma-separated grouping columns."),
+    x: str = typer.Option(
+        "median_itl", "--x", help="Latency axis (lower is better; intvty: higher)."
+    ),
+    y: str = typer.Option(
+        "energy_per_token_j", "--y", help="Energy axis, e.g. energy_per_token_j, j_per_token."
+    ),
+    group_by: str = typer.Option(
+        "model,task,gpu", "--group-by", help="Comma-separated grouping columns."
+    ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
-    plot: Path | None = typer.Option(None, "--plot", help="Also draw the frontiers to FILE (.png or .svg)."),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also draw the frontiers to FILE (.png or .svg)."
+    ),
     all_points: bool = typer.Option(False, "--all", help="Also list dominated configurations."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -150,10 +197,21 @@ def frontier_command(
 
 
 def _point_json(row: AnalysisRow, x: Metric, y: Metric) -> dict[str, Any]:
-    return {"gpu": row.gpu, "num_gpus": row.num_gpus, "batch_cap": row.batch_cap, "precision": row.precision, x.column: row.get(x.column), y.column: row.get(y.column), "source": row.source, "row": row.row}
+    return {
+        "gpu": row.gpu,
+        "num_gpus": row.num_gpus,
+        "batch_cap": row.batch_cap,
+        "precision": row.precision,
+        x.column: row.get(x.column),
+        y.column: row.get(y.column),
+        "source": row.source,
+        "row": row.row,
+    }
 
 
-def _frontier_json(group: GroupFrontier, group_by: tuple[str, ...], x: Metric, y: Metric) -> dict[str, Any]:
+def _frontier_json(
+    group: GroupFrontier, group_by: tuple[str, ...], x: Metric, y: Metric
+) -> dict[str, Any]:
     return {
         **_keys(group_by, group.key),
         "frontier": [_point_json(r, x, y) for r in group.frontier],
@@ -167,10 +225,20 @@ def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_point
     for column in ("group", "configuration", x.column, y.column, "on frontier"):
         table.add_column(column, justify="right" if column in (x.column, y.column) else "left")
     for group in groups:
-        listed = [(r, True) for r in group.frontier] + ([(r, False) for r in group.dominated] if all_points else [])
+        listed = [(r, True) for r in group.frontier] + (
+            [(r, False) for r in group.dominated] if all_points else []
+        )
         for index, (row, kept) in enumerate(listed):
-            table.add_row(_group_text(group.key) if index == 0 else "", row.config_label, fmt(row.get(x.column)), fmt(row.get(y.column)), "yes" if kept else "no")
-    table.caption = "dominated configurations are hidden (--all shows them)" if not all_points else None
+            table.add_row(
+                _group_text(group.key) if index == 0 else "",
+                row.config_label,
+                fmt(row.get(x.column)),
+                fmt(row.get(y.column)),
+                "yes" if kept else "no",
+            )
+    table.caption = (
+        "dominated configurations are hidden (--all shows them)" if not all_points else None
+    )
     return table
 
 
@@ -182,14 +250,18 @@ def best_command(
     max_itl: str | None = typer.Option(None, "--max-itl", help="ITL bound, e.g. 50ms."),
     max_tpot: str | None = typer.Option(None, "--max-tpot", help="TPOT bound, e.g. 40ms."),
     max_ttft: str | None = typer.Option(None, "--max-ttft", help="TTFT bound, e.g. 2s."),
-    min_intvty: str | None = typer.Option(None, "--min-intvty", help="Interactivity floor, tok/s/user."),
+    min_intvty: str | None = typer.Option(
+        None, "--min-intvty", help="Interactivity floor, tok/s/user."
+    ),
     stat: str = typer.Option("median", "--stat", help=STAT_HELP),
     energy: str = typer.Option("energy_per_token_j", "--energy", help=ENERGY_HELP),
-    group_by: str = typer.Option("model,task", "--group-by", help="Comma-separated grouping columns."),
+    group_by: str = typer.Option(
+        "model,task", "--group-by", help="Comma-separated grouping columns."
+    ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per group)."),
 ) -> None:
-    """Per group, the least-energy configuration meeting the latency SLO, the runner-up and the SLO's cost."""
+    """Per group, the least-energy configuration meeting a latency SLO, and what the SLO costs."""
     constraints = constraints_from(max_itl, max_tpot, max_ttft, min_intvty, stat)
     energy_metric = metric(energy, "--energy")
     groups_by = check_columns(_split(group_by), "--group-by")
@@ -203,10 +275,20 @@ def best_command(
 def _config(row: AnalysisRow | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"gpu": row.gpu, "num_gpus": row.num_gpus, "batch_cap": row.batch_cap, "precision": row.precision, "energy_per_token_j": row.energy_per_token_j, "source": row.source, "row": row.row}
+    return {
+        "gpu": row.gpu,
+        "num_gpus": row.num_gpus,
+        "batch_cap": row.batch_cap,
+        "precision": row.precision,
+        "energy_per_token_j": row.energy_per_token_j,
+        "source": row.source,
+        "row": row.row,
+    }
 
 
-def best_json(choice: Choice, group_by: tuple[str, ...], constraints: list[Constraint], energy: Metric) -> dict[str, Any]:
+def best_json(
+    choice: Choice, group_by: tuple[str, ...], constraints: list[Constraint], energy: Metric
+) -> dict[str, Any]:
     """One group's answer; the chosen configuration's fields are at the top level."""
     row = choice.chosen
     chosen = _config(row) or {}
@@ -241,18 +323,42 @@ def _pct(value: float | None) -> str:
 def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Metric) -> Table:
     table = Table(title="least energy under " + " and ".join(c.text for c in constraints))
     latency_columns = [c.metric.column for c in constraints]
-    for column in ("group", "chosen", energy.column, "J/response", "Wh/query", *latency_columns, "runner-up", "runner-up energy", "SLO cost", "feasible"):
-        table.add_column(column, justify="left" if column in ("group", "chosen", "runner-up") else "right")
+    for column in (
+        "group",
+        "chosen",
+        energy.column,
+        "J/response",
+        "Wh/query",
+        *latency_columns,
+        "runner-up",
+        "runner-up energy",
+        "SLO cost",
+        "feasible",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("group", "chosen", "runner-up") else "right"
+        )
     for choice in choices:
         row, runner = choice.chosen, choice.runner_up
         if row is None:
-            table.add_row(_group_text(choice.key), "none meets the SLO", *["—"] * (6 + len(latency_columns)), f"0/{choice.candidates}")
+            table.add_row(
+                _group_text(choice.key),
+                "none meets the SLO",
+                *["—"] * (6 + len(latency_columns)),
+                f"0/{choice.candidates}",
+            )
             continue
         table.add_row(
-            _group_text(choice.key), row.config_label, fmt(row.get(energy.column)), fmt(row.energy_per_response_j), fmt(row.wh_per_query),
+            _group_text(choice.key),
+            row.config_label,
+            fmt(row.get(energy.column)),
+            fmt(row.energy_per_response_j),
+            fmt(row.wh_per_query),
             *[fmt(row.get(c)) for c in latency_columns],
-            runner.config_label if runner else "—", fmt(runner.get(energy.column)) if runner else "—",
-            _pct(choice.slo_cost(energy)), f"{choice.feasible}/{choice.candidates}",
+            runner.config_label if runner else "—",
+            fmt(runner.get(energy.column)) if runner else "—",
+            _pct(choice.slo_cost(energy)),
+            f"{choice.feasible}/{choice.candidates}",
         )
     table.caption = "SLO cost: chosen energy vs the group's unconstrained minimum"
     return table
@@ -263,14 +369,22 @@ def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Me
 
 def compare_command(
     sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
-    by: str = typer.Option("gpu", "--by", help="Dimension to compare across: gpu, precision, num_gpus …"),
+    by: str = typer.Option(
+        "gpu", "--by", help="Dimension to compare across: gpu, precision, num_gpus …"
+    ),
     at_itl: str | None = typer.Option(None, "--at-itl", help="ITL bounds, e.g. 50ms,100ms,250ms."),
     at_tpot: str | None = typer.Option(None, "--at-tpot", help="TPOT bounds, e.g. 20ms,50ms."),
     stat: str = typer.Option("median", "--stat", help=STAT_HELP),
-    baseline: str | None = typer.Option(None, "--baseline", help="Baseline value of --by, e.g. H100."),
-    candidate: str | None = typer.Option(None, "--candidate", help="Candidate value of --by, e.g. B200."),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Baseline value of --by, e.g. H100."
+    ),
+    candidate: str | None = typer.Option(
+        None, "--candidate", help="Candidate value of --by, e.g. B200."
+    ),
     energy: str = typer.Option("energy_per_token_j", "--energy", help=ENERGY_HELP),
-    group_by: str = typer.Option("model,task", "--group-by", help="Comma-separated grouping columns."),
+    group_by: str = typer.Option(
+        "model,task", "--group-by", help="Comma-separated grouping columns."
+    ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print {cases, summary} JSON."),
 ) -> None:
@@ -278,7 +392,9 @@ def compare_command(
     (by_column,) = check_columns([by], "--by")
     groups_by = check_columns(_split(group_by), "--group-by")
     if by_column in groups_by:
-        raise ConfigError(f"--by {by_column} cannot also be a --group-by column", field="--group-by")
+        raise ConfigError(
+            f"--by {by_column} cannot also be a --group-by column", field="--group-by"
+        )
     constraints = _bounds(at_itl, at_tpot, stat)
     energy_metric = metric(energy, "--energy")
     rows = load_rows(sources, where)
@@ -316,19 +432,44 @@ def compare_json(cases: list[Case], summary: Summary, group_by: tuple[str, ...])
             }
             for case in cases
         ],
-        "summary": {"wins": summary.wins, "cases": summary.cases, "median_change": summary.median_change, "min_change": summary.min_change, "max_change": summary.max_change},
+        "summary": {
+            "wins": summary.wins,
+            "cases": summary.cases,
+            "median_change": summary.median_change,
+            "min_change": summary.min_change,
+            "max_change": summary.max_change,
+        },
     }
 
 
 def _compare_table(cases: list[Case], summary: Summary, by: str, base: str, cand: str) -> Table:
     table = Table(title=f"{cand} vs {base} ({by}) at matched latency")
-    for column in ("group", "constraint", "baseline", "candidate", f"{base} J/tok", f"{cand} J/tok", "energy change"):
-        table.add_column(column, justify="right" if "J/tok" in column or column == "energy change" else "left")
+    for column in (
+        "group",
+        "constraint",
+        "baseline",
+        "candidate",
+        f"{base} J/tok",
+        f"{cand} J/tok",
+        "energy change",
+    ):
+        table.add_column(
+            column, justify="right" if "J/tok" in column or column == "energy change" else "left"
+        )
     for case in cases:
-        table.add_row(_group_text(case.key), case.constraint.text, case.baseline.config_label, case.candidate.config_label, fmt(case.baseline_energy), fmt(case.candidate_energy), _pct(case.energy_change))
+        table.add_row(
+            _group_text(case.key),
+            case.constraint.text,
+            case.baseline.config_label,
+            case.candidate.config_label,
+            fmt(case.baseline_energy),
+            fmt(case.candidate_energy),
+            _pct(case.energy_change),
+        )
     table.caption = (
         f"{cand} uses less energy in {summary.wins} of {summary.cases} cases; "
-        f"median {_pct(summary.median_change)}, range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
+        f"median {_pct(summary.median_change)}, "
+        f"range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
     )
     return table
 
