@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from tokenergy import __version__
-from tokenergy.cli import convert, ingest
+from tokenergy.cli import analyze, convert, estimate, ingest
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError
 
@@ -43,6 +43,8 @@ def _root(
 app.command("convert")(convert.convert_command)
 app.command("ingest")(ingest.ingest_command)
 app.command("check")(ingest.check_command)
+estimate.register(app)
+analyze.register(app)
 
 
 def main() -> None:
