@@ -26,9 +26,10 @@ from tokenergy.analyze.table import (
     parse_where,
     to_rows,
 )
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.options import parse_option, power_spec
 from tokenergy.cli.render import console, fmt, print_json
 from tokenergy.errors import ConfigError
+from tokenergy.ingest import IngestOptions
 from tokenergy.store import ExportFormat, Store
 
 SOURCES_HELP = "Run directories, run.json or ServingResult JSON/JSONL files (default: the store)."
@@ -48,9 +49,38 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def load_rows(sources: list[Path] | None, where: list[str]) -> list[AnalysisRow]:
+def ingest_options(basis: str | None, power_per_gpu: str | None) -> IngestOptions:
+    """Power basis for foreign results that carry no energy (measured energy always wins)."""
+    if basis is None and power_per_gpu is None:
+        return IngestOptions()
+    spec = power_spec(
+        power=None,
+        power_per_gpu=power_per_gpu,
+        basis=basis,
+        boundary=None,
+        host_overhead=None,
+        pue=None,
+    )
+    return IngestOptions(power=spec)
+
+
+BASIS_OPTION = typer.Option(
+    None, "--basis", help="Power basis for foreign results without energy: tdp|allin."
+)
+POWER_PER_GPU_OPTION = typer.Option(
+    None, "--power-per-gpu", help="Stated power per GPU for foreign results without energy."
+)
+
+
+def load_rows(
+    sources: list[Path] | None,
+    where: list[str],
+    basis: str | None = None,
+    power_per_gpu: str | None = None,
+) -> list[AnalysisRow]:
     """Rows of the given sources, else of the store; then the --where filter."""
-    results = load_sources(sources) if sources else Store().results()
+    options = ingest_options(basis, power_per_gpu)
+    results = load_sources(sources, options) if sources else Store().results()
     if not results:
         raise ConfigError(
             f"no sources given and the store at {Store().home} is empty", field="SOURCES"
@@ -179,12 +209,14 @@ def frontier_command(
         None, "--plot", help="Also draw the frontiers to FILE (.png or .svg)."
     ),
     all_points: bool = typer.Option(False, "--all", help="Also list dominated configurations."),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per group, the configurations not beaten on both latency and energy."""
     x_metric, y_metric = metric(x, "--x"), metric(y, "--y")
     groups_by = check_columns(_split(group_by), "--group-by")
-    rows = load_rows(sources, where)
+    rows = load_rows(sources, where, basis, power_per_gpu)
     groups = frontiers(rows, x_metric, y_metric, groups_by)
     if plot is not None:
         from tokenergy.report.plots import frontier_figure, save_figure
@@ -259,13 +291,17 @@ def best_command(
         "model,task", "--group-by", help="Comma-separated grouping columns."
     ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per group)."),
 ) -> None:
     """Per group, the least-energy configuration meeting a latency SLO, and what the SLO costs."""
     constraints = constraints_from(max_itl, max_tpot, max_ttft, min_intvty, stat)
     energy_metric = metric(energy, "--energy")
     groups_by = check_columns(_split(group_by), "--group-by")
-    choices = best_under(load_rows(sources, where), constraints, energy_metric, groups_by)
+    choices = best_under(
+        load_rows(sources, where, basis, power_per_gpu), constraints, energy_metric, groups_by
+    )
     if as_json:
         print_json([best_json(c, groups_by, constraints, energy_metric) for c in choices])
         return
@@ -386,6 +422,8 @@ def compare_command(
         "model,task", "--group-by", help="Comma-separated grouping columns."
     ),
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print {cases, summary} JSON."),
 ) -> None:
     """Matched-latency comparison: best baseline vs best candidate per group and bound."""
@@ -397,7 +435,7 @@ def compare_command(
         )
     constraints = _bounds(at_itl, at_tpot, stat)
     energy_metric = metric(energy, "--energy")
-    rows = load_rows(sources, where)
+    rows = load_rows(sources, where, basis, power_per_gpu)
     base, cand = pick_sides(rows, by_column, baseline, candidate)
     cases = compare(rows, by_column, base, cand, constraints, energy_metric, groups_by)
     summary = summarize(cases)

@@ -61,7 +61,7 @@ def families_of(results: Sequence[ServingResult]) -> list[Family]:
         Family(
             key=f"{basis}-{boundary}",
             title=f"{basis} energy, {boundary} boundary",
-            description=f"{len(members)} results whose energy is {basis} at the {boundary} boundary.",
+            description=f"{len(members)} results with {basis} energy at the {boundary} boundary.",
             results=members,
         )
         for (basis, boundary), members in split.items()
@@ -315,7 +315,7 @@ def family_section(family: Family, figures: _Figures) -> Section:
                 frontier_panels(
                     groups, _ITL, _ENERGY, 1, f"{workload}: frontier per model and GPU"
                 ),
-                "Faint points: every configuration; lines: the non-dominated ones (lower-left is better).",
+                "Faint points: every configuration; lines: the non-dominated ones.",
             )
         )
     main = _workloads(rows)[0]

@@ -1,8 +1,8 @@
 """The embedded reference data the report shows when given no sources (catalog/reference/).
 
 Two families that must never be mixed in one comparison, because their watts differ in kind:
-ML.ENERGY v3 (measured GPU energy, accelerator boundary) and an InferenceX snapshot (throughput only;
-energy from the InferenceX all-in provisioned kW per GPU, facility boundary).
+ML.ENERGY v3 (measured GPU energy, accelerator boundary) and an InferenceX snapshot (throughput
+only; energy from the InferenceX all-in provisioned kW per GPU, facility boundary).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def reference_sets() -> list[ReferenceSet]:
             description=(
                 "vLLM 0.11.1 on H100 and B200, 1–8 GPUs, five LLM tasks. Steady-state GPU energy "
                 "from NVML counters summed over the GPUs serving (accelerator boundary, measured "
-                "basis), divided by output tokens. Host, cooling and idle capacity are not included."
+                "basis), divided by output tokens. Host, cooling and idle capacity are not in it."
             ),
             results=mlenergy,
         ),
@@ -48,7 +48,8 @@ def reference_sets() -> list[ReferenceSet]:
             key="inferencex",
             title="InferenceX sweeps (provisioned power)",
             description=(
-                "InferenceMAX/InferenceX processed rows (Dec 2025 – Jan 2026), fixed ISL/OSL random "
+                "InferenceMAX/InferenceX processed rows (Dec 2025 – Jan 2026), fixed ISL/OSL "
+                "random "
                 "workloads. The rows carry throughput only; energy uses the InferenceX all-in "
                 "provisioned kW per GPU (GPU + host share + facility overhead: facility boundary, "
                 "provisioned basis), so it is an upper-bound style figure, not a measurement."

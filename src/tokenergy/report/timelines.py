@@ -2,7 +2,7 @@
 
 Expected columns: a time in seconds (``time_s``, ``t_s`` or ``timestamp_s``; shifted to start at
 0), ``power_w``, and optionally ``device`` (one line per device). Files are found by name:
-``power*.csv|parquet`` or ``timeline*.csv|parquet``. A run without such files simply has no timeline.
+``power*.csv|parquet`` or ``timeline*.csv|parquet``. A run without such files has no timeline.
 """
 
 from __future__ import annotations
