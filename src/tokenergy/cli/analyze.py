@@ -30,7 +30,7 @@ from tokenergy.cli.options import parse_option, power_spec
 from tokenergy.cli.render import console, fmt, print_json
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import IngestOptions
-from tokenergy.store import ExportFormat, Store
+from tokenergy.store import RUN_FILE, ExportFormat, Store
 
 SOURCES_HELP = "Run directories, run.json or ServingResult JSON/JSONL files (default: the store)."
 WHERE_HELP = "Keep rows with COLUMN=VALUE (repeatable), e.g. gpu=B200."
@@ -124,24 +124,48 @@ def _keys(group_by: tuple[str, ...], key: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _group_text(key: tuple[Any, ...]) -> str:
-    return " / ".join(str(part) for part in key) or "all"
+    """Group keys for tables; model ids lose their organisation prefix to save width."""
+    return " / ".join(str(part).split("/")[-1] for part in key) or "all"
 
 
 # --- runs -----------------------------------------------------------------------------------
 
 _LIST_COLUMNS = (
-    "id",
-    "kind",
-    "model",
-    "task",
-    "gpu",
-    "num_gpus",
-    "batch_cap",
-    "energy_per_token_j",
-    "wh_per_query",
-    "median_itl_s",
-    "basis",
+    ("id", "id"),
+    ("model", "model"),
+    ("workload", "workload"),
+    ("gpu", "gpu"),
+    ("num_gpus", "GPUs"),
+    ("batch_cap", "cap"),
+    ("energy_per_token_j", "J/out tok"),
+    ("wh_per_query", "Wh/query"),
+    ("median_itl_s", "ITL ms"),
+    ("basis", "basis"),
 )
+
+
+@runs_app.command("add")
+def runs_add(
+    sources: list[Path] = typer.Argument(
+        ..., help=SOURCES_HELP.replace(" (default: the store)", "")
+    ),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+) -> None:
+    """Add results to the store (run directories keep requests.jsonl and timelines)."""
+    store = Store()
+    added = 0
+    total = 0
+    for source in sources:
+        runs = sorted(source.rglob(RUN_FILE)) if source.is_dir() else []
+        if runs:
+            stored = [store.add_run_dir(run.parent) for run in runs]
+        else:
+            options = ingest_options(basis, power_per_gpu)
+            stored = [store.add(result) for result in load_sources([source], options)]
+        added += sum(s.added for s in stored)
+        total += len(stored)
+    console.print(f"stored {added} new of {total} results in {store.home}")
 
 
 @runs_app.command("list")
@@ -156,15 +180,20 @@ def runs_list(
         print_json(rows)
         return
     table = Table(title=f"{len(rows)} stored results in {store.home}")
-    for column in _LIST_COLUMNS:
-        table.add_column(
-            column,
-            justify="right" if column.endswith(("_j", "_s", "query", "gpus", "cap")) else "left",
-        )
+    for column, heading in _LIST_COLUMNS:
+        numeric = column in ("num_gpus", "batch_cap", "energy_per_token_j", "wh_per_query")
+        table.add_column(heading, justify="right" if numeric or column.endswith("_s") else "left")
     for row in rows:
-        table.add_row(
-            *[v if isinstance(v, str) else fmt(v) for v in (row[c] for c in _LIST_COLUMNS)]
-        )
+        cells = []
+        for column, _ in _LIST_COLUMNS:
+            value = row[column]
+            if column == "median_itl_s":
+                cells.append(fmt(None if value is None else value * 1000))
+            elif column == "model":
+                cells.append(str(value).split("/")[-1])
+            else:
+                cells.append(value if isinstance(value, str) else fmt(value))
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -356,47 +385,46 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.1f}%"
 
 
+def _value(metric_: Metric, value: float | None) -> str:
+    """Seconds shown as ms in tables (JSON keeps SI)."""
+    if value is None:
+        return "—"
+    return fmt(value * 1000) if metric_.unit == "s" else fmt(value)
+
+
+def _heading(metric_: Metric) -> str:
+    return f"{metric_.label} ({'ms' if metric_.unit == 's' else metric_.unit})"
+
+
 def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Metric) -> Table:
     table = Table(title="least energy under " + " and ".join(c.text for c in constraints))
-    latency_columns = [c.metric.column for c in constraints]
-    for column in (
-        "group",
-        "chosen",
-        energy.column,
-        "J/response",
-        "Wh/query",
-        *latency_columns,
-        "runner-up",
-        "runner-up energy",
-        "SLO cost",
-        "feasible",
-    ):
-        table.add_column(
-            column, justify="left" if column in ("group", "chosen", "runner-up") else "right"
-        )
+    table.add_column("group")
+    table.add_column("chosen")
+    for heading in (f"{energy.column}", "Wh/query", *[_heading(c.metric) for c in constraints]):
+        table.add_column(heading, justify="right")
+    table.add_column("runner-up (energy)")
+    table.add_column("SLO cost", justify="right")
+    table.add_column("feasible", justify="right")
     for choice in choices:
         row, runner = choice.chosen, choice.runner_up
+        feasible = f"{choice.feasible}/{choice.candidates}"
         if row is None:
+            blanks = ["—"] * (2 + len(constraints))
             table.add_row(
-                _group_text(choice.key),
-                "none meets the SLO",
-                *["—"] * (6 + len(latency_columns)),
-                f"0/{choice.candidates}",
+                _group_text(choice.key), "none meets the SLO", *blanks, "—", "—", feasible
             )
             continue
         table.add_row(
             _group_text(choice.key),
             row.config_label,
             fmt(row.get(energy.column)),
-            fmt(row.energy_per_response_j),
             fmt(row.wh_per_query),
-            *[fmt(row.get(c)) for c in latency_columns],
-            runner.config_label if runner else "—",
-            fmt(runner.get(energy.column)) if runner else "—",
+            *[_value(c.metric, row.get(c.metric.column)) for c in constraints],
+            f"{runner.config_label} ({fmt(runner.get(energy.column))})" if runner else "—",
             _pct(choice.slo_cost(energy)),
-            f"{choice.feasible}/{choice.candidates}",
+            feasible,
         )
-    table.caption = "SLO cost: chosen energy vs the group's unconstrained minimum"
+    table.caption = "SLO cost: chosen energy vs the group's unconstrained minimum; --json for all"
     return table
 
 
