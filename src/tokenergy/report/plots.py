@@ -235,6 +235,6 @@ def save_figure(figure: Figure, path: Path) -> None:
 def svg_text(figure: Figure) -> str:
     """SVG markup without the XML prolog, ready to inline into HTML."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg")
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
