@@ -156,6 +156,9 @@ def test_fleet_table() -> None:
         (["fleet", "--queries-per-day", "1", "--mix", "chat=1"], "--mix: unknown value 'chat'"),
         (["fleet", "--queries-per-day", "1", "--min-load", "0.9", "--max-load", "0.5"], "min load"),
         (["fleet", "--queries-per-day", "1", "--redundancy", "0.5"], "--redundancy: must be >= 1"),
+        (["fleet", "--queries-per-day", "1", "--length-samples", "1"], "--length-samples: must be"),
+        (["estimate", "--samples", "2.5"], "--samples: must be a whole number >= 1"),
+        (["fleet", "--queries-per-day", "1", "--p-idle", "12kW"], "--p-idle: idle power 12000 W"),
     ],
 )  # fmt: skip
 def test_bad_parameters_are_one_line_errors_exit_2(args: list[str], message: str) -> None:

@@ -169,3 +169,8 @@ def test_all_failed_run_has_no_wh_per_query(shared_data: Path) -> None:
     assert row["completed"] == 0 and row["attempted"] == 640
     assert row["wh_per_query_measured"] is None and row["j_per_token"] is None
     assert row["status"] == "fail"
+
+
+def test_overhead_without_a_power_is_refused(shared_data: Path) -> None:
+    done = run("ingest", shared_data / GOLDEN, "--pue", "1.2")
+    assert done.returncode == 2 and "need a power" in done.stderr

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from tokenergy.errors import ConfigError
@@ -37,6 +39,17 @@ def test_lognormal_from_p5_p95_closed_form() -> None:
     assert dist.p5 == pytest.approx(0.4, rel=1e-12)
     assert dist.p95 == pytest.approx(0.9, rel=1e-12)
     assert dist.median == pytest.approx(math.sqrt(0.4 * 0.9))
+
+
+@given(
+    st.floats(min_value=1e-3, max_value=1e4),
+    st.floats(min_value=1.0, max_value=100.0),
+)
+def test_lognormal_quantiles_recover_any_p5_p95(p5: float, ratio: float) -> None:
+    dist = LogNormal.from_p5_p95(p5, p5 * ratio)
+    assert dist.quantile(0.05) == pytest.approx(p5, rel=1e-9)
+    assert dist.quantile(0.95) == pytest.approx(p5 * ratio, rel=1e-9)
+    assert dist.median == pytest.approx(p5 * math.sqrt(ratio), rel=1e-9)
 
 
 def test_lognormal_samples_recover_p5_p95() -> None:

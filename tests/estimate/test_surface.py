@@ -16,8 +16,10 @@ from tokenergy.estimate.surface import (
     fit_model,
     fit_surfaces,
     load_throughput_table,
+    points_from_results,
     select,
 )
+from tokenergy.ingest import IngestOptions, load_results
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -142,3 +144,15 @@ def test_one_model_on_two_node_sizes_is_refused() -> None:
     points.append(ThroughputPoint("m", 4, "FP8", 100.0, 500, 500, "s"))
     with pytest.raises(ConfigError, match="nodes of \\[4, 8\\] GPUs"):
         fit_model("m", points)
+
+
+def test_points_from_ingested_results_fit_like_the_csv() -> None:
+    path = catalog_path(DEFAULT_THROUGHPUT_TABLE)
+    ingested = load_results([path], IngestOptions())
+    from_results = fit_surfaces(points_from_results(ingested.results))
+    from_csv = fit_surfaces(load_throughput_table(path))
+    assert list(from_results) == list(from_csv)
+    for model, fit in from_csv.items():
+        other = from_results[model]
+        assert (other.kind, other.gpus, other.cap_tps) == (fit.kind, fit.gpus, fit.cap_tps)
+        assert (other.b0, other.b1, other.b2) == pytest.approx((fit.b0, fit.b1, fit.b2))

@@ -99,3 +99,45 @@ def test_errors_are_grouped_by_cause(tmp_path: Path) -> None:
     path.write_text(json.dumps(_raw(errors=errors)))
     row = load_results([path]).results[0]
     assert row.counts.failures_by_cause == {"ClientConnectorError: refused": 1}
+
+
+def test_interactivity_spread_from_per_request_arrays(tmp_path: Path) -> None:
+    """Two requests: 4 tokens in 0.3 s of gaps (10 tok/s) and 3 tokens in 0.1 s (20 tok/s).
+
+    mean 15, std 5 (population) — a true spread, unlike 1/std(TPOT).
+    """
+    path = tmp_path / "run.json"
+    record = _raw(
+        num_prompts=2,
+        completed=2,
+        output_lens=[4, 3],
+        input_lens=[10, 10],
+        itls=[[0.1, 0.1, 0.1], [0.05, 0.05]],
+    )
+    path.write_text(json.dumps(record))
+    intvty = load_results([path]).results[0].latency.intvty_tok_s
+    assert intvty is not None
+    assert (intvty.mean, intvty.median, intvty.std) == pytest.approx((15.0, 15.0, 5.0))
+
+
+def test_raw_file_and_its_processed_row_agree(shared_data: Path) -> None:
+    """The MI355X Kimi-K2.5 pair: the raw client file and InferenceX's processed row of it.
+
+    processed: tput_per_gpu 55.62670336516291 × tp 8 = 445.0136 tok/s;
+    raw: (37 068 + 36 709) tokens / 165.7859344901517 s = 445.0136 tok/s.
+    """
+    folder = shared_data / "inferencex/raw/pr1633_kimik2.5_mi355x_fixed_ar_mtp"
+    stem = (
+        "kimik2.5_1k1k_int4_vllm_tp8-ep1-dpafalse_disagg-false_spec-mtp_conc4"
+        "_MI355-gbt350-odcdh5-wbb3"
+    )
+    options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN), gpu="MI355X")
+    raw = load_results([folder / f"{stem}.json"], options).results[0]
+    processed = load_results([folder / f"agg_{stem}.json"], options).results[0]
+    assert raw.throughput.total_tok_s == pytest.approx(445.0136, rel=1e-6)
+    assert processed.throughput.total_tok_s == pytest.approx(raw.throughput.total_tok_s, rel=1e-9)
+    assert processed.j_per_token == pytest.approx(raw.j_per_token, rel=1e-9)
+    assert raw.identity.num_gpus == processed.identity.num_gpus == 8
+    # measured lengths (926.7/917.7) vs the sampler's expectation for 1k1k at R = 0.8 (921.5)
+    assert raw.workload.benchmarked_lengths() == pytest.approx((37068 / 40, 36709 / 40))
+    assert processed.workload.benchmarked_lengths() == (921.5, 921.5)

@@ -131,3 +131,11 @@ def test_run_checks_aligns_and_worst_orders() -> None:
     findings = checks.run_checks([result(), result()], OPTIONS)
     assert len(findings) == 2 and len(findings[0]) == len(checks.CHECKS) + 1
     assert checks.worst(findings[0]) is Status.WARN  # no counts, no power
+
+
+def test_one_model_under_several_keys() -> None:
+    a = result(identity=Identity(model="gptoss", model_name="openai/gpt-oss-120b"))
+    b = result(identity=Identity(model="openai/gpt-oss-120b", model_name="/models/gpt-oss-120b/"))
+    found = checks.model_spellings([a, b])
+    assert all(f.status is Status.WARN for f in found)
+    assert "several keys: gptoss, openai/gpt-oss-120b" in found[0].detail

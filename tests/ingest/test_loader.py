@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.power import GpuBasis, PowerSpec
+from tokenergy.records import ServingResult
 
 
 def test_all_shared_inferencex_and_mlenergy_files(shared_data: Path) -> None:
@@ -28,3 +29,11 @@ def test_all_shared_inferencex_and_mlenergy_files(shared_data: Path) -> None:
     assert all(s.reason for s in ingested.skipped)
     inferencex = [r for r in ingested.results if r.provenance.source_format == "inferencex"]
     assert all(r.j_per_token is not None for r in inferencex)
+
+
+def test_results_round_trip_through_json(shared_data: Path) -> None:
+    """What the results store will save must come back identical (records.py contract)."""
+    ingested = load_results([shared_data], IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.TDP)))
+    assert ingested.failed == []
+    for result in ingested.results[::25]:
+        assert ServingResult.model_validate_json(result.model_dump_json()) == result

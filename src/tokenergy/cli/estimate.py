@@ -19,7 +19,13 @@ from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
 from tokenergy.estimate.lengthfiles import load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
-from tokenergy.estimate.montecarlo import EstimateResult, Summary, load_fits, run_estimate
+from tokenergy.estimate.montecarlo import (
+    EstimateResult,
+    Summary,
+    load_fits,
+    node_power,
+    run_estimate,
+)
 from tokenergy.estimate.params import (
     PUE_P5_P95,
     UTIL_P5_P95,
@@ -53,14 +59,14 @@ def register(app: typer.Typer) -> None:
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _count(option: str, text: str) -> int:
-    """A positive whole number, written as 100000000 or 1e8."""
+def _count(option: str, text: str, minimum: int = 1) -> int:
+    """A whole number >= minimum, written as 100000000 or 1e8."""
     try:
         value = float(text)
     except ValueError:
         raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
-    if not (math.isfinite(value) and value >= 1 and value == int(value)):
-        raise ConfigError(f"must be a whole number >= 1, got {text!r}", field=option)
+    if not (math.isfinite(value) and value >= minimum and value == int(value)):
+        raise ConfigError(f"must be a whole number >= {minimum}, got {text!r}", field=option)
     return int(value)
 
 
@@ -110,7 +116,10 @@ def _f(value: float | None) -> str:
     return fmt(value, 3)
 
 
-def _warn_fits(fits: list[SurfaceFit]) -> None:
+def _check_fits(fits: list[SurfaceFit], pmax_w: float | None, p_idle_w: float | None) -> None:
+    """Refuse impossible node powers before anything is printed, then warn about reduced fits."""
+    for fit in fits:
+        node_power(fit, pmax_w, p_idle_w)
     for fit in fits:
         if fit.warning:
             warn(fit.warning)
@@ -213,7 +222,7 @@ def estimate_command(
         pool=pool,
     )
     fits = load_fits(params.table, params.models)
-    _warn_fits(fits)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
@@ -387,12 +396,12 @@ def fleet_command(
         pue=_range("pue", pue_p5, pue_p95),
         levers=_levers(lever),
         scenarios=_count("--scenarios", scenarios),
-        length_samples=max(_count("--length-samples", length_samples), 2),
+        length_samples=_count("--length-samples", length_samples, minimum=2),
         seed=seed,
         **overrides,
     )
     fits = load_fits(params.table, params.models)
-    _warn_fits(fits)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
     result = run_fleet(params, fits)
     if as_json:
         print_json(result.to_dict())
@@ -406,7 +415,7 @@ def _fleet_table(result: FleetResult) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     table = Table(
-        title=f"GWh per day for {params.queries_per_day:,.4g} queries/day (fleet boundary, modeled)"
+        title=f"GWh per day for {params.queries_per_day:,.0f} queries/day (fleet boundary, modeled)"
     )
     table.add_column("model")
     for column in ("β", "median", "IQR", "P5–P95", "mean", "MW (continuous)", "Wh/query"):

@@ -73,9 +73,10 @@ def _options(
         if given
         else None
     )
-    if spec is None and (host_overhead is not None or pue is not None):
+    if spec is None and any(x is not None for x in (host_overhead, pue, boundary)):
         raise ConfigError(
-            "--host-overhead/--pue need a power: give --basis or --power", field="--pue"
+            "--host-overhead/--pue/--boundary need a power: give --basis or --power",
+            field="--pue",
         )
     chosen_sampler = None
     if sampler is not None:

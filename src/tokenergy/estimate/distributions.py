@@ -214,11 +214,6 @@ class Empirical(_Dist):
         cumulative = np.concatenate([[0.0], np.cumsum(self.counts)])
         return float(np.interp(q * cumulative[-1], cumulative, self.bins))
 
-    @property
-    def size(self) -> float:
-        """Number of observations behind it."""
-        return float(len(self.values)) if self.values is not None else float(sum(self.counts or []))
-
 
 Distribution = Annotated[
     Point | Uniform | LogNormal | Exponential | Empirical, Field(discriminator="kind")

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tokenergy import units
+from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, FloatArray
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR, LogHistogram
 from tokenergy.estimate.levers import sample_alpha
@@ -43,7 +44,12 @@ class NodePower:
 def node_power(fit: SurfaceFit, pmax_w: float | None, p_idle_w: float | None) -> NodePower:
     """The given powers, or the defaults for the node size in the throughput table."""
     pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
-    return NodePower(pmax, p_idle_w if p_idle_w is not None else default_p_idle_w(pmax))
+    idle = p_idle_w if p_idle_w is not None else default_p_idle_w(pmax)
+    if idle >= pmax:
+        raise ConfigError(
+            f"idle power {idle:g} W must be below P_max {pmax:g} W ({fit.model})", field="--p-idle"
+        )
+    return NodePower(pmax, idle)
 
 
 def rng_for(seed: int, model: str) -> np.random.Generator:

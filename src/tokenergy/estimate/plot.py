@@ -38,7 +38,7 @@ def plot_estimate(result: EstimateResult, path: Path) -> None:
     check_plot_path(path)
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
     axes = figure.add_subplot()
     for estimate in result.models:
         (line,) = _curve(axes, estimate.baseline.histogram, estimate.model)
@@ -56,7 +56,7 @@ def plot_estimate(result: EstimateResult, path: Path) -> None:
     axes.set_xlabel(f"Wh per query ({result.boundary.value} boundary, {result.basis.value})")
     axes.set_ylabel("share of queries per decade")
     axes.set_title(f"tokenergy estimate — {result.params.regime.value} regime")
-    axes.legend(fontsize="small")
+    figure.legend(loc="outside right upper", fontsize="small")
     try:
         figure.savefig(path)
     except OSError as error:

@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from typing import Any, ClassVar
 
+import numpy as np
+
 from tokenergy.ingest.common import canonical_gpu, known_gpu, metric_stats, model_key
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
@@ -139,12 +141,41 @@ def _mean_lengths(reader: RowReader, completed: int) -> tuple[float | None, floa
     return input_total / completed, output_total / completed
 
 
+def _per_request_intvty(reader: RowReader) -> MetricStats | None:
+    """Interactivity 1/TPOT per request from the per-request ITL arrays (DESIGN §2).
+
+    TPOT_i = sum(itls_i) / (output_len_i - 1) for requests with at least two output tokens, so
+    the spread is a real spread (never 1/std(TPOT)).
+    """
+    itls, lens = reader.data.get("itls"), reader.data.get("output_lens")
+    if not isinstance(itls, list) or not isinstance(lens, list) or len(itls) != len(lens):
+        return None
+    rates = []
+    for index, (gaps, n_out) in enumerate(zip(itls, lens, strict=True)):
+        if not isinstance(gaps, list) or not isinstance(n_out, int | float):
+            raise reader.error(f"itls[{index}]", "expected a list of gaps and a length")
+        if n_out >= 2 and gaps and sum(gaps) > 0:
+            rates.append((n_out - 1) / sum(gaps))
+    if not rates:
+        return None
+    values = np.asarray(rates)
+    p90, p95, p99 = np.percentile(values, [90, 95, 99])
+    return MetricStats(
+        mean=float(values.mean()),
+        median=float(np.median(values)),
+        std=float(values.std()),
+        p90=float(p90),
+        p95=float(p95),
+        p99=float(p99),
+    )
+
+
 def _latency(reader: RowReader, completed: int) -> LatencyStats:
     if completed == 0:  # all-zero summaries of a run in which nothing finished mean nothing
         return LatencyStats()
     tpot = metric_stats(reader, "tpot", suffix="_ms", scale=_MS)
-    intvty = None
-    if tpot is not None and tpot.mean:
+    intvty = _per_request_intvty(reader)
+    if intvty is None and tpot is not None and tpot.mean:
         # InferenceX convention: interactivity = 1/TPOT of the summary (exact for the median;
         # for the mean it is 1/mean(TPOT), not mean(1/TPOT)); no spread without per-request data
         median = 1.0 / tpot.median if tpot.median else None

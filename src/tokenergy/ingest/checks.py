@@ -6,6 +6,7 @@ the row would be wrong or undefined; ``warn`` means it needs care (and says why)
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -218,25 +219,35 @@ CHECKS: tuple[CheckFn, ...] = (
 )
 
 
+def _base_name(name: str) -> str:
+    """'openai/gpt-oss-120b', '/mnt/x/gpt-oss-120b/' and 'GPT-OSS-120B' all give 'gptoss120b'."""
+    return re.sub(r"[^a-z0-9]", "", name.rstrip("/").rsplit("/", 1)[-1].lower())
+
+
 def model_spellings(results: list[ServingResult]) -> list[Finding]:
-    """One model key written several ways across the call (paths, hub ids, quant variants)."""
-    spellings: dict[str, set[str]] = defaultdict(set)
+    """One model written several ways across the call: several names under one key (paths, hub
+    ids), or one base name under several keys (so rows would not be grouped together)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    keys: dict[str, set[str]] = defaultdict(set)
     for result in results:
-        spellings[result.identity.model].add(result.identity.model_name or result.identity.model)
+        ident = result.identity
+        name = ident.model_name or ident.model
+        names[ident.model].add(name)
+        keys[_base_name(name)].add(ident.model)
     findings = []
     for result in results:
-        names = sorted(spellings[result.identity.model])
-        if len(names) > 1:
-            findings.append(
-                Finding(
-                    "model_spellings",
-                    Status.WARN,
-                    f"model '{result.identity.model}' is written {len(names)} ways: "
-                    + ", ".join(names),
-                )
+        ident = result.identity
+        spelled = sorted(names[ident.model])
+        other_keys = sorted(keys[_base_name(ident.model_name or ident.model)])
+        problems = []
+        if len(spelled) > 1:
+            problems.append(
+                f"model '{ident.model}' is written {len(spelled)} ways: {', '.join(spelled)}"
             )
-        else:
-            findings.append(Finding("model_spellings", Status.PASS, "one spelling"))
+        if len(other_keys) > 1:
+            problems.append(f"one model under several keys: {', '.join(other_keys)}")
+        status = Status.WARN if problems else Status.PASS
+        findings.append(Finding("model_spellings", status, "; ".join(problems) or "one spelling"))
     return findings
 
 

@@ -45,13 +45,11 @@ class RowReader:
         value = self.data.get(key)
         return value is not None and value != ""
 
-    def number(self, key: str, *, required: bool = True, minimum: float | None = 0.0) -> float:
-        """A finite number (>= ``minimum`` unless None); raises when missing and required."""
+    def number(self, key: str, *, minimum: float | None = 0.0) -> float:
+        """A required finite number (>= ``minimum`` unless None)."""
         value = self.optional_number(key, minimum=minimum)
         if value is None:
-            if required:
-                raise self.error(key, "missing")
-            raise self.error(key, "missing (internal: use optional_number)")
+            raise self.error(key, "missing")
         return value
 
     def optional_number(self, key: str, *, minimum: float | None = 0.0) -> float | None:

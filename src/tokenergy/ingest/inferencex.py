@@ -28,9 +28,7 @@ from tokenergy.records import (
 )
 from tokenergy.units import Basis, Boundary
 
-_POWER_KEYS = (
-    "power_valid",
-    "power_metric_schema_version",
+_MEASURED_KEYS = (  # besides the flags power_valid and power_metric_schema_version
     "avg_power_w",
     "avg_total_gpu_power_w",
     "total_gpu_energy_j",
@@ -120,7 +118,7 @@ def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:
 
 def _measured(reader: RowReader, throughput: Throughput, num_gpus: int) -> EnergyMeasurement | None:
     """Measured accelerator energy when the row carries it and did not fail validation."""
-    if not any(reader.has(key) for key in _POWER_KEYS[2:]):
+    if not any(reader.has(key) for key in _MEASURED_KEYS):
         return None
     valid = reader.optional_integer("power_valid")
     if valid == 0:
