@@ -82,6 +82,16 @@ def test_timeline_reader_checks_columns(tmp_path: Path) -> None:
     good.write_text("t_s,power_w\n5,10\n6,20\n")
     (series,) = read_timeline(good).values()
     assert list(series[0]) == [0.0, 1.0] and list(series[1]) == [10.0, 20.0]
+    meters_format = tmp_path / "power_timeline.csv"  # columns of tokenergy.meters.timeline
+    meters_format.write_text(
+        "t_s,meter,device,kind,uuid,energy_j,power_w,power_from\n"
+        "100.0,nvml,nvml:0,gpu,,10.0,,\n"
+        "101.0,nvml,nvml:0,gpu,,710.0,700.000,counter\n"
+        "101.5,nvml,nvml:1,gpu,,5.0,350.000,sample\n"
+    )
+    series_by_device = read_timeline(meters_format)
+    assert list(series_by_device["nvml:0"][0]) == [1.0]  # the empty first reading is skipped
+    assert list(series_by_device["nvml:1"][1]) == [350.0]
     bad = tmp_path / "timeline.csv"
     bad.write_text("when,watts\n1,2\n")
     with pytest.raises(IngestError, match="needs a time column"):

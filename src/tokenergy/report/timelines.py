@@ -1,7 +1,8 @@
 """Power timelines of measured runs: CSV or Parquet files next to run.json, if the meter wrote any.
 
-Expected columns: a time in seconds (``time_s``, ``t_s`` or ``timestamp_s``; shifted to start at
-0), ``power_w``, and optionally ``device`` (one line per device). Files are found by name:
+Expected columns (those of ``tokenergy.meters.timeline``): a time in seconds (``t_s``, ``time_s``
+or ``timestamp_s``; shifted to start at 0), ``power_w`` (empty cells skipped), and optionally
+``device`` (one line per device). Files are found by name:
 ``power*.csv|parquet`` or ``timeline*.csv|parquet``. A run without such files has no timeline.
 """
 
@@ -50,8 +51,9 @@ def read_timeline(path: Path) -> Timeline:
     start = float(time_s.min()) if len(time_s) else 0.0
     out: Timeline = {}
     labels = np.asarray(devices)
+    known = np.isfinite(power_w)  # the meters leave power empty before a second counter reading
     for device in dict.fromkeys(devices):
-        mask = labels == device
+        mask = (labels == device) & known
         order = np.argsort(time_s[mask])
         out[device] = (time_s[mask][order] - start, power_w[mask][order])
     return out
