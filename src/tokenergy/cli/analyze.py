@@ -219,6 +219,17 @@ def runs_export(
     console.print(f"wrote {count} rows to {out}")
 
 
+def _value(metric_: Metric, value: float | None) -> str:
+    """Seconds shown as ms in tables (JSON keeps SI)."""
+    if value is None:
+        return "—"
+    return fmt(value * 1000) if metric_.unit == "s" else fmt(value)
+
+
+def _heading(metric_: Metric) -> str:
+    return f"{metric_.label} ({'ms' if metric_.unit == 's' else metric_.unit})"
+
+
 # --- frontier -------------------------------------------------------------------------------
 
 
@@ -282,9 +293,12 @@ def _frontier_json(
 
 
 def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_points: bool) -> Table:
-    table = Table(title=f"time–energy frontier: {y.label} ({y.unit}) vs {x.label} ({x.unit})")
-    for column in ("group", "configuration", x.column, y.column, "on frontier"):
-        table.add_column(column, justify="right" if column in (x.column, y.column) else "left")
+    table = Table(title=f"time–energy frontier: {y.label} vs {x.label}")
+    table.add_column("group")
+    table.add_column("configuration")
+    table.add_column(_heading(x), justify="right")
+    table.add_column(_heading(y), justify="right")
+    table.add_column("on frontier")
     for group in groups:
         listed = [(r, True) for r in group.frontier] + (
             [(r, False) for r in group.dominated] if all_points else []
@@ -293,8 +307,8 @@ def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_point
             table.add_row(
                 _group_text(group.key) if index == 0 else "",
                 row.config_label,
-                fmt(row.get(x.column)),
-                fmt(row.get(y.column)),
+                _value(x, row.get(x.column)),
+                _value(y, row.get(y.column)),
                 "yes" if kept else "no",
             )
     table.caption = (
@@ -383,17 +397,6 @@ def best_json(
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:+.1f}%"
-
-
-def _value(metric_: Metric, value: float | None) -> str:
-    """Seconds shown as ms in tables (JSON keeps SI)."""
-    if value is None:
-        return "—"
-    return fmt(value * 1000) if metric_.unit == "s" else fmt(value)
-
-
-def _heading(metric_: Metric) -> str:
-    return f"{metric_.label} ({'ms' if metric_.unit == 's' else metric_.unit})"
 
 
 def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Metric) -> Table:
