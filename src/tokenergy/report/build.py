@@ -50,22 +50,25 @@ class Family:
     results: list[ServingResult]
 
 
+def _family(basis: str, boundary: str, members: list[ServingResult]) -> Family:
+    if not basis:
+        return Family("no-energy", "results without energy", f"{len(members)} results.", members)
+    return Family(
+        key=f"{basis}-{boundary}",
+        title=f"{basis} energy, {boundary} boundary",
+        description=f"{len(members)} results with {basis} energy at the {boundary} boundary.",
+        results=members,
+    )
+
+
 def families_of(results: Sequence[ServingResult]) -> list[Family]:
     """Split user sources by (basis, boundary) so no table mixes kinds of watts."""
     split: dict[tuple[str, str], list[ServingResult]] = {}
     for result in results:
-        energy = result.energy
-        kind = (energy.basis.value, energy.boundary.value) if energy else ("none", "none")
+        measurement = result.energy
+        kind = (measurement.basis.value, measurement.boundary.value) if measurement else ("", "")
         split.setdefault(kind, []).append(result)
-    return [
-        Family(
-            key=f"{basis}-{boundary}",
-            title=f"{basis} energy, {boundary} boundary",
-            description=f"{len(members)} results with {basis} energy at the {boundary} boundary.",
-            results=members,
-        )
-        for (basis, boundary), members in split.items()
-    ]
+    return [_family(basis, boundary, members) for (basis, boundary), members in split.items()]
 
 
 def _num(value: float | int | None, digits: int = 3, scale: float = 1.0) -> Cell:
@@ -285,10 +288,15 @@ def _all_rows_table(family: Family, rows: list[AnalysisRow]) -> DataTable:
 
 
 def family_section(family: Family, figures: _Figures) -> Section:
-    rows = [row for row in to_rows(family.results) if row.energy_per_token_j is not None]
+    every_row = to_rows(family.results)
+    rows = [row for row in every_row if row.energy_per_token_j is not None]
     section = Section(family.key, family.title, paragraphs=[family.description])
     if not rows:
-        section.paragraphs.append("None of these results carries energy; nothing to analyse.")
+        section.paragraphs.append(
+            "None of these results carries energy (measure with a meter, or give a power basis), "
+            "so only their latency and throughput are listed."
+        )
+        section.appendix.append(_all_rows_table(family, every_row))
         return section
     models = len({r.model for r in rows})
     section.paragraphs.append(
