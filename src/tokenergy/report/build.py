@@ -155,7 +155,7 @@ def _energy_by_workload(family: Family, rows: list[AnalysisRow]) -> DataTable:
                 _text(row.config_label),
                 _num(row.median_itl_s, scale=1000),
                 _num(under.chosen.wh_per_query if under and under.chosen else None),
-                _num(row.avg_output_len, digits=4),
+                _num(row.avg_output_len, digits=5),
             ]
         )
     return table

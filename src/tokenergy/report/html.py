@@ -52,7 +52,8 @@ def render_summary(report: Report) -> str:
     ]
     for section in report.sections:
         lines += [f"## {section.title}", ""]
-        lines += [*section.paragraphs, ""]
+        for paragraph in section.paragraphs:
+            lines += [paragraph, ""]
         lines += [f"- {line}" for line in section.headline]
         if section.headline:
             lines.append("")
