@@ -222,3 +222,12 @@ def test_empty_store_and_missing_file(tmp_path: Path) -> None:
     assert done.returncode == 2 and "store" in done.stderr and "empty" in done.stderr
     done = run("best", str(tmp_path / "nope.json"), "--max-itl", "50ms")
     assert done.returncode == 2 and "nope.json: no such file" in done.stderr
+
+
+def test_ingest_save_adds_to_the_store(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "inferencex/agg/run_20667906037.json"
+    done = run("ingest", str(source), "--basis", "allin", "--json", "--save", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "stored 150 new of 150 results" in done.stderr
+    rows = run_json("runs", "list", "--where", "gpu=B200", home=tmp_path)
+    assert rows and {(r["basis"], r["boundary"]) for r in rows} == {("provisioned", "facility")}
