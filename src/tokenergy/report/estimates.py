@@ -37,6 +37,8 @@ def estimate_section(out: Path) -> Section:
     figures_dir.mkdir(parents=True, exist_ok=True)
     for regime in (Regime.TRADITIONAL, Regime.TEST_TIME):
         result = run_estimate(EstimateParams(regime=regime))
+        if regime is Regime.TRADITIONAL:
+            section.paragraphs.extend(e.fit.warning for e in result.models if e.fit.warning)
         for estimate in result.models:
             q = estimate.baseline.quantile_wh
             table.rows.append(
