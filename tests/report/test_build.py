@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 
 from analyze.builders import make_result
+from tokenergy.analyze.table import to_row
 from tokenergy.errors import IngestError
 from tokenergy.records import EnergyMeasurement
-from tokenergy.report.build import build_report, families_of
+from tokenergy.report.build import build_report, families_of, latency_metric
 from tokenergy.report.html import render_html, render_summary, write_report
 from tokenergy.report.timelines import read_timeline
 from tokenergy.units import Basis, Boundary
@@ -96,3 +97,10 @@ def test_timeline_reader_checks_columns(tmp_path: Path) -> None:
     bad.write_text("when,watts\n1,2\n")
     with pytest.raises(IngestError, match="needs a time column"):
         read_timeline(bad)
+
+
+def test_latency_axis_is_tpot_when_most_rows_have_it() -> None:
+    itl_only = [to_row(make_result(median_itl_s=0.02))]
+    with_tpot = [to_row(make_result(median_itl_s=1.5, median_tpot_s=0.01))] * 2 + itl_only
+    assert latency_metric(itl_only).column == "median_itl_s"
+    assert latency_metric(with_tpot).column == "median_tpot_s"
