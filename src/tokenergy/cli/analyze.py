@@ -1,4 +1,4 @@
-"""``tokenergy runs|frontier|best|compare``: query the store and choose configurations.
+"""``tokenergy frontier|best|compare``: choose configurations from SOURCES or the store.
 
 Thin: parse options, load rows (SOURCES or, without them, the store), call tokenergy.analyze,
 render a rich table or strict JSON.
@@ -16,76 +16,32 @@ from tokenergy import units
 from tokenergy.analyze.compare import Case, Summary, compare, pick_sides, summarize
 from tokenergy.analyze.frontier import GroupFrontier, frontiers
 from tokenergy.analyze.slo import Choice, Constraint, best_under
-from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import (
     AnalysisRow,
     Metric,
     check_columns,
-    filter_rows,
     metric,
-    parse_where,
-    to_rows,
 )
-from tokenergy.cli.options import parse_option, power_spec
+from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, fmt, print_json
+from tokenergy.cli.sources import (
+    BASIS_OPTION,
+    POWER_PER_GPU_OPTION,
+    SOURCES_HELP,
+    WHERE_HELP,
+    load_rows,
+)
 from tokenergy.errors import ConfigError
-from tokenergy.ingest import IngestOptions
-from tokenergy.store import RUN_FILE, ExportFormat, Store
 
-SOURCES_HELP = "Run directories, run.json or ServingResult JSON/JSONL files (default: the store)."
-WHERE_HELP = "Keep rows with COLUMN=VALUE (repeatable), e.g. gpu=B200."
 ENERGY_HELP = (
     "Energy to minimise: energy_per_token_j (per output token), j_per_token (per total token), "
     "energy_per_response_j."
 )
 STAT_HELP = "Statistic the latency bounds apply to: median, p90 (p99 for ITL)."
 
-runs_app = typer.Typer(
-    help="The results store: list, show and export stored results.", no_args_is_help=True
-)
-
 
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def ingest_options(basis: str | None, power_per_gpu: str | None) -> IngestOptions:
-    """Power basis for foreign results that carry no energy (measured energy always wins)."""
-    if basis is None and power_per_gpu is None:
-        return IngestOptions()
-    spec = power_spec(
-        power=None,
-        power_per_gpu=power_per_gpu,
-        basis=basis,
-        boundary=None,
-        host_overhead=None,
-        pue=None,
-    )
-    return IngestOptions(power=spec)
-
-
-BASIS_OPTION = typer.Option(
-    None, "--basis", help="Power basis for foreign results without energy: tdp|allin."
-)
-POWER_PER_GPU_OPTION = typer.Option(
-    None, "--power-per-gpu", help="Stated power per GPU for foreign results without energy."
-)
-
-
-def load_rows(
-    sources: list[Path] | None,
-    where: list[str],
-    basis: str | None = None,
-    power_per_gpu: str | None = None,
-) -> list[AnalysisRow]:
-    """Rows of the given sources, else of the store; then the --where filter."""
-    options = ingest_options(basis, power_per_gpu)
-    results = load_sources(sources, options) if sources else Store().results()
-    if not results:
-        raise ConfigError(
-            f"no sources given and the store at {Store().home} is empty", field="SOURCES"
-        )
-    return filter_rows(to_rows(results), parse_where(where))
 
 
 def _latency_metric(name: str, stat: str, option: str) -> Metric:
@@ -126,97 +82,6 @@ def _keys(group_by: tuple[str, ...], key: tuple[Any, ...]) -> dict[str, Any]:
 def _group_text(key: tuple[Any, ...]) -> str:
     """Group keys for tables; model ids lose their organisation prefix to save width."""
     return " / ".join(str(part).split("/")[-1] for part in key) or "all"
-
-
-# --- runs -----------------------------------------------------------------------------------
-
-_LIST_COLUMNS = (
-    ("id", "id"),
-    ("model", "model"),
-    ("workload", "workload"),
-    ("gpu", "gpu"),
-    ("num_gpus", "GPUs"),
-    ("batch_cap", "cap"),
-    ("energy_per_token_j", "J/out tok"),
-    ("wh_per_query", "Wh/query"),
-    ("median_itl_s", "ITL ms"),
-    ("basis", "basis"),
-)
-
-
-@runs_app.command("add")
-def runs_add(
-    sources: list[Path] = typer.Argument(
-        ..., help=SOURCES_HELP.replace(" (default: the store)", "")
-    ),
-    basis: str | None = BASIS_OPTION,
-    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
-) -> None:
-    """Add results to the store (run directories keep requests.jsonl and timelines)."""
-    store = Store()
-    added = 0
-    total = 0
-    for source in sources:
-        runs = sorted(source.rglob(RUN_FILE)) if source.is_dir() else []
-        if runs:
-            stored = [store.add_run_dir(run.parent) for run in runs]
-        else:
-            options = ingest_options(basis, power_per_gpu)
-            stored = [store.add(result) for result in load_sources([source], options)]
-        added += sum(s.added for s in stored)
-        total += len(stored)
-    console.print(f"stored {added} new of {total} results in {store.home}")
-
-
-@runs_app.command("list")
-def runs_list(
-    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print the index rows as JSON."),
-) -> None:
-    """List stored results (one row each)."""
-    store = Store()
-    rows = store.query(parse_where(where))
-    if as_json:
-        print_json(rows)
-        return
-    table = Table(title=f"{len(rows)} stored results in {store.home}")
-    for column, heading in _LIST_COLUMNS:
-        numeric = column in ("num_gpus", "batch_cap", "energy_per_token_j", "wh_per_query")
-        table.add_column(heading, justify="right" if numeric or column.endswith("_s") else "left")
-    for row in rows:
-        cells = []
-        for column, _ in _LIST_COLUMNS:
-            value = row[column]
-            if column == "median_itl_s":
-                cells.append(fmt(None if value is None else value * 1000))
-            elif column == "model":
-                cells.append(str(value).split("/")[-1])
-            else:
-                cells.append(value if isinstance(value, str) else fmt(value))
-        table.add_row(*cells)
-    console.print(table)
-
-
-@runs_app.command("show")
-def runs_show(
-    run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one."),
-) -> None:
-    """Print one stored result as JSON (the ServingResult plus its derived figures)."""
-    result = Store().get(run_id)
-    print_json({"result": result.model_dump(mode="json"), "derived": result.summary()})
-
-
-@runs_app.command("export")
-def runs_export(
-    out: Path = typer.Option(..., "--out", help="File to write."),
-    format_: ExportFormat = typer.Option(
-        ExportFormat.CSV, "--format", help="csv, parquet or json."
-    ),
-    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
-) -> None:
-    """Export the store's index rows (analysis columns) to CSV, Parquet or JSON."""
-    count = Store().export(out, format_, parse_where(where))
-    console.print(f"wrote {count} rows to {out}")
 
 
 def _value(metric_: Metric, value: float | None) -> str:
@@ -546,6 +411,7 @@ def _compare_table(cases: list[Case], summary: Summary, by: str, base: str, cand
 def register(app: typer.Typer) -> None:
     """Add the analysis and report commands to the application."""
     from tokenergy.cli.report import report_command
+    from tokenergy.cli.runs import runs_app
 
     app.add_typer(runs_app, name="runs")
     app.command("frontier")(frontier_command)

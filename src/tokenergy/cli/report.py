@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 
 from tokenergy.analyze.sources import load_sources
-from tokenergy.cli.analyze import SOURCES_HELP, ingest_options
 from tokenergy.cli.render import console
+from tokenergy.cli.sources import SOURCES_HELP, ingest_options
 from tokenergy.report.build import Family, build_report, families_of
 from tokenergy.report.estimates import estimate_section
 from tokenergy.report.html import write_report
