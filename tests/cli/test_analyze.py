@@ -231,3 +231,19 @@ def test_ingest_save_adds_to_the_store(shared_data: Path, tmp_path: Path) -> Non
     assert "stored 150 new of 150 results" in done.stderr
     rows = run_json("runs", "list", "--where", "gpu=B200", home=tmp_path)
     assert rows and {(r["basis"], r["boundary"]) for r in rows} == {("provisioned", "facility")}
+
+
+def test_invalid_energy_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    cheap = make_result(gpu="H100", power_w=100)
+    assert cheap.energy is not None
+    cheap.energy = cheap.energy.model_copy(update={"valid": False})
+    source = tmp_path / "results.jsonl"
+    source.write_text(
+        cheap.model_dump_json() + "\n" + make_result(gpu="H100", power_w=600).model_dump_json()
+    )
+    done = run("best", str(source), "--max-itl", "50ms", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "left out 1 result(s) with invalid energy" in done.stderr
+    assert json.loads(done.stdout)[0]["energy_per_token_j"] == pytest.approx(0.6)
+    (kept,) = run_json("best", str(source), "--max-itl", "50ms", "--include-invalid")
+    assert kept["energy_per_token_j"] == pytest.approx(0.1)

@@ -104,3 +104,21 @@ def test_latency_axis_is_tpot_when_most_rows_have_it() -> None:
     with_tpot = [to_row(make_result(median_itl_s=1.5, median_tpot_s=0.01))] * 2 + itl_only
     assert latency_metric(itl_only).column == "median_itl_s"
     assert latency_metric(with_tpot).column == "median_tpot_s"
+
+
+def test_invalid_energy_is_left_out_unless_asked(tmp_path: Path) -> None:
+    cheap = make_result(model="m", gpu="H100", median_itl_s=0.01, power_w=100)
+    assert cheap.energy is not None
+    cheap.energy = cheap.energy.model_copy(update={"valid": False, "reasons": ["gap > 3 s"]})
+    results = [cheap, make_result(model="m", gpu="H100", median_itl_s=0.01, power_w=600)]
+    (family,) = families_of(results)
+    report = build_report([family], tmp_path, sources=["hand"])
+    section = report.sections[0]
+    assert any(
+        "1 result(s) whose energy the meters marked invalid" in p for p in section.paragraphs
+    )
+    best = section.tables[1]
+    assert best.rows[0][3].sort == pytest.approx(0.6)
+    assert len(section.appendix[0].rows) == 2  # still listed, with its validity
+    kept = build_report([family], tmp_path, sources=["hand"], include_invalid=True)
+    assert kept.sections[0].tables[1].rows[0][3].sort == pytest.approx(0.1)

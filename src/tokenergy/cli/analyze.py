@@ -26,6 +26,7 @@ from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, fmt, print_json
 from tokenergy.cli.sources import (
     BASIS_OPTION,
+    INCLUDE_INVALID_OPTION,
     POWER_PER_GPU_OPTION,
     SOURCES_HELP,
     WHERE_HELP,
@@ -116,12 +117,13 @@ def frontier_command(
     all_points: bool = typer.Option(False, "--all", help="Also list dominated configurations."),
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per group, the configurations not beaten on both latency and energy."""
     x_metric, y_metric = metric(x, "--x"), metric(y, "--y")
     groups_by = check_columns(_split(group_by), "--group-by")
-    rows = load_rows(sources, where, basis, power_per_gpu)
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
     groups = frontiers(rows, x_metric, y_metric, groups_by)
     if plot is not None:
         from tokenergy.report.plots import frontier_figure, save_figure
@@ -201,6 +203,7 @@ def best_command(
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per group)."),
 ) -> None:
     """Per group, the least-energy configuration meeting a latency SLO, and what the SLO costs."""
@@ -208,7 +211,10 @@ def best_command(
     energy_metric = metric(energy, "--energy")
     groups_by = check_columns(_split(group_by), "--group-by")
     choices = best_under(
-        load_rows(sources, where, basis, power_per_gpu), constraints, energy_metric, groups_by
+        load_rows(sources, where, basis, power_per_gpu, include_invalid),
+        constraints,
+        energy_metric,
+        groups_by,
     )
     if as_json:
         print_json([best_json(c, groups_by, constraints, energy_metric) for c in choices])
@@ -320,6 +326,7 @@ def compare_command(
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
     as_json: bool = typer.Option(False, "--json", help="Print {cases, summary} JSON."),
 ) -> None:
     """Matched-latency comparison: best baseline vs best candidate per group and bound."""
@@ -331,7 +338,7 @@ def compare_command(
         )
     constraints = _bounds(at_itl, at_tpot, stat)
     energy_metric = metric(energy, "--energy")
-    rows = load_rows(sources, where, basis, power_per_gpu)
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
     base, cand = pick_sides(rows, by_column, baseline, candidate)
     cases = compare(rows, by_column, base, cand, constraints, energy_metric, groups_by)
     summary = summarize(cases)

@@ -12,7 +12,7 @@ import typer
 
 from tokenergy.analyze.sources import load_sources
 from tokenergy.cli.render import console
-from tokenergy.cli.sources import SOURCES_HELP, ingest_options
+from tokenergy.cli.sources import INCLUDE_INVALID_OPTION, SOURCES_HELP, ingest_options
 from tokenergy.report.build import Family, build_report, families_of
 from tokenergy.report.estimates import estimate_section
 from tokenergy.report.html import write_report
@@ -35,6 +35,7 @@ def report_command(
     power_per_gpu: str | None = typer.Option(
         None, "--power-per-gpu", help="Stated power per GPU for results without energy."
     ),
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
 ) -> None:
     """Write OUT/index.html (tables, charts, methodology; no network needed) and OUT/summary.md."""
     extra = [estimate_section(out)] if estimate else []
@@ -50,7 +51,13 @@ def report_command(
         run_dirs = []
         names = ["embedded reference data (ML.ENERGY v3, InferenceX snapshot)"]
     report = build_report(
-        families, out, sources=names, run_dirs=run_dirs, extra_sections=extra, png=png
+        families,
+        out,
+        sources=names,
+        run_dirs=run_dirs,
+        extra_sections=extra,
+        png=png,
+        include_invalid=include_invalid,
     )
     index, summary = write_report(report, out)
     console.print(f"wrote {index} and {summary}")

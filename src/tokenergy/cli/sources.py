@@ -12,6 +12,7 @@ import typer
 from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import AnalysisRow, filter_rows, parse_where, to_rows
 from tokenergy.cli.options import power_spec
+from tokenergy.cli.render import warn
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import IngestOptions
 from tokenergy.store import Store
@@ -41,6 +42,9 @@ def ingest_options(basis: str | None, power_per_gpu: str | None) -> IngestOption
 BASIS_OPTION = typer.Option(
     None, "--basis", help="Power basis for foreign results without energy: tdp|allin."
 )
+INCLUDE_INVALID_OPTION = typer.Option(
+    False, "--include-invalid", help="Keep results whose energy the meters marked invalid."
+)
 POWER_PER_GPU_OPTION = typer.Option(
     None, "--power-per-gpu", help="Stated power per GPU for foreign results without energy."
 )
@@ -51,12 +55,20 @@ def load_rows(
     where: list[str],
     basis: str | None = None,
     power_per_gpu: str | None = None,
+    include_invalid: bool = False,
 ) -> list[AnalysisRow]:
-    """Rows of the given sources, else of the store; then the --where filter."""
+    """Rows of the given sources, else of the store; then --where; invalid energy left out."""
     options = ingest_options(basis, power_per_gpu)
     results = load_sources(sources, options) if sources else Store().results()
     if not results:
         raise ConfigError(
             f"no sources given and the store at {Store().home} is empty", field="SOURCES"
         )
-    return filter_rows(to_rows(results), parse_where(where))
+    rows = filter_rows(to_rows(results), parse_where(where))
+    invalid = [row for row in rows if row.energy_valid is False]
+    if invalid and not include_invalid:
+        warn(
+            f"left out {len(invalid)} result(s) with invalid energy (--include-invalid keeps them)"
+        )
+        rows = [row for row in rows if row.energy_valid is not False]
+    return rows

@@ -300,6 +300,11 @@ def _all_rows_table(family: Family, rows: list[AnalysisRow]) -> DataTable:
         ("J/output token", lambda r: _num(r.energy_per_token_j), True),
         ("J/token (total)", lambda r: _num(r.j_per_token), True),
         ("Wh/query", lambda r: _num(r.wh_per_query), True),
+        (
+            "energy valid",
+            lambda r: _text(None if r.energy_valid is None else r.energy_valid),
+            False,
+        ),
     ]
     table = DataTable(
         key=f"{family.key}-all",
@@ -311,10 +316,17 @@ def _all_rows_table(family: Family, rows: list[AnalysisRow]) -> DataTable:
     return table
 
 
-def family_section(family: Family, figures: _Figures) -> Section:
+def family_section(family: Family, figures: _Figures, include_invalid: bool = False) -> Section:
     every_row = to_rows(family.results)
     rows = [row for row in every_row if row.energy_per_token_j is not None]
     section = Section(family.key, family.title, paragraphs=[family.description])
+    invalid = sum(row.energy_valid is False for row in rows)
+    if invalid and not include_invalid:
+        rows = [row for row in rows if row.energy_valid is not False]
+        section.paragraphs.append(
+            f"{invalid} result(s) whose energy the meters marked invalid are left out of the "
+            "analysis (listed in the table of all configurations; --include-invalid keeps them)."
+        )
     if not rows:
         section.paragraphs.append(
             "None of these results carries energy (measure with a meter, or give a power basis), "
@@ -377,7 +389,7 @@ def family_section(family: Family, figures: _Figures) -> Section:
                 ),
             )
         )
-    section.appendix.append(_all_rows_table(family, rows))
+    section.appendix.append(_all_rows_table(family, every_row))
     return section
 
 
@@ -409,9 +421,10 @@ def build_report(
     run_dirs: Sequence[Path] = (),
     extra_sections: Sequence[Section] = (),
     png: bool = False,
+    include_invalid: bool = False,
 ) -> Report:
     figures = _Figures(out, png)
-    sections = [family_section(family, figures) for family in families]
+    sections = [family_section(family, figures, include_invalid) for family in families]
     sections.extend(extra_sections)
     if run_dirs:
         sections.append(timeline_section(run_dirs, figures))
