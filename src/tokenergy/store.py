@@ -18,7 +18,6 @@ import os
 import shutil
 import types
 import typing
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -195,7 +194,3 @@ def _select(pattern: str, where: dict[str, str]) -> tuple[str, list[str]]:
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return sql, params
-
-
-def add_all(store: Store, results: Iterable[ServingResult]) -> list[StoredRun]:
-    return [store.add(result) for result in results]

@@ -182,30 +182,6 @@ def intvty_figure(rows: Sequence[AnalysisRow], group_by: tuple[str, ...], title:
     return figure
 
 
-def distribution_figure(
-    samples: Mapping[str, NDArray[np.float64]], unit: str, title: str
-) -> Figure:
-    """Estimator draws: a log-spaced histogram per label, with the median marked."""
-    figure = _new(8, 4)
-    axes = figure.add_subplot()
-    positive = {k: v[v > 0] for k, v in samples.items() if np.any(v > 0)}
-    if positive:
-        low = min(float(v.min()) for v in positive.values())
-        high = max(float(v.max()) for v in positive.values())
-        bins = [float(b) for b in np.geomspace(low, high * 1.0001, 60)] if high > low else 10
-        for index, (label, values) in enumerate(positive.items()):
-            colour = f"C{index % 10}"
-            axes.hist(values, bins=bins, histtype="step", color=colour, label=label, density=True)
-            axes.axvline(float(np.median(values)), color=colour, linestyle="--", linewidth=0.8)
-        axes.set_xscale("log")
-        axes.legend(fontsize=7)
-    axes.set_xlabel(unit)
-    axes.set_ylabel("density")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    return figure
-
-
 def timeline_figure(
     timelines: Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]], title: str
 ) -> Figure:
