@@ -24,7 +24,7 @@ def report_command(
     sources: list[Path] = typer.Argument(
         None, help=SOURCES_HELP.replace("(default: the store)", "(default: embedded data)")
     ),
-    out: Path = typer.Option(Path("tokenergy-report"), "--out", help="Directory to write."),
+    out: Path = typer.Option(Path("report"), "--out", help="Directory to write."),
     png: bool = typer.Option(False, "--png", help="Also write every figure as PNG."),
     estimate: bool = typer.Option(
         True, "--estimate/--no-estimate", help="Include the estimator's default distributions."
