@@ -14,6 +14,7 @@ from tokenergy.analyze.table import (
     to_row,
 )
 from tokenergy.errors import ConfigError
+from tokenergy.records import DeviceEnergy
 
 
 def test_row_energy_is_per_output_token_and_response_uses_output_length() -> None:
@@ -54,3 +55,22 @@ def test_where_filters_case_insensitively_and_rejects_bad_clauses() -> None:
         parse_where(["gpux=1"])
     assert check_columns(["model", "gpu"], "--group-by") == ("model", "gpu")
     assert "energy_per_token_j" in COLUMNS
+
+
+def test_hardware_falls_back_to_the_metered_gpus() -> None:
+    result = make_result()
+    result.identity = result.identity.model_copy(update={"gpu": None, "num_gpus": None})
+    assert result.energy is not None
+    result.energy = result.energy.model_copy(
+        update={
+            "devices": [
+                DeviceEnergy(device=f"nvml:{i}", kind="gpu", model="NVIDIA H100 80GB HBM3")
+                for i in range(2)
+            ]
+            + [DeviceEnergy(device="rapl:0", kind="cpu", model="Xeon")]
+        }
+    )
+    row = to_row(result)
+    assert (row.gpu, row.num_gpus) == ("H100", 2)
+    stated = to_row(make_result(gpu="B200", num_gpus=4))
+    assert (stated.gpu, stated.num_gpus) == ("B200", 4)

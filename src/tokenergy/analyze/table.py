@@ -15,6 +15,7 @@ from typing import Any
 
 from tokenergy import units
 from tokenergy.errors import ConfigError
+from tokenergy.ingest.common import canonical_gpu
 from tokenergy.records import MetricStats, ServingResult
 
 
@@ -163,6 +164,19 @@ def _response_energy(result: ServingResult) -> tuple[float | None, str | None]:
     return None, None
 
 
+def _hardware(result: ServingResult) -> tuple[str | None, int | None]:
+    """GPU model and count as stated, else as metered: the GPU devices a meter read (bench runs
+    know their devices only through the meter)."""
+    gpu, count = result.identity.gpu, result.identity.num_gpus
+    devices = [d for d in result.energy.devices if d.kind == "gpu"] if result.energy else []
+    if gpu is None:
+        models = {d.model for d in devices if d.model}
+        gpu = canonical_gpu(models.pop()) if len(models) == 1 else None
+    if count is None and devices:
+        count = len(devices)
+    return gpu, count
+
+
 def _workload(result: ServingResult) -> str | None:
     """The task name, else the advertised lengths as 'ISL/OSL' (InferenceX-style sweeps)."""
     work = result.workload
@@ -193,14 +207,15 @@ def _interactivity(result: ServingResult) -> float | None:
 def to_row(result: ServingResult) -> AnalysisRow:
     ident, work, latency, energy = result.identity, result.workload, result.latency, result.energy
     response_j, response_basis = _response_energy(result)
+    gpu, num_gpus = _hardware(result)
     return AnalysisRow(
         source=result.provenance.source,
         row=result.provenance.row,
         model=ident.model,
         task=work.task,
         workload=_workload(result),
-        gpu=ident.gpu,
-        num_gpus=ident.num_gpus,
+        gpu=gpu,
+        num_gpus=num_gpus,
         batch_cap=work.concurrency,
         precision=ident.precision,
         engine=ident.engine,
