@@ -26,5 +26,7 @@ SHARED_DATA = _find_shared_data()
 def shared_data() -> Path:
     """Path of ../shared/data; tests needing it are skipped when it is absent."""
     if not SHARED_DATA.is_dir():
+        if os.environ.get("TOKENERGY_REQUIRE_SHARED_DATA"):
+            pytest.fail(f"shared data required but not found at {SHARED_DATA}")
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
