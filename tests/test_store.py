@@ -72,3 +72,13 @@ def test_bad_run_file_names_file_and_field(tmp_path: Path) -> None:
     bad.write_text("{")
     with pytest.raises(IngestError, match="cannot read run file"):
         read_run_json(bad)
+
+
+def test_rows_written_with_fewer_columns_still_read(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    stored = store.add(make_result(gpu="H100"))
+    store.add(make_result(gpu="B200"))
+    old = pq.read_table(stored.path / "row.parquet").drop_columns(["workload"])
+    pq.write_table(old, stored.path / "row.parquet")  # as an older tokenergy wrote it
+    rows = {r["gpu"]: r for r in store.query()}
+    assert rows["H100"]["workload"] is None and rows["B200"]["workload"] == "chat"

@@ -190,7 +190,9 @@ def _select(pattern: str, where: dict[str, str]) -> tuple[str, list[str]]:
             )
         clauses.append(f'lower(CAST("{column}" AS VARCHAR)) = lower(?)')
         params.append(value)
-    sql = f"SELECT * FROM read_parquet('{pattern.replace(chr(39), chr(39) * 2)}')"
+    # union_by_name: rows written before a column was added still read (as NULL there)
+    quoted = pattern.replace("'", "''")
+    sql = f"SELECT * FROM read_parquet('{quoted}', union_by_name = true)"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return sql, params
