@@ -32,6 +32,11 @@ def _key_text(key: tuple[Any, ...]) -> str:
     return " / ".join(str(part) for part in key if part is not None) or "all"
 
 
+def _style(index: int) -> tuple[str, str]:
+    """Ten colours, then the same colours dashed, so up to twenty lines stay distinguishable."""
+    return f"C{index % 10}", "-" if index % 20 < 10 else "--"
+
+
 def _new(width_in: float, height_in: float, constrained: bool = True) -> Figure:
     figure = Figure(figsize=(width_in, height_in), layout="constrained" if constrained else None)
     FigureCanvasAgg(figure)
@@ -49,7 +54,7 @@ def frontier_figure(
     figure = _new(8, 5)
     axes = figure.add_subplot()
     for index, group in enumerate(groups[:20]):
-        colour = f"C{index % 10}"
+        colour, dash = _style(index)
         everyone = group.frontier + group.dominated
         axes.scatter(
             [r.get(x.column) for r in everyone],
@@ -63,8 +68,9 @@ def frontier_figure(
             [r.get(y.column) for r in group.frontier],
             marker="o",
             markersize=4,
-            color=colour,
             label=_short(_key_text(group.key)),
+            color=colour,
+            linestyle=dash,
         )
     axes.set_xlabel(_label(x))
     axes.set_ylabel(_label(y))
@@ -135,7 +141,7 @@ def _lines_by_group(
     x_column: str,
     y_column: str,
     group_by: tuple[str, ...],
-    limit: int = 12,
+    limit: int = 20,
 ) -> None:
     groups: dict[tuple[Any, ...], list[AnalysisRow]] = {}
     for row in rows:
@@ -148,8 +154,9 @@ def _lines_by_group(
             [r.get(y_column) for r in members],
             marker="o",
             markersize=3,
-            color=f"C{index % 10}",
             label=_short(_key_text(key)),
+            color=_style(index)[0],
+            linestyle=_style(index)[1],
         )
     if groups:
         axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
