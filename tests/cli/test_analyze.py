@@ -247,3 +247,10 @@ def test_invalid_energy_is_left_out_with_a_warning(tmp_path: Path) -> None:
     assert json.loads(done.stdout)[0]["energy_per_token_j"] == pytest.approx(0.6)
     (kept,) = run_json("best", str(source), "--max-itl", "50ms", "--include-invalid")
     assert kept["energy_per_token_j"] == pytest.approx(0.1)
+
+
+def test_frontier_warns_when_a_metric_is_missing(chat: Path) -> None:
+    done = run("frontier", str(chat), "--y", "j_per_token", "--json")
+    assert done.returncode == 0
+    assert "328 of 328 results lack median_itl_s or j_per_token" in done.stderr
+    assert all(group["frontier"] == [] for group in json.loads(done.stdout))

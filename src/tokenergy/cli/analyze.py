@@ -23,7 +23,7 @@ from tokenergy.analyze.table import (
     metric,
 )
 from tokenergy.cli.options import parse_option
-from tokenergy.cli.render import console, fmt, print_json
+from tokenergy.cli.render import console, fmt, print_json, warn
 from tokenergy.cli.sources import (
     BASIS_OPTION,
     INCLUDE_INVALID_OPTION,
@@ -125,6 +125,14 @@ def frontier_command(
     groups_by = check_columns(_split(group_by), "--group-by")
     rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
     groups = frontiers(rows, x_metric, y_metric, groups_by)
+    missing = sum(group.missing for group in groups)
+    if missing:
+        total = y_metric.column == "j_per_token"
+        hint = " (per total token needs an input rate, which some sources lack)" if total else ""
+        warn(
+            f"{missing} of {len(rows)} results lack {x_metric.column} or {y_metric.column} "
+            f"and are left out{hint}"
+        )
     if plot is not None:
         from tokenergy.report.plots import frontier_figure, save_figure
 
