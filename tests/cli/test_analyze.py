@@ -254,3 +254,27 @@ def test_frontier_warns_when_a_metric_is_missing(chat: Path) -> None:
     assert done.returncode == 0
     assert "328 of 328 results lack median_itl_s or j_per_token" in done.stderr
     assert all(group["frontier"] == [] for group in json.loads(done.stdout))
+
+
+def test_best_warns_about_results_without_energy(shared_data: Path) -> None:
+    source = shared_data / "inferencex/agg/run_20667906037.json"
+    done = run("best", str(source), "--max-tpot", "50ms", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout) == []
+    assert "150 of 150 results lack energy_per_token_j" in done.stderr
+    (answer,) = run_json(
+        "best",
+        str(source),
+        "--max-tpot",
+        "50ms",
+        "--basis",
+        "allin",
+        "--where",
+        "gpu=H100",
+        "--where",
+        "isl=1024",
+        "--where",
+        "osl=1024",
+        "--group-by",
+        "model",
+    )
+    assert answer["gpu"] == "H100" and answer["median_tpot_s"] <= 0.05

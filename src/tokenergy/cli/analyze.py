@@ -76,6 +76,13 @@ def constraints_from(
     return constraints
 
 
+def _warn_without(rows: list[AnalysisRow], energy: Metric) -> None:
+    """Rows without the energy metric cannot be chosen: say how many, never drop them quietly."""
+    lacking = sum(row.get(energy.column) is None for row in rows)
+    if lacking:
+        warn(f"{lacking} of {len(rows)} results lack {energy.column} and are left out")
+
+
 def _keys(group_by: tuple[str, ...], key: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(group_by, key, strict=True))
 
@@ -218,8 +225,10 @@ def best_command(
     constraints = constraints_from(max_itl, max_tpot, max_ttft, min_intvty, stat)
     energy_metric = metric(energy, "--energy")
     groups_by = check_columns(_split(group_by), "--group-by")
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    _warn_without(rows, energy_metric)
     choices = best_under(
-        load_rows(sources, where, basis, power_per_gpu, include_invalid),
+        rows,
         constraints,
         energy_metric,
         groups_by,
@@ -347,6 +356,7 @@ def compare_command(
     constraints = _bounds(at_itl, at_tpot, stat)
     energy_metric = metric(energy, "--energy")
     rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    _warn_without(rows, energy_metric)
     base, cand = pick_sides(rows, by_column, baseline, candidate)
     cases = compare(rows, by_column, base, cand, constraints, energy_metric, groups_by)
     summary = summarize(cases)
