@@ -278,3 +278,10 @@ def test_best_warns_about_results_without_energy(shared_data: Path) -> None:
         "model",
     )
     assert answer["gpu"] == "H100" and answer["median_tpot_s"] <= 0.05
+
+
+def test_mixed_bases_are_called_out(chat: Path, shared_data: Path) -> None:
+    provisioned = shared_data / "inferencex/agg/run_20667906037.json"
+    done = run("best", str(chat), str(provisioned), "--basis", "allin", "--max-tpot", "1s")
+    assert done.returncode == 0, done.stderr
+    assert "mix power bases/boundaries (measured/accelerator, provisioned/facility)" in done.stderr

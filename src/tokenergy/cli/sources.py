@@ -71,4 +71,10 @@ def load_rows(
             f"left out {len(invalid)} result(s) with invalid energy (--include-invalid keeps them)"
         )
         rows = [row for row in rows if row.energy_valid is not False]
+    kinds = sorted({f"{row.basis}/{row.boundary}" for row in rows if row.basis is not None})
+    if len(kinds) > 1:
+        warn(
+            f"these results mix power bases/boundaries ({', '.join(kinds)}); compare like with "
+            "like, e.g. --where basis=measured"
+        )
     return rows
