@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from tokenergy import __version__
-from tokenergy.cli import bench, convert, estimate, ingest, sim
+from tokenergy.cli import analyze, bench, convert, estimate, ingest, sim
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError
 
@@ -44,6 +44,7 @@ app.command("convert")(convert.convert_command)
 app.command("ingest")(ingest.ingest_command)
 app.command("check")(ingest.check_command)
 estimate.register(app)
+analyze.register(app)
 app.command("bench")(bench.bench_command)
 app.add_typer(sim.app, name="sim")
 

@@ -34,6 +34,7 @@ from tokenergy.ingest import (
 )
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.records import LengthSampler
+from tokenergy.store import Store
 
 
 class OutputFormat(StrEnum):
@@ -324,6 +325,9 @@ def ingest_command(
     failure_gate: str = typer.Option(
         f"{DEFAULT_FAILURE_GATE:.0%}", "--failure-gate", help="Highest acceptable failure rate."
     ),
+    save: bool = typer.Option(
+        False, "--save", help="Also add every ingested result to the store (tokenergy runs)."
+    ),
 ) -> int:
     """Convert published benchmark results into J/token and Wh/query, with checks."""
     options = _options(
@@ -347,6 +351,10 @@ def ingest_command(
     if top is not None:
         rows = _top(rows, top)
     _write(rows, OutputFormat.JSON if as_json else output, out)
+    if save:
+        store = Store()
+        added = sum(store.add(result).added for result in ingested.results)
+        err_console.print(f"stored {added} new of {len(ingested.results)} results in {store.home}")
     return _report_skipped(ingested)
 
 

@@ -1,0 +1,90 @@
+"""SOURCES on the command line → ServingResults: run directories, ServingResult JSON, foreign files.
+
+A directory holding run.json files is a set of runs (what `tokenergy bench` writes); a JSON/JSONL
+file of ServingResults is read as is; anything else goes through the ingest adapters (InferenceX,
+bench_serving, ML.ENERGY …) with the power basis the user gave for unmeasured rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from tokenergy.errors import IngestError
+from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.records import ServingResult
+from tokenergy.store import RUN_FILE, read_run_json
+
+
+def _is_result(item: Any) -> bool:
+    return isinstance(item, dict) and "identity" in item and "provenance" in item
+
+
+def _validate(item: Any, path: Path, where: str) -> ServingResult:
+    try:
+        return ServingResult.model_validate(item)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise IngestError(
+            f"{where}not a valid ServingResult: {first['msg']}", file=str(path), field=field
+        ) from None
+
+
+def _own_results(path: Path) -> list[ServingResult] | None:
+    """ServingResults written by tokenergy itself, or None when the file is something else."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            return None
+        if lines and all(_is_result(line) for line in lines):
+            return [_validate(line, path, f"line {n}: ") for n, line in enumerate(lines, 1)]
+        return None
+    if _is_result(document):
+        return [_validate(document, path, "")]
+    if isinstance(document, list) and document and all(_is_result(i) for i in document):
+        return [_validate(item, path, f"item {n}: ") for n, item in enumerate(document)]
+    return None
+
+
+def _ingested(path: Path, options: IngestOptions) -> list[ServingResult]:
+    ingested = load_results([path], options, keep_going=False)
+    if not ingested.results:
+        reasons = "; ".join(f"{s.name}: {s.reason}" for s in ingested.skipped[:3])
+        raise IngestError(f"no results found ({reasons or 'empty'})", file=str(path))
+    return ingested.results
+
+
+def load_sources(
+    paths: Iterable[Path], options: IngestOptions | None = None
+) -> list[ServingResult]:
+    """Results of every source, in order."""
+    options = options or IngestOptions()
+    results: list[ServingResult] = []
+    for path in paths:
+        if path.is_dir():
+            runs = sorted(path.rglob(RUN_FILE))
+            if runs:
+                results.extend(read_run_json(run) for run in runs)
+            else:
+                results.extend(_ingested(path, options))
+        elif path.is_file():
+            if path.name == RUN_FILE:
+                results.append(read_run_json(path))
+                continue
+            own = _own_results(path)
+            results.extend(own if own is not None else _ingested(path, options))
+        else:
+            raise IngestError("no such file or directory", file=str(path))
+    return results

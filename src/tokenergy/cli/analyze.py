@@ -1,0 +1,445 @@
+"""``tokenergy frontier|best|compare``: choose configurations from SOURCES or the store.
+
+Thin: parse options, load rows (SOURCES or, without them, the store), call tokenergy.analyze,
+render a rich table or strict JSON.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tokenergy import units
+from tokenergy.analyze.compare import Case, Summary, compare, pick_sides, summarize
+from tokenergy.analyze.frontier import GroupFrontier, frontiers
+from tokenergy.analyze.slo import Choice, Constraint, best_under
+from tokenergy.analyze.table import (
+    AnalysisRow,
+    Metric,
+    check_columns,
+    metric,
+)
+from tokenergy.cli.options import parse_option
+from tokenergy.cli.render import console, fmt, print_json, warn
+from tokenergy.cli.sources import (
+    BASIS_OPTION,
+    INCLUDE_INVALID_OPTION,
+    POWER_PER_GPU_OPTION,
+    SOURCES_HELP,
+    WHERE_HELP,
+    load_rows,
+)
+from tokenergy.errors import ConfigError
+
+ENERGY_HELP = (
+    "Energy to minimise: energy_per_token_j (per output token), j_per_token (per total token), "
+    "energy_per_response_j."
+)
+STAT_HELP = "Statistic the latency bounds apply to: median, p90 (p99 for ITL)."
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _latency_metric(name: str, stat: str, option: str) -> Metric:
+    return metric(f"{stat}_{name}_s", option)
+
+
+def constraints_from(
+    max_itl: str | None,
+    max_tpot: str | None,
+    max_ttft: str | None,
+    min_intvty: str | None,
+    stat: str,
+) -> list[Constraint]:
+    constraints = []
+    for name, option, text in (
+        ("itl", "--max-itl", max_itl),
+        ("tpot", "--max-tpot", max_tpot),
+        ("ttft", "--max-ttft", max_ttft),
+    ):
+        if text is not None:
+            bound = parse_option(option, units.parse_duration_s, text)
+            constraints.append(Constraint(_latency_metric(name, stat, "--stat"), bound))
+    if min_intvty is not None:
+        rate = parse_option("--min-intvty", units.parse_rate_tok_s, min_intvty)
+        constraints.append(Constraint(metric("median_intvty_tok_s"), rate))
+    if not constraints:
+        raise ConfigError(
+            "give at least one of --max-itl, --max-tpot, --max-ttft, --min-intvty",
+            field="--max-itl",
+        )
+    return constraints
+
+
+def _warn_without(rows: list[AnalysisRow], energy: Metric) -> None:
+    """Rows without the energy metric cannot be chosen: say how many, never drop them quietly."""
+    lacking = sum(row.get(energy.column) is None for row in rows)
+    if lacking:
+        warn(f"{lacking} of {len(rows)} results lack {energy.column} and are left out")
+
+
+def _keys(group_by: tuple[str, ...], key: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(group_by, key, strict=True))
+
+
+def _group_text(key: tuple[Any, ...]) -> str:
+    """Group keys for tables; model ids lose their organisation prefix to save width."""
+    return " / ".join(str(part).split("/")[-1] for part in key) or "all"
+
+
+def _value(metric_: Metric, value: float | None) -> str:
+    """Seconds shown as ms in tables (JSON keeps SI)."""
+    if value is None:
+        return "—"
+    return fmt(value * 1000) if metric_.unit == "s" else fmt(value)
+
+
+def _heading(metric_: Metric) -> str:
+    return f"{metric_.label} ({'ms' if metric_.unit == 's' else metric_.unit})"
+
+
+# --- frontier -------------------------------------------------------------------------------
+
+
+def frontier_command(
+    sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
+    x: str = typer.Option(
+        "median_itl", "--x", help="Latency axis (lower is better; intvty: higher)."
+    ),
+    y: str = typer.Option(
+        "energy_per_token_j", "--y", help="Energy axis, e.g. energy_per_token_j, j_per_token."
+    ),
+    group_by: str = typer.Option(
+        "model,task,gpu", "--group-by", help="Comma-separated grouping columns."
+    ),
+    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    plot: Path | None = typer.Option(
+        None, "--plot", help="Also draw the frontiers to FILE (.png or .svg)."
+    ),
+    all_points: bool = typer.Option(False, "--all", help="Also list dominated configurations."),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Per group, the configurations not beaten on both latency and energy."""
+    x_metric, y_metric = metric(x, "--x"), metric(y, "--y")
+    groups_by = check_columns(_split(group_by), "--group-by")
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    groups = frontiers(rows, x_metric, y_metric, groups_by)
+    missing = sum(group.missing for group in groups)
+    if missing:
+        total = y_metric.column == "j_per_token"
+        hint = " (per total token needs an input rate, which some sources lack)" if total else ""
+        warn(
+            f"{missing} of {len(rows)} results lack {x_metric.column} or {y_metric.column} "
+            f"and are left out{hint}"
+        )
+    if plot is not None:
+        from tokenergy.report.plots import frontier_figure, save_figure
+
+        save_figure(frontier_figure(groups, x_metric, y_metric, groups_by), plot)
+    if as_json:
+        print_json([_frontier_json(g, groups_by, x_metric, y_metric) for g in groups])
+        return
+    console.print(_frontier_table(groups, x_metric, y_metric, all_points))
+
+
+def _point_json(row: AnalysisRow, x: Metric, y: Metric) -> dict[str, Any]:
+    return {
+        "gpu": row.gpu,
+        "num_gpus": row.num_gpus,
+        "batch_cap": row.batch_cap,
+        "precision": row.precision,
+        x.column: row.get(x.column),
+        y.column: row.get(y.column),
+        "source": row.source,
+        "row": row.row,
+    }
+
+
+def _frontier_json(
+    group: GroupFrontier, group_by: tuple[str, ...], x: Metric, y: Metric
+) -> dict[str, Any]:
+    return {
+        **_keys(group_by, group.key),
+        "frontier": [_point_json(r, x, y) for r in group.frontier],
+        "dominated": len(group.dominated),
+        "missing": group.missing,
+    }
+
+
+def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_points: bool) -> Table:
+    table = Table(title=f"time–energy frontier: {y.label} vs {x.label}")
+    table.add_column("group")
+    table.add_column("configuration")
+    table.add_column(_heading(x), justify="right")
+    table.add_column(_heading(y), justify="right")
+    table.add_column("on frontier")
+    for group in groups:
+        listed = [(r, True) for r in group.frontier] + (
+            [(r, False) for r in group.dominated] if all_points else []
+        )
+        for index, (row, kept) in enumerate(listed):
+            table.add_row(
+                _group_text(group.key) if index == 0 else "",
+                row.config_label,
+                _value(x, row.get(x.column)),
+                _value(y, row.get(y.column)),
+                "yes" if kept else "no",
+            )
+    table.caption = (
+        "dominated configurations are hidden (--all shows them)" if not all_points else None
+    )
+    return table
+
+
+# --- best -----------------------------------------------------------------------------------
+
+
+def best_command(
+    sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
+    max_itl: str | None = typer.Option(None, "--max-itl", help="ITL bound, e.g. 50ms."),
+    max_tpot: str | None = typer.Option(None, "--max-tpot", help="TPOT bound, e.g. 40ms."),
+    max_ttft: str | None = typer.Option(None, "--max-ttft", help="TTFT bound, e.g. 2s."),
+    min_intvty: str | None = typer.Option(
+        None, "--min-intvty", help="Interactivity floor, tok/s/user."
+    ),
+    stat: str = typer.Option("median", "--stat", help=STAT_HELP),
+    energy: str = typer.Option("energy_per_token_j", "--energy", help=ENERGY_HELP),
+    group_by: str = typer.Option(
+        "model,task", "--group-by", help="Comma-separated grouping columns."
+    ),
+    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per group)."),
+) -> None:
+    """Per group, the least-energy configuration meeting a latency SLO, and what the SLO costs."""
+    constraints = constraints_from(max_itl, max_tpot, max_ttft, min_intvty, stat)
+    energy_metric = metric(energy, "--energy")
+    groups_by = check_columns(_split(group_by), "--group-by")
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    _warn_without(rows, energy_metric)
+    choices = best_under(
+        rows,
+        constraints,
+        energy_metric,
+        groups_by,
+    )
+    if as_json:
+        print_json([best_json(c, groups_by, constraints, energy_metric) for c in choices])
+        return
+    console.print(_best_table(choices, constraints, energy_metric))
+
+
+def _config(row: AnalysisRow | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "gpu": row.gpu,
+        "num_gpus": row.num_gpus,
+        "batch_cap": row.batch_cap,
+        "precision": row.precision,
+        "energy_per_token_j": row.energy_per_token_j,
+        "source": row.source,
+        "row": row.row,
+    }
+
+
+def best_json(
+    choice: Choice, group_by: tuple[str, ...], constraints: list[Constraint], energy: Metric
+) -> dict[str, Any]:
+    """One group's answer; the chosen configuration's fields are at the top level."""
+    row = choice.chosen
+    chosen = _config(row) or {}
+    return {
+        **_keys(group_by, choice.key),
+        "constraint": " and ".join(c.text for c in constraints),
+        "energy_metric": energy.column,
+        "gpu": chosen.get("gpu"),
+        "num_gpus": chosen.get("num_gpus"),
+        "batch_cap": chosen.get("batch_cap"),
+        "precision": chosen.get("precision"),
+        "energy_per_token_j": None if row is None else row.energy_per_token_j,
+        "j_per_token": None if row is None else row.j_per_token,
+        "energy_per_response_j": None if row is None else row.energy_per_response_j,
+        "wh_per_query": None if row is None else row.wh_per_query,
+        "avg_output_len": None if row is None else row.avg_output_len,
+        **{c.metric.column: None if row is None else row.get(c.metric.column) for c in constraints},
+        "runner_up": _config(choice.runner_up),
+        "unconstrained": _config(choice.unconstrained),
+        "slo_cost": choice.slo_cost(energy),
+        "feasible": choice.feasible,
+        "candidates": choice.candidates,
+        "source": chosen.get("source"),
+        "row": chosen.get("row"),
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:+.1f}%"
+
+
+def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Metric) -> Table:
+    table = Table(title="least energy under " + " and ".join(c.text for c in constraints))
+    table.add_column("group")
+    table.add_column("chosen")
+    for heading in (f"{energy.column}", "Wh/query", *[_heading(c.metric) for c in constraints]):
+        table.add_column(heading, justify="right")
+    table.add_column("runner-up (energy)")
+    table.add_column("SLO cost", justify="right")
+    table.add_column("feasible", justify="right")
+    for choice in choices:
+        row, runner = choice.chosen, choice.runner_up
+        feasible = f"{choice.feasible}/{choice.candidates}"
+        if row is None:
+            blanks = ["—"] * (2 + len(constraints))
+            table.add_row(
+                _group_text(choice.key), "none meets the SLO", *blanks, "—", "—", feasible
+            )
+            continue
+        table.add_row(
+            _group_text(choice.key),
+            row.config_label,
+            fmt(row.get(energy.column)),
+            fmt(row.wh_per_query),
+            *[_value(c.metric, row.get(c.metric.column)) for c in constraints],
+            f"{runner.config_label} ({fmt(runner.get(energy.column))})" if runner else "—",
+            _pct(choice.slo_cost(energy)),
+            feasible,
+        )
+    table.caption = "SLO cost: chosen energy vs the group's unconstrained minimum; --json for all"
+    return table
+
+
+# --- compare --------------------------------------------------------------------------------
+
+
+def compare_command(
+    sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
+    by: str = typer.Option(
+        "gpu", "--by", help="Dimension to compare across: gpu, precision, num_gpus …"
+    ),
+    at_itl: str | None = typer.Option(None, "--at-itl", help="ITL bounds, e.g. 50ms,100ms,250ms."),
+    at_tpot: str | None = typer.Option(None, "--at-tpot", help="TPOT bounds, e.g. 20ms,50ms."),
+    stat: str = typer.Option("median", "--stat", help=STAT_HELP),
+    baseline: str | None = typer.Option(
+        None, "--baseline", help="Baseline value of --by, e.g. H100."
+    ),
+    candidate: str | None = typer.Option(
+        None, "--candidate", help="Candidate value of --by, e.g. B200."
+    ),
+    energy: str = typer.Option("energy_per_token_j", "--energy", help=ENERGY_HELP),
+    group_by: str = typer.Option(
+        "model,task", "--group-by", help="Comma-separated grouping columns."
+    ),
+    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    include_invalid: bool = INCLUDE_INVALID_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print {cases, summary} JSON."),
+) -> None:
+    """Matched-latency comparison: best baseline vs best candidate per group and bound."""
+    (by_column,) = check_columns([by], "--by")
+    groups_by = check_columns(_split(group_by), "--group-by")
+    if by_column in groups_by:
+        raise ConfigError(
+            f"--by {by_column} cannot also be a --group-by column", field="--group-by"
+        )
+    constraints = _bounds(at_itl, at_tpot, stat)
+    energy_metric = metric(energy, "--energy")
+    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    _warn_without(rows, energy_metric)
+    base, cand = pick_sides(rows, by_column, baseline, candidate)
+    cases = compare(rows, by_column, base, cand, constraints, energy_metric, groups_by)
+    summary = summarize(cases)
+    if as_json:
+        print_json(compare_json(cases, summary, groups_by))
+        return
+    console.print(_compare_table(cases, summary, by_column, base, cand))
+
+
+def _bounds(at_itl: str | None, at_tpot: str | None, stat: str) -> list[Constraint]:
+    constraints = []
+    for name, option, text in (("itl", "--at-itl", at_itl), ("tpot", "--at-tpot", at_tpot)):
+        for part in _split(text or ""):
+            bound = parse_option(option, units.parse_duration_s, part)
+            constraints.append(Constraint(_latency_metric(name, stat, "--stat"), bound))
+    if not constraints:
+        raise ConfigError("give latency bounds with --at-itl or --at-tpot", field="--at-itl")
+    return constraints
+
+
+def compare_json(cases: list[Case], summary: Summary, group_by: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "cases": [
+            {
+                **_keys(group_by, case.key),
+                "constraint": case.constraint.text,
+                "baseline": case.baseline.config_label,
+                "candidate": case.candidate.config_label,
+                "baseline_j_per_token": case.baseline_energy,
+                "candidate_j_per_token": case.candidate_energy,
+                "energy_change": case.energy_change,
+            }
+            for case in cases
+        ],
+        "summary": {
+            "wins": summary.wins,
+            "cases": summary.cases,
+            "median_change": summary.median_change,
+            "min_change": summary.min_change,
+            "max_change": summary.max_change,
+        },
+    }
+
+
+def _compare_table(cases: list[Case], summary: Summary, by: str, base: str, cand: str) -> Table:
+    table = Table(title=f"{cand} vs {base} ({by}) at matched latency")
+    for column in (
+        "group",
+        "constraint",
+        "baseline",
+        "candidate",
+        f"{base} J/tok",
+        f"{cand} J/tok",
+        "energy change",
+    ):
+        table.add_column(
+            column, justify="right" if "J/tok" in column or column == "energy change" else "left"
+        )
+    for case in cases:
+        table.add_row(
+            _group_text(case.key),
+            case.constraint.text,
+            case.baseline.config_label,
+            case.candidate.config_label,
+            fmt(case.baseline_energy),
+            fmt(case.candidate_energy),
+            _pct(case.energy_change),
+        )
+    table.caption = (
+        f"{cand} uses less energy in {summary.wins} of {summary.cases} cases; "
+        f"median {_pct(summary.median_change)}, "
+        f"range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
+    )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the analysis and report commands to the application."""
+    from tokenergy.cli.report import report_command
+    from tokenergy.cli.runs import runs_app
+
+    app.add_typer(runs_app, name="runs")
+    app.command("frontier")(frontier_command)
+    app.command("best")(best_command)
+    app.command("compare")(compare_command)
+    app.command("report")(report_command)

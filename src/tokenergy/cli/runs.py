@@ -1,0 +1,113 @@
+"""``tokenergy runs add|list|show|export``: the results store from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tokenergy.analyze.sources import load_sources
+from tokenergy.analyze.table import parse_where
+from tokenergy.cli.render import console, fmt, print_json
+from tokenergy.cli.sources import (
+    BASIS_OPTION,
+    POWER_PER_GPU_OPTION,
+    SOURCES_HELP,
+    WHERE_HELP,
+    ingest_options,
+)
+from tokenergy.store import RUN_FILE, ExportFormat, Store
+
+runs_app = typer.Typer(
+    help="The results store: list, show and export stored results.", no_args_is_help=True
+)
+
+
+_LIST_COLUMNS = (
+    ("id", "id"),
+    ("model", "model"),
+    ("workload", "workload"),
+    ("gpu", "gpu"),
+    ("num_gpus", "GPUs"),
+    ("batch_cap", "cap"),
+    ("energy_per_token_j", "J/out tok"),
+    ("wh_per_query", "Wh/query"),
+    ("median_itl_s", "ITL ms"),
+    ("basis", "basis"),
+)
+
+
+@runs_app.command("add")
+def runs_add(
+    sources: list[Path] = typer.Argument(
+        ..., help=SOURCES_HELP.replace(" (default: the store)", "")
+    ),
+    basis: str | None = BASIS_OPTION,
+    power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+) -> None:
+    """Add results to the store (run directories keep requests.jsonl and timelines)."""
+    store = Store()
+    added = 0
+    total = 0
+    for source in sources:
+        runs = sorted(source.rglob(RUN_FILE)) if source.is_dir() else []
+        if runs:
+            stored = [store.add_run_dir(run.parent) for run in runs]
+        else:
+            options = ingest_options(basis, power_per_gpu)
+            stored = [store.add(result) for result in load_sources([source], options)]
+        added += sum(s.added for s in stored)
+        total += len(stored)
+    console.print(f"stored {added} new of {total} results in {store.home}")
+
+
+@runs_app.command("list")
+def runs_list(
+    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the index rows as JSON."),
+) -> None:
+    """List stored results (one row each)."""
+    store = Store()
+    rows = store.query(parse_where(where))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} stored results in {store.home}")
+    for column, heading in _LIST_COLUMNS:
+        numeric = column in ("num_gpus", "batch_cap", "energy_per_token_j", "wh_per_query")
+        table.add_column(heading, justify="right" if numeric or column.endswith("_s") else "left")
+    for row in rows:
+        cells = []
+        for column, _ in _LIST_COLUMNS:
+            value = row[column]
+            if column == "median_itl_s":
+                cells.append(fmt(None if value is None else value * 1000))
+            elif column == "model":
+                cells.append(str(value).split("/")[-1])
+            else:
+                cells.append(value if isinstance(value, str) else fmt(value))
+        table.add_row(*cells)
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one."),
+) -> None:
+    """Print one stored result as JSON (the ServingResult plus its derived figures)."""
+    result = Store().get(run_id)
+    print_json({"result": result.model_dump(mode="json"), "derived": result.summary()})
+
+
+@runs_app.command("export")
+def runs_export(
+    out: Path = typer.Option(..., "--out", help="File to write."),
+    format_: ExportFormat = typer.Option(
+        ExportFormat.CSV, "--format", help="csv, parquet or json."
+    ),
+    where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
+) -> None:
+    """Export the store's index rows (analysis columns) to CSV, Parquet or JSON."""
+    count = Store().export(out, format_, parse_where(where))
+    console.print(f"wrote {count} rows to {out}")

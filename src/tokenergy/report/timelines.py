@@ -1,0 +1,59 @@
+"""Power timelines of measured runs: CSV or Parquet files next to run.json, if the meter wrote any.
+
+Expected columns (those of ``tokenergy.meters.timeline``): a time in seconds (``t_s``, ``time_s``
+or ``timestamp_s``; shifted to start at 0), ``power_w`` (empty cells skipped), and optionally
+``device`` (one line per device). Files are found by name:
+``power*.csv|parquet`` or ``timeline*.csv|parquet``. A run without such files has no timeline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from tokenergy.errors import IngestError
+
+_TIME_COLUMNS = ("time_s", "t_s", "timestamp_s")
+_PATTERNS = ("power*.csv", "power*.parquet", "timeline*.csv", "timeline*.parquet")
+
+Timeline = dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]]
+
+
+def timeline_files(run_dir: Path) -> list[Path]:
+    return sorted({path for pattern in _PATTERNS for path in run_dir.glob(pattern)})
+
+
+def read_timeline(path: Path) -> Timeline:
+    """Per device: (seconds from the first sample, watts)."""
+    try:
+        table = pq.read_table(path) if path.suffix == ".parquet" else pacsv.read_csv(path)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise IngestError(f"cannot read power timeline: {error}", file=str(path)) from None
+    names = table.column_names
+    time_column = next((c for c in _TIME_COLUMNS if c in names), None)
+    if time_column is None or "power_w" not in names:
+        raise IngestError(
+            f"needs a time column ({', '.join(_TIME_COLUMNS)}) and power_w; has {', '.join(names)}",
+            file=str(path),
+        )
+    time_s = np.asarray(table.column(time_column).to_numpy(), dtype=np.float64)
+    power_w = np.asarray(table.column("power_w").to_numpy(), dtype=np.float64)
+    devices = (
+        [str(d) for d in table.column("device").to_pylist()]
+        if "device" in names
+        else ["all"] * len(time_s)
+    )
+    start = float(time_s.min()) if len(time_s) else 0.0
+    out: Timeline = {}
+    labels = np.asarray(devices)
+    known = np.isfinite(power_w)  # the meters leave power empty before a second counter reading
+    for device in dict.fromkeys(devices):
+        mask = (labels == device) & known
+        order = np.argsort(time_s[mask])
+        out[device] = (time_s[mask][order] - start, power_w[mask][order])
+    return out
