@@ -102,6 +102,29 @@ def test_few_queries_per_day_show_per_query_spread(table: Path) -> None:
     assert np.std(few) / np.mean(few) > 100 * np.std(many) / np.mean(many)
 
 
+def test_a_handful_of_queries_is_drawn_exactly_never_negative(table: Path) -> None:
+    # with one query a day the normal approximation of the day mean went negative; now each
+    # query is drawn, so every scenario's day is a real (positive) query energy
+    one = run_fleet(fixed(table, queries_per_day=1.0, scenarios=2000)).models[0].gwh_per_day
+    assert np.all(one > 0)
+    # and the exact path (999/day) agrees with the CLT path (1000/day) per query
+    exact = run_fleet(fixed(table, queries_per_day=999.0)).models[0].gwh_per_day / 999
+    approx = run_fleet(fixed(table, queries_per_day=1000.0)).models[0].gwh_per_day / 1000
+    assert np.mean(exact) == pytest.approx(np.mean(approx), rel=0.02)
+    assert np.std(exact) == pytest.approx(np.std(approx), rel=0.25)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"queries_per_day": 0.5}, {"beta": math.inf}, {"network": math.nan}, {"redundancy": math.inf}],
+)
+def test_non_finite_or_sub_unit_fleet_parameters_are_refused(
+    table: Path, overrides: dict[str, object]
+) -> None:
+    with pytest.raises(ValueError):
+        fixed(table, **overrides)
+
+
 def test_scenario_uncertainty_follows_util_and_pue(table: Path) -> None:
     params = fixed(
         table,

@@ -58,6 +58,9 @@ def beta_util(p_idle_w: float, pmax_w: float, load: float) -> float:
     return (p_idle_w + (pmax_w - p_idle_w) * load) / (load * pmax_w)
 
 
+EXACT_BELOW_QUERIES = 1000  # queries/day below which each query is drawn (see daily_query_means)
+
+
 @dataclass(frozen=True)
 class Beta:
     """The facility → fleet multiplier and the terms it came from (None when given directly)."""
@@ -98,25 +101,29 @@ class LengthMoments:
     draws: int
 
 
+def draw_xy(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator, n: int) -> FloatArray:
+    """``n`` per-query draws of (X, Y) from the regime mix, shape (2, n)."""
+    weights = params.mix_weights()
+    regimes = list(weights)
+    counts = rng.multinomial(n, np.array([weights[r] for r in regimes]))
+    columns = []
+    for regime, count in zip(regimes, counts, strict=True):
+        lout = Exponential(median=Regime(regime).lout_median)
+        lin_tokens, lout_tokens = draw_lengths(params.lin, lout, rng, int(count))
+        tokens = charged_tokens(lin_tokens, lout_tokens, params.leff)
+        columns.append(np.stack([tokens / fit.tps(lin_tokens, lout_tokens), tokens]))
+    return np.concatenate(columns, axis=1)
+
+
 def length_moments(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
     """Stream per-query length draws from the regime mix into the moments of (X, Y)."""
     rng = rng_for(params.seed, fit.model)
-    weights = params.mix_weights()
-    regimes = list(weights)
-    shares = np.array([weights[r] for r in regimes])
     sums = np.zeros(2)
     products = np.zeros((2, 2))
     remaining = params.length_samples
     while remaining > 0:
         n = min(CHUNK_DRAWS, remaining)
-        counts = rng.multinomial(n, shares)
-        columns = []
-        for regime, count in zip(regimes, counts, strict=True):
-            lout = Exponential(median=Regime(regime).lout_median)
-            lin_tokens, lout_tokens = draw_lengths(params.lin, lout, rng, int(count))
-            tokens = charged_tokens(lin_tokens, lout_tokens, params.leff)
-            columns.append(np.stack([tokens / fit.tps(lin_tokens, lout_tokens), tokens]))
-        xy = np.concatenate(columns, axis=1)
+        xy = draw_xy(fit, params, rng, n)
         sums += xy.sum(axis=1)
         products += xy @ xy.T
         remaining -= n
@@ -141,12 +148,23 @@ def draw_scenarios(params: FleetParams) -> ScenarioDraws:
     return ScenarioDraws(util, pue, sample_alpha(params.levers, rng, n))
 
 
-def daily_query_means(
-    moments: LengthMoments, queries: float, rng: np.random.Generator, n: int
-) -> FloatArray:
-    """Per-scenario day means of (X, Y) over ``queries`` queries: N(mean, cov/queries), (n, 2)."""
+def daily_query_means(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator) -> FloatArray:
+    """Per-scenario day means of (X, Y) over the day's queries, shape (scenarios, 2).
+
+    Below EXACT_BELOW_QUERIES queries a day the day's queries are drawn one by one (exact, and
+    never negative); above it the central limit theorem holds well enough to draw the day mean
+    from N(mean, cov/queries), which costs nothing at 10⁹ queries a day.
+    """
+    queries = params.queries_per_day
+    if queries < EXACT_BELOW_QUERIES:
+        per_day = round(queries)
+        means = [draw_xy(fit, params, rng, per_day).mean(axis=1) for _ in range(params.scenarios)]
+        return np.asarray(means)
+    moments = length_moments(fit, params)
     return np.asarray(
-        rng.multivariate_normal(moments.mean, moments.cov / queries, n, method="eigh")
+        rng.multivariate_normal(
+            moments.mean, moments.cov / queries, params.scenarios, method="eigh"
+        )
     )
 
 
@@ -276,9 +294,8 @@ def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> Flee
 def _fleet_model(fit: SurfaceFit, params: FleetParams, scenarios: ScenarioDraws) -> FleetModel:
     node = node_power(fit, params.pmax_w, params.p_idle_w)
     beta = fleet_beta(params, node)
-    moments = length_moments(fit, params)
     noise_rng = rng_for(params.seed + 1, fit.model)
-    day = daily_query_means(moments, params.queries_per_day, noise_rng, params.scenarios)
+    day = daily_query_means(fit, params, noise_rng)
     seconds, tokens = day[:, 0], day[:, 1]  # Σ L_eff/TPS and Σ L_eff, per query, per scenario
     full_w = scenarios.util * node.pmax_w
     if params.correlate_power:

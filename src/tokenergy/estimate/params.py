@@ -93,15 +93,17 @@ class EstimateParams(_Params):
 class FleetParams(_Params):
     """Daily fleet energy: queries/day × mean E_query × β, with two-level uncertainty."""
 
-    queries_per_day: float = Field(gt=0)
+    queries_per_day: float = Field(ge=1, allow_inf_nan=False)
     mix: dict[Regime, float] = Field(
         default_factory=lambda: {Regime.TRADITIONAL: 0.9, Regime.TEST_TIME: 0.1}
     )
     min_load: float = Field(default=0.5, gt=0, le=1)
     max_load: float = Field(default=1.0, gt=0, le=1)
-    redundancy: float = Field(default=1.10, ge=1)
-    network: float = Field(default=1.12, ge=1)
-    beta: float | None = Field(default=None, gt=0, description="given directly: no load profile")
+    redundancy: float = Field(default=1.10, ge=1, allow_inf_nan=False)
+    network: float = Field(default=1.12, ge=1, allow_inf_nan=False)
+    beta: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="given directly: no load profile"
+    )
     scenarios: int = Field(default=10_000, ge=1)
     length_samples: int = Field(
         default=DEFAULT_SAMPLES, ge=2, description="per-query length draws behind each model's mean"
