@@ -361,6 +361,7 @@ class ServingResult(_Record):
             "j_per_output_token": self.j_per_output_token,
             "kwh_per_mtok": self.kwh_per_mtok,
             "wh_per_query_measured": self.wh_per_query_measured,
+            "wh_per_attempted_query": self.wh_per_attempted_query,
             "wh_per_query_nominal": self.wh_per_query_nominal,
             "wh_per_query_benchmarked": self.wh_per_query_benchmarked,
             "boundary": energy.boundary.value if energy else None,

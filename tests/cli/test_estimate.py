@@ -181,3 +181,27 @@ def test_empty_and_missing_tables(tmp_path: Path) -> None:
     assert done.returncode == 2 and f"{empty}: throughput table has no rows" in done.stderr
     done = run("estimate", "--table", str(tmp_path / "none.csv"))
     assert done.returncode == 2 and "cannot read throughput table" in done.stderr
+
+
+def test_binary_files_fractional_tp_and_duplicate_mix_are_one_line_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(bytes(range(256)) * 8)
+    fractional = tmp_path / "tp.csv"
+    fractional.write_text("model,tp,quant,tps,lin,lout,source\nX,8.5,FP8,100,100,100,s\n")
+    cases = [
+        (["estimate", "--table", str(binary)], "decode"),
+        (["estimate", "--lout-file", str(binary)], "decode"),
+        (["estimate", "--table", str(fractional)], "whole number"),
+        (["fleet", "--queries-per-day", "1e9", "--mix", "traditional=1,traditional=2"], "twice"),
+        (["fleet", "--queries-per-day", "1e9", "--beta", "inf"], "finite"),
+        (["fleet", "--queries-per-day", "0.5"], "queries"),
+    ]
+    for args, needle in cases:
+        done = run(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_piped_tables_are_not_truncated() -> None:
+    done = run("estimate", "--show-fit", "--model", "Llama 3.1 70B", "--samples", "2000")
+    assert "-0.4641" in done.stdout and "…" not in done.stdout

@@ -174,3 +174,42 @@ def test_all_failed_run_has_no_wh_per_query(shared_data: Path) -> None:
 def test_overhead_without_a_power_is_refused(shared_data: Path) -> None:
     done = run("ingest", shared_data / GOLDEN, "--pue", "1.2")
     assert done.returncode == 2 and "need a power" in done.stderr
+
+
+def test_unwritable_out_empty_dir_and_nan_filter_are_one_line_errors(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    golden = shared_data / "inferencex" / "agg" / "run_20218553330.json"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (
+            [golden, "--basis", "allin", "--format", "csv", "--out", tmp_path / "no" / "x.csv"],
+            "--out",
+        ),
+        ([golden, "--basis", "allin", "--format", "csv", "--out", tmp_path], "--out"),
+        (
+            [golden, "--basis", "allin", "--format", "parquet", "--out", tmp_path / "no" / "x.pq"],
+            "--out",
+        ),
+        ([golden, "--basis", "allin", "--min-interactivity", "nan"], "--min-interactivity"),
+        ([empty], "no result files found"),
+    ]
+    for args, needle in cases:
+        done = run("ingest", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_json_rows_carry_wh_per_attempted_query(shared_data: Path) -> None:
+    raw = shared_data / "inferencex" / "raw" / "pr1208_gptoss120b_disagg_raw"
+    done = run(
+        "ingest",
+        raw / "concurrency_128_req_rate_inf_gpus_16_ctx_8_gen_8.json",
+        "--power",
+        "16kW",
+        "--json",
+    )
+    row = json.loads(done.stdout)[0]
+    assert row["wh_per_attempted_query"] is not None
+    assert row["wh_per_attempted_query"] <= row["wh_per_query_measured"]

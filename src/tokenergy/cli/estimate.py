@@ -305,6 +305,8 @@ def _mix(text: str) -> dict[Regime, float]:
                 f"cannot parse {part!r}: write e.g. traditional=0.9,test-time=0.1", field="--mix"
             )
         regime = _enum(Regime, "--mix", name.strip())
+        if regime in shares:
+            raise ConfigError(f"{regime.value} is given twice", field="--mix")
         try:
             share = float(value)
         except ValueError:

@@ -255,6 +255,16 @@ def _finite(value: Any) -> Any:
 
 
 def _write(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) -> None:
+    """Render or save the rows; an unwritable --out is a one-line error, not a traceback."""
+    try:
+        _render(rows, output, out)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write: {error.strerror or error}", file=str(out), field="--out"
+        ) from None
+
+
+def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) -> None:
     if output is OutputFormat.PARQUET:
         if out is None:
             raise ConfigError("parquet is binary: give --out FILE", field="--out")
@@ -343,7 +353,15 @@ def ingest_command(
         range_ratio=range_ratio,
         failure_gate=failure_gate,
     )
+    if min_interactivity is not None and not 0 <= min_interactivity < math.inf:
+        raise ConfigError(
+            f"must be a finite number >= 0, got {min_interactivity!r}", field="--min-interactivity"
+        )
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
+    if not ingested.results and not ingested.skipped:
+        raise ConfigError(
+            "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
+        )
     rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
     filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
     rows = [r for r in rows if _keep(r, {**filters, "min_interactivity": min_interactivity})]

@@ -27,6 +27,10 @@ def load_lengths(path: Path, field: str = "--lout-file") -> Empirical:
     """An Empirical distribution of output lengths from ``path`` (see module docstring)."""
     try:
         text = path.read_text()
+    except UnicodeDecodeError:
+        raise ConfigError(
+            "not a text file (cannot decode as UTF-8)", file=str(path), field=field
+        ) from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}", field=field) from None
     source = str(path)

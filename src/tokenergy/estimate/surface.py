@@ -87,6 +87,8 @@ def load_throughput_table(path: Path) -> list[ThroughputPoint]:
             if missing:
                 raise ConfigError(f"missing column(s) {', '.join(missing)}", file=source)
             points = [_point(row, source, number) for number, row in enumerate(reader, start=2)]
+    except UnicodeDecodeError:
+        raise ConfigError("not a text CSV file (cannot decode as UTF-8)", file=source) from None
     except OSError as error:
         raise ConfigError(f"cannot read throughput table: {error.strerror}", file=source) from None
     if not points:
@@ -111,13 +113,22 @@ def _point(row: dict[str, str], source: str, line: int) -> ThroughputPoint:
         raise ConfigError(f"line {line}: empty model", file=source, field="model")
     return ThroughputPoint(
         model=model,
-        tp=int(number("tp")),
+        tp=_whole(number("tp"), source, line),
         quant=row["quant"] or "",
         tps=number("tps"),
         lin=number("lin"),
         lout=number("lout"),
         source=row["source"] or "",
     )
+
+
+def _whole(value: float, source: str, line: int) -> int:
+    """A GPU count must be a whole number; 8.5 GPUs is a typo, not 8."""
+    if value != int(value) or value < 1:
+        raise ConfigError(
+            f"line {line}: tp must be a whole number >= 1, got {value:g}", file=source, field="tp"
+        )
+    return int(value)
 
 
 def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoint]:
