@@ -132,8 +132,23 @@ def test_measured_power_row_is_used_over_the_user_basis(tmp_path: Path) -> None:
 def test_invalid_measurement_falls_back_to_the_stated_basis(tmp_path: Path) -> None:
     path = tmp_path / "row.json"
     path.write_text(json.dumps(_row(power_valid=0, avg_power_w=600.0)))
-    row = load_results([path], ALLIN).results[0]
+    ingested = load_results([path], ALLIN)
+    row = ingested.results[0]
     assert row.energy is not None and row.energy.basis is Basis.PROVISIONED
+    power = {f.name: f for f in ingested.checks[0]}["power_present"]
+    assert power.status == "warn" and "power_valid=0" in power.detail
+
+
+def test_unknown_power_schema_marks_the_measurement_invalid(tmp_path: Path) -> None:
+    path = tmp_path / "row.json"
+    fields = {"power_valid": 1, "power_metric_schema_version": 1, "avg_power_w": 600.0}
+    path.write_text(json.dumps(_row(**fields)))
+    ingested = load_results([path], ALLIN)
+    energy = ingested.results[0].energy
+    assert energy is not None and energy.basis is Basis.MEASURED and not energy.valid
+    assert "schema_version 1" in energy.reasons[0]
+    power = {f.name: f for f in ingested.checks[0]}["power_present"]
+    assert power.status == "warn"
 
 
 def test_without_a_basis_energy_is_absent_and_said_why(tmp_path: Path) -> None:

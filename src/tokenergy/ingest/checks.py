@@ -194,11 +194,16 @@ def power_present(result: ServingResult, options: IngestOptions) -> Finding:
     name, energy = "power_present", result.energy
     if energy is None:
         why = result.extras.get("power_missing", "no power")
+        if result.extras.get("measured_power_rejected"):
+            why += "; " + str(result.extras["measured_power_rejected"])
         return Finding(name, Status.WARN, f"no energy figures: {why}")
     power = result.power_w
     if energy.energy_j == 0 or power == 0:
         return Finding(name, Status.FAIL, "power or energy is zero")
     detail = f"{power:.5g} W ({energy.basis}, {energy.boundary}, {energy.method})"
+    rejected = result.extras.get("measured_power_rejected")
+    if rejected:
+        return Finding(name, Status.WARN, f"{detail}; {rejected}")
     if not energy.valid:
         return Finding(name, Status.WARN, detail + "; " + "; ".join(energy.reasons))
     return Finding(name, Status.PASS, detail)

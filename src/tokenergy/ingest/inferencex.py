@@ -147,7 +147,7 @@ def _measured(reader: RowReader, throughput: Throughput, num_gpus: int) -> Energ
         boundary=Boundary.ACCELERATOR,
         basis=Basis.MEASURED,
         method="inferencex-measured",
-        valid=valid == 1,
+        valid=not reasons,
         reasons=reasons,
     )
 
@@ -188,6 +188,11 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
         energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
         if why:
             extras["power_missing"] = why
+        if reader.optional_integer("power_valid") == 0:
+            extras["measured_power_rejected"] = (
+                "the row's measured power is marked invalid upstream (power_valid=0) and is not "
+                + ("used; the stated basis is used instead" if energy else "used")
+            )
     per_query_j = reader.optional_number("joules_per_successful_query")
     if per_query_j is not None and energy is not None and energy.basis is Basis.MEASURED:
         extras["energy_per_query_j"] = per_query_j
