@@ -189,8 +189,8 @@ def test_binary_files_fractional_tp_and_duplicate_mix_are_one_line_errors(tmp_pa
     fractional = tmp_path / "tp.csv"
     fractional.write_text("model,tp,quant,tps,lin,lout,source\nX,8.5,FP8,100,100,100,s\n")
     cases = [
-        (["estimate", "--table", str(binary)], "decode"),
-        (["estimate", "--lout-file", str(binary)], "decode"),
+        (["estimate", "--table", str(binary)], "UTF-8"),
+        (["estimate", "--lout-file", str(binary)], "UTF-8"),
         (["estimate", "--table", str(fractional)], "whole number"),
         (["fleet", "--queries-per-day", "1e9", "--mix", "traditional=1,traditional=2"], "twice"),
         (["fleet", "--queries-per-day", "1e9", "--beta", "inf"], "finite"),

@@ -156,3 +156,17 @@ def test_points_from_ingested_results_fit_like_the_csv() -> None:
         other = from_results[model]
         assert (other.kind, other.gpus, other.cap_tps) == (fit.kind, fit.gpus, fit.cap_tps)
         assert (other.b0, other.b1, other.b2) == pytest.approx((fit.b0, fit.b1, fit.b2))
+
+
+def test_ingested_sweeps_keep_the_saturated_point_per_node_size(shared_data: Path) -> None:
+    from tokenergy.estimate.montecarlo import load_fits
+
+    path = shared_data / "inferencex" / "agg" / "run_20218553330.json"
+    ingested = load_results([path], IngestOptions())
+    fits = {fit.model: fit for fit in load_fits(str(path), [])}
+    assert set(fits) == {f"gptoss ({n} GPUs)" for n in (1, 2, 4, 8)}
+    one_gpu = [
+        r.throughput.total_tok_s or 0.0 for r in ingested.results if r.identity.num_gpus == 1
+    ]
+    assert fits["gptoss (1 GPUs)"].cap_tps == pytest.approx(max(one_gpu))
+    assert fits["gptoss (1 GPUs)"].n_points == 3  # one saturated point per (ISL, OSL)

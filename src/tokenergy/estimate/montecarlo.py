@@ -23,7 +23,14 @@ from tokenergy.estimate.distributions import Distribution, FloatArray
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR, LogHistogram
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.params import EstimateParams, Leff, default_p_idle_w, default_pmax_w
-from tokenergy.estimate.surface import SurfaceFit, fit_surfaces, load_throughput_table, select
+from tokenergy.estimate.surface import (
+    SurfaceFit,
+    fit_surfaces,
+    load_throughput_table,
+    points_from_results,
+    select,
+)
+from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.units import Basis, Boundary
 
 CHUNK_DRAWS = 1_000_000
@@ -203,8 +210,20 @@ def fit_dict(fit: SurfaceFit) -> dict[str, Any]:
 
 
 def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
-    """Fit the table and pick the requested models (all of them when none is named)."""
-    return select(fit_surfaces(load_throughput_table(Path(table))), models, table)
+    """Fit the table and pick the requested models (all of them when none is named).
+
+    A ``.csv`` is read as a throughput table; anything else goes through the ingest adapters
+    (InferenceX, bench-serving JSON, run directories …) and is reduced to saturated points.
+    """
+    path = Path(table)
+    if path.suffix.lower() == ".csv":
+        points = load_throughput_table(path)
+    else:
+        ingested = load_results([path], IngestOptions(), keep_going=False)
+        points = points_from_results(ingested.results)
+        if not points:
+            raise ConfigError("no results with a total rate and lengths to fit", file=table)
+    return select(fit_surfaces(points), models, table)
 
 
 def run_estimate(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -132,20 +132,27 @@ def _whole(value: float, source: str, line: int) -> int:
 
 
 def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoint]:
-    """Throughput points from ingested or measured results (total tok/s at the lengths run).
+    """Saturated throughput points from ingested or measured results.
 
-    Results without a total rate or without lengths are skipped: they say nothing about the surface.
+    A benchmark sweeps concurrency at each (ISL, OSL); the surface wants the node's saturated rate,
+    so of results with a concurrency the highest total tok/s per (model, node size, lengths) is
+    kept; rows without one (throughput tables) are saturated figures already and all kept. A model
+    measured on several node sizes becomes one surface per size ('model (8 GPUs)'): a fit must not
+    mix them.
+    Results without a total rate or lengths are skipped: they say nothing about the surface.
     """
-    points = []
-    for result in results:
+    best: dict[tuple[str, int, float, float] | int, ThroughputPoint] = {}
+    for index, result in enumerate(results):
         total = result.throughput.total_tok_s
         lengths = result.workload.benchmarked_lengths()
         ident = result.identity
         gpus = ident.num_gpus or ident.tp
         if not total or lengths is None or gpus is None or min(lengths) <= 0:
             continue
-        points.append(
-            ThroughputPoint(
+        swept = result.workload.concurrency is not None  # table rows are already saturated
+        key = (ident.model, gpus, lengths[0], lengths[1]) if swept else index
+        if key not in best or total > best[key].tps:
+            best[key] = ThroughputPoint(
                 model=ident.model,
                 tp=gpus,
                 quant=ident.precision or "",
@@ -154,8 +161,15 @@ def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoin
                 lout=lengths[1],
                 source=result.provenance.source,
             )
-        )
-    return points
+    sizes: dict[str, set[int]] = {}
+    for point in best.values():
+        sizes.setdefault(point.model, set()).add(point.tp)
+    return [
+        replace(point, model=f"{point.model} ({point.tp} GPUs)")
+        if len(sizes[point.model]) > 1
+        else point
+        for point in best.values()
+    ]
 
 
 def fit_surfaces(points: Iterable[ThroughputPoint]) -> dict[str, SurfaceFit]:
