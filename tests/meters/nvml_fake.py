@@ -30,17 +30,17 @@ class NVMLError(Exception):
         return _NAMES[self.value]
 
 
-class NVMLError_NotSupported(NVMLError):  # noqa: N801 - pynvml's name
+class NVMLError_NotSupported(NVMLError):
     def __init__(self) -> None:
         super().__init__(NOT_SUPPORTED)
 
 
-class NVMLError_DriverNotLoaded(NVMLError):  # noqa: N801 - pynvml's name
+class NVMLError_DriverNotLoaded(NVMLError):
     def __init__(self) -> None:
         super().__init__(DRIVER_NOT_LOADED)
 
 
-class NVMLError_GpuIsLost(NVMLError):  # noqa: N801 - pynvml's name
+class NVMLError_GpuIsLost(NVMLError):
     def __init__(self) -> None:
         super().__init__(GPU_IS_LOST)
 
@@ -103,41 +103,41 @@ class FakeNvml:
             raise NVMLError_GpuIsLost()
         return gpu
 
-    def nvmlInit(self) -> None:  # noqa: N802 - pynvml's names follow
+    def nvmlInit(self) -> None:
         if self.init_error is not None:
             raise self.init_error
         self.initialised = True
 
-    def nvmlShutdown(self) -> None:  # noqa: N802
+    def nvmlShutdown(self) -> None:
         self.initialised = False
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         return len(self.gpus)
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
         if not 0 <= index < len(self.gpus):
             raise NVMLError(INVALID_ARGUMENT)
         return index
 
-    def nvmlDeviceGetUUID(self, handle: int) -> str:  # noqa: N802
+    def nvmlDeviceGetUUID(self, handle: int) -> str:
         return self._gpu(handle).uuid
 
-    def nvmlDeviceGetName(self, handle: int) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, handle: int) -> str:
         return self._gpu(handle).name
 
-    def nvmlSystemGetDriverVersion(self) -> str:  # noqa: N802
+    def nvmlSystemGetDriverVersion(self) -> str:
         return "550.54.15"
 
-    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:  # noqa: N802
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: int) -> int:
         return self._gpu(handle).power_limit_mw
 
-    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:  # noqa: N802
+    def nvmlDeviceGetPowerUsage(self, handle: int) -> int:
         gpu = self._gpu(handle)
         if not gpu.has_power:
             raise NVMLError_NotSupported()
         return round(gpu.profile.power_w(self.elapsed_s()) * 1000)
 
-    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:  # noqa: N802
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
         gpu = self._gpu(handle)
         if not gpu.has_counter:
             raise NVMLError_NotSupported()
