@@ -45,17 +45,25 @@ def device_info(labels: Labels, power_limit_w: float | None = None) -> DeviceInf
     )
 
 
-def http_get(url: str, where: str) -> str:
-    """GET a URL as text; any network or HTTP failure becomes a MeterError naming it."""
+def http_fetch(url: str, where: str) -> tuple[int, str]:
+    """GET a URL: (HTTP status, body text); a network failure becomes a MeterError naming it."""
     try:
         with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
-            body: bytes = response.read()
+            status, body = int(response.status), response.read()
     except urllib.error.HTTPError as error:
-        raise MeterError(f"{url} answered HTTP {error.code} {error.reason}", field=where) from None
+        status, body = error.code, error.read()
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise MeterError(f"cannot reach {url}: {reason}", field=where) from None
-    return body.decode("utf-8", errors="replace")
+    return status, body.decode("utf-8", errors="replace")
+
+
+def http_get(url: str, where: str) -> str:
+    """GET a URL as text; any network or HTTP failure becomes a MeterError naming it."""
+    status, body = http_fetch(url, where)
+    if status >= 400:
+        raise MeterError(f"{url} answered HTTP {status}", field=where)
+    return body
 
 
 def parse_exposition(text: str, url: str, where: str) -> list[tuple[str, dict[str, str], float]]:

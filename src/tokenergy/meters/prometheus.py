@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
 from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter, now_s, register
-from tokenergy.meters.dcgm import ENERGY_METRIC, POWER_METRIC, device_info, device_key, http_get
+from tokenergy.meters.dcgm import ENERGY_METRIC, POWER_METRIC, device_info, device_key, http_fetch
 from tokenergy.meters.selector import Selector, parse_selector
 
 DEFAULT_GRACE_S = 30.0  # two scrapes at Prometheus's default 15 s interval
@@ -73,12 +73,13 @@ class PrometheusMeter(WindowMeter):
     def _query(self, promql: str, at_s: float | None = None) -> list[dict[str, Any]]:
         params = {"query": promql} | ({} if at_s is None else {"time": f"{at_s:.3f}"})
         url = f"{self.base_url}/api/v1/query?{urlencode(params)}"
-        body = http_get(url, self.where)
+        status, body = http_fetch(url, self.where)  # errors come as JSON with HTTP 4xx/5xx
         try:
             answer = json.loads(body)
         except json.JSONDecodeError:
             raise MeterError(
-                f"{self.base_url} is not a Prometheus HTTP API (no JSON)", field=self.where
+                f"{self.base_url} is not a Prometheus HTTP API (HTTP {status}, no JSON)",
+                field=self.where,
             ) from None
         if answer.get("status") != "success":
             raise MeterError(
