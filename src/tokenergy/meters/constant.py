@@ -7,7 +7,10 @@ result still carries an energy figure, honestly labelled ``nameplate`` (default)
 
 from __future__ import annotations
 
+import math
 from urllib.parse import parse_qsl
+
+import numpy as np
 
 from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
@@ -72,6 +75,7 @@ class ConstantMeter(WindowMeter):
         return [DeviceInfo(device=STATED, kind=STATED)]
 
     def series_between(self, start_s: float, end_s: float) -> dict[str, list[Reading]]:
-        return {
-            STATED: [Reading(start_s, power_w=self.power_w), Reading(end_s, power_w=self.power_w)]
-        }
+        """A flat line with a point every second (so the timeline plots and no gap shows)."""
+        count = max(math.ceil(end_s - start_s), 1) + 1
+        times = np.linspace(start_s, end_s, count)
+        return {STATED: [Reading(float(t), power_w=self.power_w) for t in times]}

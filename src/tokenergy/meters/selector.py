@@ -39,11 +39,15 @@ class Selector:
 
     @property
     def text(self) -> str:
-        inner = ",".join(f'{m.label}{m.op}"{m.value}"' for m in self.matchers)
+        inner = ",".join(f'{m.label}{m.op}"{_quote(m.value)}"' for m in self.matchers)
         return "{" + inner + "}" if inner else ""
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def parse_selector(text: str, where: str) -> Selector:
@@ -61,13 +65,14 @@ def parse_selector(text: str, where: str) -> Selector:
                 '(expected e.g. {Hostname="node1",gpu=~"0|1"})',
                 field=where,
             )
-        label, op, value = found.groups()
+        label, op, quoted = found.groups()
+        value = re.sub(r"\\(.)", r"\1", quoted)  # PromQL string escapes: \" and \\
         if op in ("=~", "!~"):
             try:
                 re.compile(value)
             except re.error as error:
                 raise MeterError(f"bad regex {value!r} in selector: {error}", field=where) from None
-        matchers.append(LabelMatcher(label, op, value.replace('\\"', '"')))
+        matchers.append(LabelMatcher(label, op, value))
         position = found.end()
         if position < len(body):
             if body[position] != ",":
