@@ -42,9 +42,8 @@ def test_timeline_rows_with_sampled_and_counter_power(tmp_path: Path) -> None:
     assert all(r["power_from"] == "sample" for r in by_device["nvml:gpu0"])
     assert sampled == pytest.approx([350.0] * len(sampled))
     derived = by_device["nvml:gpu1"]
-    assert derived[0]["power_w"] == ""  # no previous reading to difference with
-    assert {r["power_from"] for r in derived[1:]} == {"counter"}
-    assert [float(r["power_w"]) for r in derived[1:]] == pytest.approx(
-        [250.0] * (len(derived) - 1), rel=0.02
-    )
+    assert derived[0]["power_w"] == ""  # no earlier reading to difference with
+    from_counter = [float(r["power_w"]) for r in derived if r["power_from"] == "counter"]
+    assert len(from_counter) >= len(derived) - 3  # only readings < 50 ms apart are left blank
+    assert from_counter == pytest.approx([250.0] * len(from_counter), rel=0.02)
     assert by_device["nvml:gpu1"][0]["uuid"] == "GPU-b"
