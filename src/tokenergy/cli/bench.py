@@ -1,0 +1,255 @@
+"""``tokenergy bench``: drive an OpenAI-compatible server with an exact workload, one point or a
+sweep, and print a table per point (the library does the work; this module parses and renders).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tokenergy import units
+from tokenergy.cli.options import parse_option
+from tokenergy.cli.render import console, err_console, fmt, print_json, warn
+from tokenergy.errors import ConfigError
+from tokenergy.load.client import Api, RequestRecord
+from tokenergy.load.runlog import RUN_FILE
+from tokenergy.load.runner import BenchConfig, RunObserver, RunResult, run_point
+from tokenergy.load.schedule import LoadShape, parse_concurrency_list
+from tokenergy.load.workload import Conversation, LengthKind, LengthSpec, PromptKind, read_dataset
+from tokenergy.records import MetricStats
+
+
+class _ProgressObserver(RunObserver):
+    """Advances a rich progress bar as requests end (the library itself never renders)."""
+
+    def __init__(self, progress: Progress, total: int | None, label: str) -> None:
+        self.progress = progress
+        self.task = progress.add_task(label, total=total)
+
+    def on_request_done(self, record: RequestRecord) -> None:
+        self.progress.advance(self.task)
+
+
+def bench_command(
+    url: str = typer.Argument(..., help="Base URL of the server, e.g. http://127.0.0.1:8000"),
+    model: str | None = typer.Option(None, "--model", help="Model id (default: the first served)."),
+    isl: int = typer.Option(1024, "--isl", help="Input tokens per request (mean when ranged)."),
+    osl: int = typer.Option(1024, "--osl", help="Output tokens per request (mean when ranged)."),
+    range_ratio: float = typer.Option(
+        0.0, "--range-ratio", help="Uniform lengths in [L(1-r), L(1+r)] (mean L); 0 = fixed."
+    ),
+    dataset: Path | None = typer.Option(
+        None,
+        "--dataset",
+        help="Lengths from a JSON/JSONL file: ShareGPT conversations or rows "
+        "with input_len/output_len[/count].",
+    ),
+    concurrency: str | None = typer.Option(
+        None,
+        "--concurrency",
+        help="Closed-loop concurrency; a list (1,8,64) is a sweep. With "
+        "--rate: a cap on requests in flight.",
+    ),
+    rate: float | None = typer.Option(None, "--rate", help="Open loop: mean requests per second."),
+    burstiness: float = typer.Option(1.0, "--burstiness", help="Gamma shape (1 = Poisson)."),
+    num_prompts: int | None = typer.Option(
+        None, "--num-prompts", help="Measured requests per point (default 200 without --duration)."
+    ),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after S seconds."),
+    warmup: int = typer.Option(0, "--warmup", help="Warm-up requests, run first and excluded."),
+    api: Api = typer.Option(Api.COMPLETIONS, "--api", help="completions or chat."),
+    prompt: str = typer.Option(
+        "auto", "--prompt", help="auto (token ids where accepted), token-ids or text."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of lengths, prompts and arrivals."),
+    timeout: float = typer.Option(
+        600.0, "--timeout", help="Seconds without data before a request counts as a timeout."
+    ),
+    max_length_mismatch: str = typer.Option(
+        "1%",
+        "--max-length-mismatch",
+        help="Fail the run above this share of requests whose "
+        "server-counted lengths differ from the asked ones.",
+    ),
+    ignore_eos: bool = typer.Option(
+        True, "--ignore-eos/--no-ignore-eos", help="Force OSL with ignore_eos + min_tokens."
+    ),
+    workers: int = typer.Option(
+        1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
+) -> None:
+    """Measure a server under an exact workload: latency, throughput, failures, steady state."""
+    points = _points(concurrency, rate)
+    if num_prompts is None and duration is None:
+        num_prompts = 200
+    lengths, conversations = _lengths(isl, osl, range_ratio, dataset)
+    mismatch = parse_option("--max-length-mismatch", units.parse_fraction, max_length_mismatch)
+    try:
+        prompt_kind = None if prompt == "auto" else PromptKind(prompt)
+    except ValueError:
+        raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
+    root = out or Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    payloads: list[dict[str, Any]] = []
+    for cap in points:
+        shape = LoadShape(
+            concurrency=cap,
+            rate_rps=rate,
+            burstiness=burstiness,
+            num_prompts=num_prompts,
+            duration_s=duration,
+            warmup=warmup,
+        )
+        point_dir = root if len(points) == 1 else root / _point_name(cap, rate)
+        config = BenchConfig(
+            base_url=url,
+            model=model or "",
+            lengths=lengths,
+            shape=shape,
+            out_dir=point_dir,
+            api=api,
+            seed=seed,
+            prompt_kind=prompt_kind,
+            timeout_s=timeout,
+            max_length_mismatch=mismatch,
+            dataset=str(dataset) if dataset else None,
+            conversations=conversations,
+            workers=workers,
+            ignore_eos=ignore_eos,
+        )
+        outcome = _run_with_progress(config, shape, point_dir)
+        for message in outcome.self_check.warnings:
+            warn(message)
+        if as_json:
+            payloads.append(json.loads((point_dir / RUN_FILE).read_text()))
+        else:
+            console.print(_table(outcome))
+    if as_json:
+        print_json(payloads[0] if len(payloads) == 1 else payloads)
+
+
+def _points(concurrency: str | None, rate: float | None) -> list[int | None]:
+    if concurrency is None:
+        if rate is None:
+            raise ConfigError(
+                "give --concurrency (closed loop) or --rate (open loop)", field="--concurrency"
+            )
+        return [None]
+    return list(parse_concurrency_list(concurrency))
+
+
+def _point_name(cap: int | None, rate: float | None) -> str:
+    parts = [] if rate is None else [f"rate{rate:g}"]
+    if cap is not None:
+        parts.append(f"c{cap}")
+    return "-".join(parts)
+
+
+def _lengths(
+    isl: int, osl: int, ratio: float, dataset: Path | None
+) -> tuple[LengthSpec, tuple[Conversation, ...]]:
+    if dataset is None:
+        kind = LengthKind.UNIFORM if ratio > 0 else LengthKind.FIXED
+        return LengthSpec(kind, isl=isl, osl=osl, range_ratio=ratio), ()
+    loaded = read_dataset(dataset)
+    if isinstance(loaded, LengthSpec):
+        return loaded, ()
+    # Conversations are counted by the server's tokenizer once it is reachable (in the runner).
+    return LengthSpec(LengthKind.FIXED, isl=isl, osl=osl), tuple(loaded)
+
+
+def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -> RunResult:
+    total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
+    label = f"c={shape.concurrency or '∞'}" + (
+        f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
+    )
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    observer = _ProgressObserver(progress, total, label)
+    try:
+        with progress:
+            return asyncio.run(run_point(config, [observer]))
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
+        raise typer.Exit(130) from None
+
+
+def _ms(stats: MetricStats | None, attr: str) -> str:
+    value = getattr(stats, attr) if stats is not None else None
+    return fmt(None if value is None else value * 1000)
+
+
+def _table(outcome: RunResult) -> Table:
+    window, whole = outcome.result, outcome.whole_run
+    shape = window.workload
+    title = f"{outcome.out_dir}: concurrency {shape.concurrency or '∞'}"
+    if shape.request_rate:
+        title += f", rate {shape.request_rate:g} req/s"
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("whole run", justify="right")
+    scope = "steady state" if outcome.window and outcome.window.steady else "window (= whole run)"
+    table.add_column(scope, justify="right")
+    for label, attr in (
+        ("req/s", "request_per_s"),
+        ("input tok/s", "input_tok_s"),
+        ("output tok/s", "output_tok_s"),
+    ):
+        table.add_row(
+            label, fmt(getattr(whole.throughput, attr)), fmt(getattr(window.throughput, attr))
+        )
+    for name, attr in (
+        ("TTFT", "ttft_s"),
+        ("TPOT", "tpot_s"),
+        ("ITL", "itl_s"),
+        ("E2EL", "e2el_s"),
+    ):
+        for pct in ("median", "p99"):
+            a, b = getattr(whole.latency, attr), getattr(window.latency, attr)
+            label = f"{name} {'p50' if pct == 'median' else pct} (ms)"
+            table.add_row(label, _ms(a, pct), _ms(b, pct))
+    counts = whole.counts
+    table.add_row(
+        "completed / attempted",
+        f"{counts.completed}/{counts.attempted}",
+        f"{window.counts.completed}/{window.counts.attempted}",
+    )
+    causes = ", ".join(f"{k} {v}" for k, v in counts.failures_by_cause.items()) or "none"
+    table.add_row("failures", causes, str(window.counts.failed))
+    table.add_row("incomplete", str(counts.incomplete), "")
+    table.add_row("duration (s)", fmt(whole.duration_s), fmt(window.duration_s))
+    share = window.extras.get("window", {}).get("share_of_run")
+    captions = [
+        f"ITL unit: {whole.latency.itl_unit.value}; steady-state share of run: {fmt(share)}"
+    ]
+    law = outcome.littles_law
+    if law is not None:
+        captions.append(
+            f"Little's law: λ·W = {law.predicted_concurrency:.3g} vs measured in flight "
+            f"{law.measured_concurrency:.3g} (nominal {law.nominal_concurrency or '—'})"
+        )
+    check = outcome.self_check
+    captions.append(
+        f"client: CPU {check.client_cpu_percent:.0f}%, schedule delay p99 "
+        f"{_ms_value(check.schedule_delay_p99_s)} ms, length mismatches {outcome.length_mismatches}"
+    )
+    table.caption = "\n".join(captions)
+    return table
+
+
+def _ms_value(seconds: float | None) -> str:
+    return fmt(None if seconds is None else seconds * 1000)

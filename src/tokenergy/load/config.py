@@ -1,0 +1,69 @@
+"""One load point's configuration (what the runner needs, what run.json records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokenergy.load.client import Api
+from tokenergy.load.schedule import LoadShape
+from tokenergy.load.workload import Conversation, LengthSpec, PromptKind
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One load point: where, what, how much. ``prompt_kind`` None = token ids when accepted."""
+
+    base_url: str
+    model: str
+    lengths: LengthSpec
+    shape: LoadShape
+    out_dir: Path
+    api: Api = Api.COMPLETIONS
+    seed: int = 0
+    prompt_kind: PromptKind | None = None
+    timeout_s: float = 600.0
+    max_length_mismatch: float = 0.01
+    dataset: str | None = None
+    conversations: tuple[Conversation, ...] = ()
+    workers: int = 1
+    ignore_eos: bool = True
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        shape = self.shape
+        return {
+            "base_url": self.base_url,
+            "model": self.model,
+            "api": self.api.value,
+            "lengths": {
+                "kind": self.lengths.kind.value,
+                "isl": self.lengths.isl,
+                "osl": self.lengths.osl,
+                "range_ratio": self.lengths.range_ratio,
+                "source": self.lengths.source,
+            },
+            "concurrency": shape.concurrency,
+            "rate_rps": shape.rate_rps,
+            "burstiness": shape.burstiness,
+            "num_prompts": shape.num_prompts,
+            "duration_s": shape.duration_s,
+            "warmup": shape.warmup,
+            "seed": self.seed,
+            "prompt_kind": None if self.prompt_kind is None else self.prompt_kind.value,
+            "timeout_s": self.timeout_s,
+            "max_length_mismatch": self.max_length_mismatch,
+            "dataset": self.dataset,
+            "extra_body": self.extra_body,
+            "workers": self.workers,
+            "ignore_eos": self.ignore_eos,
+        }
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the server accepted in the probe requests (recorded in the provenance)."""
+
+    token_ids: bool
+    continuous_usage: bool

@@ -1,0 +1,274 @@
+"""The sender: drives prepared requests closed or open loop and logs each one as it ends.
+
+Observers (energy meters, progress bars) plug in through :class:`RunObserver`: they are told the
+clock anchor at the start, each request as it ends, the stop time, and finally the measurement
+window, for which a meter returns its ``EnergyMeasurement``. Observer calls run on the event
+loop, so they must be quick (a sampling meter runs its own thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tokenergy.errors import ConfigError
+from tokenergy.load.client import Api, ClockAnchor, Outcome, RequestRecord, stream_request
+from tokenergy.load.metrics import Window
+from tokenergy.load.runlog import RequestLog
+from tokenergy.load.schedule import LoadShape, ScheduledRequest
+from tokenergy.records import EnergyMeasurement
+
+
+class RunObserver:
+    """Hook for meters and progress displays; override what you need (all default to no-ops)."""
+
+    def on_start(self, anchor: ClockAnchor) -> None:
+        """Measured load is about to start; ``anchor`` maps run-relative ns to wall-clock time."""
+
+    def on_request_done(self, record: RequestRecord) -> None:
+        """A request ended (any outcome, warm-up included: check ``record.warmup``)."""
+
+    def on_stop(self, stop_ns: int) -> None:
+        """The load stopped (run-relative ns); nothing more will be sent."""
+
+    def on_window(self, window: Window) -> EnergyMeasurement | None:
+        """The window the result covers; a meter returns the energy measured over it."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    planned: ScheduledRequest
+    body: bytes
+
+
+class Driver:
+    """Sends the prepared requests, closed or open loop, and keeps every record."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        api: Api,
+        anchor: ClockAnchor,
+        log: RequestLog,
+        observers: Sequence[RunObserver],
+        worker: int = 0,
+    ) -> None:
+        self.session = session
+        self.url = url
+        self.api = api
+        self.anchor = anchor
+        self.log = log
+        self.observers = observers
+        self.worker = worker
+        self.records: list[RequestRecord] = []
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    def now_ns(self) -> int:
+        return time.perf_counter_ns() - self.anchor.perf_ns
+
+    async def send(self, item: PreparedRequest, slot_free_ns: int | None) -> None:
+        planned = item.planned
+        target = None if planned.target_s is None else round(planned.target_s * 1e9)
+        record = RequestRecord(
+            planned.index, planned.warmup, planned.isl, planned.osl, target, slot_free_ns
+        )
+        record.worker = self.worker
+        self.records.append(record)
+        try:
+            await stream_request(
+                self.session, self.url, self.api, item.body, record, self.anchor.perf_ns
+            )
+        except asyncio.CancelledError:
+            record.outcome = Outcome.INCOMPLETE
+            record.error = "stopped before the request ended"
+            record.end_ns = self.now_ns()
+            if record.chunk_ns:
+                record.first_token_ns = record.chunk_ns[0]
+            raise
+        finally:
+            self.log.append(record)
+            for observer in self.observers:
+                observer.on_request_done(record)
+
+    def spawn(self, item: PreparedRequest, slot_free_ns: int | None) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(self.send(item, slot_free_ns))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        return task
+
+    async def closed_loop(self, source: Source, slots: int, deadline_ns: int | None) -> None:
+        async def slot() -> None:
+            free_ns = self.now_ns()
+            while deadline_ns is None or free_ns < deadline_ns:
+                item = await source.get()
+                if item is None:
+                    return
+                await self.spawn(item, free_ns)
+                free_ns = self.now_ns()
+
+        await self.until(asyncio.gather(*(slot() for _ in range(slots))), deadline_ns)
+
+    async def open_loop(
+        self, items: Iterator[PreparedRequest], cap: int | None, start_ns: int
+    ) -> None:
+        limit = asyncio.Semaphore(cap) if cap else None
+
+        async def release_after(task: asyncio.Task[None]) -> None:
+            try:
+                await task
+            finally:
+                if limit is not None:
+                    limit.release()
+
+        waiters: list[asyncio.Task[None]] = []
+        for item in items:
+            assert item.planned.target_s is not None
+            due_ns = start_ns + round(item.planned.target_s * 1e9)
+            wait_s = (due_ns - self.now_ns()) / 1e9
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            if limit is not None:
+                await limit.acquire()
+            waiters.append(asyncio.ensure_future(release_after(self.spawn(item, None))))
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def until(self, work: asyncio.Future[Any], deadline_ns: int | None) -> None:
+        """Await ``work``; at the deadline, cut whatever is in flight (→ incomplete)."""
+        if deadline_ns is None:
+            await work
+            return
+        try:
+            remaining_s = max(0.0, (deadline_ns - self.now_ns()) / 1e9)
+            await asyncio.wait_for(asyncio.shield(work), remaining_s)
+        except TimeoutError:
+            await self.cancel_in_flight()
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+
+    async def cancel_in_flight(self) -> None:
+        tasks = list(self.in_flight)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class Source:
+    """Hands out prepared requests: a list built before the run, or (a closed loop stopped only
+    by duration, whose count is unknown) a producer that builds ahead into a bounded queue.
+    """
+
+    def __init__(self, items: Iterator[PreparedRequest]) -> None:
+        self._items = items
+        self._queue: asyncio.Queue[PreparedRequest | None] | None = None
+        self._producer: asyncio.Task[None] | None = None
+
+    @classmethod
+    def ahead(
+        cls,
+        plan: Iterator[ScheduledRequest],
+        build: Callable[[ScheduledRequest], Awaitable[PreparedRequest]],
+        depth: int,
+    ) -> Source:
+        source = cls(iter(()))
+        queue: asyncio.Queue[PreparedRequest | None] = asyncio.Queue(maxsize=depth)
+
+        async def produce() -> None:
+            for planned in plan:
+                await queue.put(await build(planned))
+            await queue.put(None)
+
+        source._queue = queue
+        source._producer = asyncio.ensure_future(produce())
+        return source
+
+    async def prime(self) -> None:
+        """Wait until the queue is full, so the first sends do not wait for prompt building."""
+        if self._queue is not None and self._producer is not None:
+            while not self._queue.full() and not self._producer.done():
+                await asyncio.sleep(0.005)
+
+    def items(self) -> Iterator[PreparedRequest]:
+        if self._queue is not None:
+            raise ConfigError("an open-loop plan must be finite")
+        return self._items
+
+    async def get(self) -> PreparedRequest | None:
+        if self._queue is None:
+            return next(self._items, None)
+        item = await self._queue.get()
+        if item is None:
+            self._queue.put_nowait(None)  # let the other slots see the end too
+        return item
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+
+
+@dataclass(frozen=True)
+class DriveOutcome:
+    records: list[RequestRecord]
+    interrupted: bool
+    stop_ns: int
+    cpu_s: float
+    wall_s: float
+
+
+async def drive(
+    url: str,
+    api: Api,
+    shape: LoadShape,
+    timeout_s: float,
+    requests_path: Path,
+    anchor: ClockAnchor,
+    warm: list[PreparedRequest],
+    source: Source,
+    observers: Sequence[RunObserver] = (),
+    *,
+    slots: int | None,
+    worker: int = 0,
+    gate: Callable[[], Awaitable[None]] | None = None,
+) -> DriveOutcome:
+    """Warm-up (to completion, excluded), then the measured load, in this process.
+
+    ``slots`` is this process's closed-loop concurrency or open-loop cap (None = uncapped);
+    ``gate`` is awaited between warm-up and measured load (worker processes start together).
+    Cancellation (Ctrl-C) cuts the requests in flight, which are logged as incomplete.
+    """
+    log = RequestLog(requests_path)
+    connector = aiohttp.TCPConnector(limit=slots or 0, limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_s)
+    session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+    driver = Driver(session, url, api, anchor, log, observers, worker)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    interrupted = False
+    try:
+        if warm:
+            await driver.closed_loop(Source(iter(warm)), slots or 1, None)
+        if gate is not None:
+            await gate()
+        start_ns = driver.now_ns()
+        deadline = None if shape.duration_s is None else start_ns + round(shape.duration_s * 1e9)
+        if shape.closed_loop:
+            assert slots is not None
+            await driver.closed_loop(source, slots, deadline)
+        else:
+            load = asyncio.ensure_future(driver.open_loop(source.items(), slots, start_ns))
+            await driver.until(load, deadline)
+    except asyncio.CancelledError:
+        interrupted = True
+        await driver.cancel_in_flight()
+    finally:
+        stop_ns = driver.now_ns()
+        cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+        await session.close()
+        log.close()
+    return DriveOutcome(driver.records, interrupted, stop_ns, cpu_s, wall_s)

@@ -1,0 +1,606 @@
+"""The simulator's aiohttp app: OpenAI/vLLM-compatible endpoints over the engine model.
+
+Endpoints: POST /v1/completions, /v1/chat/completions, /tokenize, /detokenize; GET /v1/models,
+/health, /version, /metrics (vLLM + DCGM), /dcgm/metrics (DCGM only), /sim/energy (the sim's
+exact energy bookkeeping). Every response carries ``x-tokenergy-simulated: 1``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import numpy as np
+from aiohttp import web
+
+from tokenergy import __version__
+from tokenergy.sim import tokenizer
+from tokenergy.sim.clock import SimClock
+from tokenergy.sim.engine import Engine, Sequence, TokenEvent
+from tokenergy.sim.faults import FaultSpec, RequestFaults, draw_faults, parse_faults
+from tokenergy.sim.metrics import (
+    GpuReading,
+    counter_mj,
+    render_dcgm,
+    render_vllm,
+    vllm_registry,
+)
+from tokenergy.sim.power import EnergyLedger, make_gpus
+from tokenergy.sim.profiles import Profile, load_profile
+from tokenergy.sim.protocol import (
+    BadRequest,
+    Generation,
+    chat_prompt,
+    completion_prompts,
+    parse_generation,
+)
+
+SIMULATED_HEADER = "x-tokenergy-simulated"
+OWNED_BY = "tokenergy-sim"
+_EOS_STREAM = 0xE05
+_ERROR_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
+
+
+def _error(status: int, message: str) -> web.Response:
+    """OpenAI-style error body, as vLLM returns it."""
+    kind = _ERROR_TYPES.get(status, "InternalServerError")
+    body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
+    return web.json_response(body, status=status)
+
+
+@dataclass
+class _Outcome:
+    """What a request's prompts produced so far."""
+
+    texts: list[list[str]]
+    finish: list[str | None]
+
+    @classmethod
+    def empty(cls, prompts: int) -> _Outcome:
+        return cls([[] for _ in range(prompts)], [None] * prompts)
+
+    def add(self, event: TokenEvent, text: str) -> None:
+        self.texts[event.choice].append(text)
+        if event.finish_reason is not None:
+            self.finish[event.choice] = event.finish_reason
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(len(text) for text in self.texts)
+
+    @property
+    def done(self) -> bool:
+        return all(reason is not None for reason in self.finish)
+
+
+class SimServer:
+    """One simulated deployment: clock, engine, energy ledger and the HTTP app around them."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        speed: float = 1.0,
+        faults: FaultSpec | None = None,
+        seed: int = 0,
+        num_gpus: int | None = None,
+        hostname: str | None = None,
+    ) -> None:
+        self.profile = profile
+        self.faults = faults or FaultSpec()
+        self.seed = seed
+        self.hostname = hostname or socket.gethostname()
+        gpus = num_gpus or profile.num_gpus
+        self.clock = SimClock(speed)
+        self.ledger = EnergyLedger(profile.power, gpus)
+        self.gpus = make_gpus(gpus, profile.gpu_model_name, profile.power.idle_w, seed)
+        self.engine = Engine(profile, self.clock, self.ledger)
+        self._registry = vllm_registry(self.engine, profile.model)
+        self._requests = 0
+        self._engine_task: asyncio.Task[None] | None = None
+        self.app = self._build_app()
+
+    # --- app wiring ---------------------------------------------------------------------------
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.on_response_prepare.append(self._label_simulated)
+        app.on_startup.append(self._start_engine)
+        app.on_cleanup.append(self._stop_engine)
+        app.router.add_post("/v1/completions", self._completions)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/tokenize", self._tokenize)
+        app.router.add_post("/detokenize", self._detokenize)
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/health", self._health)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/dcgm/metrics", self._dcgm_metrics)
+        app.router.add_get("/sim/energy", self._energy)
+        return app
+
+    @staticmethod
+    async def _label_simulated(_: web.Request, response: web.StreamResponse) -> None:
+        response.headers[SIMULATED_HEADER] = "1"
+
+    async def _start_engine(self, _: web.Application) -> None:
+        self._engine_task = asyncio.create_task(self.engine.run(self.faults.slow_start_s))
+
+    async def _stop_engine(self, _: web.Application) -> None:
+        if self._engine_task is not None:
+            self._engine_task.cancel()
+            await asyncio.gather(self._engine_task, return_exceptions=True)
+
+    # --- energy -------------------------------------------------------------------------------
+
+    def energy_snapshot(self) -> dict[str, Any]:
+        """The sim's exact bookkeeping: per-GPU energy since start and the counter it shows."""
+        now_s = self.clock.now_s()
+        energy_j = self.ledger.energy_j(now_s)
+        busy_s, idle_s = self.ledger.busy_idle_s(now_s)
+        return {
+            "simulated": True,
+            "speed": self.clock.speed,
+            "sim_time_s": now_s,
+            "busy_s": busy_s,
+            "idle_s": idle_s,
+            "power_w_per_gpu": self.ledger.power_w,
+            "total_energy_j": energy_j * len(self.gpus),
+            "gpus": [
+                {
+                    "gpu": gpu.index,
+                    "uuid": gpu.uuid,
+                    "energy_j": energy_j,
+                    "counter_mj": counter_mj(gpu.boot_energy_j, energy_j),
+                }
+                for gpu in self.gpus
+            ],
+        }
+
+    def _readings(self) -> list[GpuReading]:
+        energy_j = self.ledger.energy_j(self.clock.now_s())
+        return [
+            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w)
+            for gpu in self.gpus
+        ]
+
+    # --- simple endpoints -----------------------------------------------------------------
+
+    async def _health(self, _: web.Request) -> web.Response:
+        task = self._engine_task
+        if task is not None and task.done():
+            return web.Response(status=500, text="engine stopped")
+        return web.Response(status=200 if self.engine.ready else 503)
+
+    async def _version(self, _: web.Request) -> web.Response:
+        return web.json_response({"version": f"tokenergy-sim {__version__}"})
+
+    async def _models(self, _: web.Request) -> web.Response:
+        model = {
+            "id": self.profile.model,
+            "object": "model",
+            "created": int(time.time()),
+            "owned_by": OWNED_BY,
+            "root": self.profile.model,
+            "parent": None,
+            "max_model_len": self.profile.max_model_len,
+        }
+        return web.json_response({"object": "list", "data": [model]})
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        text = render_vllm(self._registry) + render_dcgm(self._readings(), self.hostname)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+    async def _dcgm_metrics(self, _: web.Request) -> web.Response:
+        text = render_dcgm(self._readings(), self.hostname)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+    async def _energy(self, _: web.Request) -> web.Response:
+        return web.json_response(self.energy_snapshot())
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadRequest("request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object")
+        model = body.get("model")
+        if model is not None and model != self.profile.model:
+            raise BadRequest(f"The model `{model}` does not exist.", status=404)
+        return body
+
+    async def _tokenize(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._body(request)
+            if "messages" in body:
+                tokens = chat_prompt(body)
+            elif isinstance(body.get("prompt"), str):
+                tokens = tokenizer.encode(body["prompt"])
+            else:
+                raise BadRequest("tokenize needs a string prompt or messages")
+        except BadRequest as error:
+            return _error(error.status, error.message)
+        response: dict[str, Any] = {
+            "count": len(tokens),
+            "max_model_len": self.profile.max_model_len,
+            "tokens": tokens,
+        }
+        if body.get("return_token_strs"):
+            response["token_strs"] = [tokenizer.decode([token]) for token in tokens]
+        return web.json_response(response)
+
+    async def _detokenize(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._body(request)
+            tokens = body.get("tokens")
+            if not isinstance(tokens, list):
+                raise BadRequest("detokenize needs tokens: a list of token ids")
+            ids = completion_prompts(tokens, self.profile.vocab_size)[0] if tokens else []
+        except BadRequest as error:
+            return _error(error.status, error.message)
+        return web.json_response({"prompt": tokenizer.decode(ids)})
+
+    # --- generation -----------------------------------------------------------------------
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, chat=False)
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        return await self._generate(request, chat=True)
+
+    def _output_plan(
+        self, gen: Generation, prompt_len: int, index: int, choice: int
+    ) -> tuple[int, str]:
+        """Final output length and finish reason: max_tokens, or an EOS drawn per seed."""
+        limit = self.profile.max_model_len - prompt_len
+        if gen.max_tokens is not None and gen.max_tokens > limit:
+            raise BadRequest(
+                f"This model's maximum context length is {self.profile.max_model_len} tokens. "
+                f"However, you requested {prompt_len + gen.max_tokens} tokens ({prompt_len} in the "
+                f"messages, {gen.max_tokens} in the completion). Please reduce the length of the "
+                "messages or completion."
+            )
+        if limit < 1:
+            raise BadRequest(f"prompt of {prompt_len} tokens leaves no room for output")
+        max_tokens = limit if gen.max_tokens is None else gen.max_tokens
+        if gen.ignore_eos:
+            return max_tokens, "length"
+        key = (
+            [gen.seed, _EOS_STREAM, choice]
+            if gen.seed is not None
+            else [self.seed, _EOS_STREAM, index, choice]
+        )
+        natural = int(np.random.default_rng(key).geometric(1.0 / self.profile.eos_mean_tokens))
+        stop_at = max(natural, gen.min_tokens, 1)
+        if stop_at >= max_tokens:
+            return max_tokens, "length"
+        return stop_at, "stop"
+
+    async def _generate(self, request: web.Request, chat: bool) -> web.StreamResponse:
+        try:
+            body = await self._body(request)
+            gen = parse_generation(body, chat, self.profile.vocab_size)
+            index = self._requests
+            self._requests += 1
+            plans = [
+                self._output_plan(gen, len(prompt), index, choice)
+                for choice, prompt in enumerate(gen.prompts)
+            ]
+        except BadRequest as error:
+            return _error(error.status, error.message)
+        faults = draw_faults(self.faults, self.seed, index, sum(stop for stop, _ in plans))
+        if faults.error_status is not None:
+            return _error(faults.error_status, "simulated fault")
+        await self.engine.wait_ready()
+        events: asyncio.Queue[TokenEvent] = asyncio.Queue()
+        seqs = [
+            self.engine.submit(len(prompt), stop_at, reason, events, choice)
+            for choice, (prompt, (stop_at, reason)) in enumerate(
+                zip(gen.prompts, plans, strict=True)
+            )
+        ]
+        try:
+            if gen.stream:
+                return await self._stream(request, gen, chat, seqs, events, faults, index)
+            return await self._respond(request, gen, chat, seqs, events, faults, index)
+        finally:
+            for seq in seqs:
+                if seq.generated < seq.stop_at:
+                    self.engine.abort(seq)
+
+    def _token_text(self, event: TokenEvent, index: int) -> str:
+        return chr(tokenizer.generated_token(event.token_index, index * 7 + event.choice * 13))
+
+    async def _stall(self, faults: RequestFaults, delivered: int) -> None:
+        if faults.stall_after == delivered:
+            await asyncio.sleep(self.clock.wall_delay_s(self.faults.stall_s))
+
+    @staticmethod
+    def _cut(request: web.Request) -> None:
+        """Drop the connection without finishing the response (a simulated disconnect)."""
+        if request.transport is not None:
+            request.transport.abort()
+
+    def _usage(self, seqs: list[Sequence], completion_tokens: int) -> dict[str, int]:
+        prompt_tokens = sum(seq.prompt_len for seq in seqs)
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+
+    async def _respond(
+        self,
+        request: web.Request,
+        gen: Generation,
+        chat: bool,
+        seqs: list[Sequence],
+        events: asyncio.Queue[TokenEvent],
+        faults: RequestFaults,
+        index: int,
+    ) -> web.StreamResponse:
+        outcome = _Outcome.empty(len(seqs))
+        delivered = 0
+        while not outcome.done:
+            event = await events.get()
+            await self._stall(faults, delivered)
+            if faults.disconnect_after == delivered:
+                self._cut(request)
+                return web.Response(status=499)
+            outcome.add(event, self._token_text(event, index))
+            delivered += 1
+        usage = self._usage(seqs, outcome.completion_tokens)
+        created = int(time.time())
+        model = self.profile.model
+        if chat:
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-{uuid.uuid4().hex}",
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(outcome.texts[0])},
+                            "logprobs": None,
+                            "finish_reason": outcome.finish[0],
+                        }
+                    ],
+                    "usage": usage,
+                }
+            )
+        return web.json_response(
+            {
+                "id": f"cmpl-{uuid.uuid4().hex}",
+                "object": "text_completion",
+                "created": created,
+                "model": model,
+                "choices": [
+                    {
+                        "index": choice,
+                        "text": "".join(outcome.texts[choice]),
+                        "logprobs": None,
+                        "finish_reason": outcome.finish[choice],
+                        "stop_reason": None,
+                    }
+                    for choice in range(len(seqs))
+                ],
+                "usage": usage,
+            }
+        )
+
+    async def _stream(
+        self,
+        request: web.Request,
+        gen: Generation,
+        chat: bool,
+        seqs: list[Sequence],
+        events: asyncio.Queue[TokenEvent],
+        faults: RequestFaults,
+        index: int,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            }
+        )
+        await response.prepare(request)
+        base = {
+            "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.profile.model,
+        }
+        outcome = _Outcome.empty(len(seqs))
+        chunk = _chunk_builder(
+            base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens)
+        )
+        try:
+            if chat:
+                await response.write(
+                    chunk(
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "logprobs": None,
+                            "finish_reason": None,
+                        }
+                    )
+                )
+            delivered = 0
+            while not outcome.done:
+                batch = [await events.get()]
+                while not events.empty():
+                    batch.append(events.get_nowait())
+                pieces: list[bytes] = []
+                for event in batch:
+                    if faults.stall_after == delivered or faults.disconnect_after == delivered:
+                        if pieces:
+                            await response.write(b"".join(pieces))
+                            pieces = []
+                        await self._stall(faults, delivered)
+                        if faults.disconnect_after == delivered:
+                            self._cut(request)
+                            return response
+                    text = self._token_text(event, index)
+                    outcome.add(event, text)
+                    delivered += 1
+                    pieces.append(chunk(_choice(chat, event, text)))
+                await response.write(b"".join(pieces))
+            if gen.include_usage:
+                final: dict[str, Any] = {
+                    **base,
+                    "choices": [],
+                    "usage": self._usage(seqs, outcome.completion_tokens),
+                }
+                await response.write(_sse(final))
+            await response.write(b"data: [DONE]\n\n")
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away; _generate aborts the sequences
+        return response
+
+
+def _choice(chat: bool, event: TokenEvent, text: str) -> dict[str, Any]:
+    if chat:
+        return {
+            "index": event.choice,
+            "delta": {"content": text},
+            "logprobs": None,
+            "finish_reason": event.finish_reason,
+        }
+    return {
+        "index": event.choice,
+        "text": text,
+        "logprobs": None,
+        "finish_reason": event.finish_reason,
+        "stop_reason": None,
+    }
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _chunk_builder(
+    base: dict[str, Any], chat: bool, gen: Generation, usage: Callable[[], dict[str, int]]
+) -> Callable[[dict[str, Any]], bytes]:
+    """Chunks carry ``usage: null`` when usage was requested (OpenAI), running usage when
+    ``continuous_usage_stats`` was (vLLM)."""
+
+    def build(choice: dict[str, Any]) -> bytes:
+        payload: dict[str, Any] = {**base, "choices": [choice]}
+        if gen.continuous_usage:
+            payload["usage"] = usage()
+        elif gen.include_usage:
+            payload["usage"] = None
+        return _sse(payload)
+
+    return build
+
+
+class SimHandle:
+    """A simulator serving on a background thread (for tests and benchmarks of other parts)."""
+
+    def __init__(self, server: SimServer, host: str, port: int) -> None:
+        self.server = server
+        self.host = host
+        self.port = port
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
+        self._started = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._serve, name="tokenergy-sim", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL (no /v1), e.g. http://127.0.0.1:PORT."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def dcgm_url(self) -> str:
+        """The DCGM-exporter-format metrics endpoint."""
+        return f"{self.url}/dcgm/metrics"
+
+    def start(self) -> Self:
+        self._thread.start()
+        self._started.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, self.host, self.port)
+            self._loop.run_until_complete(site.start())
+            self.port = self._runner.addresses[0][1]
+        except BaseException as error:  # reported to the starting thread
+            self._failure = error
+            self._started.set()
+            return
+        self._started.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+    def _call(self, function: Callable[[], Any]) -> Any:
+        async def wrapped() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(wrapped(), self._loop).result(timeout=10)
+
+    def energy(self) -> dict[str, Any]:
+        """The sim's exact energy bookkeeping (as GET /sim/energy)."""
+        return dict(self._call(self.server.energy_snapshot))
+
+    def energy_j(self) -> float:
+        """Total energy of all simulated GPUs since the sim started, joules."""
+        return float(self.energy()["total_energy_j"])
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_in_thread(
+    profile: Profile | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    speed: float = 1.0,
+    faults: FaultSpec | str | None = None,
+    seed: int = 0,
+    num_gpus: int | None = None,
+) -> SimHandle:
+    """Start a simulator on a background thread; use as a context manager or call .stop()."""
+    spec = parse_faults(faults) if isinstance(faults, str) else faults
+    resolved = load_profile(profile) if isinstance(profile, str) else profile
+    server = SimServer(resolved, speed=speed, faults=spec, seed=seed, num_gpus=num_gpus)
+    return SimHandle(server, host, port).start()
