@@ -5,7 +5,6 @@ sweep, and print a table per point (the library does the work; this module parse
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tokenergy import units
+from tokenergy.cli import metering
 from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.load.client import Api, RequestRecord
-from tokenergy.load.runlog import RUN_FILE
 from tokenergy.load.runner import BenchConfig, RunObserver, RunResult, run_point
 from tokenergy.load.schedule import LoadShape, parse_concurrency_list
 from tokenergy.load.workload import Conversation, LengthKind, LengthSpec, PromptKind, read_dataset
@@ -86,6 +85,10 @@ def bench_command(
     ),
     out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
+    meter: list[str] = typer.Option([], "--meter", help=metering.METER_HELP),
+    idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
+    expect_gpus: int | None = typer.Option(None, "--expect-gpus", help=metering.EXPECT_GPUS_HELP),
+    min_window: float = typer.Option(1.0, "--min-window", help=metering.MIN_WINDOW_HELP),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     points = _points(concurrency, rate)
@@ -99,6 +102,7 @@ def bench_command(
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     root = out or Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
     payloads: list[dict[str, Any]] = []
+    meters = metering.open_metering(meter, idle_seconds, expect_gpus, min_window)  # before load
     for cap in points:
         shape = LoadShape(
             concurrency=cap,
@@ -125,13 +129,19 @@ def bench_command(
             workers=workers,
             ignore_eos=ignore_eos,
         )
-        outcome = _run_with_progress(config, shape, point_dir)
+        observer = meters.observer(cap) if meters is not None else None
+        outcome = _run_with_progress(config, shape, point_dir, observer)
+        summary = metering.finish(config, outcome, observer)
         for message in outcome.self_check.warnings:
             warn(message)
         if as_json:
-            payloads.append(json.loads((point_dir / RUN_FILE).read_text()))
+            payloads.append(summary)
         else:
             console.print(_table(outcome))
+            if meters is not None:
+                console.print(metering.energy_table(summary))
+    if meters is not None:
+        meters.close()
     if as_json:
         print_json(payloads[0] if len(payloads) == 1 else payloads)
 
@@ -166,7 +176,9 @@ def _lengths(
     return LengthSpec(LengthKind.FIXED, isl=isl, osl=osl), tuple(loaded)
 
 
-def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -> RunResult:
+def _run_with_progress(
+    config: BenchConfig, shape: LoadShape, point_dir: Path, meter: RunObserver | None = None
+) -> RunResult:
     total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
     label = f"c={shape.concurrency or '∞'}" + (
         f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
@@ -182,7 +194,7 @@ def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -
     observer = _ProgressObserver(progress, total, label)
     try:
         with progress:
-            return asyncio.run(run_point(config, [observer]))
+            return asyncio.run(run_point(config, [observer, *([meter] if meter else [])]))
     except KeyboardInterrupt:
         err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
         raise typer.Exit(130) from None
