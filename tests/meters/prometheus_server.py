@@ -35,8 +35,10 @@ def _get_json(url: str) -> dict[str, object]:
 
 
 @contextmanager
-def prometheus(tmp: Path, target: str, scrape_interval_s: int = 1) -> Iterator[str]:
-    """Prometheus scraping ``target`` (host:port of a /metrics endpoint); yields its base URL."""
+def prometheus(
+    tmp: Path, target: str, scrape_interval_s: int = 1, metrics_path: str = "/metrics"
+) -> Iterator[str]:
+    """Prometheus scraping ``target`` (host:port) at ``metrics_path``; yields its base URL."""
     assert BINARY is not None
     port = free_port()
     config = tmp / "prometheus.yml"
@@ -46,6 +48,7 @@ def prometheus(tmp: Path, target: str, scrape_interval_s: int = 1) -> Iterator[s
         f"  scrape_timeout: {scrape_interval_s}s\n"
         "scrape_configs:\n"
         "  - job_name: dcgm\n"
+        f"    metrics_path: {metrics_path}\n"
         "    static_configs:\n"
         f"      - targets: ['{target}']\n"
     )
