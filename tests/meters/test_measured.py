@@ -180,7 +180,7 @@ def test_meter_dying_mid_run_invalidates_energy_but_keeps_latency(tmp_path: Path
                     "--out",
                     str(out),
                     "--json",
-                ],  # fmt: skip
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
