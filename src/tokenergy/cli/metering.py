@@ -107,6 +107,7 @@ def energy_table(summary: dict[str, Any]) -> Table:
     table.add_row("energy", valid[whole["energy_valid"]], valid[summary["energy_valid"]])
     reasons = [f"{summary['scope']}: {r}" for r in summary["energy_reasons"]]
     reasons += [f"whole run: {r}" for r in whole["energy_reasons"]]
+    reasons += [f"idle: {r}" for r in summary.get("idle_reasons") or []]
     notes = summary.get("meter_notes") or []
     table.caption = "\n".join(reasons + notes) or None
     return table

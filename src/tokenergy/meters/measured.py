@@ -193,6 +193,7 @@ def finish_point(
         summary["whole_run_figures"]["window_unix_s"] = observer.edges_s.get("whole_run")
     if observer is not None:
         summary["meter_notes"] = observer.meters.notes
+        summary["idle_reasons"] = list(observer.idle.reasons) if observer.idle else []
         summary["power_timeline"] = TIMELINE_FILE if observer.span_s else None
     run_path = Path(config.out_dir) / RUN_FILE
     payload = json.loads(run_path.read_text())
