@@ -50,3 +50,25 @@ def test_refuses_incomplete_or_double_counting(
 ) -> None:
     with pytest.raises(error):
         resolve(spec, gpu, gpus)
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        (PowerSpec(power_w=1000.0, boundary=Boundary.FACILITY, pue=1.2), "already|facility"),
+        (PowerSpec(power_w=1000.0, host_overhead=0.1), "already at the node"),
+        (PowerSpec(power_w=1000.0, boundary=Boundary.FLEET, host_overhead=0.1), "fleet"),
+        (PowerSpec(gpu_basis=GpuBasis.TDP, pue=1.3), "add --host-overhead"),
+        (PowerSpec(power_w=0.0), "positive"),
+        (PowerSpec(power_per_gpu_w=float("inf")), "finite"),
+    ],
+)
+def test_steps_only_move_outward_one_boundary_at_a_time(spec: PowerSpec, needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        resolve(spec, "H100", 1)
+
+
+def test_explicit_zero_host_overhead_allows_pue_on_tdp() -> None:
+    energy = resolve(PowerSpec(gpu_basis=GpuBasis.TDP, host_overhead=0.0, pue=1.3), "H100", 1)
+    assert energy.avg_power_w == pytest.approx(910.0)
+    assert [s.to_boundary for s in energy.steps] == [Boundary.NODE, Boundary.FACILITY]

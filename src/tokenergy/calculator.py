@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -95,7 +96,13 @@ def convert(
         raise ConfigError(
             f"throughput must be positive, got {throughput_tok_s:g}", field="throughput"
         )
-    for name, value in (("isl", isl), ("osl", osl), ("queries", queries)):
-        if value is not None and value < 0:
-            raise ConfigError(f"{name} must not be negative", field=name)
+    for name, value in (("--isl", isl), ("--osl", osl), ("--queries", queries)):
+        if value is not None and not 0 <= value < math.inf:
+            raise ConfigError(f"must be a finite number >= 0, got {value!r}", field=name)
+    if osl is None and (isl is not None or queries is not None):
+        raise ConfigError("Wh/query needs the output length: give --osl (and --isl)", field="--osl")
+    if kind is ThroughputKind.TOTAL and osl is not None and isl is None:
+        raise ConfigError(
+            "J per total token needs input and output lengths: give --isl", field="--isl"
+        )
     return [Conversion(throughput_tok_s, kind, power, isl, osl, queries) for power in powers]

@@ -6,6 +6,7 @@ every multiplier applied (host overhead, PUE), so no conversion is ever silent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -61,7 +62,12 @@ def validate_spec(spec: PowerSpec) -> None:
             "--pue/--host-overhead would count them twice",
             field="basis",
         )
-    if spec.pue is not None and spec.pue < 1.0:
+    for name, value in (("--power", spec.power_w), ("--power-per-gpu", spec.power_per_gpu_w)):
+        if value is not None and not (value > 0 and math.isfinite(value)):
+            raise ConfigError(
+                f"a stated power must be positive and finite, got {value:g} W", field=name
+            )
+    if spec.pue is not None and not (1.0 <= spec.pue < math.inf):
         raise ConfigError(f"PUE must be >= 1, got {spec.pue:g}", field="pue")
 
 
@@ -96,16 +102,45 @@ def resolve(spec: PowerSpec, gpu: str | None, num_gpus: int | None) -> EnergyMea
                 )
                 method = "catalog-tdp"
         power_w = per_gpu_w * num_gpus
-    if spec.host_overhead:
+    power_w, boundary = _step_outward(spec, power_w, boundary, steps)
+    return EnergyMeasurement(
+        avg_power_w=power_w, boundary=boundary, basis=basis, method=method, steps=steps
+    )
+
+
+def _step_outward(
+    spec: PowerSpec, power_w: float, boundary: Boundary, steps: list[BoundaryStep]
+) -> tuple[float, Boundary]:
+    """Apply host overhead (accelerator → node) then PUE (node → facility), one boundary at a time.
+
+    A step from the wrong boundary would count an overhead twice (PUE on a facility figure) or
+    relabel a figure inward, so it is refused rather than applied.
+    """
+    if spec.host_overhead is not None:
+        if boundary is not Boundary.ACCELERATOR:
+            raise ConfigError(
+                f"--host-overhead moves accelerator power to the node, but this power is already "
+                f"at the {boundary} boundary",
+                field="--host-overhead",
+            )
         power_w = units.with_host_overhead(power_w, spec.host_overhead)
         boundary = Boundary.NODE
         steps.append(
             BoundaryStep(name="host overhead", factor=1 + spec.host_overhead, to_boundary=boundary)
         )
     if spec.pue is not None:
+        if boundary is not Boundary.NODE:
+            hint = (
+                " (add --host-overhead, e.g. 0% to state that the host is ignored)"
+                if boundary is Boundary.ACCELERATOR
+                else ""
+            )
+            raise ConfigError(
+                f"--pue moves node power to the facility, but this power is at the {boundary} "
+                f"boundary{hint}",
+                field="--pue",
+            )
         power_w = units.with_pue(power_w, spec.pue)
         boundary = Boundary.FACILITY
         steps.append(BoundaryStep(name="PUE", factor=spec.pue, to_boundary=boundary))
-    return EnergyMeasurement(
-        avg_power_w=power_w, boundary=boundary, basis=basis, method=method, steps=steps
-    )
+    return power_w, boundary

@@ -113,6 +113,11 @@ def test_table_output_names_boundary_and_basis() -> None:
         (["--power", "1kW", "--basis", "bogus"], "unknown basis"),
         (["--gpu", "B200", "--gpus", "1", "--basis", "allin", "--pue", "1.2"], "twice"),
         (["--power", "1kW", "--isl", "x"], "--isl"),
+        (["--power", "0"], "positive"),
+        (["--power", "1kW", "--pue", "inf"], "--pue"),
+        (["--power", "1kW", "--boundary", "facility", "--pue", "1.2"], "--pue"),
+        (["--power", "1kW", "--isl", "500"], "--osl"),
+        (["--power", "1kW", "--osl", "5", "--isl", "5", "--queries", "inf"], "--queries"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], needle: str) -> None:

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from tokenergy import __version__
-from tokenergy.cli import bench, convert, sim
+from tokenergy.cli import bench, convert, estimate, ingest, sim
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError
 
@@ -43,6 +43,9 @@ def _root(
 app.command("convert")(convert.convert_command)
 app.command("bench")(bench.bench_command)
 app.add_typer(sim.app, name="sim")
+app.command("ingest")(ingest.ingest_command)
+app.command("check")(ingest.check_command)
+estimate.register(app)
 
 
 def main() -> None:

@@ -87,6 +87,6 @@ def _parse_pue(text: str) -> float:
         value = float(text)
     except ValueError:
         raise ConfigError(f"cannot parse {text!r} as a PUE (e.g. 1.2)") from None
-    if not value >= 1.0:
-        raise ConfigError(f"PUE must be >= 1, got {text!r}")
+    if not 1.0 <= value < float("inf"):
+        raise ConfigError(f"PUE must be a finite number >= 1, got {text!r}")
     return value

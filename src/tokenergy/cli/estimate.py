@@ -1,0 +1,469 @@
+"""``tokenergy estimate`` and ``tokenergy fleet``: bottom-up Monte Carlo per query and per fleet."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tokenergy import units
+from tokenergy.cli.options import parse_option
+from tokenergy.cli.render import console, err_console, fmt, print_json, warn
+from tokenergy.errors import ConfigError
+from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
+from tokenergy.estimate.fleet import FleetResult, run_fleet
+from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
+from tokenergy.estimate.lengthfiles import load_lengths
+from tokenergy.estimate.levers import Lever, parse_lever
+from tokenergy.estimate.montecarlo import (
+    EstimateResult,
+    Summary,
+    load_fits,
+    node_power,
+    run_estimate,
+)
+from tokenergy.estimate.params import (
+    PUE_P5_P95,
+    UTIL_P5_P95,
+    EstimateParams,
+    FleetParams,
+    Leff,
+    Regime,
+    default_pmax_w,
+)
+from tokenergy.estimate.plot import check_plot_path, plot_estimate
+from tokenergy.estimate.surface import SurfaceFit
+
+_PROGRESS_MIN_DRAWS = 20_000_000
+_E = TypeVar("_E", Regime, Leff)
+
+MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
+TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
+PMAX_HELP = (
+    "Full-draw node power, e.g. 11.3kW; default by the table's tp: 8 GPUs 11.3 kW, 10: 14.1."
+)
+PIDLE_HELP = "Idle node power, e.g. 2.7kW; default 2.7/11.3 of P_max."
+CORRELATE_HELP = "Node power rises linearly from idle to u·P_max with TPS/TPS_max (else u·P_max)."
+LEVER_HELP = "Efficiency lever model|serving|hardware|custom:P5,P95 (repeatable; they multiply)."
+
+
+def register(app: typer.Typer) -> None:
+    app.command("estimate")(estimate_command)
+    app.command("fleet")(fleet_command)
+
+
+# --- shared parsing ------------------------------------------------------------------------------
+
+
+def _count(option: str, text: str, minimum: int = 1) -> int:
+    """A whole number >= minimum, written as 100000000 or 1e8."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
+    if not (math.isfinite(value) and value >= minimum and value == int(value)):
+        raise ConfigError(f"must be a whole number >= {minimum}, got {text!r}", field=option)
+    return int(value)
+
+
+def _positive(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"must be a positive number, got {text!r}", field=option)
+    return value
+
+
+def _range(name: str, p5: float, p95: float) -> Distribution:
+    option = f"--{name}-p5/--{name}-p95"
+    if p5 > p95:
+        raise ConfigError(f"P5 {p5:g} > P95 {p95:g}", field=option)
+    if p5 == p95:
+        LogNormal.from_p5_p95(p5, p95, option)  # same positivity checks as a spread
+        return Point(value=p5)
+    return LogNormal.from_p5_p95(p5, p95, option)
+
+
+def _power(option: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    value = parse_option(option, units.parse_power_w, text)
+    if value <= 0:
+        raise ConfigError(f"must be positive, got {text!r}", field=option)
+    return value
+
+
+def _levers(texts: list[str]) -> list[Lever]:
+    return [parse_lever(text) for text in texts]
+
+
+def _enum(kind: type[_E], option: str, text: str) -> _E:
+    try:
+        return kind(text)
+    except ValueError:
+        names = ", ".join(member.value for member in kind)
+        raise ConfigError(f"unknown value {text!r}; use one of {names}", field=option) from None
+
+
+def _f(value: float | None) -> str:
+    """Three significant digits: the inputs are not known better than that."""
+    return fmt(value, 3)
+
+
+def _check_fits(fits: list[SurfaceFit], pmax_w: float | None, p_idle_w: float | None) -> None:
+    """Refuse impossible node powers before anything is printed, then warn about reduced fits."""
+    for fit in fits:
+        node_power(fit, pmax_w, p_idle_w)
+    for fit in fits:
+        if fit.warning:
+            warn(fit.warning)
+
+
+def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
+    table = Table(title="Throughput surface: log TPS = b0 + b1·log L_in + b2·log L_out (capped)")
+    for column in ("model", "fit", "b0", "b1", "b2", "R²", "points", "cap tok/s", "GPUs", "P_max"):
+        table.add_column(column, justify="left" if column in ("model", "fit") else "right")
+    for fit in fits:
+        pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
+        table.add_row(
+            fit.model,
+            fit.kind.value,
+            fmt(fit.b0),
+            fmt(fit.b1),
+            fmt(fit.b2),
+            fmt(fit.r2),
+            str(fit.n_points),
+            f"{fit.cap_tps:,.0f}",
+            str(fit.gpus),
+            f"{pmax / 1000:g} kW",
+        )
+    return table
+
+
+def _progress(total: int) -> Progress:
+    return Progress(
+        TextColumn("drawing"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=total < _PROGRESS_MIN_DRAWS,
+    )
+
+
+# --- estimate ------------------------------------------------------------------------------------
+
+
+def estimate_command(
+    model: list[str] = typer.Option([], "--model", help=MODEL_HELP),
+    pool: bool = typer.Option(False, "--pool", help="Add a pooled row (models in equal shares)."),
+    table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
+    regime: str = typer.Option(
+        "traditional",
+        "--regime",
+        help="traditional (median 300 output tokens) or test-time (5000).",
+    ),
+    lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
+    lout_median: str | None = typer.Option(
+        None, "--lout-median", help="Median output tokens (exponential); default by --regime."
+    ),
+    lout_file: Path | None = typer.Option(
+        None,
+        "--lout-file",
+        help="Observed output lengths: ML.ENERGY model JSON, requests JSONL, JSON list or text.",
+    ),
+    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
+    p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
+    correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
+    util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
+    util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
+    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
+    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
+    samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
+    show_fit: bool = typer.Option(False, "--show-fit", help="Print the fitted throughput surface."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write the distributions to PNG/SVG."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
+    if lout_median is not None and lout_file is not None:
+        raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
+    if plot is not None:
+        check_plot_path(plot)
+    lout: Distribution | None = None
+    if lout_median is not None:
+        lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
+    elif lout_file is not None:
+        lout = load_lengths(lout_file)
+    params = EstimateParams(
+        models=model,
+        **({"table": str(table)} if table is not None else {}),
+        regime=_enum(Regime, "--regime", regime),
+        lin=Point(value=_positive("--lin", lin)),
+        lout=lout,
+        leff=_enum(Leff, "--leff", leff),
+        pmax_w=_power("--pmax", pmax),
+        p_idle_w=_power("--p-idle", p_idle),
+        correlate_power=correlate_power,
+        util=_range("util", util_p5, util_p95),
+        pue=_range("pue", pue_p5, pue_p95),
+        levers=_levers(lever),
+        samples=_count("--samples", samples),
+        seed=seed,
+        pool=pool,
+    )
+    fits = load_fits(params.table, params.models)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    total = params.samples * len(fits)
+    with _progress(total) as progress:
+        task = progress.add_task("draws", total=total)
+        result = run_estimate(params, lambda n: progress.advance(task, n), fits)
+    if plot is not None:
+        plot_estimate(result, plot)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if show_fit:
+        console.print(_fit_table(fits, params.pmax_w))
+    console.print(_estimate_table(result))
+
+
+def _estimate_table(result: EstimateResult) -> Table:
+    params = result.params
+    has_levers = bool(params.levers)
+    table = Table(title=f"Wh per query — {params.regime.value} regime (facility boundary, modeled)")
+    table.add_column("model")
+    for column in ("median", "IQR", "P5–P95", "mean"):
+        table.add_column(column, justify="right")
+    if has_levers:
+        for column in ("improved median", "improved P5–P95", "improved mean"):
+            table.add_column(column, justify="right")
+    rows: list[tuple[str, Summary, Summary | None]] = [
+        (e.model, e.baseline, e.improved) for e in result.models
+    ]
+    if result.pooled is not None:
+        rows.append(("pooled", result.pooled, result.pooled_improved))
+    for name, base, improved in rows:
+        cells = [name, *_quantile_cells(base)]
+        if improved is not None:
+            q = improved.quantile_wh
+            cells += [_f(q(0.5)), f"{_f(q(0.05))}–{_f(q(0.95))}", _f(improved.mean_wh)]
+        table.add_row(*cells)
+    lout = params.lout_distribution()
+    lout_text = (
+        f"exponential, median {lout.median:g}"
+        if isinstance(lout, Exponential)
+        else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
+    )
+    lines = [
+        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {params.lin.mean:g}, "
+        f"L_out {lout_text}, L_eff {params.leff.value}",
+        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
+        f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
+        + (", power correlated with throughput" if params.correlate_power else ""),
+        f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
+        f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
+    ]
+    if has_levers:
+        lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
+    table.caption = "\n".join(lines)
+    return table
+
+
+def _quantile_cells(summary: Summary) -> list[str]:
+    q = summary.quantile_wh
+    return [
+        _f(q(0.5)),
+        f"{_f(q(0.25))}–{_f(q(0.75))}",
+        f"{_f(q(0.05))}–{_f(q(0.95))}",
+        _f(summary.mean_wh),
+    ]
+
+
+def _lever_text(lever: Lever) -> str:
+    return f"{lever.name} α P5–P95 {lever.alpha.p5:.3g}–{lever.alpha.p95:.3g}"
+
+
+# --- fleet ---------------------------------------------------------------------------------------
+
+
+def _mix(text: str) -> dict[Regime, float]:
+    shares: dict[Regime, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ConfigError(
+                f"cannot parse {part!r}: write e.g. traditional=0.9,test-time=0.1", field="--mix"
+            )
+        regime = _enum(Regime, "--mix", name.strip())
+        try:
+            share = float(value)
+        except ValueError:
+            raise ConfigError(f"share {value!r} is not a number", field="--mix") from None
+        if not (math.isfinite(share) and share >= 0):
+            raise ConfigError(f"share {value!r} must be >= 0", field="--mix")
+        shares[regime] = share
+    return shares
+
+
+def _fraction(option: str, value: float | None) -> float | None:
+    if value is not None and not 0 < value <= 1:
+        raise ConfigError(f"must be in (0, 1], got {value:g}", field=option)
+    return value
+
+
+def fleet_command(
+    queries_per_day: str = typer.Option(
+        ..., "--queries-per-day", help="Queries per day, e.g. 1e9."
+    ),
+    mix: str = typer.Option(
+        "traditional=0.9,test-time=0.1", "--mix", help="Regime shares, e.g. traditional=0.9,..."
+    ),
+    model: list[str] = typer.Option([], "--model", help=MODEL_HELP),
+    table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
+    lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
+    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
+    pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
+    min_load: float | None = typer.Option(None, "--min-load", help="Diurnal minimum load (0.5)."),
+    max_load: float | None = typer.Option(None, "--max-load", help="Diurnal maximum load (1.0)."),
+    redundancy: float | None = typer.Option(None, "--redundancy", help="Redundancy factor (1.10)."),
+    network: float | None = typer.Option(None, "--network", help="Network overhead (1.12)."),
+    beta: float | None = typer.Option(
+        None, "--beta", help="β directly, instead of the load profile and overheads."
+    ),
+    correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
+    util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
+    util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
+    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
+    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
+    scenarios: str = typer.Option("10000", "--scenarios", help="Scenario draws (u, PUE, α)."),
+    length_samples: str = typer.Option(
+        "1000000", "--length-samples", help="Per-query length draws per model."
+    ),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Daily fleet energy (GWh/day, fleet boundary, modeled) with scenario-level uncertainty."""
+    profile = {
+        "--p-idle": p_idle,
+        "--min-load": min_load,
+        "--max-load": max_load,
+        "--redundancy": redundancy,
+        "--network": network,
+    }
+    if beta is not None:
+        given = [option for option, value in profile.items() if value is not None]
+        if given:
+            raise ConfigError(f"--beta replaces {', '.join(given)}; give one or the other")
+        if beta <= 0:
+            raise ConfigError(f"must be positive, got {beta:g}", field="--beta")
+    for option, value in (("--redundancy", redundancy), ("--network", network)):
+        if value is not None and value < 1:
+            raise ConfigError(f"must be >= 1, got {value:g}", field=option)
+    overrides = {
+        key: value
+        for key, value in (
+            ("min_load", _fraction("--min-load", min_load)),
+            ("max_load", _fraction("--max-load", max_load)),
+            ("redundancy", redundancy),
+            ("network", network),
+        )
+        if value is not None
+    }
+    params = FleetParams(
+        queries_per_day=_positive("--queries-per-day", queries_per_day),
+        mix=_mix(mix),
+        models=model,
+        **({"table": str(table)} if table is not None else {}),
+        lin=Point(value=_positive("--lin", lin)),
+        leff=_enum(Leff, "--leff", leff),
+        pmax_w=_power("--pmax", pmax),
+        p_idle_w=_power("--p-idle", p_idle),
+        beta=beta,
+        correlate_power=correlate_power,
+        util=_range("util", util_p5, util_p95),
+        pue=_range("pue", pue_p5, pue_p95),
+        levers=_levers(lever),
+        scenarios=_count("--scenarios", scenarios),
+        length_samples=_count("--length-samples", length_samples, minimum=2),
+        seed=seed,
+        **overrides,
+    )
+    fits = load_fits(params.table, params.models)
+    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    result = run_fleet(params, fits)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(_fleet_table(result))
+    for line in _fleet_notes(result):
+        console.print(line, highlight=False)
+
+
+def _fleet_table(result: FleetResult) -> Table:
+    params = result.params
+    has_levers = bool(params.levers)
+    table = Table(
+        title=f"GWh per day for {params.queries_per_day:,.0f} queries/day (fleet boundary, modeled)"
+    )
+    table.add_column("model")
+    for column in ("β", "median", "IQR", "P5–P95", "mean", "MW (continuous)", "Wh/query"):
+        table.add_column(column, justify="right")
+    if has_levers:
+        table.add_column("improved median", justify="right")
+        table.add_column("improved P5–P95", justify="right")
+    rows = [*result.models, *([result.pooled] if result.pooled is not None else [])]
+    for row in rows:
+        stats = result.row_dict(row)
+        g = stats["gwh_per_day"]
+        cells = [
+            row.model,
+            _f(row.beta.value) if row.beta is not None else _f(result.beta),
+            _f(g["median"]),
+            f"{_f(g['q1'])}–{_f(g['q3'])}",
+            f"{_f(g['p5'])}–{_f(g['p95'])}",
+            _f(g["mean"]),
+            _f(stats["comparisons"]["continuous_mw"]),
+            _f(stats["comparisons"]["wh_per_query"]),
+        ]
+        if has_levers:
+            improved = stats["improved_gwh_per_day"]
+            cells += [_f(improved["median"]), f"{_f(improved['p5'])}–{_f(improved['p95'])}"]
+        table.add_row(*cells)
+    return table
+
+
+def _fleet_notes(result: FleetResult) -> list[str]:
+    """β terms and everyday comparisons of the headline row (pooled if any, else the last)."""
+    params = result.params
+    mix = ", ".join(f"{regime.value} {share:.0%}" for regime, share in params.mix_weights().items())
+    lines = [f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}"]
+    first = result.models[0].beta
+    if first is not None and first.beta_util is not None:
+        lines.append(
+            f"β = β_util {first.beta_util:.4g} × redundancy {first.redundancy:g} × network "
+            f"{first.network:g}; mean load f̄ = {first.mean_load:.4g} (min {params.min_load:g}, "
+            f"max {params.max_load:g})"
+        )
+    elif params.beta is not None:
+        lines.append(f"β = {params.beta:g} (given)")
+    headline = result.pooled if result.pooled is not None else result.models[-1]
+    c = result.comparisons(headline)
+    lines.append(
+        f"{headline.model}: median ≈ {c['continuous_mw']:.4g} MW around the clock, i.e. a "
+        f"{c['data_centre_mw']:.4g} MW data centre at {c['data_centre_load']:.0%} mean load; "
+        f"{c['wh_per_query']:.3g} Wh/query ≈ {c['web_searches_per_query']:.3g} web searches "
+        f"at {c['web_search_wh']:g} Wh (Google, 2009)"
+    )
+    return lines

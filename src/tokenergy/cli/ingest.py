@@ -1,0 +1,405 @@
+"""``tokenergy ingest`` and ``tokenergy check``: published results → J/token, Wh/query, checks.
+
+Exit codes: 0 all files ingested; 2 when any file could not be ingested (the others are still
+shown, and the skipped files are summarised on stderr); ``check --strict``: 1 when any check
+fails and every file ingested.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import defaultdict
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console, JustifyMethod
+from rich.table import Table
+
+from tokenergy import units
+from tokenergy.cli.options import BASIS_HELP, parse_option, power_spec
+from tokenergy.cli.render import console, err_console, fmt, print_json
+from tokenergy.errors import ConfigError
+from tokenergy.ingest import (
+    ADAPTERS,
+    IngestOptions,
+    IngestResult,
+    Status,
+    load_results,
+    summary_row,
+)
+from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
+from tokenergy.records import LengthSampler
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    PARQUET = "parquet"
+
+
+_PATHS = typer.Argument(..., help="Files, directories or GitHub Actions .zip artifacts.")
+
+
+def _options(
+    *,
+    basis: str | None,
+    power: str | None,
+    power_per_gpu: str | None,
+    boundary: str | None,
+    host_overhead: str | None,
+    pue: str | None,
+    gpu: str | None,
+    gpus: int | None,
+    sampler: str | None,
+    range_ratio: float | None,
+    failure_gate: str,
+) -> IngestOptions:
+    given = any(x is not None for x in (basis, power, power_per_gpu))
+    spec = (
+        power_spec(
+            power=power,
+            power_per_gpu=power_per_gpu,
+            basis=basis,
+            boundary=boundary,
+            host_overhead=host_overhead,
+            pue=pue,
+        )
+        if given
+        else None
+    )
+    if spec is None and any(x is not None for x in (host_overhead, pue, boundary)):
+        raise ConfigError(
+            "--host-overhead/--pue/--boundary need a power: give --basis or --power",
+            field="--pue",
+        )
+    chosen_sampler = None
+    if sampler is not None:
+        try:
+            chosen_sampler = LengthSampler(sampler)
+        except ValueError:
+            names = ", ".join(s.value for s in LengthSampler)
+            raise ConfigError(
+                f"unknown sampler {sampler!r}; use one of {names}", field="--sampler"
+            ) from None
+    if range_ratio is not None and not 0 <= range_ratio <= 1:
+        raise ConfigError(f"must be within [0, 1], got {range_ratio:g}", field="--range-ratio")
+    return IngestOptions(
+        power=spec,
+        sampler=chosen_sampler,
+        range_ratio=range_ratio,
+        gpu=gpu,
+        gpus=gpus,
+        failure_gate=parse_option("--failure-gate", units.parse_fraction, failure_gate),
+    )
+
+
+def _check_format(name: str | None) -> str | None:
+    if name is not None and name not in ADAPTERS:
+        raise ConfigError(
+            f"unknown input format {name!r}; use one of {', '.join(sorted(ADAPTERS))}",
+            field="--input-format",
+        )
+    return name
+
+
+def _report_skipped(ingested: IngestResult) -> int:
+    """Summarise skipped files on stderr; exit code 2 if any could not be ingested."""
+    if ingested.skipped:
+        failed = len(ingested.failed)
+        err_console.print(
+            f"skipped {len(ingested.skipped)} file(s), {failed} with errors:",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for item in ingested.skipped:
+            tag = "[bold red]error[/]" if item.failed else "skip"
+            reason = item.reason if item.failed else f"{item.name}: {item.reason}"
+            err_console.print(f"  {tag}: {reason}", highlight=False, soft_wrap=True)
+    return 2 if ingested.failed else 0
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
+    if args["model"] and not any(
+        args["model"].lower() in str(row.get(k) or "").lower() for k in ("model", "model_name")
+    ):
+        return False
+    if args["hw"] and args["hw"].lower() not in str(row.get("hw") or "").lower():
+        return False
+    if args["isl"] is not None and row["isl"] != args["isl"]:
+        return False
+    if args["osl"] is not None and row["osl"] != args["osl"]:
+        return False
+    minimum = args["min_interactivity"]
+    return minimum is None or (row["mean_intvty"] is not None and row["mean_intvty"] >= minimum)
+
+
+def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    if rows and key not in rows[0]:
+        raise ConfigError(
+            f"unknown sort key {key!r}; use one of {', '.join(rows[0])}", field="--sort"
+        )
+    present = [r for r in rows if r.get(key) is not None]
+    absent = [r for r in rows if r.get(key) is None]
+    present.sort(key=lambda r: r[key], reverse=descending)
+    return present + absent  # unknown values last either way
+
+
+def _top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The first ``n`` rows (in sort order) of each workload: model, precision, ISL, OSL."""
+    seen: dict[tuple[Any, ...], int] = defaultdict(int)
+    kept = []
+    for row in rows:
+        workload = (row["model"], row["precision"], row["isl"], row["osl"], row["task"])
+        if seen[workload] < n:
+            seen[workload] += 1
+            kept.append(row)
+    return kept
+
+
+def _flags(row: dict[str, Any]) -> str:
+    flags = []
+    if row.get("dp_attention"):
+        flags.append("dpa")
+    if row.get("spec_decoding") not in (None, "none", ""):
+        flags.append(str(row["spec_decoding"]))
+    return ",".join(flags)
+
+
+def _gpus(row: dict[str, Any]) -> str:
+    if row.get("prefill_gpus") is not None:
+        return f"{row['prefill_gpus']}+{row['decode_gpus']}"
+    return fmt(row.get("gpus"))
+
+
+def _table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(rows)} results", show_lines=False)
+    columns: list[tuple[str, JustifyMethod]] = [
+        ("precision", "left"),
+        ("model", "left"),
+        ("ISL/OSL", "right"),
+        ("intvty tok/s/user", "right"),
+        ("E2EL s", "right"),
+        ("hw", "left"),
+        ("framework", "left"),
+        ("GPUs", "right"),
+        ("conc", "right"),
+        ("flags", "left"),
+        ("J/token", "right"),
+        ("J/out tok", "right"),
+        ("Wh/q bench", "right"),
+        ("Wh/q nominal", "right"),
+        ("Wh/q meas.", "right"),
+        ("basis", "left"),
+        ("checks", "left"),
+    ]
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
+    colour = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+    for row in rows:
+        lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
+        bench = row["wh_per_query_benchmarked"]
+        nominal = row["wh_per_query_nominal"]
+        table.add_row(
+            row["precision"] or "—",
+            row["model"],
+            lengths or "—",
+            fmt(row["mean_intvty"]),
+            fmt(row["mean_e2el_s"]),
+            row["hw"] or "—",
+            row["framework"] or "—",
+            _gpus(row),
+            fmt(row["conc"]),
+            _flags(row),
+            fmt(row["j_per_token"]),
+            fmt(row["j_per_output_token"]),
+            fmt(bench),
+            fmt(nominal) if nominal != bench else "=",
+            fmt(row["wh_per_query_measured"]),
+            f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
+            f"[{colour[row['status']]}]{row['status']}[/]",
+        )
+    return table
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for CSV/Parquet: checks as 'name:status' pairs (details are in the JSON output)."""
+    flat = {k: v for k, v in row.items() if k != "checks"}
+    flat["checks"] = ";".join(
+        f"{c['name']}:{c['status']}" for c in row["checks"] if c["status"] != "skip"
+    )
+    return flat
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    flat = [_flat(r) for r in rows]
+    if flat:
+        writer = csv.DictWriter(buffer, fieldnames=list(flat[0]))
+        writer.writeheader()
+        writer.writerows(flat)
+    return buffer.getvalue()
+
+
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _write(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) -> None:
+    if output is OutputFormat.PARQUET:
+        if out is None:
+            raise ConfigError("parquet is binary: give --out FILE", field="--out")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        flat = [{k: _finite(v) for k, v in _flat(r).items()} for r in rows]
+        pq.write_table(pa.Table.from_pylist(flat), out)
+        return
+    if output is OutputFormat.TABLE:
+        wide = console if console.is_terminal else Console(width=250)
+        target = Console(file=out.open("w"), width=250) if out else wide
+        target.print(_table(rows))
+        return
+    text = (
+        _csv_text(rows)
+        if output is OutputFormat.CSV
+        else json.dumps([{k: _finite(v) for k, v in r.items()} for r in rows], indent=2) + "\n"
+    )
+    if out is None:
+        if output is OutputFormat.JSON:
+            print_json(rows)
+        else:
+            typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+
+
+def ingest_command(
+    paths: list[Path] = _PATHS,
+    basis: str | None = typer.Option(None, "--basis", help=BASIS_HELP),
+    power: str | None = typer.Option(None, "--power", help="Power of the whole deployment."),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help="Power per GPU."),
+    boundary: str | None = typer.Option(
+        None, "--boundary", help="Boundary a --power figure covers (default node)."
+    ),
+    host_overhead: str | None = typer.Option(
+        None, "--host-overhead", help="Host share on top of GPU power, e.g. 10% (→ node)."
+    ),
+    pue: str | None = typer.Option(None, "--pue", help="Power usage effectiveness (→ facility)."),
+    gpu: str | None = typer.Option(None, "--gpu", help="GPU model where files do not name it."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPU count where not named."),
+    sampler: str | None = typer.Option(
+        None, "--sampler", help="Length sampler of the runs: bench-serving|vllm|fixed."
+    ),
+    range_ratio: float | None = typer.Option(
+        None, "--range-ratio", help="Random range ratio R (InferenceX default 0.8)."
+    ),
+    input_format: str | None = typer.Option(
+        None, "--input-format", help="Force a format instead of detecting it."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Keep models containing this text."),
+    hw: str | None = typer.Option(None, "--hw", help="Keep hardware containing this text."),
+    isl: int | None = typer.Option(None, "--isl", help="Keep this nominal input length."),
+    osl: int | None = typer.Option(None, "--osl", help="Keep this nominal output length."),
+    min_interactivity: float | None = typer.Option(
+        None, "--min-interactivity", help="Keep rows with mean tok/s/user at least this."
+    ),
+    sort: str = typer.Option("j_per_token", "--sort", help="Column to sort by (JSON key)."),
+    descending: bool = typer.Option(False, "--descending", help="Sort largest first."),
+    top: int | None = typer.Option(None, "--top", min=1, help="Keep the first N per workload."),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", help="Output format."),
+    out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    keep_going: bool = typer.Option(
+        True, "--keep-going/--no-keep-going", help="Skip bad files (exit 2 at the end)."
+    ),
+    failure_gate: str = typer.Option(
+        f"{DEFAULT_FAILURE_GATE:.0%}", "--failure-gate", help="Highest acceptable failure rate."
+    ),
+) -> int:
+    """Convert published benchmark results into J/token and Wh/query, with checks."""
+    options = _options(
+        basis=basis,
+        power=power,
+        power_per_gpu=power_per_gpu,
+        boundary=boundary,
+        host_overhead=host_overhead,
+        pue=pue,
+        gpu=gpu,
+        gpus=gpus,
+        sampler=sampler,
+        range_ratio=range_ratio,
+        failure_gate=failure_gate,
+    )
+    ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
+    rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
+    rows = [r for r in rows if _keep(r, {**filters, "min_interactivity": min_interactivity})]
+    rows = _sorted(rows, sort, descending)
+    if top is not None:
+        rows = _top(rows, top)
+    _write(rows, OutputFormat.JSON if as_json else output, out)
+    return _report_skipped(ingested)
+
+
+# --- check --------------------------------------------------------------------------------------
+
+
+def check_command(
+    paths: list[Path] = _PATHS,
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any check fails."),
+    show_all: bool = typer.Option(False, "--all", help="Also list passed and skipped checks."),
+    basis: str | None = typer.Option(None, "--basis", help=BASIS_HELP),
+    power: str | None = typer.Option(None, "--power", help="Power of the whole deployment."),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help="Power per GPU."),
+    gpu: str | None = typer.Option(None, "--gpu", help="GPU model where files do not name it."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="GPU count where not named."),
+    sampler: str | None = typer.Option(None, "--sampler", help="bench-serving|vllm|fixed."),
+    range_ratio: float | None = typer.Option(None, "--range-ratio", help="Random range ratio."),
+    failure_gate: str = typer.Option(
+        f"{DEFAULT_FAILURE_GATE:.0%}", "--failure-gate", help="Highest acceptable failure rate."
+    ),
+) -> int:
+    """Run the sanity checks: one line per finding, with the file and row."""
+    options = _options(
+        basis=basis,
+        power=power,
+        power_per_gpu=power_per_gpu,
+        boundary=None,
+        host_overhead=None,
+        pue=None,
+        gpu=gpu,
+        gpus=gpus,
+        sampler=sampler,
+        range_ratio=range_ratio,
+        failure_gate=failure_gate,
+    )
+    ingested = load_results(paths, options)
+    tally: dict[str, int] = defaultdict(int)
+    shown = {Status.FAIL, Status.WARN} | ({Status.PASS, Status.SKIP} if show_all else set())
+    for result, findings in zip(ingested.results, ingested.checks, strict=True):
+        where = result.provenance.source
+        if result.provenance.row is not None:
+            where += f":{result.provenance.row}"
+        for finding in findings:
+            tally[finding.status] += 1
+            if finding.status in shown:
+                typer.echo(
+                    f"{where}  {finding.status.value.upper()}  {finding.name}  {finding.detail}"
+                )
+    typer.echo(
+        f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
+        f"{tally[Status.WARN]} warnings, {tally[Status.PASS]} passed checks"
+    )
+    code = _report_skipped(ingested)
+    if code:
+        return code
+    return 1 if strict and tally[Status.FAIL] else 0

@@ -1,0 +1,79 @@
+"""Streaming summary of positive draws: a fixed-bin log histogram plus the exact sum, min and max.
+
+Monte Carlo runs of 10⁸ draws cannot keep their samples, so each chunk is binned and dropped.
+Bins are uniform in log10 with ``BINS_PER_DECADE`` per decade over [10⁻¹², 10¹²]; a quantile is
+interpolated linearly in log space within its bin and clamped to the exact [min, max], so its
+relative error is below one bin width, 10^(1/2000) − 1 ≈ 0.115 %. The mean is exact (a running sum).
+Draws outside the range are counted in under/overflow bins and still enter sum, min and max.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+BINS_PER_DECADE = 2000
+LOG10_LOW = -12.0
+LOG10_HIGH = 12.0
+_N_BINS = int((LOG10_HIGH - LOG10_LOW) * BINS_PER_DECADE)
+RELATIVE_QUANTILE_ERROR = 10 ** (1 / BINS_PER_DECADE) - 1
+
+
+@dataclass
+class LogHistogram:
+    """Counts over log-uniform bins; index 0 is underflow, the last index overflow."""
+
+    counts: NDArray[np.int64] = field(default_factory=lambda: np.zeros(_N_BINS + 2, np.int64))
+    total: float = 0.0
+    n: int = 0
+    low: float = math.inf
+    high: float = -math.inf
+
+    def add(self, values: NDArray[np.float64]) -> None:
+        if values.size == 0:
+            return
+        with np.errstate(divide="ignore"):
+            position = (np.log10(values) - LOG10_LOW) * BINS_PER_DECADE
+        index = np.clip(np.floor(position), -1, _N_BINS).astype(np.int64) + 1
+        self.counts += np.bincount(index, minlength=_N_BINS + 2)
+        self.total += float(np.sum(values, dtype=np.float64))
+        self.n += int(values.size)
+        self.low = min(self.low, float(values.min()))
+        self.high = max(self.high, float(values.max()))
+
+    def merge(self, other: LogHistogram) -> LogHistogram:
+        """A new histogram holding both sets of draws (pooling)."""
+        return LogHistogram(
+            counts=self.counts + other.counts,
+            total=self.total + other.total,
+            n=self.n + other.n,
+            low=min(self.low, other.low),
+            high=max(self.high, other.high),
+        )
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile (0 ≤ q ≤ 1), within one bin width of the exact sample quantile."""
+        if self.n == 0:
+            return math.nan
+        rank = q * self.n
+        cumulative = np.cumsum(self.counts)
+        index = int(np.searchsorted(cumulative, rank, side="left"))
+        index = min(max(index, 0), len(self.counts) - 1)
+        if index in (0, len(self.counts) - 1):  # under/overflow: only the exact extremes are known
+            return self.low if index == 0 else self.high
+        before = float(cumulative[index - 1])
+        inside = float(self.counts[index])
+        fraction = (rank - before) / inside if inside else 0.0
+        log10_value = LOG10_LOW + (index - 1 + fraction) / BINS_PER_DECADE
+        return float(min(max(10.0**log10_value, self.low), self.high))
+
+    def edges(self) -> NDArray[np.float64]:
+        """Bin edges of the regular bins (for plotting)."""
+        return np.asarray(10.0 ** (LOG10_LOW + np.arange(_N_BINS + 1) / BINS_PER_DECADE))

@@ -1,0 +1,135 @@
+"""Read observed token lengths from the files users have into an Empirical distribution.
+
+Accepted (detected by content, not by suffix):
+- an ML.ENERGY leaderboard v3 model file (``output_length_distribution``: ``bins`` + ``counts``);
+- a bench_serving / InferenceX raw client JSON (``output_lens`` array);
+- a JSON array of numbers;
+- JSONL, one request per line, with ``output_len``, ``output_tokens``, ``completion_tokens`` or
+  ``usage.completion_tokens`` (lines with ``"success": false`` are skipped: no answer, no length);
+- plain text: numbers separated by newlines, commas or spaces.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from tokenergy.errors import ConfigError
+from tokenergy.estimate.distributions import Empirical
+
+_JSONL_KEYS = ("output_len", "output_tokens", "completion_tokens")
+
+
+def load_lengths(path: Path, field: str = "--lout-file") -> Empirical:
+    """An Empirical distribution of output lengths from ``path`` (see module docstring)."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}", field=field) from None
+    source = str(path)
+    stripped = text.strip()
+    if not stripped:
+        raise ConfigError("file is empty", file=source, field=field)
+    try:
+        document = json.loads(stripped)
+    except json.JSONDecodeError:
+        document = None
+    if document is not None:
+        return _from_json(document, source)
+    if stripped.startswith("{"):
+        return _from_jsonl(stripped.splitlines(), source)
+    return _from_numbers(stripped, source)
+
+
+def _from_json(document: Any, source: str) -> Empirical:
+    if isinstance(document, int | float) and not isinstance(document, bool):
+        return _empirical_values([_number(document, source, "value 1")], source)
+    if isinstance(document, list):
+        return _empirical_values(
+            [_number(v, source, f"[{i}]") for i, v in enumerate(document)], source
+        )
+    if isinstance(document, dict):
+        histogram = document.get("output_length_distribution")
+        if isinstance(histogram, dict):
+            try:
+                return Empirical(
+                    bins=[float(b) for b in histogram["bins"]],
+                    counts=[float(c) for c in histogram["counts"]],
+                    source=source,
+                )
+            except (KeyError, TypeError, ValueError) as error:
+                raise ConfigError(
+                    f"bad histogram: {error}", file=source, field="output_length_distribution"
+                ) from None
+        if isinstance(document.get("output_lens"), list):
+            lens = document["output_lens"]
+            return _empirical_values(
+                [_number(v, source, f"output_lens[{i}]") for i, v in enumerate(lens)], source
+            )
+        length = _jsonl_length(document)
+        if length is not None:
+            return _empirical_values([_number(length, source, "output_len")], source)
+    raise ConfigError(
+        "no lengths found: expected output_length_distribution, output_lens, a JSON array, "
+        "or JSONL with output_len/usage.completion_tokens",
+        file=source,
+    )
+
+
+def _jsonl_length(record: dict[str, Any]) -> Any:
+    for key in _JSONL_KEYS:
+        if key in record:
+            return record[key]
+    usage = record.get("usage")
+    if isinstance(usage, dict) and "completion_tokens" in usage:
+        return usage["completion_tokens"]
+    return None
+
+
+def _from_jsonl(lines: list[str], source: str) -> Empirical:
+    values: list[float] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"line {number}: not JSON ({error.msg})", file=source) from None
+        if not isinstance(record, dict):
+            raise ConfigError(f"line {number}: expected a JSON object", file=source)
+        if record.get("success") is False:
+            continue
+        length = _jsonl_length(record)
+        if length is None:
+            raise ConfigError(
+                f"line {number}: no output_len, output_tokens or usage.completion_tokens",
+                file=source,
+            )
+        values.append(_number(length, source, f"line {number}"))
+    return _empirical_values(values, source)
+
+
+def _from_numbers(text: str, source: str) -> Empirical:
+    tokens = [token for token in re.split(r"[\s,]+", text) if token]
+    return _empirical_values(
+        [_number(t, source, f"value {i + 1}") for i, t in enumerate(tokens)], source
+    )
+
+
+def _number(raw: Any, source: str, where: str) -> float:
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {raw!r} is not a number", file=source) from None
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{where}: length {raw!r} must be a finite number >= 0", file=source)
+    return value
+
+
+def _empirical_values(values: list[float], source: str) -> Empirical:
+    if not values:
+        raise ConfigError("no lengths found", file=source)
+    return Empirical(values=values, source=source)

@@ -1,0 +1,123 @@
+"""Parameter sets of the estimator and the fleet projection, with every default in one place.
+
+They are pydantic models so that a run's full parameter set is validated on the way in and written
+out verbatim with its result (``--json``). Defaults and their sources: docs/methodology.md §6.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tokenergy.catalog import DEFAULT_THROUGHPUT_TABLE, catalog_path
+from tokenergy.errors import ConfigError
+from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
+from tokenergy.estimate.levers import Lever
+
+P_MAX_8GPU_W = 11_300.0  # 8×H100 node at full draw
+P_MAX_10GPU_W = 14_100.0  # the 10×H100 node of the DeepSeek-R1 rows
+P_IDLE_8GPU_W = 2_700.0  # idle draw of the same 8-GPU node
+DEFAULT_LIN_TOKENS = 500.0
+UTIL_P5_P95 = (0.4, 0.9)
+PUE_P5_P95 = (1.05, 1.40)
+DEFAULT_SAMPLES = 1_000_000
+
+
+class Regime(StrEnum):
+    """Output-length regimes: median output tokens of a query."""
+
+    TRADITIONAL = "traditional"
+    TEST_TIME = "test-time"
+
+    @property
+    def lout_median(self) -> float:
+        return 300.0 if self is Regime.TRADITIONAL else 5000.0
+
+
+class Leff(StrEnum):
+    """Tokens a query is charged for: its output (default) or input + output."""
+
+    OUT = "out"
+    IN_OUT = "in+out"
+
+
+def default_pmax_w(gpus: int) -> float:
+    """Full-draw node power by the node's GPU count (the throughput table's ``tp`` column).
+
+    8 GPUs → 11.3 kW, 10 GPUs → 14.1 kW; other sizes scale 11.3 kW per 8 GPUs.
+    """
+    if gpus == 10:
+        return P_MAX_10GPU_W
+    return P_MAX_8GPU_W * gpus / 8.0
+
+
+def default_p_idle_w(pmax_w: float) -> float:
+    """Idle node power: the 8-GPU ratio 2.7/11.3 kW applied to the node's P_max."""
+    return P_IDLE_8GPU_W * pmax_w / P_MAX_8GPU_W
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    models: list[str] = Field(default_factory=list, description="empty: every model of the table")
+    table: str = Field(default_factory=lambda: str(catalog_path(DEFAULT_THROUGHPUT_TABLE)))
+    lin: Distribution = Field(default_factory=lambda: Point(value=DEFAULT_LIN_TOKENS))
+    leff: Leff = Leff.OUT
+    pmax_w: float | None = Field(default=None, gt=0, description="None: by the node's GPU count")
+    p_idle_w: float | None = Field(default=None, ge=0, description="None: 2.7/11.3 of P_max")
+    util: Distribution = Field(default_factory=lambda: LogNormal.from_p5_p95(*UTIL_P5_P95))
+    pue: Distribution = Field(default_factory=lambda: LogNormal.from_p5_p95(*PUE_P5_P95))
+    levers: list[Lever] = Field(default_factory=list)
+    correlate_power: bool = Field(
+        default=False,
+        description="node power rises linearly from idle to u·P_max with TPS/TPS_max",
+    )
+    seed: int = Field(default=0, ge=0)
+
+
+class EstimateParams(_Params):
+    """Per-query Monte Carlo: E[Wh] = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600."""
+
+    regime: Regime = Regime.TRADITIONAL
+    lout: Distribution | None = Field(
+        default=None, description="None: exponential with the regime's median"
+    )
+    samples: int = Field(default=DEFAULT_SAMPLES, ge=1)
+    pool: bool = False
+
+    def lout_distribution(self) -> Distribution:
+        return self.lout if self.lout is not None else Exponential(median=self.regime.lout_median)
+
+
+class FleetParams(_Params):
+    """Daily fleet energy: queries/day × mean E_query × β, with two-level uncertainty."""
+
+    queries_per_day: float = Field(gt=0)
+    mix: dict[Regime, float] = Field(
+        default_factory=lambda: {Regime.TRADITIONAL: 0.9, Regime.TEST_TIME: 0.1}
+    )
+    min_load: float = Field(default=0.5, gt=0, le=1)
+    max_load: float = Field(default=1.0, gt=0, le=1)
+    redundancy: float = Field(default=1.10, ge=1)
+    network: float = Field(default=1.12, ge=1)
+    beta: float | None = Field(default=None, gt=0, description="given directly: no load profile")
+    scenarios: int = Field(default=10_000, ge=1)
+    length_samples: int = Field(
+        default=DEFAULT_SAMPLES, ge=2, description="per-query length draws behind each model's mean"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FleetParams:
+        if self.min_load > self.max_load:
+            raise ConfigError(
+                f"min load {self.min_load:g} > max load {self.max_load:g}", field="--min-load"
+            )
+        if any(share < 0 for share in self.mix.values()) or sum(self.mix.values()) <= 0:
+            raise ConfigError("shares must be >= 0 with a positive total", field="--mix")
+        return self
+
+    def mix_weights(self) -> dict[Regime, float]:
+        """Shares normalised to 1."""
+        total = sum(self.mix.values())
+        return {regime: share / total for regime, share in self.mix.items() if share > 0}

@@ -1,0 +1,254 @@
+"""Throughput surface: per model, log TPS = b0 + b1·log L_in + b2·log L_out, capped (DESIGN §3).
+
+A throughput table has rows (model, tp, quant, tps, lin, lout, source), ``tps`` being the tokens/s
+of a saturated node. The fit is ordinary least squares in log space; predictions are capped at the
+model's largest observed TPS, so the surface never promises a node faster than anyone measured.
+When the points cannot identify all three coefficients (rank-deficient design), a reduced model is
+fitted instead and the fit carries a warning naming the model.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from tokenergy.errors import ConfigError
+from tokenergy.records import ServingResult
+
+_COLUMNS = ("model", "tp", "quant", "tps", "lin", "lout", "source")
+
+
+@dataclass(frozen=True)
+class ThroughputPoint:
+    """One measured (L_in, L_out) → tokens/s point of a model on a node of ``tp`` GPUs."""
+
+    model: str
+    tp: int
+    quant: str
+    tps: float
+    lin: float
+    lout: float
+    source: str
+
+
+class FitKind(StrEnum):
+    FULL = "full"  # b0 + b1 log L_in + b2 log L_out
+    INPUT_ONLY = "input-only"  # b0 + b1 log L_in
+    OUTPUT_ONLY = "output-only"  # b0 + b2 log L_out
+    CONSTANT = "constant"  # b0 (geometric mean TPS)
+
+
+@dataclass(frozen=True)
+class SurfaceFit:
+    """The fitted surface of one model; coefficients absent from a reduced fit are 0."""
+
+    model: str
+    kind: FitKind
+    b0: float
+    b1: float
+    b2: float
+    r2: float | None
+    n_points: int
+    cap_tps: float
+    gpus: int
+    lin_range: tuple[float, float]
+    lout_range: tuple[float, float]
+    warning: str | None = None
+
+    def log_tps(
+        self, lin: NDArray[np.float64] | float, lout: NDArray[np.float64] | float
+    ) -> NDArray[np.float64]:
+        """Capped log TPS at the given lengths (arrays broadcast)."""
+        raw = self.b0 + self.b1 * np.log(lin) + self.b2 * np.log(lout)
+        return np.minimum(raw, math.log(self.cap_tps))
+
+    def tps(
+        self, lin: NDArray[np.float64] | float, lout: NDArray[np.float64] | float
+    ) -> NDArray[np.float64]:
+        return np.exp(self.log_tps(lin, lout))
+
+
+def load_throughput_table(path: Path) -> list[ThroughputPoint]:
+    """Rows of a throughput CSV; malformed files and fields are errors naming file, row, field."""
+    source = str(path)
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+            if reader.fieldnames is None:
+                raise ConfigError("throughput table is empty", file=source)
+            if missing:
+                raise ConfigError(f"missing column(s) {', '.join(missing)}", file=source)
+            points = [_point(row, source, number) for number, row in enumerate(reader, start=2)]
+    except OSError as error:
+        raise ConfigError(f"cannot read throughput table: {error.strerror}", file=source) from None
+    if not points:
+        raise ConfigError("throughput table has no rows", file=source)
+    return points
+
+
+def _point(row: dict[str, str], source: str, line: int) -> ThroughputPoint:
+    def number(field: str) -> float:
+        try:
+            value = float(row[field])
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"line {line}: {row[field]!r} is not a number", file=source, field=field
+            ) from None
+        if not (value > 0 and math.isfinite(value)):
+            raise ConfigError(f"line {line}: must be positive", file=source, field=field)
+        return value
+
+    model = (row["model"] or "").strip()
+    if not model:
+        raise ConfigError(f"line {line}: empty model", file=source, field="model")
+    return ThroughputPoint(
+        model=model,
+        tp=int(number("tp")),
+        quant=row["quant"] or "",
+        tps=number("tps"),
+        lin=number("lin"),
+        lout=number("lout"),
+        source=row["source"] or "",
+    )
+
+
+def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoint]:
+    """Throughput points from ingested or measured results (total tok/s at the lengths run).
+
+    Results without a total rate or without lengths are skipped: they say nothing about the surface.
+    """
+    points = []
+    for result in results:
+        total = result.throughput.total_tok_s
+        lengths = result.workload.benchmarked_lengths()
+        ident = result.identity
+        gpus = ident.num_gpus or ident.tp
+        if not total or lengths is None or gpus is None or min(lengths) <= 0:
+            continue
+        points.append(
+            ThroughputPoint(
+                model=ident.model,
+                tp=gpus,
+                quant=ident.precision or "",
+                tps=total,
+                lin=lengths[0],
+                lout=lengths[1],
+                source=result.provenance.source,
+            )
+        )
+    return points
+
+
+def fit_surfaces(points: Iterable[ThroughputPoint]) -> dict[str, SurfaceFit]:
+    """One fit per model, in the order models first appear."""
+    by_model: dict[str, list[ThroughputPoint]] = {}
+    for point in points:
+        by_model.setdefault(point.model, []).append(point)
+    return {model: fit_model(model, rows) for model, rows in by_model.items()}
+
+
+def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
+    """Least-squares fit of one model's points, reduced when the design is rank-deficient."""
+    gpu_counts = {row.tp for row in rows}
+    if len(gpu_counts) > 1:
+        raise ConfigError(
+            f"model {model!r} has rows for nodes of {sorted(gpu_counts)} GPUs; "
+            "use one node size per model",
+            field="tp",
+        )
+    lin = np.log([row.lin for row in rows])
+    lout = np.log([row.lout for row in rows])
+    y = np.log([row.tps for row in rows])
+    ones = np.ones_like(y)
+    candidates = {
+        FitKind.FULL: np.column_stack([ones, lin, lout]),
+        FitKind.INPUT_ONLY: np.column_stack([ones, lin]),
+        FitKind.OUTPUT_ONLY: np.column_stack([ones, lout]),
+        FitKind.CONSTANT: ones[:, None],
+    }
+    kind, coef, r2 = _choose(candidates, y)
+    b0, b1, b2 = _expand(kind, coef)
+    warning = None
+    if kind is not FitKind.FULL:
+        warning = (
+            f"{model}: {len(rows)} point(s) cannot identify log TPS = b0 + b1·log L_in + "
+            f"b2·log L_out; using the {kind.value} fit"
+        )
+    return SurfaceFit(
+        model=model,
+        kind=kind,
+        b0=b0,
+        b1=b1,
+        b2=b2,
+        r2=r2,
+        n_points=len(rows),
+        cap_tps=max(row.tps for row in rows),
+        gpus=gpu_counts.pop(),
+        lin_range=(min(row.lin for row in rows), max(row.lin for row in rows)),
+        lout_range=(min(row.lout for row in rows), max(row.lout for row in rows)),
+        warning=warning,
+    )
+
+
+def _choose(
+    candidates: dict[FitKind, NDArray[np.float64]], y: NDArray[np.float64]
+) -> tuple[FitKind, NDArray[np.float64], float | None]:
+    """The full fit if identifiable; else the best identifiable one-slope fit; else a constant.
+
+    Between one-slope fits the higher R² wins; on a tie (e.g. two points, both exact) the smaller
+    |slope| wins, the more conservative extrapolation.
+    """
+    fitted: dict[FitKind, tuple[NDArray[np.float64], float | None]] = {}
+    for kind, design in candidates.items():
+        if np.linalg.matrix_rank(design) == design.shape[1]:
+            coef = np.asarray(np.linalg.lstsq(design, y, rcond=None)[0], dtype=np.float64)
+            fitted[kind] = (coef, _r2(design @ coef, y))
+    if FitKind.FULL in fitted:
+        return FitKind.FULL, *fitted[FitKind.FULL]
+    slopes = [k for k in (FitKind.INPUT_ONLY, FitKind.OUTPUT_ONLY) if k in fitted]
+    if slopes:
+        best = min(slopes, key=lambda k: (-round(fitted[k][1] or 0.0, 12), abs(fitted[k][0][1])))
+        return best, *fitted[best]
+    return FitKind.CONSTANT, *fitted[FitKind.CONSTANT]
+
+
+def _r2(predicted: NDArray[np.float64], y: NDArray[np.float64]) -> float | None:
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total == 0.0:
+        return None
+    return 1.0 - float(np.sum((y - predicted) ** 2)) / total
+
+
+def _expand(kind: FitKind, coef: NDArray[np.float64]) -> tuple[float, float, float]:
+    values = [float(c) for c in coef]
+    if kind is FitKind.FULL:
+        return values[0], values[1], values[2]
+    if kind is FitKind.INPUT_ONLY:
+        return values[0], values[1], 0.0
+    if kind is FitKind.OUTPUT_ONLY:
+        return values[0], 0.0, values[1]
+    return values[0], 0.0, 0.0
+
+
+def select(fits: dict[str, SurfaceFit], names: list[str], source: str) -> list[SurfaceFit]:
+    """The fits of the named models (case-insensitive); all of them when no name is given."""
+    if not names:
+        return list(fits.values())
+    lookup = {model.casefold(): fit for model, fit in fits.items()}
+    chosen = []
+    for name in names:
+        fit = lookup.get(" ".join(name.split()).casefold())
+        if fit is None:
+            raise ConfigError(
+                f"unknown model {name!r} in {source}; known: {', '.join(fits)}", field="--model"
+            )
+        chosen.append(fit)
+    return chosen

@@ -1,0 +1,34 @@
+"""Converting published benchmark results into J/token and Wh/query, with sanity checks.
+
+Stable API for other parts (analysis, report)::
+
+    from tokenergy.ingest import IngestOptions, load_results
+    ingested = load_results(paths, IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN)))
+    ingested.results    # list[ServingResult], absolute deployment rates, energy with basis
+    ingested.checks     # list[list[Finding]] aligned with results
+    ingested.skipped    # list[SkippedFile(name, reason, failed)]
+    summary_row(result, findings)  # the flat analyst row used by `tokenergy ingest --json`
+"""
+
+from tokenergy.ingest.checks import CHECKS, Finding, Status, run_checks, worst
+from tokenergy.ingest.loader import IngestResult, load_results, read_document
+from tokenergy.ingest.options import IngestOptions
+from tokenergy.ingest.registry import ADAPTERS
+from tokenergy.ingest.rows import measured_wh_per_query, summary_row
+from tokenergy.ingest.sources import SkippedFile
+
+__all__ = [
+    "ADAPTERS",
+    "CHECKS",
+    "Finding",
+    "IngestOptions",
+    "IngestResult",
+    "SkippedFile",
+    "Status",
+    "load_results",
+    "measured_wh_per_query",
+    "read_document",
+    "run_checks",
+    "summary_row",
+    "worst",
+]

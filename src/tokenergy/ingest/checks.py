@@ -1,0 +1,269 @@
+"""Sanity checks on ingested results, one small named function each (docs/methodology.md §5).
+
+Each returns a :class:`Finding` (pass | warn | fail | skip). ``fail`` means a number derived from
+the row would be wrong or undefined; ``warn`` means it needs care (and says why).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from tokenergy.ingest.options import IngestOptions
+from tokenergy.records import ServingResult
+
+SUM_TOLERANCE = 0.005  # total = input + output, relative
+RATIO_TOLERANCE = 0.03  # input/output rate ratio vs mean lengths, relative
+LITTLE_HIGH = 1.10  # effective concurrency above the cap by more than this: rates are wrong
+LITTLE_LOW = 0.80  # below this share of the cap: the load never saturated the cap
+ITL_TPOT_RATIO = 1.5  # mean ITL this many times mean TPOT: chunks carry several tokens
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    status: Status
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+def total_is_sum(result: ServingResult, options: IngestOptions) -> Finding:
+    """The reported total rate equals input + output (catches mixed normalisations)."""
+    name, tp = "total_is_sum", result.throughput
+    if tp.input_tok_s is None or tp.output_tok_s is None or tp.reported_total_tok_s is None:
+        return Finding(name, Status.SKIP, "input, output and total rates are not all reported")
+    total = tp.input_tok_s + tp.output_tok_s
+    if total == 0 and tp.reported_total_tok_s == 0:
+        return Finding(name, Status.SKIP, "no tokens were processed")
+    off = _rel(total, tp.reported_total_tok_s)
+    status = Status.PASS if off <= SUM_TOLERANCE else Status.FAIL
+    return Finding(
+        name,
+        status,
+        f"input + output = {total:.6g} tok/s vs total {tp.reported_total_tok_s:.6g} "
+        f"({off:.2%} off)",
+    )
+
+
+def length_ratio(result: ServingResult, options: IngestOptions) -> Finding:
+    """input/output rate ratio matches the mean lengths run (±3 %): rates and lengths agree."""
+    name, tp = "length_ratio", result.throughput
+    lengths = result.workload.benchmarked_lengths()
+    if lengths is None or not tp.input_tok_s or not tp.output_tok_s or not lengths[1]:
+        return Finding(name, Status.SKIP, "input/output rates or benchmarked lengths unknown")
+    observed = tp.input_tok_s / tp.output_tok_s
+    expected = lengths[0] / lengths[1]
+    off = _rel(observed, expected)
+    status = Status.PASS if off <= RATIO_TOLERANCE else Status.WARN
+    return Finding(
+        name,
+        status,
+        f"in/out rate ratio {observed:.4g} vs benchmarked lengths {lengths[0]:.6g}/"
+        f"{lengths[1]:.6g} = {expected:.4g} ({off:.1%} off)",
+    )
+
+
+def disagg_identity(result: ServingResult, options: IngestOptions) -> Finding:
+    """P·in + D·out = (P+D)·total on the per-GPU values of disaggregated rows."""
+    name, ident = "disagg_identity", result.identity
+    per_gpu = result.extras.get("per_gpu_tok_s")
+    if not ident.disaggregated or not isinstance(per_gpu, dict):
+        return Finding(name, Status.SKIP, "not a disaggregated row with per-GPU rates")
+    assert ident.num_prefill_gpus is not None and ident.num_decode_gpus is not None
+    p, d = ident.num_prefill_gpus, ident.num_decode_gpus
+    lhs = p * per_gpu["input"] + d * per_gpu["output"]
+    rhs = (p + d) * per_gpu["total"]
+    off = _rel(lhs, rhs)
+    status = Status.PASS if off <= SUM_TOLERANCE else Status.FAIL
+    return Finding(
+        name, status, f"P·in + D·out = {lhs:.6g} vs (P+D)·total = {rhs:.6g} (P={p}, D={d})"
+    )
+
+
+def littles_law(result: ServingResult, options: IngestOptions) -> Finding:
+    """(completed/T) × mean E2EL ≈ effective concurrency, compared with the nominal cap."""
+    name, work = "littles_law", result.workload
+    cap = work.concurrency
+    if cap is None:
+        return Finding(name, Status.SKIP, "no nominal concurrency")
+    e2el = result.latency.e2el_s.mean if result.latency.e2el_s else None
+    rate = result.throughput.request_per_s
+    lengths = work.benchmarked_lengths()
+    if rate is None and lengths and result.throughput.output_tok_s:
+        rate = result.throughput.output_tok_s / lengths[1] if lengths[1] else None
+    if rate and e2el:
+        effective, how = rate * e2el, f"{rate:.4g} req/s × {e2el:.4g} s"
+    elif work.achieved_concurrency is not None:
+        effective, how = work.achieved_concurrency, "achieved batch as reported"
+    else:
+        return Finding(name, Status.SKIP, "request rate or mean E2EL unknown")
+    share = effective / cap
+    detail = f"effective concurrency {effective:.4g} ({how}) = {share:.0%} of nominal {cap}"
+    if share > LITTLE_HIGH:
+        return Finding(name, Status.FAIL, detail + ": more in flight than allowed; rates wrong?")
+    if share < LITTLE_LOW:
+        return Finding(name, Status.WARN, detail + ": the cap was not reached")
+    return Finding(name, Status.PASS, detail)
+
+
+def failure_rate(result: ServingResult, options: IngestOptions) -> Finding:
+    """Failed requests above the gate (default 5 %) make per-query figures misleading."""
+    name, counts = "failure_rate", result.counts
+    if counts.completed == 0 and counts.attempted:
+        return Finding(name, Status.FAIL, f"0 of {counts.attempted} requests completed")
+    if counts.failure_rate is None or counts.attempted is None or counts.completed is None:
+        return Finding(name, Status.SKIP, "no request counts")
+    lost = counts.attempted - counts.completed
+    rate = lost / counts.attempted
+    # compare counts, not a rounded fraction: 5 of 100 is exactly at a 5 % gate
+    status = Status.PASS if lost <= options.failure_gate * counts.attempted + 1e-9 else Status.FAIL
+    return Finding(
+        name,
+        status,
+        f"{rate:.1%} of {counts.attempted} requests did not complete "
+        f"(gate {options.failure_gate:.0%})",
+    )
+
+
+def reciprocal_spread(result: ServingResult, options: IngestOptions) -> Finding:
+    """A std of interactivity above its mean is 1/std(TPOT), not a spread (upstream bug)."""
+    name = "reciprocal_spread"
+    reported = result.extras.get("reported_std_intvty")
+    intvty = result.latency.intvty_tok_s
+    if not isinstance(reported, int | float) or intvty is None or intvty.mean is None:
+        return Finding(name, Status.SKIP, "no reported std of interactivity")
+    if reported > intvty.mean:
+        return Finding(
+            name,
+            Status.WARN,
+            f"std_intvty {reported:.4g} > mean {intvty.mean:.4g}: it is 1/std(TPOT); dropped",
+        )
+    return Finding(name, Status.PASS, f"std_intvty {reported:.4g} <= mean {intvty.mean:.4g}")
+
+
+def itl_vs_tpot(result: ServingResult, options: IngestOptions) -> Finding:
+    """ITL ≫ TPOT means chunks carry several tokens: do not derive per-token latency from ITL."""
+    name, lat = "itl_vs_tpot", result.latency
+    itl = lat.itl_s.mean if lat.itl_s else None
+    tpot = lat.tpot_s.mean if lat.tpot_s else None
+    if not itl or not tpot:
+        return Finding(name, Status.SKIP, "mean ITL or TPOT unknown")
+    ratio = itl / tpot
+    if ratio > ITL_TPOT_RATIO:
+        return Finding(
+            name,
+            Status.WARN,
+            f"mean ITL {itl * 1e3:.4g} ms = {ratio:.2f}× TPOT: server-side chunking or "
+            "speculative decoding; use TPOT for per-token latency",
+        )
+    return Finding(name, Status.PASS, f"mean ITL/TPOT = {ratio:.2f}")
+
+
+def counts_present(result: ServingResult, options: IngestOptions) -> Finding:
+    """Without request counts a measured Wh/query is impossible; it is extrapolated instead."""
+    name = "counts_present"
+    if result.counts.completed is not None:
+        return Finding(name, Status.PASS, f"{result.counts.completed} completed requests")
+    if "energy_per_query_j" in result.extras:
+        return Finding(name, Status.PASS, "no counts, but the source states energy per request")
+    return Finding(
+        name,
+        Status.WARN,
+        "no request counts: Wh/query is extrapolated from J/token × tokens per query",
+    )
+
+
+def power_present(result: ServingResult, options: IngestOptions) -> Finding:
+    """A zero or absent power makes every energy figure undefined."""
+    name, energy = "power_present", result.energy
+    if energy is None:
+        why = result.extras.get("power_missing", "no power")
+        return Finding(name, Status.WARN, f"no energy figures: {why}")
+    power = result.power_w
+    if energy.energy_j == 0 or power == 0:
+        return Finding(name, Status.FAIL, "power or energy is zero")
+    detail = f"{power:.5g} W ({energy.basis}, {energy.boundary}, {energy.method})"
+    if not energy.valid:
+        return Finding(name, Status.WARN, detail + "; " + "; ".join(energy.reasons))
+    return Finding(name, Status.PASS, detail)
+
+
+CheckFn = Callable[[ServingResult, IngestOptions], Finding]
+
+CHECKS: tuple[CheckFn, ...] = (
+    total_is_sum,
+    length_ratio,
+    disagg_identity,
+    littles_law,
+    failure_rate,
+    reciprocal_spread,
+    itl_vs_tpot,
+    counts_present,
+    power_present,
+)
+
+
+def _base_name(name: str) -> str:
+    """'openai/gpt-oss-120b', '/mnt/x/gpt-oss-120b/' and 'GPT-OSS-120B' all give 'gptoss120b'."""
+    return re.sub(r"[^a-z0-9]", "", name.rstrip("/").rsplit("/", 1)[-1].lower())
+
+
+def model_spellings(results: list[ServingResult]) -> list[Finding]:
+    """One model written several ways across the call: several names under one key (paths, hub
+    ids), or one base name under several keys (so rows would not be grouped together)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    keys: dict[str, set[str]] = defaultdict(set)
+    for result in results:
+        ident = result.identity
+        name = ident.model_name or ident.model
+        names[ident.model].add(name)
+        keys[_base_name(name)].add(ident.model)
+    findings = []
+    for result in results:
+        ident = result.identity
+        spelled = sorted(names[ident.model])
+        other_keys = sorted(keys[_base_name(ident.model_name or ident.model)])
+        problems = []
+        if len(spelled) > 1:
+            problems.append(
+                f"model '{ident.model}' is written {len(spelled)} ways: {', '.join(spelled)}"
+            )
+        if len(other_keys) > 1:
+            problems.append(f"one model under several keys: {', '.join(other_keys)}")
+        status = Status.WARN if problems else Status.PASS
+        findings.append(Finding("model_spellings", status, "; ".join(problems) or "one spelling"))
+    return findings
+
+
+def run_checks(results: list[ServingResult], options: IngestOptions) -> list[list[Finding]]:
+    """All checks for every result, aligned with ``results``."""
+    spelled = model_spellings(results)
+    return [
+        [check(result, options) for check in CHECKS] + [spelling]
+        for result, spelling in zip(results, spelled, strict=True)
+    ]
+
+
+def worst(findings: list[Finding]) -> Status:
+    """The overall status of a row: fail > warn > pass (skips do not count)."""
+    statuses = {f.status for f in findings}
+    for status in (Status.FAIL, Status.WARN):
+        if status in statuses:
+            return status
+    return Status.PASS

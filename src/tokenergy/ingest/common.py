@@ -1,0 +1,63 @@
+"""Helpers several adapters share: latency summaries, model keys, GPU names."""
+
+from __future__ import annotations
+
+import re
+
+from tokenergy import catalog
+from tokenergy.errors import CatalogError
+from tokenergy.ingest.fields import RowReader
+from tokenergy.records import MetricStats
+
+_STATS = ("mean", "median", "std", "p90", "p95", "p99")
+
+
+def metric_stats(
+    reader: RowReader,
+    metric: str,
+    *,
+    suffix: str = "",
+    scale: float = 1.0,
+    skip: tuple[str, ...] = (),
+) -> MetricStats | None:
+    """``{mean,median,std,p90,p95,p99}_{metric}{suffix}`` scaled (e.g. ms → s); None if absent."""
+    values: dict[str, float | None] = {}
+    for stat in _STATS:
+        if stat in skip:
+            continue
+        value = reader.optional_number(f"{stat}_{metric}{suffix}")
+        values[stat] = None if value is None else value * scale
+    if all(v is None for v in values.values()):
+        return None
+    return MetricStats(**values)
+
+
+_HF_CACHE = re.compile(r"models--(?P<org>[^/]+?)--(?P<name>[^/]+)")
+
+
+def model_key(name: str) -> str:
+    """A stable key for a model written as a hub id, a local path or an HF cache snapshot path."""
+    cached = _HF_CACHE.search(name)
+    if cached:
+        return f"{cached['org']}/{cached['name']}"
+    return name.rstrip("/")
+
+
+def canonical_gpu(name: str | None) -> str | None:
+    """Catalog name of a GPU as sources write it ('b200-trt', 'NVIDIA H100 80GB HBM3'), else as
+    written."""
+    if name is None:
+        return None
+    cleaned = re.sub(r"^nvidia[\s_-]+", "", name.strip(), flags=re.IGNORECASE)
+    try:
+        return catalog.canonical_gpu(cleaned)
+    except CatalogError:
+        return name
+
+
+def known_gpu(name: str) -> str | None:
+    """Catalog name if ``name`` is a known GPU, else None (for names guessed from file names)."""
+    try:
+        return catalog.canonical_gpu(name)
+    except CatalogError:
+        return None

@@ -1,0 +1,114 @@
+"""Typed reads of foreign rows: every bad value becomes an IngestError naming file, row and field.
+
+Adapters never index a foreign dict directly; they go through :class:`RowReader` so a missing key,
+a string where a number belongs, NaN or a negative count all produce the same one-line error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from tokenergy.errors import IngestError
+
+
+class RowReader:
+    """Reads one foreign record (a JSON object or a CSV row) with validation.
+
+    ``from_text`` accepts numbers written as strings (CSV cells); JSON numbers must be numbers.
+    """
+
+    def __init__(
+        self, data: Any, source: str, row: int | None = None, *, from_text: bool = False
+    ) -> None:
+        if not isinstance(data, Mapping):
+            raise IngestError(
+                f"expected an object, got {type(data).__name__}", file=source, field=self._at(row)
+            )
+        self.data: Mapping[str, Any] = data
+        self.source = source
+        self.row = row
+        self.from_text = from_text
+
+    @staticmethod
+    def _at(row: int | None, key: str | None = None) -> str | None:
+        parts = [f"row {row}"] if row is not None else []
+        if key is not None:
+            parts.append(key)
+        return " ".join(parts) if parts else None
+
+    def error(self, key: str, message: str) -> IngestError:
+        return IngestError(message, file=self.source, field=self._at(self.row, key))
+
+    def has(self, key: str) -> bool:
+        value = self.data.get(key)
+        return value is not None and value != ""
+
+    def number(self, key: str, *, minimum: float | None = 0.0) -> float:
+        """A required finite number (>= ``minimum`` unless None)."""
+        value = self.optional_number(key, minimum=minimum)
+        if value is None:
+            raise self.error(key, "missing")
+        return value
+
+    def optional_number(self, key: str, *, minimum: float | None = 0.0) -> float | None:
+        raw = self.data.get(key)
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            raise self.error(key, f"expected a number, got {raw!r}")
+        if isinstance(raw, str):
+            if not self.from_text:
+                raise self.error(key, f"expected a number, got the string {raw!r}")
+            try:
+                raw = float(raw)
+            except ValueError:
+                raise self.error(key, f"expected a number, got {raw!r}") from None
+        if not isinstance(raw, int | float):
+            raise self.error(key, f"expected a number, got {type(raw).__name__}")
+        value = float(raw)
+        if not math.isfinite(value):
+            raise self.error(key, f"not a finite number ({raw!r})")
+        if minimum is not None and value < minimum:
+            raise self.error(key, f"must be >= {minimum:g}, got {value:g}")
+        return value
+
+    def integer(self, key: str, *, minimum: int = 0) -> int:
+        value = self.optional_integer(key, minimum=minimum)
+        if value is None:
+            raise self.error(key, "missing")
+        return value
+
+    def optional_integer(self, key: str, *, minimum: int = 0) -> int | None:
+        value = self.optional_number(key, minimum=minimum)
+        if value is None:
+            return None
+        if not value.is_integer():
+            raise self.error(key, f"expected a whole number, got {value:g}")
+        return int(value)
+
+    def text(self, key: str) -> str:
+        value = self.optional_text(key)
+        if value is None:
+            raise self.error(key, "missing")
+        return value
+
+    def optional_text(self, key: str) -> str | None:
+        raw = self.data.get(key)
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str):
+            raise self.error(key, f"expected text, got {type(raw).__name__}")
+        return raw
+
+    def flag(self, key: str) -> bool | None:
+        """Booleans written as JSON booleans or as the strings 'true'/'false'."""
+        raw = self.data.get(key)
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        raise self.error(key, f"expected true/false, got {raw!r}")

@@ -1,0 +1,81 @@
+"""``load_results``: paths → ServingResults with their checks, plus what was skipped and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from tokenergy.errors import IngestError
+from tokenergy.ingest.checks import Finding, run_checks
+from tokenergy.ingest.detect import adapter_named, detect
+from tokenergy.ingest.options import IngestOptions
+from tokenergy.ingest.registry import NotResults
+from tokenergy.ingest.sources import Document, SkippedFile, iter_documents
+from tokenergy.records import ServingResult
+
+
+@dataclass
+class IngestResult:
+    """Results in input order with their check findings (aligned), and the files skipped."""
+
+    results: list[ServingResult] = field(default_factory=list)
+    checks: list[list[Finding]] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SkippedFile]:
+        """Files that could not be ingested (errors), as opposed to benign skips."""
+        return [s for s in self.skipped if s.failed]
+
+
+def _validation_error(error: ValidationError, document: Document) -> IngestError:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return IngestError(first["msg"], file=document.name, field=where or None)
+
+
+def read_document(
+    document: Document, options: IngestOptions, fmt: str | None = None
+) -> list[ServingResult]:
+    """Results of one document; raises IngestError (bad input) or NotResults (nothing to read)."""
+    data = document.parse()
+    adapter = adapter_named(fmt) if fmt else detect(data, document)
+    try:
+        return adapter.read(data, document, options)
+    except ValidationError as error:
+        raise _validation_error(error, document) from None
+
+
+def load_results(
+    paths: Iterable[str | Path],
+    options: IngestOptions | None = None,
+    *,
+    fmt: str | None = None,
+    keep_going: bool = True,
+) -> IngestResult:
+    """Ingest files, directories and `.zip`s; run every check on the results.
+
+    With ``keep_going`` (default) a bad file is recorded in ``skipped`` (``failed=True``) and the
+    others still ingest; without it the first IngestError propagates.
+    """
+    options = options or IngestOptions()
+    out = IngestResult()
+    for item in iter_documents([Path(p) for p in paths]):
+        if isinstance(item, SkippedFile):
+            if item.failed and not keep_going:
+                raise IngestError(item.reason)
+            out.skipped.append(item)
+            continue
+        try:
+            out.results.extend(read_document(item, options, fmt))
+        except NotResults as signal:
+            out.skipped.append(SkippedFile(item.name, signal.reason, failed=False))
+        except IngestError as error:
+            if not keep_going:
+                raise
+            out.skipped.append(SkippedFile(item.name, str(error), failed=True))
+    out.checks = run_checks(out.results, options)
+    return out

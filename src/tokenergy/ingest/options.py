@@ -1,0 +1,46 @@
+"""What the user told ingest: the power basis for unmeasured rows, length sampler, gates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tokenergy.errors import TokenergyError
+from tokenergy.power import PowerSpec, resolve, validate_spec
+from tokenergy.records import EnergyMeasurement, LengthSampler
+
+DEFAULT_RANGE_RATIO = 0.8
+DEFAULT_FAILURE_GATE = 0.05
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """Options shared by all adapters and checks.
+
+    ``power`` applies only to rows without a measurement (measured power always wins).
+    ``sampler``/``range_ratio`` default per format (InferenceX: bench-serving lineage, R = 0.8).
+    ``gpu``/``gpus`` fill in hardware that raw client files do not name.
+    """
+
+    power: PowerSpec | None = None
+    sampler: LengthSampler | None = None
+    range_ratio: float | None = None
+    gpu: str | None = None
+    gpus: int | None = None
+    failure_gate: float = DEFAULT_FAILURE_GATE
+
+    def __post_init__(self) -> None:
+        # contradictions (e.g. all-in + PUE) are the user's error, not a per-row 'no power'
+        if self.power is not None:
+            validate_spec(self.power)
+
+
+def stated_energy(
+    options: IngestOptions, gpu: str | None, num_gpus: int | None
+) -> tuple[EnergyMeasurement | None, str | None]:
+    """The user's power basis for one deployment, or the reason it could not be applied."""
+    if options.power is None:
+        return None, "no power basis given (use --basis allin|tdp, --power-per-gpu or --power)"
+    try:
+        return resolve(options.power, gpu, num_gpus), None
+    except TokenergyError as error:
+        return None, error.message

@@ -1,0 +1,41 @@
+"""Adapters by format name; adding a format is one module with one ``@register`` class.
+
+An adapter says whether a parsed document is its format (``sniff``, by content) and turns it into
+ServingResults (``read``). Documents that hold no results by design raise :class:`NotResults`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol
+
+from tokenergy.ingest.options import IngestOptions
+from tokenergy.ingest.sources import Document
+from tokenergy.records import ServingResult
+
+
+class NotResults(Exception):
+    """A recognised document that carries no serving results (metadata, non-LLM task, empty)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Adapter(Protocol):
+    name: ClassVar[str]
+
+    def sniff(self, data: Any, document: Document) -> bool: ...
+
+    def read(
+        self, data: Any, document: Document, options: IngestOptions
+    ) -> list[ServingResult]: ...
+
+
+ADAPTERS: dict[str, Adapter] = {}
+
+
+def register(cls: Callable[[], Adapter]) -> Callable[[], Adapter]:
+    adapter = cls()
+    ADAPTERS[adapter.name] = adapter
+    return cls

@@ -1,0 +1,126 @@
+"""Where foreign results come from: files, directories (recursive) and GitHub Actions `.zip`s.
+
+Each readable unit becomes a :class:`Document` named so that errors point at it
+('artifact.zip!agg_bmk.json'); parsing is by content, the name is only for messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tokenergy.errors import IngestError
+
+PARSED_SUFFIXES = (".json", ".csv")
+
+
+@dataclass
+class Document:
+    """One file's text, parsed lazily as JSON or CSV according to its first character/suffix."""
+
+    name: str
+    text: str
+    suffix: str
+    _parsed: Any = field(default=None, repr=False)
+
+    @property
+    def path(self) -> Path:
+        """The member's own name (inside a zip the part after '!'), for name-borne metadata."""
+        return Path(self.name.split("!")[-1])
+
+    def parse(self) -> Any:
+        """JSON value, or a list of CSV row dicts; malformed text is an IngestError."""
+        if self._parsed is None:
+            self._parsed = self._parse()
+        return self._parsed
+
+    def _parse(self) -> Any:
+        stripped = self.text.lstrip()
+        if not stripped:
+            raise IngestError("empty file", file=self.name)
+        if self.suffix == ".json" or stripped[0] in "[{":
+            try:
+                return json.loads(self.text)
+            except json.JSONDecodeError as error:
+                raise IngestError(
+                    f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+                    file=self.name,
+                    field="json",
+                ) from None
+        rows = list(csv.DictReader(io.StringIO(self.text)))
+        if not rows:
+            raise IngestError("CSV has a header but no rows", file=self.name)
+        return rows
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file that produced no results: an error (``failed``) or a documented, benign reason."""
+
+    name: str
+    reason: str
+    failed: bool
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise IngestError("not UTF-8 text (binary file?)", file=name) from None
+
+
+def _from_zip(path: Path) -> Iterator[Document | SkippedFile]:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise IngestError("not a valid zip archive", file=str(path)) from None
+    with archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir():
+                continue
+            name = f"{path}!{info.filename}"
+            suffix = Path(info.filename).suffix.lower()
+            if suffix not in PARSED_SUFFIXES:
+                yield SkippedFile(name, f"not a result file ({suffix or 'no suffix'})", False)
+                continue
+            yield Document(name, _decode(archive.read(info), name), suffix)
+
+
+def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        yield from _from_zip(path)
+        return
+    if suffix not in PARSED_SUFFIXES and not explicit:
+        yield SkippedFile(str(path), f"not a result file ({suffix or 'no suffix'})", False)
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise IngestError(f"cannot read: {error.strerror}", file=str(path)) from None
+    yield Document(str(path), _decode(data, str(path)), suffix)
+
+
+def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
+    """Documents under ``paths`` in a stable order; unreadable ones yield a failed SkippedFile.
+
+    Files named explicitly are always read (content decides the format); inside directories only
+    ``.json``, ``.csv`` and ``.zip`` files are read and others are listed as skipped.
+    """
+    for path in paths:
+        try:
+            if path.is_dir():
+                for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                    yield from _from_file(child, explicit=False)
+            elif path.exists():
+                yield from _from_file(path, explicit=True)
+            else:
+                yield SkippedFile(str(path), "no such file or directory", True)
+        except IngestError as error:
+            yield SkippedFile(error.file or str(path), str(error), True)

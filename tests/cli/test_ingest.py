@@ -1,0 +1,176 @@
+"""`tokenergy ingest` and `tokenergy check` end to end through the installed console script."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
+GOLDEN = "inferencex/agg/run_20218553330.json"
+ALL_FAILED = (
+    "inferencex/raw/pr1633_local_results/minimax-eagle3-conc64__minimaxm2.5_8k1k_conc64.json"
+)
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TOKENERGY, *map(str, args)], capture_output=True, text=True, check=False)
+
+
+def test_golden_row_as_json(shared_data: Path) -> None:
+    done = run(
+        "ingest",
+        shared_data / GOLDEN,
+        "--basis",
+        "allin",
+        "--model",
+        "gptoss",
+        "--hw",
+        "b200",
+        "--isl",
+        "8192",
+        "--osl",
+        "1024",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    (row,) = [r for r in rows if (r["conc"], r["gpus"], r["framework"]) == (128, 1, "vllm")]
+    required = {
+        "model",
+        "precision",
+        "hw",
+        "framework",
+        "gpus",
+        "conc",
+        "isl",
+        "osl",
+        "mean_intvty",
+        "mean_e2el_s",
+        "j_per_token",
+        "wh_per_query_nominal",
+        "wh_per_query_benchmarked",
+        "basis",
+        "boundary",
+        "checks",
+    }
+    assert required <= set(row)
+    assert f"{row['j_per_token']:.4g}" == "0.04434"
+    assert f"{row['wh_per_query_nominal']:.4g}" == "0.1135"
+    assert f"{row['wh_per_query_benchmarked']:.3g}" == "0.102"
+    assert (row["basis"], row["boundary"], row["precision"]) == ("provisioned", "facility", "fp4")
+    assert {c["name"] for c in row["checks"]} >= {"total_is_sum", "littles_law", "failure_rate"}
+    assert all(set(c) == {"name", "status", "detail"} for c in row["checks"])
+
+
+def test_filters_sort_and_top(shared_data: Path) -> None:
+    done = run(
+        "ingest",
+        shared_data / GOLDEN,
+        "--basis",
+        "allin",
+        "--isl",
+        "1024",
+        "--osl",
+        "1024",
+        "--min-interactivity",
+        "50",
+        "--sort",
+        "j_per_token",
+        "--top",
+        "2",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert rows and all(r["mean_intvty"] >= 50 and r["isl"] == 1024 for r in rows)
+    per_workload: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        per_workload.setdefault((r["model"], r["precision"]), []).append(r["j_per_token"])
+    assert all(len(v) <= 2 and v == sorted(v) for v in per_workload.values())
+
+
+def test_table_csv_and_parquet_outputs(shared_data: Path, tmp_path: Path) -> None:
+    table = run(
+        "ingest", shared_data / GOLDEN, "--basis", "allin", "--model", "gptoss", "--top", "1"
+    )
+    assert table.returncode == 0 and "J/token" in table.stdout and "provisioned" in table.stdout
+    done = run("ingest", shared_data / GOLDEN, "--basis", "allin", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == len(json.loads((shared_data / GOLDEN).read_text()))
+    out = tmp_path / "rows.parquet"
+    done = run(
+        "ingest", shared_data / GOLDEN, "--basis", "allin", "--format", "parquet", "--out", out
+    )
+    assert done.returncode == 0, done.stderr
+    assert pq.read_table(out).num_rows == len(rows)
+    assert run("ingest", shared_data / GOLDEN, "--format", "parquet").returncode == 2
+
+
+def test_bad_files_exit_2_but_the_rest_ingests(shared_data: Path, tmp_path: Path) -> None:
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text('[{"hw": "b200", "conc": 4')
+    done = run("ingest", truncated, shared_data / GOLDEN, "--basis", "allin", "--json")
+    assert done.returncode == 2
+    assert len(json.loads(done.stdout)) > 100
+    assert "truncated.json: json: invalid JSON" in done.stderr
+    assert "skipped 1 file(s), 1 with errors" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_keep_going_stops_at_the_first_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('{"unknown": true}')
+    done = run("ingest", bad, "--no-keep-going")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unknown format" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--basis", "bogus"], "--basis"),
+        (["--sampler", "zipf"], "--sampler"),
+        (["--range-ratio", "2"], "--range-ratio"),
+        (["--basis", "allin", "--pue", "1.2"], "twice"),
+        (["--sort", "nope"], "--sort"),
+    ],
+)
+def test_bad_options_are_one_line(shared_data: Path, args: list[str], needle: str) -> None:
+    done = run("ingest", shared_data / GOLDEN, *args)
+    assert done.returncode == 2 and needle in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+def test_check_lists_findings_with_file_and_row(shared_data: Path) -> None:
+    done = run("check", shared_data / ALL_FAILED, "--power", "8kW")
+    assert done.returncode == 0
+    assert (
+        f"{shared_data / ALL_FAILED}  FAIL  failure_rate  0 of 640 requests completed"
+        in done.stdout
+    )
+    strict = run("check", shared_data / ALL_FAILED, "--strict")
+    assert strict.returncode == 1
+    rows = run("check", shared_data / GOLDEN, "--basis", "allin")
+    assert f"{shared_data / GOLDEN}:137  WARN  reciprocal_spread" in rows.stdout
+    assert rows.returncode == 0
+
+
+def test_all_failed_run_has_no_wh_per_query(shared_data: Path) -> None:
+    done = run("ingest", shared_data / ALL_FAILED, "--power", "8kW", "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert row["completed"] == 0 and row["attempted"] == 640
+    assert row["wh_per_query_measured"] is None and row["j_per_token"] is None
+    assert row["status"] == "fail"
+
+
+def test_overhead_without_a_power_is_refused(shared_data: Path) -> None:
+    done = run("ingest", shared_data / GOLDEN, "--pue", "1.2")
+    assert done.returncode == 2 and "need a power" in done.stderr

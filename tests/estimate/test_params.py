@@ -1,0 +1,47 @@
+"""Parameter sets: node defaults by GPU count, regimes, mix normalisation, JSON round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from tokenergy.estimate.distributions import Exponential, LogNormal, Point
+from tokenergy.estimate.levers import parse_lever
+from tokenergy.estimate.params import (
+    EstimateParams,
+    FleetParams,
+    Regime,
+    default_p_idle_w,
+    default_pmax_w,
+)
+
+
+def test_node_power_defaults_follow_the_gpu_count() -> None:
+    assert default_pmax_w(8) == 11_300.0
+    assert default_pmax_w(10) == 14_100.0  # the DeepSeek-R1 rows of the default table
+    assert default_pmax_w(4) == 5_650.0
+    assert default_p_idle_w(11_300.0) == 2_700.0
+    assert default_p_idle_w(14_100.0) == pytest.approx(2_700.0 * 14.1 / 11.3)
+
+
+def test_regimes_and_default_lengths() -> None:
+    assert Regime.TRADITIONAL.lout_median == 300.0
+    assert Regime.TEST_TIME.lout_median == 5000.0
+    params = EstimateParams()
+    assert params.lin == Point(value=500.0)
+    assert params.lout_distribution() == Exponential(median=300.0)
+    assert isinstance(params.util, LogNormal)
+    assert (params.util.p5, params.util.p95) == pytest.approx((0.4, 0.9))
+    assert isinstance(params.pue, LogNormal)
+    assert (params.pue.p5, params.pue.p95) == pytest.approx((1.05, 1.40))
+
+
+def test_mix_is_normalised_and_zero_shares_dropped() -> None:
+    params = FleetParams(queries_per_day=1.0, mix={Regime.TRADITIONAL: 9, Regime.TEST_TIME: 0})
+    assert params.mix_weights() == {Regime.TRADITIONAL: 1.0}
+    default = FleetParams(queries_per_day=1.0).mix_weights()
+    assert default == pytest.approx({Regime.TRADITIONAL: 0.9, Regime.TEST_TIME: 0.1})
+
+
+def test_fleet_params_round_trip_through_json() -> None:
+    params = FleetParams(queries_per_day=1e9, levers=[parse_lever("model")], beta=1.4, seed=3)
+    assert FleetParams.model_validate_json(params.model_dump_json()) == params

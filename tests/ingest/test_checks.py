@@ -1,0 +1,141 @@
+"""Each check on a hand-built result: one that passes and one that trips it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokenergy.ingest import IngestOptions, checks
+from tokenergy.ingest.checks import Status
+from tokenergy.records import (
+    Counts,
+    EnergyMeasurement,
+    Identity,
+    LatencyStats,
+    LengthSampler,
+    MetricStats,
+    Provenance,
+    ServingResult,
+    Throughput,
+    Workload,
+)
+from tokenergy.units import Basis, Boundary
+
+OPTIONS = IngestOptions()
+
+
+def result(**parts: Any) -> ServingResult:
+    fields: dict[str, Any] = {
+        "identity": Identity(model="m", num_gpus=1),
+        "provenance": Provenance(source="test", source_format="test"),
+    }
+    fields.update(parts)
+    return ServingResult(**fields)
+
+
+def test_total_is_sum() -> None:
+    ok = result(throughput=Throughput(input_tok_s=80, output_tok_s=20, reported_total_tok_s=100))
+    bad = result(throughput=Throughput(input_tok_s=80, output_tok_s=20, reported_total_tok_s=50))
+    assert checks.total_is_sum(ok, OPTIONS).status is Status.PASS
+    assert checks.total_is_sum(bad, OPTIONS).status is Status.FAIL
+    assert checks.total_is_sum(result(), OPTIONS).status is Status.SKIP
+
+
+def test_length_ratio_uses_benchmarked_lengths() -> None:
+    """8192/1024 at R = 0.8 runs 7372.5/921.5 on average: ratio 8.0005, not 8."""
+    work = Workload(isl=8192, osl=1024, sampler=LengthSampler.BENCH_SERVING, range_ratio=0.8)
+    ok = result(workload=work, throughput=Throughput(input_tok_s=8000.5, output_tok_s=1000))
+    off = result(workload=work, throughput=Throughput(input_tok_s=9000, output_tok_s=1000))
+    assert checks.length_ratio(ok, OPTIONS).status is Status.PASS
+    assert checks.length_ratio(off, OPTIONS).status is Status.WARN
+
+
+def test_disagg_identity_catches_inconsistent_per_gpu_values() -> None:
+    identity = Identity(model="m", num_gpus=3, num_prefill_gpus=1, num_decode_gpus=2)
+    good = {"total": 100.0, "input": 200.0, "output": 50.0}  # 1·200 + 2·50 = 3·100
+    bad = {"total": 100.0, "input": 200.0, "output": 100.0}
+    assert (
+        checks.disagg_identity(
+            result(identity=identity, extras={"per_gpu_tok_s": good}), OPTIONS
+        ).status
+        is Status.PASS
+    )
+    assert (
+        checks.disagg_identity(
+            result(identity=identity, extras={"per_gpu_tok_s": bad}), OPTIONS
+        ).status
+        is Status.FAIL
+    )
+
+
+def _little(rate: float, e2el_s: float, cap: int) -> Status:
+    r = result(
+        workload=Workload(concurrency=cap),
+        throughput=Throughput(request_per_s=rate),
+        latency=LatencyStats(e2el_s=MetricStats(mean=e2el_s)),
+    )
+    return checks.littles_law(r, OPTIONS).status
+
+
+def test_littles_law() -> None:
+    assert _little(6.0, 21.0, 128) is Status.PASS  # 126 in flight of 128
+    assert _little(6.0, 21.0, 64) is Status.FAIL  # 126 in flight with a cap of 64: rates wrong
+    assert _little(1.0, 21.0, 128) is Status.WARN  # 21 of 128: cap never reached
+
+
+def test_failure_rate_gate() -> None:
+    five = result(counts=Counts(attempted=100, completed=95, failed=5))
+    six = result(counts=Counts(attempted=100, completed=94, failed=6))
+    none = result(counts=Counts(attempted=10, completed=0, failed=10))
+    assert checks.failure_rate(five, OPTIONS).status is Status.PASS
+    assert checks.failure_rate(six, OPTIONS).status is Status.FAIL
+    assert checks.failure_rate(six, IngestOptions(failure_gate=0.1)).status is Status.PASS
+    assert "0 of 10" in checks.failure_rate(none, OPTIONS).detail
+
+
+def test_reciprocal_spread() -> None:
+    latency = LatencyStats(intvty_tok_s=MetricStats(mean=44.0))
+    bug = result(latency=latency, extras={"reported_std_intvty": 468.9})
+    fine = result(latency=latency, extras={"reported_std_intvty": 4.0})
+    assert checks.reciprocal_spread(bug, OPTIONS).status is Status.WARN
+    assert checks.reciprocal_spread(fine, OPTIONS).status is Status.PASS
+
+
+def test_itl_vs_tpot() -> None:
+    chunked = LatencyStats(itl_s=MetricStats(mean=0.05), tpot_s=MetricStats(mean=0.017))
+    streamed = LatencyStats(itl_s=MetricStats(mean=0.017), tpot_s=MetricStats(mean=0.017))
+    assert checks.itl_vs_tpot(result(latency=chunked), OPTIONS).status is Status.WARN
+    assert checks.itl_vs_tpot(result(latency=streamed), OPTIONS).status is Status.PASS
+
+
+def test_counts_and_power_presence() -> None:
+    assert checks.counts_present(result(), OPTIONS).status is Status.WARN
+    counted = result(counts=Counts(completed=3))
+    assert checks.counts_present(counted, OPTIONS).status is Status.PASS
+    zero = EnergyMeasurement(
+        avg_power_w=0.0, boundary=Boundary.NODE, basis=Basis.MEASURED, method="t"
+    )
+    assert checks.power_present(result(energy=zero), OPTIONS).status is Status.FAIL
+    assert checks.power_present(result(), OPTIONS).status is Status.WARN
+
+
+def test_model_spellings_across_a_call() -> None:
+    a = result(identity=Identity(model="dsr1", model_name="deepseek-ai/DeepSeek-R1"))
+    b = result(identity=Identity(model="dsr1", model_name="/models/DeepSeek-R1"))
+    c = result(identity=Identity(model="gptoss", model_name="openai/gpt-oss-120b"))
+    found = checks.model_spellings([a, b, c])
+    assert [f.status for f in found] == [Status.WARN, Status.WARN, Status.PASS]
+    assert "written 2 ways" in found[0].detail
+
+
+def test_run_checks_aligns_and_worst_orders() -> None:
+    findings = checks.run_checks([result(), result()], OPTIONS)
+    assert len(findings) == 2 and len(findings[0]) == len(checks.CHECKS) + 1
+    assert checks.worst(findings[0]) is Status.WARN  # no counts, no power
+
+
+def test_one_model_under_several_keys() -> None:
+    a = result(identity=Identity(model="gptoss", model_name="openai/gpt-oss-120b"))
+    b = result(identity=Identity(model="openai/gpt-oss-120b", model_name="/models/gpt-oss-120b/"))
+    found = checks.model_spellings([a, b])
+    assert all(f.status is Status.WARN for f in found)
+    assert "several keys: gptoss, openai/gpt-oss-120b" in found[0].detail

@@ -1,0 +1,146 @@
+"""InferenceX processed rows: the public golden and a hand-computed disaggregated row."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.power import GpuBasis, PowerSpec
+from tokenergy.records import ServingResult
+from tokenergy.units import Basis, Boundary
+
+ALLIN = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN))
+
+
+def _pick(results: list[ServingResult], **want: object) -> ServingResult:
+    def matches(r: ServingResult) -> bool:
+        summary = r.summary()
+        return all(summary[k] == v for k, v in want.items())
+
+    found = [r for r in results if matches(r)]
+    assert len(found) == 1, f"{len(found)} rows match {want}"
+    return found[0]
+
+
+def test_public_golden_gptoss_b200_allin(shared_data: Path) -> None:
+    """InferenceX run 20218553330: gpt-oss-120b fp4, 1×B200, vLLM, conc 128, 8192/1024."""
+    path = shared_data / "inferencex/agg/run_20218553330.json"
+    results = load_results([path], ALLIN).results
+    row = _pick(
+        results,
+        model="gptoss",
+        precision="fp4",
+        hw="B200",
+        framework="vllm",
+        gpus=1,
+        conc=128,
+        isl=8192,
+        osl=1024,
+    )
+    assert row.j_per_token == pytest.approx(0.04434, rel=5e-4)
+    assert row.wh_per_query_nominal == pytest.approx(0.1135, rel=5e-4)
+    assert row.wh_per_query_benchmarked == pytest.approx(0.1022, rel=5e-4)
+    # the arithmetic behind it: 2170 W / 48 939.36 tok/s; benchmarked lengths of the
+    # bench-serving sampler at R = 0.8: (6553 + 8192)/2 + (819 + 1024)/2 = 8294 tokens
+    assert row.tokens_per_query_benchmarked == 8294
+    assert row.power_w == 2170.0
+    assert row.energy is not None
+    assert (row.energy.basis, row.energy.boundary) == (Basis.PROVISIONED, Boundary.FACILITY)
+
+
+def test_disaggregated_row_recovers_absolute_rates(shared_data: Path) -> None:
+    """run_20815591275 row 0: DeepSeek-R1 fp8, MI355X, sglang-disagg, P = 8, D = 16, conc 2048.
+
+    Per-GPU values: total 1730.701161447344 (÷24), input 2595.4824890426285 (÷8 prefill),
+    output 1298.3104976497018 (÷16 decode).
+      input  = 2595.4824890426285 × 8  = 20 763.859912 tok/s
+      output = 1298.3104976497018 × 16 = 20 772.967962 tok/s
+      total  = 1730.701161447344 × 24  = 41 536.827875 tok/s  (= input + output)
+    All-in MI355X 2.65 kW × 24 GPUs = 63 600 W → 63 600 / 41 536.827875 = 1.531171 J/token.
+    Nominal 1024 + 1024 = 2048 tokens → 1.531171 × 2048 / 3600 = 0.871066 Wh/query;
+    benchmarked (819 + 1024)/2 × 2 = 1843 tokens → 0.783875 Wh/query.
+    The wrong way (adding per-GPU input and output, × 24) would give 93 451 tok/s.
+    """
+    path = shared_data / "inferencex/agg/run_20815591275.json"
+    row = load_results([path], ALLIN).results[0]
+    assert (row.identity.num_prefill_gpus, row.identity.num_decode_gpus) == (8, 16)
+    assert row.throughput.input_tok_s == pytest.approx(20763.859912, rel=1e-9)
+    assert row.throughput.output_tok_s == pytest.approx(20772.967962, rel=1e-9)
+    assert row.throughput.total_tok_s == pytest.approx(41536.827875, rel=1e-9)
+    assert row.power_w == pytest.approx(63600.0)
+    assert row.j_per_token == pytest.approx(1.531171, rel=1e-6)
+    assert row.wh_per_query_nominal == pytest.approx(0.871066, rel=1e-6)
+    assert row.wh_per_query_benchmarked == pytest.approx(0.783875, rel=1e-6)
+
+
+def _row(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "hw": "b200-trt",
+        "conc": 4,
+        "model": "openai/gpt-oss-120b",
+        "infmax_model_prefix": "gptoss",
+        "framework": "trt",
+        "precision": "fp4",
+        "isl": 1024,
+        "osl": 1024,
+        "tp": 2,
+        "ep": 1,
+        "dp_attention": "false",
+        "tput_per_gpu": 1000.0,
+        "input_tput_per_gpu": 500.0,
+        "output_tput_per_gpu": 500.0,
+        "mean_e2el": 10.0,
+        "mean_tpot": 0.01,
+        "mean_intvty": 100.0,
+    }
+    base.update(overrides)
+    return base
+
+
+def test_single_node_scales_by_tp_pp_pcp(tmp_path: Path) -> None:
+    path = tmp_path / "row.json"
+    path.write_text(json.dumps(_row(pp=2, pcp_size=2)))
+    row = load_results([path], ALLIN).results[0]
+    assert row.identity.num_gpus == 8  # tp 2 × pp 2 × pcp 2
+    assert row.throughput.total_tok_s == 8000.0
+    assert row.identity.gpu == "B200"  # 'b200-trt' resolves through the catalog
+
+
+def test_measured_power_row_is_used_over_the_user_basis(tmp_path: Path) -> None:
+    """Newer rows with validated measured power: accelerator boundary, measured basis.
+
+    avg_power_w is per GPU: 600 W × 2 GPUs = 1200 W; total 2000 tok/s → 0.6 J/token.
+    """
+    path = tmp_path / "row.json"
+    fields = {
+        "power_valid": 1,
+        "power_metric_schema_version": 2,
+        "avg_power_w": 600.0,
+        "joules_per_successful_query": 1234.0,
+    }
+    path.write_text(json.dumps([_row(**fields)]))
+    row = load_results([path], ALLIN).results[0]
+    assert row.energy is not None
+    assert (row.energy.basis, row.energy.boundary) == (Basis.MEASURED, Boundary.ACCELERATOR)
+    assert row.j_per_token == pytest.approx(0.6)
+    assert row.extras["energy_per_query_j"] == 1234.0
+
+
+def test_invalid_measurement_falls_back_to_the_stated_basis(tmp_path: Path) -> None:
+    path = tmp_path / "row.json"
+    path.write_text(json.dumps(_row(power_valid=0, avg_power_w=600.0)))
+    row = load_results([path], ALLIN).results[0]
+    assert row.energy is not None and row.energy.basis is Basis.PROVISIONED
+
+
+def test_without_a_basis_energy_is_absent_and_said_why(tmp_path: Path) -> None:
+    path = tmp_path / "row.json"
+    path.write_text(json.dumps(_row()))
+    ingested = load_results([path])
+    row = ingested.results[0]
+    assert row.energy is None and row.j_per_token is None
+    power = {f.name: f for f in ingested.checks[0]}["power_present"]
+    assert power.status == "warn" and "--basis" in power.detail
