@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tokenergy.sim.server import run_in_thread
 
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
@@ -55,3 +60,149 @@ def test_bad_dataset_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"input_len": "many", "output_len": 3}) + "\n")
     done = run("bench", "http://127.0.0.1:9", "--concurrency", "1", "--dataset", str(path))
     assert done.returncode == 2 and str(path) in done.stderr and "input_len" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def sim_url() -> Iterator[str]:
+    with run_in_thread("llama-3.1-8b-h100", speed=50.0) as sim:
+        yield sim.url
+
+
+def test_sweep_json_against_the_simulator(sim_url: str, tmp_path: Path) -> None:
+    done = run(
+        "bench",
+        sim_url,
+        "--isl",
+        "300",
+        "--osl",
+        "50",
+        "--concurrency",
+        "1,6",
+        "--num-prompts",
+        "20",
+        "--warmup",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    points = json.loads(done.stdout)
+    assert [p["config"]["concurrency"] for p in points] == [1, 6]
+    for point in points:
+        counts = point["whole_run"]["counts"]
+        assert counts["attempted"] == 20 == counts["completed"]
+        assert point["result"]["provenance"]["simulated"] is True
+        assert point["result"]["extras"]["window"]["steady"] is True
+        assert point["whole_run"]["workload"]["mean_input_len"] == 300
+        assert point["whole_run"]["workload"]["mean_output_len"] == 50
+    assert (tmp_path / "c6" / "vllm_bench.json").exists()
+
+
+def test_table_output(sim_url: str, tmp_path: Path) -> None:
+    done = run(
+        "bench",
+        sim_url,
+        "--isl",
+        "100",
+        "--osl",
+        "20",
+        "--concurrency",
+        "4",
+        "--num-prompts",
+        "12",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    for label in ("req/s", "TTFT p99 (ms)", "ITL p50 (ms)", "steady state", "Little's law"):
+        assert label in done.stdout
+
+
+def test_faults_exit_0_with_failures_by_cause(tmp_path: Path) -> None:
+    with run_in_thread("llama-3.1-8b-h100", speed=50.0, faults="error_rate=0.3,status=503") as sim:
+        done = run(
+            "bench",
+            sim.url,
+            "--isl",
+            "64",
+            "--osl",
+            "16",
+            "--concurrency",
+            "4",
+            "--num-prompts",
+            "30",
+            "--out",
+            str(tmp_path),
+            "--json",
+        )
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)["whole_run"]["counts"]
+    assert counts["failures_by_cause"].keys() == {"http_503"}
+    assert counts["completed"] + counts["failures_by_cause"]["http_503"] == 30
+
+
+def test_length_mismatch_exits_2_with_a_clear_message(sim_url: str, tmp_path: Path) -> None:
+    done = run(
+        "bench",
+        sim_url,
+        "--isl",
+        "32",
+        "--osl",
+        "2000",
+        "--concurrency",
+        "8",
+        "--num-prompts",
+        "8",
+        "--no-ignore-eos",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 2
+    assert "other lengths than asked" in done.stderr and "--max-length-mismatch" in done.stderr
+    assert (tmp_path / "run.json").exists()
+
+
+def test_ctrl_c_keeps_requests_and_writes_the_summary(tmp_path: Path) -> None:
+    with run_in_thread("llama-3.1-8b-h100", speed=2.0) as sim:
+        process = subprocess.Popen(
+            [
+                TOKENERGY,
+                "bench",
+                sim.url,
+                "--isl",
+                "64",
+                "--osl",
+                "200",
+                "--concurrency",
+                "4",
+                "--num-prompts",
+                "100000",
+                "--out",
+                str(tmp_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        log = tmp_path / "requests.jsonl"
+        deadline = time.monotonic() + 60
+        while not (log.exists() and len(log.read_text().splitlines()) >= 6):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "partial results kept" in stderr
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    run_json = json.loads((tmp_path / "run.json").read_text())
+    assert run_json["interrupted"] is True
+    counts = run_json["whole_run"]["counts"]
+    assert (
+        counts["attempted"]
+        == len(rows)
+        == counts["completed"] + counts["failed"] + counts["incomplete"]
+    )
+    assert counts["incomplete"] == 4  # the four in flight were cut and logged, not lost
+    assert sum(r["outcome"] == "incomplete" for r in rows) == 4

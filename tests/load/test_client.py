@@ -38,6 +38,10 @@ async def stream_handler(request: web.Request) -> web.StreamResponse:
         await response.write(text_chunk("a", {"prompt_tokens": 5, "completion_tokens": 1}))
         await asyncio.sleep(0.02)
         await response.write(text_chunk("bcd", {"prompt_tokens": 5, "completion_tokens": 4}))
+    elif mode == "tricky":  # generated text that mimics the usage keys (escaped in JSON)
+        text = 'x "completion_tokens": 99, "choices": [] "error"'
+        await response.write(text_chunk(text, {"prompt_tokens": 5, "completion_tokens": 2}))
+        await response.write(text_chunk("y", {"prompt_tokens": 5, "completion_tokens": 4}))
     elif mode in ("plain", "merged"):
         texts = ["a", "b", "c", "d"] if mode == "plain" else ["a", "bcd"]
         for text in texts:
@@ -150,3 +154,9 @@ def test_record_json_round_trip() -> None:
     )
     again = RequestRecord.from_json(json.loads(json.dumps(record.to_json())))
     assert again == record
+
+
+async def test_text_that_looks_like_usage_keys_is_not_mistaken(server: str) -> None:
+    record = await send(server, "tricky")
+    assert record.outcome == "ok" and record.chunk_tokens == [2, 2]
+    assert (record.prompt_tokens, record.completion_tokens) == (5, 4)

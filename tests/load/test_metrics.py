@@ -9,6 +9,7 @@ import pytest
 
 from tokenergy.load.client import RequestRecord
 from tokenergy.load.metrics import (
+    Window,
     latency_summary,
     littles_law,
     metric_stats,
@@ -186,3 +187,12 @@ def test_littles_law_on_closed_loop_timeline() -> None:
     assert law.predicted_concurrency == pytest.approx(0.3 / 0.170)
     # both slots busy throughout [30, 200] except slot A's gap? none: back-to-back → exactly 2
     assert law.measured_concurrency == pytest.approx(2.0)
+
+
+def test_unconfirmed_chunk_counts_are_spread_to_the_usage_count() -> None:
+    # 2 chunks seen, usage says 6 tokens: 3 per chunk; only the first chunk is in the window.
+    record = rec(0, 0, [100, 200], [1, 1])
+    record.chunk_tokens_exact = False
+    record.completion_tokens = 6
+    window = Window(50 * MS, 150 * MS, steady=True, reason="test")
+    assert window_totals([record], window).output_tokens == 3

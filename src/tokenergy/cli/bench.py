@@ -77,6 +77,11 @@ def bench_command(
         help="Fail the run above this share of requests whose "
         "server-counted lengths differ from the asked ones.",
     ),
+    tokenizer: Path | None = typer.Option(
+        None,
+        "--tokenizer",
+        help="Local tokenizer.json (extra 'tokenizers') for servers without /tokenize.",
+    ),
     ignore_eos: bool = typer.Option(
         True, "--ignore-eos/--no-ignore-eos", help="Force OSL with ignore_eos + min_tokens."
     ),
@@ -128,6 +133,7 @@ def bench_command(
             conversations=conversations,
             workers=workers,
             ignore_eos=ignore_eos,
+            tokenizer=tokenizer,
         )
         observer = meters.observer(cap) if meters is not None else None
         outcome = _run_with_progress(config, shape, point_dir, observer)
@@ -196,7 +202,10 @@ def _run_with_progress(
         with progress:
             return asyncio.run(run_point(config, [observer, *([meter] if meter else [])]))
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
+        if (point_dir / RUN_FILE).exists():
+            err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
+        else:
+            err_console.print("interrupted before the load started", highlight=False)
         raise typer.Exit(130) from None
 
 

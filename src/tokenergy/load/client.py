@@ -8,6 +8,7 @@ serialised before the send so JSON encoding never sits inside a measured interva
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,6 +18,9 @@ import aiohttp
 
 from tokenergy.errors import ServerError
 
+_COMPLETION_TOKENS = re.compile(rb'"completion_tokens":\s*(\d+)')
+_PROMPT_TOKENS = re.compile(rb'"prompt_tokens":\s*(\d+)')
+_EMPTY_CHOICES = re.compile(rb'"choices":\s*\[\s*\]')
 SIMULATED_HEADER = "x-tokenergy-simulated"  # set by tokenergy's simulator on every response
 
 
@@ -215,7 +219,7 @@ async def stream_request(
     chunk_tokens = record.chunk_tokens
     seen_usage = 0
     continuous = True
-    done = False
+    done_ns: int | None = None
     headers_received = False
     record.send_ns = clock() - anchor_perf_ns
     try:
@@ -235,8 +239,23 @@ async def stream_request(
                     continue
                 data = raw[5:].strip()
                 if data == b"[DONE]":
-                    done = True
+                    done_ns = now
                     break
+                if b'"error"' not in data:
+                    # Fast path for events carrying usage: find the counts without a full JSON
+                    # parse. Key names inside generated text are escaped (\"), so they never
+                    # match these patterns; anything unusual falls through to json.loads.
+                    completions = _COMPLETION_TOKENS.findall(data)
+                    if completions:
+                        completion = int(completions[-1])
+                        if _EMPTY_CHOICES.search(data) is None and completion > seen_usage:
+                            chunk_ns.append(now)
+                            chunk_tokens.append(completion - seen_usage)
+                            seen_usage = completion
+                        prompts = _PROMPT_TOKENS.findall(data)
+                        record.prompt_tokens = int(prompts[-1]) if prompts else None
+                        record.completion_tokens = completion
+                        continue
                 event = json.loads(data)
                 if "error" in event or event.get("object") == "error":
                     record.outcome = Outcome.STREAM_ERROR
@@ -258,6 +277,8 @@ async def stream_request(
                 if usage is not None:  # the last usage seen is the count of record
                     record.prompt_tokens = usage.get("prompt_tokens")
                     record.completion_tokens = usage.get("completion_tokens")
+            if done_ns is not None:
+                await _drain(response)
     except (TimeoutError, aiohttp.ServerTimeoutError):
         record.outcome = Outcome.TIMEOUT
         record.error = "no data within the read timeout"
@@ -270,12 +291,12 @@ async def stream_request(
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
         record.outcome = Outcome.STREAM_ERROR
         record.error = f"unparsable stream event: {error}"[:300]
-    record.end_ns = clock() - anchor_perf_ns
+    record.end_ns = done_ns if done_ns is not None else clock() - anchor_perf_ns
     if chunk_ns:
         record.first_token_ns = chunk_ns[0]
     if record.outcome != Outcome.PENDING:
         return
-    if not done:
+    if done_ns is None:
         record.outcome = Outcome.DISCONNECT
         record.error = "stream ended before [DONE]"
         return
@@ -285,6 +306,16 @@ async def stream_request(
     record.chunk_tokens_exact = (continuous and bool(chunk_tokens)) or (
         record.completion_tokens == streamed
     )
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read the stream to its end after ``[DONE]`` so the keep-alive connection is reused
+    (leaving unread bytes makes aiohttp close it, and every request would reconnect)."""
+    try:
+        async for _ in response.content.iter_any():
+            pass
+    except (aiohttp.ClientError, TimeoutError):
+        pass  # the request is complete; only the connection is lost
 
 
 # --- server metadata and tokenizer --------------------------------------------------------------

@@ -29,6 +29,7 @@ class BenchConfig:
     conversations: tuple[Conversation, ...] = ()
     workers: int = 1
     ignore_eos: bool = True
+    tokenizer: Path | None = None  # local tokenizer.json instead of the server's /tokenize
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +59,7 @@ class BenchConfig:
             "extra_body": self.extra_body,
             "workers": self.workers,
             "ignore_eos": self.ignore_eos,
+            "tokenizer": None if self.tokenizer is None else str(self.tokenizer),
         }
 
 

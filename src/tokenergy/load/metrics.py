@@ -201,12 +201,18 @@ class WindowTotals:
 
 def window_totals(records: Sequence[RequestRecord], window: Window) -> WindowTotals:
     """Tokens and requests that fall inside ``window`` (partial requests count their share)."""
-    input_tokens = output_tokens = completed = failed = 0
+    input_tokens = completed = failed = 0
+    output_tokens = 0.0
     causes: dict[str, int] = {}
     for record in records:
+        streamed = sum(record.chunk_tokens)
+        # Chunk counts not confirmed by usage: spread the usage count evenly over the chunks.
+        scale = 1.0
+        if not record.chunk_tokens_exact and record.completion_tokens and streamed:
+            scale = record.completion_tokens / streamed
         for t, k in zip(record.chunk_ns, record.chunk_tokens, strict=True):
             if window.contains(t):
-                output_tokens += k
+                output_tokens += k * scale
         if record.first_token_ns is not None and window.contains(record.first_token_ns):
             input_tokens += record.prompt_tokens if record.prompt_tokens is not None else record.isl
         if record.end_ns is None or not window.contains(record.end_ns):
@@ -223,7 +229,7 @@ def window_totals(records: Sequence[RequestRecord], window: Window) -> WindowTot
         incomplete=0,
         failures_by_cause=causes,
     )
-    return WindowTotals(input_tokens, output_tokens, counts)
+    return WindowTotals(input_tokens, round(output_tokens), counts)
 
 
 def run_counts(records: Sequence[RequestRecord]) -> Counts:

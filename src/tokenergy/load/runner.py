@@ -33,7 +33,7 @@ from tokenergy.load.client import (
 )
 from tokenergy.load.config import BenchConfig, Capabilities
 from tokenergy.load.driver import DriveOutcome, PreparedRequest, RunObserver, Source, drive
-from tokenergy.load.runlog import REQUESTS_FILE, read_requests
+from tokenergy.load.runlog import REQUESTS_FILE, RUN_FILE, VLLM_BENCH_FILE, read_requests
 from tokenergy.load.schedule import Schedule, ScheduledRequest
 from tokenergy.load.summary import (
     LengthMismatchError,
@@ -43,6 +43,7 @@ from tokenergy.load.summary import (
     summarise,
     write_run,
 )
+from tokenergy.load.tokenizer import LocalTokenCounter
 from tokenergy.load.workload import (
     PromptBuilder,
     PromptKind,
@@ -127,7 +128,11 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         info = await server_info(meta, config.base_url)
         if not config.model:
             config = replace(config, model=_first_model(info, config.base_url))
-        counter = ServerTokenCounter(meta, config.base_url, config.model)
+        counter: TokenCounter = (
+            LocalTokenCounter(config.tokenizer)
+            if config.tokenizer is not None
+            else ServerTokenCounter(meta, config.base_url, config.model)
+        )
         if config.conversations:
             config = await _with_dataset_lengths(config, counter)
         shape = config.shape
@@ -165,7 +170,8 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
             source = Source(iter(measured))
         requests_path = config.out_dir / REQUESTS_FILE
         config.out_dir.mkdir(parents=True, exist_ok=True)
-        requests_path.unlink(missing_ok=True)
+        for stale in (REQUESTS_FILE, RUN_FILE, VLLM_BENCH_FILE):  # never mix two runs' files
+            (config.out_dir / stale).unlink(missing_ok=True)
         anchor = ClockAnchor.now()
         for observer in observers:
             observer.on_start(anchor)

@@ -57,6 +57,7 @@ class SelfCheck:
     planned_rate_rps: float | None
     achieved_send_rate_rps: float | None
     client_cpu_percent: float
+    client_cpu_s: float
     workers: int
     warnings: list[str]
 
@@ -127,7 +128,9 @@ def check_client(
             f"achieved send rate {achieved:.3g} req/s is below the planned {planned:.3g} "
             f"(requested {requested:.3g})"
         )
-    return SelfCheck(p99, requested, planned, achieved, cpu_percent, config.workers, warnings)
+    return SelfCheck(
+        p99, requested, planned, achieved, cpu_percent, cpu_s, config.workers, warnings
+    )
 
 
 def _served_model(info: dict[str, Any], model: str) -> dict[str, Any]:
@@ -225,7 +228,7 @@ def summarise(
         whole_run=whole_result,
         window=window,
         littles_law=littles,
-        self_check=SelfCheck(None, None, None, None, 0.0, 1, []),
+        self_check=SelfCheck(None, None, None, None, 0.0, 0.0, 1, []),
         length_mismatches=mismatches,
         records=records,
         interrupted=interrupted,
@@ -310,6 +313,7 @@ def write_run(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> N
             "workers": check.workers,
             "achieved_send_rate_rps": check.achieved_send_rate_rps,
             "client_cpu_percent": check.client_cpu_percent,
+            "client_cpu_s": check.client_cpu_s,
             "warnings": check.warnings,
         },
         "length_mismatches": outcome.length_mismatches,
