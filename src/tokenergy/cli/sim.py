@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
-from aiohttp import web
 from rich.table import Table
 
 from tokenergy.cli.render import console, fmt
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
-from tokenergy.sim.profiles import load_profile, profile_names
-from tokenergy.sim.server import SimServer
+from tokenergy.sim.profiles import load_profile, profile_names, write_profile
 
 app = typer.Typer(
     help="A simulated OpenAI-compatible LLM server with a calibrated timing and power model.",
@@ -36,37 +36,134 @@ def serve_command(
     gpus: int | None = typer.Option(
         None, "--gpus", min=1, help="Simulated GPUs (default: profile)."
     ),
+    max_num_seqs: int | None = typer.Option(
+        None, "--max-num-seqs", min=1, help="Batch cap (default: profile)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of EOS draws, faults and GPU UUIDs."),
 ) -> None:
     """Serve until interrupted. Every response is labelled simulated."""
+    from aiohttp import web  # heavy imports only for this command
+
+    from tokenergy.sim.server import SimServer
+
     if not speed > 0:
         raise ConfigError(f"must be > 0, got {speed}", field="--speed")
     resolved = load_profile(profile)
-    server = SimServer(resolved, speed=speed, faults=parse_faults(faults), seed=seed, num_gpus=gpus)
+    server = SimServer(
+        resolved,
+        speed=speed,
+        faults=parse_faults(faults),
+        seed=seed,
+        num_gpus=gpus,
+        max_num_seqs=max_num_seqs,
+    )
     console.print(
         f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
-        f"{resolved.gpu_model_name}, profile {resolved.name}, speed {speed:g}× — "
-        f"http://{host}:{port} (DCGM at /dcgm/metrics)",
+        f"{resolved.gpu_model_name}, profile {resolved.name}, "
+        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
+        "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
         highlight=False,
     )
-    web.run_app(server.app, host=host, port=port, print=None, access_log=None)
+
+    def announce(message: str) -> None:  # aiohttp's line names the bound address (port 0 too)
+        console.print(message.strip(), highlight=False)
+
+    web.run_app(server.app, host=host, port=port, print=announce, access_log=None)
 
 
 @app.command("profiles")
 def profiles_command() -> None:
     """List the packaged profiles."""
-    table = Table("profile", "model", "gpu", "gpus", "max seqs", "idle W", "max W", "calibrated on")
+    table = Table("profile", "model", "GPUs", "max seqs", "power W", "calibration")
+    table.columns[0].no_wrap = True
     for name in profile_names():
         prof = load_profile(name)
-        source = str(prof.calibration.get("source", "—"))
+        power = prof.power
         table.add_row(
             name,
             prof.model,
-            prof.gpu_model_name,
-            fmt(prof.num_gpus),
+            f"{prof.num_gpus}× {prof.gpu_model_name}",
             fmt(prof.scheduler.max_num_seqs),
-            fmt(prof.power.idle_w),
-            fmt(prof.power.max_w),
-            source,
+            f"{power.idle_w:.0f} idle, {power.busy_floor_w:.0f}–{power.max_w:.0f} busy",
+            f"ML.ENERGY, {len(prof.calibration['records'])} caps"
+            if "records" in prof.calibration
+            else "—",
         )
     console.print(table)
+
+
+@app.command("calibrate")
+def calibrate_command(
+    task: Path = typer.Option(
+        ..., "--task", help="ML.ENERGY v3 task file, e.g. leaderboard_v3/tasks/lm-arena-chat.json."
+    ),
+    model: str = typer.Option(
+        ..., "--model", help="model_id, e.g. meta-llama/Llama-3.1-8B-Instruct."
+    ),
+    gpu: str = typer.Option(..., "--gpu", help="gpu_model of the records, e.g. H100."),
+    gpus: int | None = typer.Option(None, "--gpus", min=1, help="num_gpus, when several exist."),
+    out: Path = typer.Option(..., "--out", help="Profile YAML to write."),
+    name: str | None = typer.Option(None, "--name", help="Profile name (default: file stem)."),
+    isl: int = typer.Option(256, "--isl", min=1, help="Assumed mean prompt length (not in data)."),
+    idle_w: float = typer.Option(70.0, "--idle-w", help="Idle power per GPU, W (not in data)."),
+    kv_bytes_per_token: float = typer.Option(
+        131072.0, "--kv-bytes-per-token", help="KV-cache bytes per token (context-cost prior)."
+    ),
+    hbm_tb_s: float = typer.Option(
+        3.35, "--hbm-tb-s", help="HBM bandwidth of all GPUs serving, TB/s (context-cost prior)."
+    ),
+    check: bool = typer.Option(
+        True, "--check/--no-check", help="Sweep the fitted profile over the records' batch caps."
+    ),
+) -> None:
+    """Fit a profile to ML.ENERGY records (scipy least squares) and check it by a batch sweep."""
+    from tokenergy.sim.calibrate import Priors, fit_profile, load_records  # scipy: import late
+    from tokenergy.sim.sweep import sweep_point
+
+    records = load_records(task, model, gpu, gpus)
+    priors = Priors(
+        isl=isl,
+        idle_w=idle_w,
+        kv_bytes_per_token=kv_bytes_per_token,
+        hbm_bytes_per_s=hbm_tb_s * 1e12,
+    )
+    source = f"ML.ENERGY leaderboard v3 {task.stem}: {model} on {records[0].num_gpus}x {gpu}"
+    profile = fit_profile(
+        records, name=name or out.stem, model=model, gpu=gpu, source=source, priors=priors
+    )
+    table = Table(
+        "cap",
+        "batch rec",
+        "batch sim",
+        "J/tok rec",
+        "J/tok sim",
+        "Δ J/tok",
+        "tok/s rec",
+        "tok/s sim",
+        "ITL ms rec",
+        "ITL ms sim",
+        title=f"{profile.name}: ML.ENERGY records vs simulator sweep",
+    )
+    deltas: dict[str, float] = {}
+    for record in records if check else []:
+        point = sweep_point(profile, record.max_num_seqs, isl=isl, osl=round(record.avg_output_len))
+        delta = point.energy_per_output_token_j / record.energy_per_token_j - 1.0
+        deltas[str(record.max_num_seqs)] = round(delta, 4)
+        table.add_row(
+            fmt(record.max_num_seqs),
+            fmt(record.avg_batch_size, 3),
+            fmt(point.avg_batch_size, 3),
+            fmt(record.energy_per_token_j, 3),
+            fmt(point.energy_per_output_token_j, 3),
+            f"{delta:+.1%}",
+            fmt(record.output_tok_s),
+            fmt(point.output_tok_s),
+            fmt(record.median_itl_s * 1000, 3),
+            fmt(point.median_itl_s * 1000, 3),
+        )
+    if check:
+        calibration = {**profile.calibration, "check_energy_per_token_rel_error": deltas}
+        profile = profile.model_copy(update={"calibration": calibration})
+        console.print(table)
+    write_profile(profile, out)
+    console.print(f"wrote {out}", highlight=False)

@@ -31,8 +31,9 @@ class SimClock:
             return min(self._anchor_sim_s + max(0.0, elapsed_s), self._cap_s)
         return self._anchor_sim_s + elapsed_s
 
-    def begin_step(self, duration_s: float) -> tuple[float, float]:
-        """Start a step: right after the previous one when busy, else now.
+    def begin_step(self, duration_s: float, earliest_s: float) -> tuple[float, float]:
+        """Start a step: right after the previous one when busy, else at ``earliest_s`` (the
+        arrival that woke the engine, so waking up costs no simulated time).
 
         Returns its simulated start and the wall seconds to sleep until its end. When busy, the
         wall deadline continues from the previous step's deadline, so the sim's own processing
@@ -45,7 +46,8 @@ class SimClock:
             if wall_now_s - wall_start_s > _MAX_CATCH_UP_S:
                 wall_start_s = wall_now_s
         else:
-            start_s, wall_start_s = self.now_s(), wall_now_s
+            start_s = max(self._anchor_sim_s, min(self.now_s(), earliest_s))
+            wall_start_s = wall_now_s
         self._step_wall_s = duration_s / self.speed
         self._anchor_sim_s, self._anchor_wall_s = start_s, wall_start_s
         self._cap_s = start_s + duration_s

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.power import EnergyLedger
@@ -64,7 +64,7 @@ class EngineStats:
 
     prompt_tokens: int = 0
     generation_tokens: int = 0
-    finished_requests: int = 0
+    finished_by_reason: dict[str, int] = field(default_factory=dict)
     preemptions: int = 0
     steps: int = 0
 
@@ -140,7 +140,8 @@ class Engine:
                 await self._wake.wait()
                 continue
             duration_s = self.step_time_s(plan)
-            start_s, sleep_s = self.clock.begin_step(duration_s)
+            earliest_s = min(item.seq.arrival_s for item in plan)
+            start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
             await asyncio.sleep(sleep_s)
             self._complete(plan, self.clock.end_step())
@@ -227,4 +228,5 @@ class Engine:
             )
             if done:
                 self._running.remove(seq)
-                self.stats.finished_requests += 1
+                reasons = self.stats.finished_by_reason
+                reasons[seq.finish_reason] = reasons.get(seq.finish_reason, 0) + 1

@@ -61,6 +61,15 @@ class _VllmCollector(Collector):
             "Number of generation tokens processed.",
             stats.generation_tokens,
         )
+        success = CounterMetricFamily(
+            "vllm:request_success",
+            "Count of successfully processed requests.",
+            labels=[*self._labels, "finished_reason"],
+        )
+        for reason in ("stop", "length"):
+            count = stats.finished_by_reason.get(reason, 0)
+            success.add_metric([*self._labels.values(), reason], count)
+        yield success
         yield self._counter(
             "vllm:num_preemptions", "Cumulative number of preemptions.", stats.preemptions
         )

@@ -76,6 +76,16 @@ class Profile(_Strict):
         return self
 
 
+def with_max_num_seqs(profile: Profile, max_num_seqs: int) -> Profile:
+    """The same profile with another batch cap (the knob ML.ENERGY sweeps)."""
+    scheduler = Scheduler(
+        max_num_seqs=max_num_seqs,
+        kv_cache_tokens=profile.scheduler.kv_cache_tokens,
+        max_num_batched_tokens=profile.scheduler.max_num_batched_tokens,
+    )
+    return profile.model_copy(update={"scheduler": scheduler})
+
+
 def profile_dir() -> Path:
     return Path(str(files("tokenergy.sim").joinpath(_PROFILE_DIR)))
 
@@ -88,7 +98,7 @@ def profile_names() -> list[str]:
 def read_profile(path: Path) -> Profile:
     """Read a profile YAML file; errors name the file and field."""
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read profile: {error.strerror}", file=str(path)) from None
     except yaml.YAMLError as error:
@@ -124,4 +134,5 @@ def load_profile(name_or_path: str) -> Profile:
 
 def write_profile(profile: Profile, path: Path) -> None:
     """Write a profile as YAML, keeping field order for readable diffs."""
-    path.write_text(yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False))
+    text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    path.write_text(text, encoding="utf-8")

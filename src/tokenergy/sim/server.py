@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
@@ -34,7 +33,7 @@ from tokenergy.sim.metrics import (
     vllm_registry,
 )
 from tokenergy.sim.power import EnergyLedger, make_gpus
-from tokenergy.sim.profiles import Profile, load_profile
+from tokenergy.sim.profiles import Profile, load_profile, with_max_num_seqs
 from tokenergy.sim.protocol import (
     BadRequest,
     Generation,
@@ -42,43 +41,19 @@ from tokenergy.sim.protocol import (
     completion_prompts,
     parse_generation,
 )
+from tokenergy.sim.responses import (
+    Outcome,
+    chat_completion,
+    chunk_builder,
+    error_response,
+    sse,
+    stream_choice,
+    text_completion,
+)
 
 SIMULATED_HEADER = "x-tokenergy-simulated"
 OWNED_BY = "tokenergy-sim"
 _EOS_STREAM = 0xE05
-_ERROR_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
-
-
-def _error(status: int, message: str) -> web.Response:
-    """OpenAI-style error body, as vLLM returns it."""
-    kind = _ERROR_TYPES.get(status, "InternalServerError")
-    body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
-    return web.json_response(body, status=status)
-
-
-@dataclass
-class _Outcome:
-    """What a request's prompts produced so far."""
-
-    texts: list[list[str]]
-    finish: list[str | None]
-
-    @classmethod
-    def empty(cls, prompts: int) -> _Outcome:
-        return cls([[] for _ in range(prompts)], [None] * prompts)
-
-    def add(self, event: TokenEvent, text: str) -> None:
-        self.texts[event.choice].append(text)
-        if event.finish_reason is not None:
-            self.finish[event.choice] = event.finish_reason
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(len(text) for text in self.texts)
-
-    @property
-    def done(self) -> bool:
-        return all(reason is not None for reason in self.finish)
 
 
 class SimServer:
@@ -92,8 +67,11 @@ class SimServer:
         faults: FaultSpec | None = None,
         seed: int = 0,
         num_gpus: int | None = None,
+        max_num_seqs: int | None = None,
         hostname: str | None = None,
     ) -> None:
+        if max_num_seqs is not None:
+            profile = with_max_num_seqs(profile, max_num_seqs)
         self.profile = profile
         self.faults = faults or FaultSpec()
         self.seed = seed
@@ -228,7 +206,7 @@ class SimServer:
             else:
                 raise BadRequest("tokenize needs a string prompt or messages")
         except BadRequest as error:
-            return _error(error.status, error.message)
+            return error_response(error.status, error.message)
         response: dict[str, Any] = {
             "count": len(tokens),
             "max_model_len": self.profile.max_model_len,
@@ -246,7 +224,7 @@ class SimServer:
                 raise BadRequest("detokenize needs tokens: a list of token ids")
             ids = completion_prompts(tokens, self.profile.vocab_size)[0] if tokens else []
         except BadRequest as error:
-            return _error(error.status, error.message)
+            return error_response(error.status, error.message)
         return web.json_response({"prompt": tokenizer.decode(ids)})
 
     # --- generation -----------------------------------------------------------------------
@@ -296,10 +274,10 @@ class SimServer:
                 for choice, prompt in enumerate(gen.prompts)
             ]
         except BadRequest as error:
-            return _error(error.status, error.message)
+            return error_response(error.status, error.message)
         faults = draw_faults(self.faults, self.seed, index, sum(stop for stop, _ in plans))
         if faults.error_status is not None:
-            return _error(faults.error_status, "simulated fault")
+            return error_response(faults.error_status, "simulated fault")
         await self.engine.wait_ready()
         events: asyncio.Queue[TokenEvent] = asyncio.Queue()
         seqs = [
@@ -311,7 +289,7 @@ class SimServer:
         try:
             if gen.stream:
                 return await self._stream(request, gen, chat, seqs, events, faults, index)
-            return await self._respond(request, gen, chat, seqs, events, faults, index)
+            return await self._respond(request, chat, seqs, events, faults, index)
         finally:
             for seq in seqs:
                 if seq.generated < seq.stop_at:
@@ -341,14 +319,13 @@ class SimServer:
     async def _respond(
         self,
         request: web.Request,
-        gen: Generation,
         chat: bool,
         seqs: list[Sequence],
         events: asyncio.Queue[TokenEvent],
         faults: RequestFaults,
         index: int,
     ) -> web.StreamResponse:
-        outcome = _Outcome.empty(len(seqs))
+        outcome = Outcome.empty(len(seqs))
         delivered = 0
         while not outcome.done:
             event = await events.get()
@@ -359,45 +336,12 @@ class SimServer:
             outcome.add(event, self._token_text(event, index))
             delivered += 1
         usage = self._usage(seqs, outcome.completion_tokens)
-        created = int(time.time())
-        model = self.profile.model
-        if chat:
-            return web.json_response(
-                {
-                    "id": f"chatcmpl-{uuid.uuid4().hex}",
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": "".join(outcome.texts[0])},
-                            "logprobs": None,
-                            "finish_reason": outcome.finish[0],
-                        }
-                    ],
-                    "usage": usage,
-                }
-            )
-        return web.json_response(
-            {
-                "id": f"cmpl-{uuid.uuid4().hex}",
-                "object": "text_completion",
-                "created": created,
-                "model": model,
-                "choices": [
-                    {
-                        "index": choice,
-                        "text": "".join(outcome.texts[choice]),
-                        "logprobs": None,
-                        "finish_reason": outcome.finish[choice],
-                        "stop_reason": None,
-                    }
-                    for choice in range(len(seqs))
-                ],
-                "usage": usage,
-            }
+        body = (
+            chat_completion(self.profile.model, outcome, usage)
+            if chat
+            else text_completion(self.profile.model, outcome, usage)
         )
+        return web.json_response(body)
 
     async def _stream(
         self,
@@ -422,10 +366,8 @@ class SimServer:
             "created": int(time.time()),
             "model": self.profile.model,
         }
-        outcome = _Outcome.empty(len(seqs))
-        chunk = _chunk_builder(
-            base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens)
-        )
+        outcome = Outcome.empty(len(seqs))
+        chunk = chunk_builder(base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens))
         try:
             if chat:
                 await response.write(
@@ -456,7 +398,7 @@ class SimServer:
                     text = self._token_text(event, index)
                     outcome.add(event, text)
                     delivered += 1
-                    pieces.append(chunk(_choice(chat, event, text)))
+                    pieces.append(chunk(stream_choice(chat, event, text)))
                 await response.write(b"".join(pieces))
             if gen.include_usage:
                 final: dict[str, Any] = {
@@ -464,50 +406,12 @@ class SimServer:
                     "choices": [],
                     "usage": self._usage(seqs, outcome.completion_tokens),
                 }
-                await response.write(_sse(final))
+                await response.write(sse(final))
             await response.write(b"data: [DONE]\n\n")
             await response.write_eof()
         except ConnectionResetError:
             pass  # the client went away; _generate aborts the sequences
         return response
-
-
-def _choice(chat: bool, event: TokenEvent, text: str) -> dict[str, Any]:
-    if chat:
-        return {
-            "index": event.choice,
-            "delta": {"content": text},
-            "logprobs": None,
-            "finish_reason": event.finish_reason,
-        }
-    return {
-        "index": event.choice,
-        "text": text,
-        "logprobs": None,
-        "finish_reason": event.finish_reason,
-        "stop_reason": None,
-    }
-
-
-def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-def _chunk_builder(
-    base: dict[str, Any], chat: bool, gen: Generation, usage: Callable[[], dict[str, int]]
-) -> Callable[[dict[str, Any]], bytes]:
-    """Chunks carry ``usage: null`` when usage was requested (OpenAI), running usage when
-    ``continuous_usage_stats`` was (vLLM)."""
-
-    def build(choice: dict[str, Any]) -> bytes:
-        payload: dict[str, Any] = {**base, "choices": [choice]}
-        if gen.continuous_usage:
-            payload["usage"] = usage()
-        elif gen.include_usage:
-            payload["usage"] = None
-        return _sse(payload)
-
-    return build
 
 
 class SimHandle:
@@ -598,9 +502,17 @@ def run_in_thread(
     faults: FaultSpec | str | None = None,
     seed: int = 0,
     num_gpus: int | None = None,
+    max_num_seqs: int | None = None,
 ) -> SimHandle:
     """Start a simulator on a background thread; use as a context manager or call .stop()."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
     resolved = load_profile(profile) if isinstance(profile, str) else profile
-    server = SimServer(resolved, speed=speed, faults=spec, seed=seed, num_gpus=num_gpus)
+    server = SimServer(
+        resolved,
+        speed=speed,
+        faults=spec,
+        seed=seed,
+        num_gpus=num_gpus,
+        max_num_seqs=max_num_seqs,
+    )
     return SimHandle(server, host, port).start()

@@ -1,0 +1,125 @@
+"""OpenAI/vLLM response formats: error bodies, completion bodies, SSE stream chunks."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tokenergy.sim.engine import TokenEvent
+from tokenergy.sim.protocol import Generation
+
+_ERROR_TYPES = {400: "BadRequestError", 404: "NotFoundError", 429: "RateLimitError"}
+
+
+def error_response(status: int, message: str) -> web.Response:
+    """OpenAI-style error body, as vLLM returns it."""
+    kind = _ERROR_TYPES.get(status, "InternalServerError")
+    body = {"error": {"message": message, "type": kind, "param": None, "code": status}}
+    return web.json_response(body, status=status)
+
+
+@dataclass
+class Outcome:
+    """What a request's prompts produced so far."""
+
+    texts: list[list[str]]
+    finish: list[str | None]
+
+    @classmethod
+    def empty(cls, prompts: int) -> Outcome:
+        return cls([[] for _ in range(prompts)], [None] * prompts)
+
+    def add(self, event: TokenEvent, text: str) -> None:
+        self.texts[event.choice].append(text)
+        if event.finish_reason is not None:
+            self.finish[event.choice] = event.finish_reason
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(len(text) for text in self.texts)
+
+    @property
+    def done(self) -> bool:
+        return all(reason is not None for reason in self.finish)
+
+
+def text_completion(model: str, outcome: Outcome, usage: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": choice,
+                "text": "".join(texts),
+                "logprobs": None,
+                "finish_reason": outcome.finish[choice],
+                "stop_reason": None,
+            }
+            for choice, texts in enumerate(outcome.texts)
+        ],
+        "usage": usage,
+    }
+
+
+def chat_completion(model: str, outcome: Outcome, usage: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "".join(outcome.texts[0])},
+                "logprobs": None,
+                "finish_reason": outcome.finish[0],
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def stream_choice(chat: bool, event: TokenEvent, text: str) -> dict[str, Any]:
+    if chat:
+        return {
+            "index": event.choice,
+            "delta": {"content": text},
+            "logprobs": None,
+            "finish_reason": event.finish_reason,
+        }
+    return {
+        "index": event.choice,
+        "text": text,
+        "logprobs": None,
+        "finish_reason": event.finish_reason,
+        "stop_reason": None,
+    }
+
+
+def sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def chunk_builder(
+    base: dict[str, Any], chat: bool, gen: Generation, usage: Callable[[], dict[str, int]]
+) -> Callable[[dict[str, Any]], bytes]:
+    """Chunks carry ``usage: null`` when usage was requested (OpenAI), running usage when
+    ``continuous_usage_stats`` was (vLLM)."""
+
+    def build(choice: dict[str, Any]) -> bytes:
+        payload: dict[str, Any] = {**base, "choices": [choice]}
+        if gen.continuous_usage:
+            payload["usage"] = usage()
+        elif gen.include_usage:
+            payload["usage"] = None
+        return sse(payload)
+
+    return build
