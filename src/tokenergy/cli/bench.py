@@ -19,6 +19,7 @@ from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.load.client import Api, RequestRecord
+from tokenergy.load.runlog import RUN_FILE
 from tokenergy.load.runner import BenchConfig, RunObserver, RunResult, run_point
 from tokenergy.load.schedule import LoadShape, parse_concurrency_list
 from tokenergy.load.workload import Conversation, LengthKind, LengthSpec, PromptKind, read_dataset
