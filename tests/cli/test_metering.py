@@ -110,3 +110,16 @@ def test_without_a_meter_the_summary_says_so(sim_url: str, tmp_path: Path) -> No
 def test_negative_idle_is_refused(sim_url: str) -> None:
     done = bench(sim_url, "--concurrency", "1", "--meter", "constant:1W", "--idle-seconds", "-1")
     assert done.returncode == 2 and "--idle-seconds: must be >= 0" in done.stderr
+
+
+def test_selector_and_expected_gpu_count_on_a_two_gpu_server(tmp_path: Path) -> None:
+    with run_in_thread("llama-3.1-8b-h100", speed=20.0, num_gpus=2) as sim:
+        done = bench(sim.url, "--isl", "32", "--osl", "64", "--concurrency", "2",
+                     "--num-prompts", "8", "--idle-seconds", "0", "--expect-gpus", "2",
+                     "--meter", f'dcgm:{sim.dcgm_url}?selector={{gpu="1"}}&interval=0.1s',
+                     "--out", str(tmp_path / "run"), "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    point = json.loads(done.stdout)
+    assert list(point["power_w_per_device"]) == ["dcgm:vm/gpu1"]
+    assert point["energy_valid"] is False
+    assert "metered 1 GPU(s), the deployment has 2" in point["whole_run_figures"]["energy_reasons"]
