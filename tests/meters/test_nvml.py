@@ -60,6 +60,21 @@ def test_counter_deltas_match_the_true_integral_per_device() -> None:
     assert not nvml.initialised  # nvmlShutdown called
 
 
+def test_counter_refreshed_every_100_ms_errs_by_at_most_one_refresh_per_edge() -> None:
+    """Real NVML refreshes the counter every ~100 ms: an edge is uncertain by ≤ P_max × 0.1 s."""
+    profile = SinePower(400, 100, 1.7)
+    nvml = fake(update_period_s=0.1, profile=profile)
+    meters = MeterSet([NvmlMeter(library=nvml, environ={}, poll_interval_s=0.05)])
+    start_s, end_s = run(meters, 0.2, 1.0, 0.2)
+    measured = meters.window(start_s, end_s)
+    meters.close()
+    (device,) = measured.parts[0].energy.devices
+    assert device.energy_j is not None
+    error_j = abs(device.energy_j - nvml.true_energy_j(0, start_s, end_s))
+    bound_j = 2 * (profile.base_w + profile.amplitude_w) * 0.1
+    assert error_j <= bound_j
+
+
 def test_missing_counter_falls_back_to_sampled_power_within_one_percent() -> None:
     nvml = fake(has_counter=False, profile=SinePower(300, 120, 0.9))
     meter = NvmlMeter(library=nvml, environ={}, poll_interval_s=0.1)  # 10 Hz, the floor
