@@ -5,7 +5,6 @@ sweep, and print a table per point (the library does the work; this module parse
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tokenergy import units
+from tokenergy.cli import metering
 from tokenergy.cli.options import parse_option
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
@@ -93,6 +93,10 @@ def bench_command(
     ),
     out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
+    meter: list[str] = typer.Option([], "--meter", help=metering.METER_HELP),
+    idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
+    expect_gpus: int | None = typer.Option(None, "--expect-gpus", help=metering.EXPECT_GPUS_HELP),
+    min_window: float = typer.Option(1.0, "--min-window", help=metering.MIN_WINDOW_HELP),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     points = _points(concurrency, rate)
@@ -106,6 +110,7 @@ def bench_command(
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     root = out or Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
     payloads: list[dict[str, Any]] = []
+    meters = metering.open_metering(meter, idle_seconds, expect_gpus, min_window)  # before load
     for cap in points:
         shape = LoadShape(
             concurrency=cap,
@@ -133,13 +138,19 @@ def bench_command(
             ignore_eos=ignore_eos,
             tokenizer=tokenizer,
         )
-        outcome = _run_with_progress(config, shape, point_dir)
+        observer = meters.observer(cap) if meters is not None else None
+        outcome = _run_with_progress(config, shape, point_dir, observer)
+        summary = metering.finish(config, outcome, observer)
         for message in outcome.self_check.warnings:
             warn(message)
         if as_json:
-            payloads.append(json.loads((point_dir / RUN_FILE).read_text()))
+            payloads.append(summary)
         else:
             console.print(_table(outcome))
+            if meters is not None:
+                console.print(metering.energy_table(summary))
+    if meters is not None:
+        meters.close()
     if as_json:
         print_json(payloads[0] if len(payloads) == 1 else payloads)
 
@@ -174,7 +185,9 @@ def _lengths(
     return LengthSpec(LengthKind.FIXED, isl=isl, osl=osl), tuple(loaded)
 
 
-def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -> RunResult:
+def _run_with_progress(
+    config: BenchConfig, shape: LoadShape, point_dir: Path, meter: RunObserver | None = None
+) -> RunResult:
     total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
     label = f"c={shape.concurrency or '∞'}" + (
         f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
@@ -191,7 +204,8 @@ def _run_with_progress(config: BenchConfig, shape: LoadShape, point_dir: Path) -
     terminated: list[bool] = []
     try:
         with progress:
-            return asyncio.run(_until_signal(run_point(config, [observer]), terminated))
+            observers = [observer, *([meter] if meter else [])]
+            return asyncio.run(_until_signal(run_point(config, observers), terminated))
     except (KeyboardInterrupt, asyncio.CancelledError):
         if (point_dir / RUN_FILE).exists():
             err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)

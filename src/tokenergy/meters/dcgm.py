@@ -1,0 +1,174 @@
+"""GPUs through a DCGM exporter's ``/metrics`` endpoint, scraped by us at a fixed interval.
+
+``DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION`` is a counter in mJ; ``DCGM_FI_DEV_POWER_USAGE`` is in W
+and is integrated when the counter is absent. The exporter refreshes its values every collect
+interval (``-c``, 30 s by default in dcgm-exporter): run it with ``-c 1000`` or less, or windows
+are as coarse as that. Spec: ``dcgm:http://HOST:PORT/metrics[?selector={gpu=~"0|1"}&interval=1s]``.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tokenergy import units
+from tokenergy.errors import MeterError, TokenergyError
+from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s, register
+from tokenergy.meters.selector import Selector, parse_selector
+
+ENERGY_METRIC = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
+POWER_METRIC = "DCGM_FI_DEV_POWER_USAGE"
+LIMIT_METRIC = "DCGM_FI_DEV_POWER_MGMT_LIMIT"
+HTTP_TIMEOUT_S = 5.0
+
+Labels = Mapping[str, str]
+
+
+def device_key(labels: Labels) -> str:
+    """A stable name for one GPU across scrapes and nodes: ``[host/]gpuN`` (or its UUID)."""
+    host = labels.get("Hostname") or labels.get("instance")
+    gpu = f"gpu{labels['gpu']}" if "gpu" in labels else labels.get("UUID", "gpu")
+    return f"{host}/{gpu}" if host else gpu
+
+
+def device_info(labels: Labels, power_limit_w: float | None = None) -> DeviceInfo:
+    return DeviceInfo(
+        device=device_key(labels),
+        model=labels.get("modelName"),
+        uuid=labels.get("UUID"),
+        driver=labels.get("DCGM_FI_DRIVER_VERSION") or labels.get("driver_version"),
+        power_limit_w=power_limit_w,
+    )
+
+
+def http_fetch(url: str, where: str) -> tuple[int, str]:
+    """GET a URL: (HTTP status, body text); a network failure becomes a MeterError naming it."""
+    try:
+        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
+            status, body = int(response.status), response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise MeterError(f"cannot reach {url}: {reason}", field=where) from None
+    return status, body.decode("utf-8", errors="replace")
+
+
+def http_get(url: str, where: str) -> str:
+    """GET a URL as text; any network or HTTP failure becomes a MeterError naming it."""
+    status, body = http_fetch(url, where)
+    if status >= 400:
+        raise MeterError(f"{url} answered HTTP {status}", field=where)
+    return body
+
+
+def parse_exposition(text: str, url: str, where: str) -> list[tuple[str, dict[str, str], float]]:
+    """(metric name, labels, value) of every sample in a Prometheus text exposition."""
+    try:
+        return [
+            (sample.name, dict(sample.labels), float(sample.value))
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        ]
+    except ValueError as error:
+        raise MeterError(f"{url} did not return Prometheus metrics: {error}", field=where) from None
+
+
+def _named(
+    samples: Iterable[tuple[str, dict[str, str], float]], metric: str, selector: Selector
+) -> dict[str, tuple[dict[str, str], float]]:
+    return {
+        device_key(labels): (labels, value)
+        for name, labels, value in samples
+        if name in (metric, f"{metric}_total") and selector.matches(labels)
+    }
+
+
+@register
+class DcgmMeter(PollingMeter):
+    """Scrapes a DCGM exporter; one device per (Hostname, gpu) series that matches the selector."""
+
+    name = "dcgm"
+    poll_interval_s = 0.5
+
+    def __init__(
+        self, spec: str, url: str, selector: Selector = Selector(), poll_interval_s: float = 0.5
+    ) -> None:
+        super().__init__(spec)
+        self.url = url
+        self.selector = selector
+        self.poll_interval_s = poll_interval_s
+        self.where = f"--meter {spec}"
+        self._devices: list[str] = []
+        self._has_counter = True
+
+    @classmethod
+    def from_spec(cls, spec: str, args: str) -> DcgmMeter:
+        where = f"--meter {spec}"
+        url, _, query = args.partition("?")
+        if not url.startswith(("http://", "https://")):
+            raise MeterError(
+                "give the exporter URL, e.g. dcgm:http://HOST:9400/metrics", field=where
+            )
+        options = dict(parse_qsl(query, keep_blank_values=True))
+        unknown = set(options) - {"selector", "interval"}
+        if unknown:
+            raise MeterError(
+                f"unknown option(s) {sorted(unknown)}; use selector, interval", field=where
+            )
+        selector = parse_selector(options.get("selector", ""), where)
+        try:
+            interval_s = units.parse_duration_s(options.get("interval", "0.5s"))
+        except TokenergyError as error:
+            raise MeterError(error.message, field=where) from None
+        if interval_s <= 0:
+            raise MeterError("interval must be positive", field=where)
+        return cls(spec, url, selector, interval_s)
+
+    @property
+    def method(self) -> str:
+        return "dcgm-counter" if self._has_counter else "dcgm-power-trapezoid"
+
+    def _scrape(self) -> list[tuple[str, dict[str, str], float]]:
+        return parse_exposition(http_get(self.url, self.where), self.url, self.where)
+
+    def open(self) -> list[DeviceInfo]:
+        samples = self._scrape()
+        energy = _named(samples, ENERGY_METRIC, self.selector)
+        power = _named(samples, POWER_METRIC, self.selector)
+        limits = _named(samples, LIMIT_METRIC, self.selector)
+        matching = f" matching {self.selector.text}" if self.selector.matchers else ""
+        if not energy and not power:
+            raise MeterError(
+                f"{self.url} has no {ENERGY_METRIC} or {POWER_METRIC} series{matching}",
+                field=self.where,
+            )
+        self._has_counter = bool(energy)
+        if not energy:
+            self.notes.append(f"{self.url}: no {ENERGY_METRIC}; integrating {POWER_METRIC}")
+        found = energy or power
+        self._devices = sorted(found)
+        return [
+            device_info(found[key][0], limits[key][1] if key in limits else None)
+            for key in self._devices
+        ]
+
+    def read(self) -> dict[str, Reading]:
+        sent_s = now_s()
+        samples = self._scrape()
+        t_s = (sent_s + now_s()) / 2  # the exporter answered somewhere inside the request
+        energy = _named(samples, ENERGY_METRIC, self.selector)
+        power = _named(samples, POWER_METRIC, self.selector)
+        readings = {}
+        for key in self._devices:
+            energy_mj = energy[key][1] if self._has_counter and key in energy else None
+            power_w = power[key][1] if key in power else None
+            if energy_mj is None and power_w is None:
+                continue  # missing from this scrape: a gap the window rules will judge
+            energy_j = None if energy_mj is None else energy_mj / 1000.0
+            readings[key] = Reading(t_s, energy_j=energy_j, power_w=power_w)
+        return readings

@@ -1,0 +1,184 @@
+"""Energy over a window from per-device readings, and the rules that make it valid (DESIGN §2).
+
+Two methods, chosen per device: the delta of a cumulative energy counter interpolated linearly at
+the window edges (preferred: the device integrates for us), or the trapezoid rule over sampled
+power with the power interpolated at the edges. A window is valid only if every expected device
+has readings that bracket it without gaps longer than ``max_gap_s``, its counters never went
+backwards, it is long enough, and the batch the load achieved was close to the one it targeted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.integrate import trapezoid
+
+from tokenergy.meters.base import DeviceInfo, Reading
+
+COUNTER = "counter"
+TRAPEZOID = "power-trapezoid"
+NO_DATA = "none"
+
+
+@dataclass(frozen=True)
+class WindowRules:
+    """Thresholds of the validity rules; defaults are DESIGN §2's."""
+
+    max_gap_s: float = 3.0
+    min_duration_s: float = 1.0
+    min_batch_ratio: float = 0.85
+
+
+@dataclass(frozen=True)
+class DeviceWindow:
+    """Energy of one device over the window, how it was obtained and what is wrong with it."""
+
+    device: DeviceInfo
+    energy_j: float | None
+    method: str
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WindowEnergy:
+    """Energy of all metered devices over [start_s, end_s] with validity and its reasons."""
+
+    start_s: float
+    end_s: float
+    devices: tuple[DeviceWindow, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    @property
+    def valid(self) -> bool:
+        return not self.reasons
+
+    def energy_j(self, kinds: set[str] | None = None) -> float | None:
+        """Sum over devices (of the given kinds); None if any of them has no energy."""
+        chosen = [d for d in self.devices if kinds is None or d.device.kind in kinds]
+        if not chosen or any(d.energy_j is None for d in chosen):
+            return None
+        return float(sum(d.energy_j for d in chosen if d.energy_j is not None))
+
+
+def unwrap_counter(energy_j: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[int]]:
+    """Make a cumulative counter monotone; return it and the indices where it went backwards.
+
+    A decrease means the counter restarted (driver reload, device reset): the value after it is
+    the energy since the restart, so the segment contributes that value — a lower bound.
+    """
+    steps = np.diff(energy_j)
+    resets = [int(i) + 1 for i in np.flatnonzero(steps < 0)]
+    steps[steps < 0] = energy_j[1:][steps < 0]
+    return np.concatenate(([energy_j[0]], energy_j[0] + np.cumsum(steps))), resets
+
+
+def counter_energy_j(
+    t_s: NDArray[np.float64], cumulative_j: NDArray[np.float64], start_s: float, end_s: float
+) -> float:
+    """Counter delta with the counter interpolated linearly at the edges (clamped outside)."""
+    at_start, at_end = np.interp([start_s, end_s], t_s, cumulative_j)
+    return float(at_end - at_start)
+
+
+def trapezoid_energy_j(
+    t_s: NDArray[np.float64], power_w: NDArray[np.float64], start_s: float, end_s: float
+) -> float:
+    """Trapezoid integral of power over [start_s, end_s], power interpolated at the edges."""
+    inside = (t_s > start_s) & (t_s < end_s)
+    times = np.concatenate(([start_s], t_s[inside], [end_s]))
+    powers = np.interp(times, t_s, power_w)
+    return float(trapezoid(powers, times))
+
+
+def _span(t_s: NDArray[np.float64], start_s: float, end_s: float) -> slice:
+    """Indices from the last reading at/before start to the first at/after end."""
+    first = max(int(np.searchsorted(t_s, start_s, side="right")) - 1, 0)
+    last = min(int(np.searchsorted(t_s, end_s, side="left")), len(t_s) - 1)
+    return slice(first, last + 1)
+
+
+def _coverage_reasons(
+    t_s: NDArray[np.float64], start_s: float, end_s: float, rules: WindowRules
+) -> list[str]:
+    reasons = []
+    if t_s[0] > start_s:
+        reasons.append(f"first reading {t_s[0] - start_s:.2f} s after the window start")
+    if t_s[-1] < end_s:
+        reasons.append(f"last reading {end_s - t_s[-1]:.2f} s before the window end")
+    span = t_s[_span(t_s, start_s, end_s)]
+    if len(span) > 1:
+        gap_s = float(np.max(np.diff(span)))
+        if gap_s > rules.max_gap_s:
+            reasons.append(f"gap of {gap_s:.2f} s between readings (> {rules.max_gap_s:g} s)")
+    return reasons
+
+
+def device_window(
+    device: DeviceInfo,
+    readings: Sequence[Reading],
+    start_s: float,
+    end_s: float,
+    rules: WindowRules,
+) -> DeviceWindow:
+    """Energy of one device over the window: counter delta if it has one, else trapezoid."""
+    counted = [r for r in readings if r.energy_j is not None]
+    powered = [r for r in readings if r.power_w is not None]
+    if len(counted) >= 2:
+        t_s = np.array([r.t_s for r in counted])
+        raw_j = np.array([r.energy_j for r in counted], dtype=float)
+        cumulative_j, resets = unwrap_counter(raw_j)
+        reasons = _coverage_reasons(t_s, start_s, end_s, rules)
+        span = _span(t_s, start_s, end_s)
+        in_span = [i for i in resets if span.start < i < span.stop]
+        if in_span:
+            where = ", ".join(f"+{t_s[i] - start_s:.2f} s" for i in in_span)
+            reasons.append(
+                f"energy counter went backwards (reset) at {where}; energy is a lower bound"
+            )
+        energy_j = counter_energy_j(t_s, cumulative_j, start_s, end_s)
+        return DeviceWindow(device, energy_j, COUNTER, tuple(reasons))
+    if len(powered) >= 2:
+        t_s = np.array([r.t_s for r in powered])
+        power_w = np.array([r.power_w for r in powered], dtype=float)
+        reasons = _coverage_reasons(t_s, start_s, end_s, rules)
+        energy_j = trapezoid_energy_j(t_s, power_w, start_s, end_s)
+        return DeviceWindow(device, energy_j, TRAPEZOID, tuple(reasons))
+    return DeviceWindow(device, None, NO_DATA, (f"{len(readings)} reading(s): cannot integrate",))
+
+
+def window_energy(
+    series: Mapping[DeviceInfo, Sequence[Reading]],
+    start_s: float,
+    end_s: float,
+    rules: WindowRules = WindowRules(),
+    *,
+    expected_devices: int | None = None,
+    batch_ratio: float | None = None,
+) -> WindowEnergy:
+    """Energy of every device over [start_s, end_s] and the reasons the window is not valid."""
+    devices = tuple(
+        device_window(device, sorted(readings, key=lambda r: r.t_s), start_s, end_s, rules)
+        for device, readings in series.items()
+    )
+    reasons = [f"{d.device.device}: {reason}" for d in devices for reason in d.reasons]
+    duration_s = end_s - start_s
+    if duration_s < rules.min_duration_s:
+        reasons.append(
+            f"window of {duration_s:.2f} s is shorter than the minimum {rules.min_duration_s:g} s"
+        )
+    if expected_devices is not None:
+        metered = sum(1 for d in devices if d.energy_j is not None)
+        if metered != expected_devices:
+            reasons.append(f"metered {metered} device(s), expected {expected_devices}")
+    if batch_ratio is not None and batch_ratio < rules.min_batch_ratio:
+        reasons.append(
+            f"achieved/target batch {batch_ratio:.2f} is below {rules.min_batch_ratio:g}"
+        )
+    return WindowEnergy(start_s, end_s, devices, tuple(reasons))
