@@ -209,3 +209,17 @@ def test_ctrl_c_keeps_requests_and_writes_the_summary(
     )
     assert counts["incomplete"] == 4  # the four in flight were cut and logged, not lost
     assert sum(r["outcome"] == "incomplete" for r in rows) == 4
+
+
+def test_save_adds_the_run_to_the_store(
+    sim_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOKENERGY_HOME", str(tmp_path / "home"))
+    args = ["--isl", "64", "--osl", "8", "--concurrency", "2", "--num-prompts", "6"]
+    done = run("bench", sim_url, *args, "--out", str(tmp_path / "run"), "--save")
+    assert done.returncode == 0, done.stderr
+    assert "stored" in done.stderr
+    listed = run("runs", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 1 and rows[0]["model"]

@@ -26,6 +26,7 @@ from tokenergy.load.runner import BenchConfig, RunObserver, RunResult, run_point
 from tokenergy.load.schedule import LoadShape, parse_concurrency_list
 from tokenergy.load.workload import Conversation, LengthKind, LengthSpec, PromptKind, read_dataset
 from tokenergy.records import MetricStats
+from tokenergy.store import Store
 
 
 class _ProgressObserver(RunObserver):
@@ -97,6 +98,9 @@ def bench_command(
     idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
     expect_gpus: int | None = typer.Option(None, "--expect-gpus", help=metering.EXPECT_GPUS_HELP),
     min_window: float = typer.Option(1.0, "--min-window", help=metering.MIN_WINDOW_HELP),
+    save: bool = typer.Option(
+        False, "--save", help="Also add each point's run directory to the store (tokenergy runs)."
+    ),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     points = _points(concurrency, rate)
@@ -141,6 +145,9 @@ def bench_command(
         observer = meters.observer(cap) if meters is not None else None
         outcome = _run_with_progress(config, shape, point_dir, observer)
         summary = metering.finish(config, outcome, observer)
+        if save:
+            stored = Store().add_run_dir(point_dir)
+            err_console.print(f"stored {point_dir} as {stored.id}", highlight=False)
         for message in outcome.self_check.warnings:
             warn(message)
         if as_json:
