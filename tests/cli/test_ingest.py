@@ -140,6 +140,9 @@ def test_no_keep_going_stops_at_the_first_bad_file(tmp_path: Path) -> None:
         (["--range-ratio", "2"], "--range-ratio"),
         (["--basis", "allin", "--pue", "1.2"], "twice"),
         (["--sort", "nope"], "--sort"),
+        (["--failure-gate", "200%"], "--failure-gate"),
+        (["--isl", "-1"], "--isl"),
+        (["--osl", "0"], "--osl"),
     ],
 )
 def test_bad_options_are_one_line(shared_data: Path, args: list[str], needle: str) -> None:
