@@ -143,6 +143,10 @@ def test_fleet_table() -> None:
     [
         (["estimate", "--util-p5", "0.9", "--util-p95", "0.4"], "P5 0.9 > P95 0.4"),
         (["estimate", "--pue-p5", "-1"], "P5 must be a positive number"),
+        (["estimate", "--pue-p5", "0.5"], "a PUE is at least 1, P5 0.5 < 1"),
+        (["estimate", "--util-p95", "1.5"], "utilisation is a fraction of P_max, P95 1.5 > 1"),
+        (["fleet", "--queries-per-day", "1", "--pue-p5", "0.9"], "a PUE is at least 1"),
+        (["fleet", "--queries-per-day", "1", "--mix", "traditional=inf"], "finite number >= 0"),
         (["estimate", "--lout-median", "-300"], "--lout-median: must be a positive number"),
         (["estimate", "--model", "gpt-9"], "unknown model 'gpt-9'"),
         (["estimate", "--lever", "magic"], "unknown lever 'magic'"),

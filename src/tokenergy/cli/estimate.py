@@ -84,10 +84,12 @@ def _range(name: str, p5: float, p95: float) -> Distribution:
     option = f"--{name}-p5/--{name}-p95"
     if p5 > p95:
         raise ConfigError(f"P5 {p5:g} > P95 {p95:g}", field=option)
-    if p5 == p95:
-        LogNormal.from_p5_p95(p5, p95, option)  # same positivity checks as a spread
-        return Point(value=p5)
-    return LogNormal.from_p5_p95(p5, p95, option)
+    spread = LogNormal.from_p5_p95(p5, p95, option)  # positivity checks even for a point
+    if name == "util" and p95 > 1:
+        raise ConfigError(f"utilisation is a fraction of P_max, P95 {p95:g} > 1", field=option)
+    if name == "pue" and p5 < 1:
+        raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=option)
+    return Point(value=p5) if p5 == p95 else spread
 
 
 def _power(option: str, text: str | None) -> float | None:
@@ -312,7 +314,7 @@ def _mix(text: str) -> dict[Regime, float]:
         except ValueError:
             raise ConfigError(f"share {value!r} is not a number", field="--mix") from None
         if not (math.isfinite(share) and share >= 0):
-            raise ConfigError(f"share {value!r} must be >= 0", field="--mix")
+            raise ConfigError(f"share {value!r} must be a finite number >= 0", field="--mix")
         shares[regime] = share
     return shares
 
