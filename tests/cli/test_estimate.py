@@ -81,6 +81,14 @@ def test_test_time_regime_costs_more_than_traditional() -> None:
     assert test_time > 5 * traditional
 
 
+def test_title_names_the_regime_only_when_its_lengths_are_used() -> None:
+    base = ("estimate", "--model", "llama 3.1 70b", "--samples", "1000", "--regime", "test-time")
+    assert "test-time regime" in run(*base).stdout
+    overridden = run(*base, "--lout-median", "1000").stdout
+    assert "regime" not in overridden.splitlines()[0]
+    assert "given output lengths" in overridden and "median 1000" in overridden
+
+
 def test_table_output_show_fit_and_reduced_fit_warning(tmp_path: Path) -> None:
     plot = tmp_path / "dist.png"
     done = run("estimate", "--show-fit", "--samples", "10000", "--plot", str(plot))

@@ -242,7 +242,9 @@ def estimate_command(
 def _estimate_table(result: EstimateResult) -> Table:
     params = result.params
     has_levers = bool(params.levers)
-    table = Table(title=f"Wh per query — {params.regime.value} regime (facility boundary, modeled)")
+    # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
+    workload = f"{params.regime.value} regime" if params.lout is None else "given output lengths"
+    table = Table(title=f"Wh per query — {workload} (facility boundary, modeled)")
     table.add_column("model")
     for column in ("median", "IQR", "P5–P95", "mean"):
         table.add_column(column, justify="right")
