@@ -186,6 +186,18 @@ def test_unknown_model_lists_the_known_ones() -> None:
     assert "known: Llama 3.1 405B, Llama 3.1 70B, Mixtral 8x22B, DeepSeek-R1" in done.stderr
 
 
+def test_unfittable_results_say_what_they_lack(shared_data: Path, tmp_path: Path) -> None:
+    raw = shared_data / "inferencex/raw/pr1633_local_results"
+    done = run("estimate", "--table", str(raw))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "none of 11 result(s) can be fitted" in done.stderr
+    assert "11 without a GPU count" in done.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run("estimate", "--table", str(empty))
+    assert done.returncode == 2 and f"{empty}: no results found" in done.stderr
+
+
 def test_empty_and_missing_tables(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_text(HEADER)
