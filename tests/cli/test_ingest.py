@@ -185,6 +185,9 @@ def test_unwritable_out_empty_dir_and_nan_filter_are_one_line_errors(
     golden = shared_data / "inferencex" / "agg" / "run_20218553330.json"
     empty = tmp_path / "empty"
     empty.mkdir()
+    only_text = tmp_path / "notes"
+    only_text.mkdir()
+    (only_text / "readme.txt").write_text("not a result")
     cases = [
         (
             [golden, "--basis", "allin", "--format", "csv", "--out", tmp_path / "no" / "x.csv"],
@@ -197,6 +200,7 @@ def test_unwritable_out_empty_dir_and_nan_filter_are_one_line_errors(
         ),
         ([golden, "--basis", "allin", "--min-interactivity", "nan"], "--min-interactivity"),
         ([empty], "no result files found"),
+        ([only_text], "no result files found"),
     ]
     for args, needle in cases:
         done = run("ingest", *args)

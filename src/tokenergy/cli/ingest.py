@@ -363,7 +363,9 @@ def ingest_command(
             f"must be a finite number >= 0, got {min_interactivity!r}", field="--min-interactivity"
         )
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
-    if not ingested.results and not ingested.skipped:
+    if not ingested.results and not ingested.failed:
+        # only non-result files or empty arrays: an empty table with exit 0 would look like success
+        _report_skipped(ingested)
         raise ConfigError(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )
