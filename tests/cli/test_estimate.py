@@ -81,6 +81,14 @@ def test_test_time_regime_costs_more_than_traditional() -> None:
     assert test_time > 5 * traditional
 
 
+def test_title_names_the_regime_only_when_its_lengths_are_used() -> None:
+    base = ("estimate", "--model", "llama 3.1 70b", "--samples", "1000", "--regime", "test-time")
+    assert "test-time regime" in run(*base).stdout
+    overridden = run(*base, "--lout-median", "1000").stdout
+    assert "regime" not in overridden.splitlines()[0]
+    assert "given output lengths" in overridden and "median 1000" in overridden
+
+
 def test_table_output_show_fit_and_reduced_fit_warning(tmp_path: Path) -> None:
     plot = tmp_path / "dist.png"
     done = run("estimate", "--show-fit", "--samples", "10000", "--plot", str(plot))
@@ -143,6 +151,10 @@ def test_fleet_table() -> None:
     [
         (["estimate", "--util-p5", "0.9", "--util-p95", "0.4"], "P5 0.9 > P95 0.4"),
         (["estimate", "--pue-p5", "-1"], "P5 must be a positive number"),
+        (["estimate", "--pue-p5", "0.5"], "a PUE is at least 1, P5 0.5 < 1"),
+        (["estimate", "--util-p95", "1.5"], "utilisation is a fraction of P_max, P95 1.5 > 1"),
+        (["fleet", "--queries-per-day", "1", "--pue-p5", "0.9"], "a PUE is at least 1"),
+        (["fleet", "--queries-per-day", "1", "--mix", "traditional=inf"], "finite number >= 0"),
         (["estimate", "--lout-median", "-300"], "--lout-median: must be a positive number"),
         (["estimate", "--model", "gpt-9"], "unknown model 'gpt-9'"),
         (["estimate", "--lever", "magic"], "unknown lever 'magic'"),
@@ -172,6 +184,18 @@ def test_bad_parameters_are_one_line_errors_exit_2(args: list[str], message: str
 def test_unknown_model_lists_the_known_ones() -> None:
     done = run("estimate", "--model", "gpt-9")
     assert "known: Llama 3.1 405B, Llama 3.1 70B, Mixtral 8x22B, DeepSeek-R1" in done.stderr
+
+
+def test_unfittable_results_say_what_they_lack(shared_data: Path, tmp_path: Path) -> None:
+    raw = shared_data / "inferencex/raw/pr1633_local_results"
+    done = run("estimate", "--table", str(raw))
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "none of 11 result(s) can be fitted" in done.stderr
+    assert "11 without a GPU count" in done.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = run("estimate", "--table", str(empty))
+    assert done.returncode == 2 and f"{empty}: no results found" in done.stderr
 
 
 def test_empty_and_missing_tables(tmp_path: Path) -> None:

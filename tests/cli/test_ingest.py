@@ -140,6 +140,9 @@ def test_no_keep_going_stops_at_the_first_bad_file(tmp_path: Path) -> None:
         (["--range-ratio", "2"], "--range-ratio"),
         (["--basis", "allin", "--pue", "1.2"], "twice"),
         (["--sort", "nope"], "--sort"),
+        (["--failure-gate", "200%"], "--failure-gate"),
+        (["--isl", "-1"], "--isl"),
+        (["--osl", "0"], "--osl"),
     ],
 )
 def test_bad_options_are_one_line(shared_data: Path, args: list[str], needle: str) -> None:
@@ -182,6 +185,9 @@ def test_unwritable_out_empty_dir_and_nan_filter_are_one_line_errors(
     golden = shared_data / "inferencex" / "agg" / "run_20218553330.json"
     empty = tmp_path / "empty"
     empty.mkdir()
+    only_text = tmp_path / "notes"
+    only_text.mkdir()
+    (only_text / "readme.txt").write_text("not a result")
     cases = [
         (
             [golden, "--basis", "allin", "--format", "csv", "--out", tmp_path / "no" / "x.csv"],
@@ -194,6 +200,7 @@ def test_unwritable_out_empty_dir_and_nan_filter_are_one_line_errors(
         ),
         ([golden, "--basis", "allin", "--min-interactivity", "nan"], "--min-interactivity"),
         ([empty], "no result files found"),
+        ([only_text], "no result files found"),
     ]
     for args, needle in cases:
         done = run("ingest", *args)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tokenergy.errors import ConfigError
-from tokenergy.estimate import EstimateParams, FleetParams, Regime, run_estimate
+from tokenergy.estimate import EstimateParams, FleetParams, Regime, fleet, run_estimate
 from tokenergy.estimate.distributions import LogNormal, Point
 from tokenergy.estimate.fleet import (
+    LengthMoments,
     beta_util,
     diurnal_load,
     fleet_beta,
@@ -21,6 +23,7 @@ from tokenergy.estimate.fleet import (
 )
 from tokenergy.estimate.levers import parse_lever
 from tokenergy.estimate.montecarlo import NodePower, load_fits
+from tokenergy.estimate.surface import SurfaceFit
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -112,6 +115,20 @@ def test_a_handful_of_queries_is_drawn_exactly_never_negative(table: Path) -> No
     approx = run_fleet(fixed(table, queries_per_day=1000.0)).models[0].gwh_per_day / 1000
     assert np.mean(exact) == pytest.approx(np.mean(approx), rel=0.02)
     assert np.std(exact) == pytest.approx(np.std(approx), rel=0.25)
+
+
+def test_a_non_positive_normal_day_mean_is_an_error(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = length_moments
+
+    def skewed(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
+        moments = real(fit, params)
+        return replace(moments, cov=moments.cov * 1e6)  # a spread no built-in regime has
+
+    monkeypatch.setattr(fleet, "length_moments", skewed)
+    with pytest.raises(ConfigError, match="non-positive value at 1000 queries/day"):
+        run_fleet(fixed(table, queries_per_day=1000.0))
 
 
 @pytest.mark.parametrize(

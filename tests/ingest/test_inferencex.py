@@ -137,6 +137,7 @@ def test_invalid_measurement_falls_back_to_the_stated_basis(tmp_path: Path) -> N
     assert row.energy is not None and row.energy.basis is Basis.PROVISIONED
     power = {f.name: f for f in ingested.checks[0]}["power_present"]
     assert power.status == "warn" and "power_valid=0" in power.detail
+    assert any("power_valid=0" in note for note in row.provenance.notes)
 
 
 def test_unknown_power_schema_marks_the_measurement_invalid(tmp_path: Path) -> None:
@@ -149,6 +150,8 @@ def test_unknown_power_schema_marks_the_measurement_invalid(tmp_path: Path) -> N
     assert "schema_version 1" in energy.reasons[0]
     power = {f.name: f for f in ingested.checks[0]}["power_present"]
     assert power.status == "warn"
+    notes = ingested.results[0].provenance.notes
+    assert any("marked invalid" in n and "schema_version 1" in n for n in notes)
 
 
 def test_without_a_basis_energy_is_absent_and_said_why(tmp_path: Path) -> None:

@@ -36,4 +36,5 @@ def test_missing_path_and_bad_zip_are_failures(tmp_path: Path) -> None:
     items = list(iter_documents([tmp_path / "nope.json", broken]))
     assert all(isinstance(i, SkippedFile) and i.failed for i in items)
     assert "no such file" in items[0].reason  # type: ignore[union-attr]
+    assert str(tmp_path / "nope.json") in items[0].reason  # type: ignore[union-attr]
     assert "zip" in items[1].reason  # type: ignore[union-attr]

@@ -84,10 +84,12 @@ def _range(name: str, p5: float, p95: float) -> Distribution:
     option = f"--{name}-p5/--{name}-p95"
     if p5 > p95:
         raise ConfigError(f"P5 {p5:g} > P95 {p95:g}", field=option)
-    if p5 == p95:
-        LogNormal.from_p5_p95(p5, p95, option)  # same positivity checks as a spread
-        return Point(value=p5)
-    return LogNormal.from_p5_p95(p5, p95, option)
+    spread = LogNormal.from_p5_p95(p5, p95, option)  # positivity checks even for a point
+    if name == "util" and p95 > 1:
+        raise ConfigError(f"utilisation is a fraction of P_max, P95 {p95:g} > 1", field=option)
+    if name == "pue" and p5 < 1:
+        raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=option)
+    return Point(value=p5) if p5 == p95 else spread
 
 
 def _power(option: str, text: str | None) -> float | None:
@@ -240,7 +242,9 @@ def estimate_command(
 def _estimate_table(result: EstimateResult) -> Table:
     params = result.params
     has_levers = bool(params.levers)
-    table = Table(title=f"Wh per query — {params.regime.value} regime (facility boundary, modeled)")
+    # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
+    workload = f"{params.regime.value} regime" if params.lout is None else "given output lengths"
+    table = Table(title=f"Wh per query — {workload} (facility boundary, modeled)")
     table.add_column("model")
     for column in ("median", "IQR", "P5–P95", "mean"):
         table.add_column(column, justify="right")
@@ -312,7 +316,7 @@ def _mix(text: str) -> dict[Regime, float]:
         except ValueError:
             raise ConfigError(f"share {value!r} is not a number", field="--mix") from None
         if not (math.isfinite(share) and share >= 0):
-            raise ConfigError(f"share {value!r} must be >= 0", field="--mix")
+            raise ConfigError(f"share {value!r} must be a finite number >= 0", field="--mix")
         shares[regime] = share
     return shares
 

@@ -90,13 +90,18 @@ def _options(
             ) from None
     if range_ratio is not None and not 0 <= range_ratio <= 1:
         raise ConfigError(f"must be within [0, 1], got {range_ratio:g}", field="--range-ratio")
+    gate = parse_option("--failure-gate", units.parse_fraction, failure_gate)
+    if not gate <= 1:
+        raise ConfigError(
+            f"a failure rate is at most 100%, got {failure_gate!r}", field="--failure-gate"
+        )
     return IngestOptions(
         power=spec,
         sampler=chosen_sampler,
         range_ratio=range_ratio,
         gpu=gpu,
         gpus=gpus,
-        failure_gate=parse_option("--failure-gate", units.parse_fraction, failure_gate),
+        failure_gate=gate,
     )
 
 
@@ -318,8 +323,8 @@ def ingest_command(
     ),
     model: str | None = typer.Option(None, "--model", help="Keep models containing this text."),
     hw: str | None = typer.Option(None, "--hw", help="Keep hardware containing this text."),
-    isl: int | None = typer.Option(None, "--isl", help="Keep this nominal input length."),
-    osl: int | None = typer.Option(None, "--osl", help="Keep this nominal output length."),
+    isl: int | None = typer.Option(None, "--isl", min=1, help="Keep this nominal input length."),
+    osl: int | None = typer.Option(None, "--osl", min=1, help="Keep this nominal output length."),
     min_interactivity: float | None = typer.Option(
         None, "--min-interactivity", help="Keep rows with mean tok/s/user at least this."
     ),
@@ -358,7 +363,9 @@ def ingest_command(
             f"must be a finite number >= 0, got {min_interactivity!r}", field="--min-interactivity"
         )
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
-    if not ingested.results and not ingested.skipped:
+    if not ingested.results and not ingested.failed:
+        # only non-result files or empty arrays: an empty table with exit 0 would look like success
+        _report_skipped(ingested)
         raise ConfigError(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )

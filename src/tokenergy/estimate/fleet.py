@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tokenergy import calculator, catalog, units
+from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Exponential, FloatArray
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
@@ -158,14 +159,23 @@ def daily_query_means(fit: SurfaceFit, params: FleetParams, rng: np.random.Gener
     queries = params.queries_per_day
     if queries < EXACT_BELOW_QUERIES:
         per_day = round(queries)
-        means = [draw_xy(fit, params, rng, per_day).mean(axis=1) for _ in range(params.scenarios)]
-        return np.asarray(means)
+        days = [draw_xy(fit, params, rng, per_day).mean(axis=1) for _ in range(params.scenarios)]
+        return np.asarray(days)
     moments = length_moments(fit, params)
-    return np.asarray(
+    means: FloatArray = np.asarray(
         rng.multivariate_normal(
             moments.mean, moments.cov / queries, params.scenarios, method="eigh"
         )
     )
+    # with the built-in regimes the mean sits > 10 standard errors above zero at the threshold;
+    # a non-positive day mean would mean the approximation broke, which must not pass silently
+    if np.any(means <= 0):
+        raise ConfigError(
+            f"{fit.model}: the normal approximation of the day mean drew a non-positive value at "
+            f"{queries:g} queries/day (lengths too skewed for it)",
+            field="--queries-per-day",
+        )
+    return means
 
 
 def quantiles(values: FloatArray) -> dict[str, float]:

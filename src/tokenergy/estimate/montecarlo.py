@@ -29,6 +29,7 @@ from tokenergy.estimate.surface import (
     load_throughput_table,
     points_from_results,
     select,
+    why_no_points,
 )
 from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.units import Basis, Boundary
@@ -222,7 +223,7 @@ def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
         ingested = load_results([path], IngestOptions(), keep_going=False)
         points = points_from_results(ingested.results)
         if not points:
-            raise ConfigError("no results with a total rate and lengths to fit", file=table)
+            raise ConfigError(why_no_points(ingested.results), file=table)
     return select(fit_surfaces(points), models, table)
 
 

@@ -172,6 +172,21 @@ def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoin
     ]
 
 
+def why_no_points(results: list[ServingResult]) -> str:
+    """Why ``points_from_results`` kept nothing: the user can only fix what is named."""
+    if not results:
+        return "no results found"
+    missing = {"a total tok/s": 0, "lengths": 0, "a GPU count": 0}
+    for result in results:
+        missing["a total tok/s"] += not result.throughput.total_tok_s
+        missing["lengths"] += result.workload.benchmarked_lengths() is None
+        missing["a GPU count"] += (result.identity.num_gpus or result.identity.tp) is None
+    lacking = ", ".join(f"{count} without {what}" for what, count in missing.items() if count)
+    only_gpus = missing["a GPU count"] and not missing["a total tok/s"] + missing["lengths"]
+    hint = " (name it in the file name, e.g. tp8)" if only_gpus else ""
+    return f"none of {len(results)} result(s) can be fitted: {lacking}{hint}"
+
+
 def fit_surfaces(points: Iterable[ThroughputPoint]) -> dict[str, SurfaceFit]:
     """One fit per model, in the order models first appear."""
     by_model: dict[str, list[ThroughputPoint]] = {}

@@ -200,6 +200,10 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
     if reported_std is not None:
         extras["reported_std_intvty"] = reported_std
     config = {key: reader.data[key] for key in _CONFIG_KEYS if key in reader.data}
+    # a rejected or doubtful measurement stays visible wherever the result travels (store, report)
+    notes = [str(extras["measured_power_rejected"])] if "measured_power_rejected" in extras else []
+    if energy is not None and energy.basis is Basis.MEASURED and not energy.valid:
+        notes += [f"measured power used but marked invalid: {r}" for r in energy.reasons]
     return ServingResult(
         identity=identity,
         workload=workload,
@@ -213,6 +217,7 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
             tool="InferenceX",
             hardware=reader.text("hw"),
             engine_config=config,
+            notes=notes,
         ),
         extras=extras,
     )

@@ -121,6 +121,6 @@ def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
             elif path.exists():
                 yield from _from_file(path, explicit=True)
             else:
-                yield SkippedFile(str(path), "no such file or directory", True)
+                yield SkippedFile(str(path), f"{path}: no such file or directory", True)
         except IngestError as error:
             yield SkippedFile(error.file or str(path), str(error), True)
