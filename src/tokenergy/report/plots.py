@@ -47,6 +47,36 @@ def _short(text: str, limit: int = 38) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _draw_frontier(
+    axes: Axes,
+    group: GroupFrontier,
+    x: Metric,
+    y: Metric,
+    colour: str,
+    label: str,
+    size: float,
+    dash: Any,
+) -> None:
+    """Every configuration of a group as faint points, its frontier as a line through them."""
+    everyone = group.frontier + group.dominated
+    axes.scatter(
+        [r.get(x.column) for r in everyone],
+        [r.get(y.column) for r in everyone],
+        s=size,
+        alpha=0.3,
+        color=colour,
+    )
+    axes.plot(
+        [r.get(x.column) for r in group.frontier],
+        [r.get(y.column) for r in group.frontier],
+        marker="o",
+        markersize=size / 3,
+        label=label,
+        color=colour,
+        linestyle=dash,
+    )
+
+
 def frontier_figure(
     groups: Sequence[GroupFrontier], x: Metric, y: Metric, group_by: tuple[str, ...]
 ) -> Figure:
@@ -55,23 +85,7 @@ def frontier_figure(
     axes = figure.add_subplot()
     for index, group in enumerate(groups[:20]):
         colour, dash = _style(index)
-        everyone = group.frontier + group.dominated
-        axes.scatter(
-            [r.get(x.column) for r in everyone],
-            [r.get(y.column) for r in everyone],
-            s=12,
-            alpha=0.3,
-            color=colour,
-        )
-        axes.plot(
-            [r.get(x.column) for r in group.frontier],
-            [r.get(y.column) for r in group.frontier],
-            marker="o",
-            markersize=4,
-            label=_short(_key_text(group.key)),
-            color=colour,
-            linestyle=dash,
-        )
+        _draw_frontier(axes, group, x, y, colour, _short(_key_text(group.key)), 12, dash)
     axes.set_xlabel(_label(x))
     axes.set_ylabel(_label(y))
     axes.set_yscale("log")
@@ -108,22 +122,7 @@ def frontier_panels(
         axes = figure.add_subplot(rows, columns, index + 1)
         for line, group in enumerate(panels[key]):
             colour = f"C{line % 10}"
-            everyone = group.frontier + group.dominated
-            axes.scatter(
-                [r.get(x.column) for r in everyone],
-                [r.get(y.column) for r in everyone],
-                s=8,
-                alpha=0.3,
-                color=colour,
-            )
-            axes.plot(
-                [r.get(x.column) for r in group.frontier],
-                [r.get(y.column) for r in group.frontier],
-                marker="o",
-                markersize=3,
-                color=colour,
-                label=_key_text(group.key[panel_by:]),
-            )
+            _draw_frontier(axes, group, x, y, colour, _key_text(group.key[panel_by:]), 8, "-")
         axes.set_title(_short(_key_text(key), 34), fontsize=8)
         axes.tick_params(labelsize=7)
         axes.set_yscale("log")
