@@ -88,8 +88,8 @@ def _keys(group_by: tuple[str, ...], key: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _group_text(key: tuple[Any, ...]) -> str:
-    """Group keys for tables; model ids lose their organisation prefix to save width."""
-    return " / ".join(str(part).split("/")[-1] for part in key) or "all"
+    """Group keys for tables; model ids lose their organisation prefix; unknown values show '—'."""
+    return " / ".join("—" if part is None else str(part).split("/")[-1] for part in key) or "all"
 
 
 def _value(metric_: Metric, value: float | None) -> str:
