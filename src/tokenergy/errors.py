@@ -6,6 +6,8 @@ so bad input never produces a traceback.
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class TokenergyError(Exception):
     """A problem with the user's input or environment, reported without a traceback."""
@@ -44,3 +46,9 @@ class MeterError(TokenergyError):
 
 class ServerError(TokenergyError):
     """The server under test could not be reached or answered unusably."""
+
+
+def validation_problem(error: ValidationError) -> tuple[str, str]:
+    """The first pydantic error as (dotted field, message): one line is all a user is shown."""
+    first = error.errors()[0]
+    return ".".join(str(part) for part in first["loc"]), str(first["msg"])

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from tokenergy.analyze.table import AnalysisRow, to_row
-from tokenergy.errors import ConfigError, IngestError
+from tokenergy.errors import ConfigError, IngestError, validation_problem
 from tokenergy.records import ServingResult
 
 HOME_ENV = "TOKENERGY_HOME"
@@ -63,11 +63,8 @@ def read_run_json(path: Path) -> ServingResult:
     try:
         return ServingResult.model_validate(document)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise IngestError(
-            f"not a ServingResult: {first['msg']}", file=str(path), field=field
-        ) from None
+        field, message = validation_problem(error)
+        raise IngestError(f"not a ServingResult: {message}", file=str(path), field=field) from None
 
 
 def _arrow_type(annotation: Any) -> pa.DataType:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tokenergy.errors import IngestError
+from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.records import ServingResult
 from tokenergy.store import RUN_FILE, read_run_json
@@ -28,10 +28,9 @@ def _validate(item: Any, path: Path, where: str) -> ServingResult:
     try:
         return ServingResult.model_validate(item)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
+        field, message = validation_problem(error)
         raise IngestError(
-            f"{where}not a valid ServingResult: {first['msg']}", file=str(path), field=field
+            f"{where}not a valid ServingResult: {message}", file=str(path), field=field
         ) from None
 
 

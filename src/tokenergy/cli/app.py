@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from tokenergy import __version__
 from tokenergy.cli import analyze, bench, convert, estimate, ingest, sim
 from tokenergy.cli.render import error_line
-from tokenergy.errors import TokenergyError
+from tokenergy.errors import TokenergyError, validation_problem
 
 app = typer.Typer(
     name="tokenergy",
@@ -66,8 +66,7 @@ def main() -> None:
         error_line(str(error))
         sys.exit(2)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        error_line(f"{field}: {first['msg']}")
+        field, message = validation_problem(error)
+        error_line(f"{field}: {message}")
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)

@@ -280,9 +280,11 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
         pq.write_table(pa.Table.from_pylist(flat), out)
         return
     if output is OutputFormat.TABLE:
-        wide = console if console.is_terminal else Console(width=250)
-        target = Console(file=out.open("w"), width=250) if out else wide
-        target.print(_table(rows))
+        if out is None:
+            console.print(_table(rows))
+            return
+        with out.open("w") as handle:
+            Console(file=handle, width=250).print(_table(rows))
         return
     text = (
         _csv_text(rows)

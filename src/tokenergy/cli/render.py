@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from typing import Any
 
 from rich.console import Console
 
-_PIPED_WIDTH = 200  # tables written to a pipe or file are read by people later: do not truncate
+_PIPED_WIDTH = 250  # tables written to a pipe or file are read by people later: do not truncate
 
 
 def _stdout_width() -> int | None:
-    """Terminal width when interactive (rich decides); wide when piped, unless COLUMNS says."""
-    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return None
-    return _PIPED_WIDTH
+    """Terminal width when interactive (rich decides); wide when piped or redirected."""
+    return None if sys.stdout.isatty() else _PIPED_WIDTH
 
 
 console = Console(width=_stdout_width())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tokenergy.errors import IngestError
+from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest.checks import Finding, run_checks
 from tokenergy.ingest.detect import adapter_named, detect
 from tokenergy.ingest.options import IngestOptions
@@ -32,9 +32,8 @@ class IngestResult:
 
 
 def _validation_error(error: ValidationError, document: Document) -> IngestError:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"])
-    return IngestError(first["msg"], file=document.name, field=where or None)
+    field, message = validation_problem(error)
+    return IngestError(message, file=document.name, field=field or None)
 
 
 def read_document(

@@ -14,7 +14,7 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tokenergy.errors import ConfigError
+from tokenergy.errors import ConfigError, validation_problem
 
 _PROFILE_DIR = "profiles"
 
@@ -115,9 +115,8 @@ def read_profile(path: Path) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(first["msg"], file=str(path), field=field) from None
+        field, message = validation_problem(error)
+        raise ConfigError(message, file=str(path), field=field) from None
 
 
 @cache
