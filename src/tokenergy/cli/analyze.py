@@ -76,6 +76,14 @@ def constraints_from(
     return constraints
 
 
+def _labelled(table: Table, rows: list[AnalysisRow]) -> Table:
+    """Name in the title what the energy covers and where its watts came from."""
+    pairs = sorted({(row.boundary or "unknown", row.basis or "unknown") for row in rows})
+    label = "; ".join(f"{boundary} boundary, {basis} basis" for boundary, basis in pairs)
+    table.title = f"{table.title} ({label})" if label else table.title
+    return table
+
+
 def _warn_without(rows: list[AnalysisRow], energy: Metric) -> None:
     """Rows without the energy metric cannot be chosen: say how many, never drop them quietly."""
     lacking = sum(row.get(energy.column) is None for row in rows)
@@ -147,7 +155,7 @@ def frontier_command(
     if as_json:
         print_json([_frontier_json(g, groups_by, x_metric, y_metric) for g in groups])
         return
-    console.print(_frontier_table(groups, x_metric, y_metric, all_points))
+    console.print(_labelled(_frontier_table(groups, x_metric, y_metric, all_points), rows))
 
 
 def _point_json(row: AnalysisRow, x: Metric, y: Metric) -> dict[str, Any]:
@@ -236,7 +244,7 @@ def best_command(
     if as_json:
         print_json([best_json(c, groups_by, constraints, energy_metric) for c in choices])
         return
-    console.print(_best_table(choices, constraints, energy_metric))
+    console.print(_labelled(_best_table(choices, constraints, energy_metric), rows))
 
 
 def _config(row: AnalysisRow | None) -> dict[str, Any] | None:
@@ -363,7 +371,7 @@ def compare_command(
     if as_json:
         print_json(compare_json(cases, summary, groups_by))
         return
-    console.print(_compare_table(cases, summary, by_column, base, cand))
+    console.print(_labelled(_compare_table(cases, summary, by_column, base, cand), rows))
 
 
 def _bounds(at_itl: str | None, at_tpot: str | None, stat: str) -> list[Constraint]:

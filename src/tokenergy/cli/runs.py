@@ -34,6 +34,7 @@ _LIST_COLUMNS = (
     ("energy_per_token_j", "J/out tok"),
     ("wh_per_query", "Wh/query"),
     ("median_itl_s", "ITL ms"),
+    ("boundary", "boundary"),
     ("basis", "basis"),
 )
 
