@@ -73,8 +73,18 @@ def draw_lengths(
     return lin_tokens, lout_tokens
 
 
-def charged_tokens(lin: FloatArray, lout: FloatArray, leff: Leff) -> FloatArray:
-    return lout if leff is Leff.OUT else lin + lout
+def check_leff(fits: list[SurfaceFit], leff: Leff | None) -> None:
+    """Refuse charging tokens the surface's rate does not count (e.g. in+out against output/s)."""
+    if leff is None:
+        return
+    for fit in fits:
+        if fit.rate is not leff.rate:
+            raise ConfigError(
+                f"{fit.model}: the table's rates are {fit.rate.value} tokens/s, which pair with "
+                f"{'output' if fit.rate.value == 'output' else 'input + output'} tokens, "
+                f"not L_eff = {leff.value}",
+                field="--leff",
+            )
 
 
 def node_power_w(
@@ -94,13 +104,15 @@ def query_energy_wh(
     lout: FloatArray,
     util: FloatArray,
     pue: FloatArray,
-    leff: Leff,
     correlate: bool = False,
 ) -> FloatArray:
-    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise."""
+    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise.
+
+    L_eff is the tokens the surface's rate counts: L_out for output rates, L_in + L_out for total.
+    """
     tps = fit.tps(lin, lout)
     power_w = node_power_w(util, tps, fit, node, correlate)
-    return pue * power_w * charged_tokens(lin, lout, leff) / tps / units.J_PER_WH
+    return pue * power_w * fit.charged_tokens(lin, lout) / tps / units.J_PER_WH
 
 
 class Summary:
@@ -238,6 +250,7 @@ def run_estimate(
     """
     if fits is None:
         fits = load_fits(params.table, params.models)
+    check_leff(fits, params.leff)
     estimates = [_run_model(fit, params, progress) for fit in fits]
     pooled = pooled_improved = None
     if params.pool and len(estimates) > 1:
@@ -265,9 +278,7 @@ def _run_model(fit: SurfaceFit, params: EstimateParams, progress: Progress | Non
         lin, lout = draw_lengths(params.lin, lout_dist, rng, n)
         util = params.util.sample(rng, n)
         pue = params.pue.sample(rng, n)
-        energy_wh = query_energy_wh(
-            fit, node, lin, lout, util, pue, params.leff, params.correlate_power
-        )
+        energy_wh = query_energy_wh(fit, node, lin, lout, util, pue, params.correlate_power)
         baseline.add(energy_wh)
         room = max(KEPT_DRAWS - (params.samples - remaining), 0)
         kept.append(energy_wh[:room].copy())
