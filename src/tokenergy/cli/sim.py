@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tokenergy.cli.render import console, fmt
+from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
@@ -37,7 +37,11 @@ def serve_command(
         None, "--gpus", min=1, help="Simulated GPUs (default: profile)."
     ),
     max_num_seqs: int | None = typer.Option(
-        None, "--max-num-seqs", min=1, help="Batch cap (default: profile)."
+        None,
+        "--max-num-seqs",
+        "--max-batch",
+        min=1,
+        help="Batch cap, vLLM's max_num_seqs (default: profile).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of EOS draws, faults and GPU UUIDs."),
 ) -> None:
@@ -58,10 +62,12 @@ def serve_command(
         max_num_seqs=max_num_seqs,
     )
     console.print(
-        f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
+        styled("tokenergy-sim", "bold"),
+        f" (SIMULATED) {resolved.model} on {len(server.gpus)}× "
         f"{resolved.gpu_model_name}, profile {resolved.name}, "
         f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
         "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
+        sep="",
         highlight=False,
     )
 
