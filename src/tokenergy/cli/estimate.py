@@ -22,6 +22,7 @@ from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
     EstimateResult,
     Summary,
+    Trim,
     load_fits,
     node_power,
     run_estimate,
@@ -39,7 +40,7 @@ from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.surface import SurfaceFit
 
 _PROGRESS_MIN_DRAWS = 20_000_000
-_E = TypeVar("_E", Regime, Leff)
+_E = TypeVar("_E", Regime, Leff, Trim)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
 TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
@@ -192,6 +193,9 @@ def estimate_command(
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
+    trim: str = typer.Option(
+        "none", "--trim", help="none, or paper: Oviedo et al.'s per-model P5–P95 then P10–P90 cut."
+    ),
     show_fit: bool = typer.Option(False, "--show-fit", help="Print the fitted throughput surface."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the distributions to PNG/SVG."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -228,7 +232,9 @@ def estimate_command(
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
-        result = run_estimate(params, lambda n: progress.advance(task, n), fits)
+        result = run_estimate(
+            params, lambda n: progress.advance(task, n), fits, _enum(Trim, "--trim", trim)
+        )
     if plot is not None:
         plot_estimate(result, plot)
     if as_json:
@@ -277,6 +283,11 @@ def _estimate_table(result: EstimateResult) -> Table:
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
     ]
+    if result.trim is Trim.PAPER:
+        lines.append(
+            "trim paper: each model's draws cut to P5–P95, then P10–P90, before pooling "
+            "(Oviedo et al.'s statistics; the mean is of the trimmed draws)"
+        )
     if has_levers:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
     table.caption = "\n".join(lines)
@@ -454,7 +465,10 @@ def _fleet_notes(result: FleetResult) -> list[str]:
     """β terms and everyday comparisons of the headline row (pooled if any, else the last)."""
     params = result.params
     mix = ", ".join(f"{regime.value} {share:.0%}" for regime, share in params.mix_weights().items())
-    lines = [f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}"]
+    lines = [
+        f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}; 'mean' is "
+        "queries/day × mean E_query × β (Oviedo et al.'s figure), 'median' the median scenario"
+    ]
     first = result.models[0].beta
     if first is not None and first.beta_util is not None:
         lines.append(
