@@ -17,7 +17,7 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
-from tokenergy.estimate.lengthfiles import load_lengths
+from tokenergy.estimate.lengthfiles import INPUT, load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
     EstimateResult,
@@ -37,6 +37,8 @@ from tokenergy.estimate.params import (
     default_pmax_w,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
+from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
 
 _PROGRESS_MIN_DRAWS = 20_000_000
@@ -174,6 +176,12 @@ def estimate_command(
         help="traditional (median 300 output tokens) or test-time (5000).",
     ),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
+    lin_median: str | None = typer.Option(
+        None, "--lin-median", help="Median input tokens (exponential), instead of --lin."
+    ),
+    lin_file: Path | None = typer.Option(
+        None, "--lin-file", help="Observed input lengths (input_lens, prompt_tokens …)."
+    ),
     lout_median: str | None = typer.Option(
         None, "--lout-median", help="Median output tokens (exponential); default by --regime."
     ),
@@ -198,13 +206,23 @@ def estimate_command(
     ),
     show_fit: bool = typer.Option(False, "--show-fit", help="Print the fitted throughput surface."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the distributions to PNG/SVG."),
+    with_sensitivity: bool = typer.Option(
+        False, "--sensitivity", help="Sobol indices of each uncertain input (SALib)."
+    ),
+    sensitivity_plot: Path | None = typer.Option(
+        None, "--sensitivity-plot", help="Bar chart of the Sobol indices (PNG/SVG)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
-    if plot is not None:
-        check_plot_path(plot)
+    if lin_median is not None and lin_file is not None:
+        raise ConfigError("give --lin-median or --lin-file, not both", field="--lin-median")
+    for path in (plot, sensitivity_plot):
+        if path is not None:
+            check_plot_path(path)
+    with_sensitivity = with_sensitivity or sensitivity_plot is not None
     lout: Distribution | None = None
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
@@ -214,7 +232,7 @@ def estimate_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         regime=_enum(Regime, "--regime", regime),
-        lin=Point(value=_positive("--lin", lin)),
+        lin=_lin(lin, lin_median, lin_file),
         lout=lout,
         leff=_enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
@@ -237,12 +255,50 @@ def estimate_command(
         )
     if plot is not None:
         plot_estimate(result, plot)
+    indices = sensitivity(params, fits) if with_sensitivity else None
+    if indices is not None and sensitivity_plot is not None:
+        plot_sensitivity(indices, sensitivity_plot)
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if indices is not None:
+            payload["sensitivity"] = indices.to_dict()
+        print_json(payload)
         return
     if show_fit:
         console.print(_fit_table(fits, params.pmax_w))
     console.print(_estimate_table(result))
+    if indices is not None:
+        console.print(_sensitivity_table(indices))
+
+
+def _lin(fixed: str, median: str | None, path: Path | None) -> Distribution:
+    """Input tokens: fixed (--lin), exponential by its median, or observed lengths."""
+    if median is not None:
+        return Exponential.from_median(_positive("--lin-median", median), "--lin-median")
+    if path is not None:
+        return load_lengths(path, "--lin-file", INPUT)
+    return Point(value=_positive("--lin", fixed))
+
+
+def _sensitivity_table(result: SensitivityResult) -> Table:
+    table = Table(title="Sobol sensitivity of Wh/query (share of variance; ± 95 % interval)")
+    for column in ("target", "input", "S1 log E", "ST log E", "S1 E", "ST E"):
+        table.add_column(column, justify="left" if column in ("target", "input") else "right")
+    for row in result.rows:
+        for rank, index in enumerate(row.ranked()):
+            table.add_row(
+                row.target if rank == 0 else "",
+                index.name,
+                f"{index.s1_log:.3f} ± {index.s1_log_conf:.3f}",
+                f"{index.st_log:.3f} ± {index.st_log_conf:.3f}",
+                f"{index.s1:.3f} ± {index.s1_conf:.3f}",
+                f"{index.st:.3f} ± {index.st_conf:.3f}",
+            )
+    table.caption = (
+        f"Saltelli/Sobol design, N = {result.base_samples:,} (N·(d+2) evaluations), seed "
+        f"{result.seed}; fixed inputs carry no variance and are not listed"
+    )
+    return table
 
 
 def _estimate_table(result: EstimateResult) -> Table:
@@ -275,7 +331,7 @@ def _estimate_table(result: EstimateResult) -> Table:
         else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
     )
     lines = [
-        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {params.lin.mean:g}, "
+        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
         f"L_out {lout_text}, L_eff {params.leff.value}",
         f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
@@ -292,6 +348,14 @@ def _estimate_table(result: EstimateResult) -> Table:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
     table.caption = "\n".join(lines)
     return table
+
+
+def _lin_text(lin: Distribution) -> str:
+    if isinstance(lin, Point):
+        return f"{lin.value:g}"
+    if isinstance(lin, Exponential):
+        return f"exponential, median {lin.median:g}"
+    return f"{lin.kind} ({getattr(lin, 'source', None) or 'given'}), mean {lin.mean:.4g}"
 
 
 def _quantile_cells(summary: Summary) -> list[str]:
