@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -25,3 +26,16 @@ def test_trim_paper_narrows_the_pooled_iqr_and_is_stated() -> None:
 def test_unknown_trim_is_refused() -> None:
     done = CliRunner().invoke(app, ["estimate", "--trim", "tukey"])
     assert done.exit_code != 0
+
+
+def test_sensitivity_json_table_and_plot(tmp_path: Path) -> None:
+    plot = tmp_path / "sobol.png"
+    args = ["estimate", *FRONTIER, "--pool", "--samples", "1e4", "--lin-median", "500"]
+    done = CliRunner().invoke(app, [*args, "--sensitivity-plot", str(plot), "--json"])
+    assert done.exit_code == 0, done.output
+    rows = json.loads(done.output)["sensitivity"]["rows"]
+    assert [row["target"] for row in rows] == ["Llama 3.1 405B", "DeepSeek-R1", "pooled"]
+    assert "input length" in {index["input"] for index in rows[0]["indices"]}
+    assert plot.stat().st_size > 0
+    table = CliRunner().invoke(app, [*args, "--sensitivity"])
+    assert "Sobol sensitivity" in table.output and "exponential, median 500" in table.output
