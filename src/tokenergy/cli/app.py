@@ -11,7 +11,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.cli import analyze, bench, convert, estimate, ingest, sim
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem

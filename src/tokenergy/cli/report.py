@@ -13,11 +13,11 @@ import typer
 from tokenergy.analyze.sources import load_sources
 from tokenergy.cli.render import console
 from tokenergy.cli.sources import INCLUDE_INVALID_OPTION, SOURCES_HELP, ingest_options
+from tokenergy.load.runlog import find_run_dirs
 from tokenergy.report.build import Family, build_report, families_of
 from tokenergy.report.estimates import estimate_section
 from tokenergy.report.html import write_report
 from tokenergy.report.reference import reference_sets
-from tokenergy.store import RUN_FILE
 
 
 def report_command(
@@ -43,7 +43,7 @@ def report_command(
         results = load_sources(sources, ingest_options(basis, power_per_gpu))
         families = families_of(results)
         run_dirs = sorted(
-            {run.parent for source in sources if source.is_dir() for run in source.rglob(RUN_FILE)}
+            {run for source in sources if source.is_dir() for run in find_run_dirs(source)}
         )
         names = [str(source) for source in sources]
     else:

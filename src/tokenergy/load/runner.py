@@ -197,7 +197,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         observer.on_stop(done.stop_ns)
     outcome = summarise(config, info, caps, kind, anchor, done.records, observers, done.interrupted)
     outcome.self_check = check_client(config, done.records, done.cpu_s, done.wall_s)
-    write_run(config, outcome, anchor)
+    write_run(config, outcome, anchor, observers)
     if done.interrupted:
         raise asyncio.CancelledError
     enforce_lengths(config, outcome)

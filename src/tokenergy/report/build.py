@@ -16,7 +16,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.analyze.compare import compare, summarize
 from tokenergy.analyze.frontier import frontiers
 from tokenergy.analyze.slo import Constraint, best_under
