@@ -55,7 +55,7 @@ def test_serve_answers_completions_and_stops_on_sigint() -> None:
             "50",
             "--gpus",
             "2",
-            "--max-num-seqs",
+            "--max-batch",  # the alias `sweep` launches with
             "16",
         ],
         stdout=subprocess.PIPE,
@@ -80,7 +80,7 @@ def test_serve_answers_completions_and_stops_on_sigint() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=20)
-    assert "SIMULATED" in out
+    assert "SIMULATED" in out and "max_num_seqs 16" in out
 
 
 def test_bad_faults_are_one_line_exit_2() -> None:

@@ -37,7 +37,11 @@ def serve_command(
         None, "--gpus", min=1, help="Simulated GPUs (default: profile)."
     ),
     max_num_seqs: int | None = typer.Option(
-        None, "--max-num-seqs", min=1, help="Batch cap (default: profile)."
+        None,
+        "--max-num-seqs",
+        "--max-batch",
+        min=1,
+        help="Batch cap, vLLM's max_num_seqs (default: profile).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of EOS draws, faults and GPU UUIDs."),
 ) -> None:
