@@ -29,12 +29,19 @@ class Boundary(StrEnum):
 
 
 class Basis(StrEnum):
-    """Where the watts came from."""
+    """Where the watts came from.
+
+    ``SIMULATED``: the watts came from a simulator's power model (``tokenergy sim``), even when
+    a real meter read them (the sim's DCGM counter). Such a figure is never ``measured``: group,
+    label and count it apart (``ServingResult`` relabels a measured energy of a result whose
+    ``provenance.simulated`` is true, so every table, JSON file and store row says so).
+    """
 
     MEASURED = "measured"
     PROVISIONED = "provisioned"
     NAMEPLATE = "nameplate"
     MODELED = "modeled"
+    SIMULATED = "simulated"
 
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"

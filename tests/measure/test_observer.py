@@ -99,7 +99,7 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
     for point in points:
         assert set(REQUIRED) <= set(point)
         assert point["energy_valid"], point["energy_reasons"]
-        assert (point["boundary"], point["basis"]) == ("accelerator", "measured")
+        assert (point["boundary"], point["basis"]) == ("accelerator", "simulated")  # sim watts
         assert point["method"] == "dcgm-counter"
         assert point["scope"] == "steady state"
         for scope in (point, point["whole_run_figures"]):

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from tokenergy._version import __version__
-from tokenergy.cli import analyze, bench, convert, estimate, ingest, sim
+from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem
 
@@ -45,6 +45,7 @@ app.command("ingest")(ingest.ingest_command)
 app.command("check")(ingest.check_command)
 estimate.register(app)
 analyze.register(app)
+app.command("reconcile")(reconcile.reconcile_command)
 app.command("bench")(bench.bench_command)
 app.add_typer(sim.app, name="sim")
 
