@@ -16,6 +16,7 @@ from tokenergy.cli.sources import (
     SOURCES_HELP,
     WHERE_HELP,
     ingest_options,
+    warn_damaged,
 )
 from tokenergy.load.runlog import find_run_dirs
 from tokenergy.store import ExportFormat, Store
@@ -71,6 +72,7 @@ def runs_list(
 ) -> None:
     """List stored results (one row each)."""
     store = Store()
+    warn_damaged(store)
     rows = store.query(parse_where(where))
     if as_json:
         print_json(rows)
@@ -111,5 +113,7 @@ def runs_export(
     where: list[str] = typer.Option([], "--where", help=WHERE_HELP),
 ) -> None:
     """Export the store's index rows (analysis columns) to CSV, Parquet or JSON."""
-    count = Store().export(out, format_, parse_where(where))
+    store = Store()
+    warn_damaged(store)
+    count = store.export(out, format_, parse_where(where))
     console.print(f"wrote {count} rows to {out}")

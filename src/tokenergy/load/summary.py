@@ -99,7 +99,11 @@ def _rate(times_ns: list[int]) -> float | None:
 
 
 def check_client(
-    config: BenchConfig, records: Sequence[RequestRecord], cpu_s: float, wall_s: float
+    config: BenchConfig,
+    records: Sequence[RequestRecord],
+    cpu_s: float,
+    wall_s: float,
+    notes: Sequence[str] = (),
 ) -> SelfCheck:
     """Warn when the client, not the server, may have shaped the result.
 
@@ -115,7 +119,7 @@ def check_client(
     planned = _rate([r.target_ns for r in measured if r.target_ns is not None])
     achieved = _rate([r.send_ns for r in measured if r.send_ns is not None])
     cpu_percent = 100.0 * cpu_s / wall_s if wall_s > 0 else 0.0
-    warnings = []
+    warnings = list(notes)
     if cpu_percent > CLIENT_CPU_WARN_PERCENT * config.workers:
         warnings.append(
             f"client used {cpu_percent:.0f}% CPU ({config.workers} process(es)): it may be the "
@@ -342,4 +346,4 @@ def write_run(
         burstiness=config.shape.burstiness,
         max_concurrency=config.shape.concurrency,
     )
-    write_json(config.out_dir / VLLM_BENCH_FILE, export)
+    write_json(config.out_dir / VLLM_BENCH_FILE, export, indent=None)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,8 @@ async def bench_async(
     prompt_kind: PromptKind | None = None,
     seed: int = 0,
     timeout_s: float = 600.0,
+    request_timeout_s: float | None = None,
+    run_timeout_s: float | None = None,
     max_length_mismatch: float = 0.01,
     tokenizer: Path | None = None,
     ignore_eos: bool = True,
@@ -244,6 +246,7 @@ async def bench_async(
                 seed=seed,
                 prompt_kind=prompt_kind,
                 timeout_s=timeout_s,
+                run_timeout_s=run_timeout_s,
                 max_length_mismatch=max_length_mismatch,
                 dataset=str(dataset) if dataset else None,
                 conversations=conversations,
@@ -252,6 +255,8 @@ async def bench_async(
                 tokenizer=tokenizer,
                 extra_body=dict(extra_body or {}),
             )
+            if request_timeout_s is not None:
+                config = replace(config, request_timeout_s=request_timeout_s)
             recorder = PointObserver(
                 config.out_dir,
                 meters=opened.meters if opened else None,
