@@ -50,24 +50,29 @@ app.command("bench")(bench.bench_command)
 app.add_typer(sim.app, name="sim")
 
 
-def main() -> None:
-    """Console-script entry point."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return its exit code (tests call this in-process)."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(standalone_mode=False)
+        code = command.main(args=argv, prog_name="tokenergy", standalone_mode=False)
     except typer.TyperException as error:  # usage errors of the parser itself
         ctx = getattr(error, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         error_line(f"{error.format_message()}{hint}")
-        sys.exit(2)
+        return 2
     except (typer.Abort, KeyboardInterrupt):
         error_line("aborted")
-        sys.exit(130)
+        return 130
     except TokenergyError as error:
         error_line(str(error))
-        sys.exit(2)
+        return 2
     except ValidationError as error:
         field, message = validation_problem(error)
         error_line(f"{field}: {message}")
-        sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -79,7 +79,7 @@ class _Render(BenchHooks):
             f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
         )
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", markup=False, style="bold"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -118,7 +118,7 @@ def bench_command(
         None,
         "--dataset",
         help="Lengths from a JSON/JSONL file: ShareGPT conversations or rows "
-        "with input_len/output_len[/count].",
+        "with input_len, output_len and optionally count.",
     ),
     concurrency: str | None = typer.Option(
         None,

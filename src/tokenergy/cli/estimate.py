@@ -17,11 +17,12 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
-from tokenergy.estimate.lengthfiles import load_lengths
+from tokenergy.estimate.lengthfiles import INPUT, load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
     EstimateResult,
     Summary,
+    Trim,
     load_fits,
     node_power,
     run_estimate,
@@ -36,10 +37,12 @@ from tokenergy.estimate.params import (
     default_pmax_w,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
+from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
 
 _PROGRESS_MIN_DRAWS = 20_000_000
-_E = TypeVar("_E", Regime, Leff)
+_E = TypeVar("_E", Regime, Leff, Trim)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
 TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
@@ -173,6 +176,12 @@ def estimate_command(
         help="traditional (median 300 output tokens) or test-time (5000).",
     ),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
+    lin_median: str | None = typer.Option(
+        None, "--lin-median", help="Median input tokens (exponential), instead of --lin."
+    ),
+    lin_file: Path | None = typer.Option(
+        None, "--lin-file", help="Observed input lengths (input_lens, prompt_tokens …)."
+    ),
     lout_median: str | None = typer.Option(
         None, "--lout-median", help="Median output tokens (exponential); default by --regime."
     ),
@@ -192,15 +201,28 @@ def estimate_command(
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
+    trim: str = typer.Option(
+        "none", "--trim", help="none, or paper: Oviedo et al.'s per-model P5–P95 then P10–P90 cut."
+    ),
     show_fit: bool = typer.Option(False, "--show-fit", help="Print the fitted throughput surface."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the distributions to PNG/SVG."),
+    with_sensitivity: bool = typer.Option(
+        False, "--sensitivity", help="Sobol indices of each uncertain input (SALib)."
+    ),
+    sensitivity_plot: Path | None = typer.Option(
+        None, "--sensitivity-plot", help="Bar chart of the Sobol indices (PNG/SVG)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
-    if plot is not None:
-        check_plot_path(plot)
+    if lin_median is not None and lin_file is not None:
+        raise ConfigError("give --lin-median or --lin-file, not both", field="--lin-median")
+    for path in (plot, sensitivity_plot):
+        if path is not None:
+            check_plot_path(path)
+    with_sensitivity = with_sensitivity or sensitivity_plot is not None
     lout: Distribution | None = None
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
@@ -210,7 +232,7 @@ def estimate_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         regime=_enum(Regime, "--regime", regime),
-        lin=Point(value=_positive("--lin", lin)),
+        lin=_lin(lin, lin_median, lin_file),
         lout=lout,
         leff=_enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
@@ -228,15 +250,55 @@ def estimate_command(
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
-        result = run_estimate(params, lambda n: progress.advance(task, n), fits)
+        result = run_estimate(
+            params, lambda n: progress.advance(task, n), fits, _enum(Trim, "--trim", trim)
+        )
     if plot is not None:
         plot_estimate(result, plot)
+    indices = sensitivity(params, fits) if with_sensitivity else None
+    if indices is not None and sensitivity_plot is not None:
+        plot_sensitivity(indices, sensitivity_plot)
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if indices is not None:
+            payload["sensitivity"] = indices.to_dict()
+        print_json(payload)
         return
     if show_fit:
         console.print(_fit_table(fits, params.pmax_w))
     console.print(_estimate_table(result))
+    if indices is not None:
+        console.print(_sensitivity_table(indices))
+
+
+def _lin(fixed: str, median: str | None, path: Path | None) -> Distribution:
+    """Input tokens: fixed (--lin), exponential by its median, or observed lengths."""
+    if median is not None:
+        return Exponential.from_median(_positive("--lin-median", median), "--lin-median")
+    if path is not None:
+        return load_lengths(path, "--lin-file", INPUT)
+    return Point(value=_positive("--lin", fixed))
+
+
+def _sensitivity_table(result: SensitivityResult) -> Table:
+    table = Table(title="Sobol sensitivity of Wh/query (share of variance; ± 95 % interval)")
+    for column in ("target", "input", "S1 log E", "ST log E", "S1 E", "ST E"):
+        table.add_column(column, justify="left" if column in ("target", "input") else "right")
+    for row in result.rows:
+        for rank, index in enumerate(row.ranked()):
+            table.add_row(
+                row.target if rank == 0 else "",
+                index.name,
+                f"{index.s1_log:.3f} ± {index.s1_log_conf:.3f}",
+                f"{index.st_log:.3f} ± {index.st_log_conf:.3f}",
+                f"{index.s1:.3f} ± {index.s1_conf:.3f}",
+                f"{index.st:.3f} ± {index.st_conf:.3f}",
+            )
+    table.caption = (
+        f"Saltelli/Sobol design, N = {result.base_samples:,} (N·(d+2) evaluations), seed "
+        f"{result.seed}; fixed inputs carry no variance and are not listed"
+    )
+    return table
 
 
 def _estimate_table(result: EstimateResult) -> Table:
@@ -269,7 +331,7 @@ def _estimate_table(result: EstimateResult) -> Table:
         else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
     )
     lines = [
-        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {params.lin.mean:g}, "
+        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
         f"L_out {lout_text}, L_eff {params.leff.value}",
         f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
@@ -277,10 +339,23 @@ def _estimate_table(result: EstimateResult) -> Table:
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
     ]
+    if result.trim is Trim.PAPER:
+        lines.append(
+            "trim paper: each model's draws cut to P5–P95, then P10–P90, before pooling "
+            "(Oviedo et al.'s statistics; the mean is of the trimmed draws)"
+        )
     if has_levers:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
     table.caption = "\n".join(lines)
     return table
+
+
+def _lin_text(lin: Distribution) -> str:
+    if isinstance(lin, Point):
+        return f"{lin.value:g}"
+    if isinstance(lin, Exponential):
+        return f"exponential, median {lin.median:g}"
+    return f"{lin.kind} ({getattr(lin, 'source', None) or 'given'}), mean {lin.mean:.4g}"
 
 
 def _quantile_cells(summary: Summary) -> list[str]:
@@ -454,7 +529,10 @@ def _fleet_notes(result: FleetResult) -> list[str]:
     """β terms and everyday comparisons of the headline row (pooled if any, else the last)."""
     params = result.params
     mix = ", ".join(f"{regime.value} {share:.0%}" for regime, share in params.mix_weights().items())
-    lines = [f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}"]
+    lines = [
+        f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}; 'mean' is "
+        "queries/day × mean E_query × β (Oviedo et al.'s figure), 'median' the median scenario"
+    ]
     first = result.models[0].beta
     if first is not None and first.beta_util is not None:
         lines.append(

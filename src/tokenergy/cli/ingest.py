@@ -11,18 +11,29 @@ import csv
 import io
 import json
 import math
+import sys
 from collections import defaultdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console, JustifyMethod
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.options import BASIS_HELP, parse_option, power_spec
-from tokenergy.cli.render import console, err_console, fmt, print_json
+from tokenergy.cli.render import (
+    clean,
+    console,
+    echo,
+    err_console,
+    fmt,
+    make_console,
+    one_line,
+    print_json,
+    styled,
+)
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import (
     ADAPTERS,
@@ -124,9 +135,11 @@ def _report_skipped(ingested: IngestResult) -> int:
             soft_wrap=True,
         )
         for item in ingested.skipped:
-            tag = "[bold red]error[/]" if item.failed else "skip"
+            tag = styled("error", "bold red") if item.failed else "skip"
             reason = item.reason if item.failed else f"{item.name}: {item.reason}"
-            err_console.print(f"  {tag}: {reason}", highlight=False, soft_wrap=True)
+            err_console.print(
+                "  ", tag, ": ", one_line(reason), sep="", highlight=False, soft_wrap=True
+            )
     return 2 if ingested.failed else 0
 
 
@@ -231,7 +244,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             fmt(nominal) if nominal != bench else "=",
             fmt(row["wh_per_query_measured"]),
             f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
-            f"[{colour[row['status']]}]{row['status']}[/]",
+            styled(row["status"], colour[row["status"]]),
         )
     return table
 
@@ -284,7 +297,7 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
             console.print(_table(rows))
             return
         with out.open("w") as handle:
-            Console(file=handle, width=250).print(_table(rows))
+            make_console(file=handle, width=250).print(_table(rows))
         return
     text = (
         _csv_text(rows)
@@ -295,7 +308,7 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
         if output is OutputFormat.JSON:
             print_json(rows)
         else:
-            typer.echo(text, nl=False)
+            sys.stdout.write(clean(text))
     else:
         out.write_text(text)
 
@@ -427,10 +440,11 @@ def check_command(
         for finding in findings:
             tally[finding.status] += 1
             if finding.status in shown:
-                typer.echo(
-                    f"{where}  {finding.status.value.upper()}  {finding.name}  {finding.detail}"
+                echo(
+                    f"{where}  {finding.status.value.upper()}  {finding.name}  "
+                    + one_line(finding.detail)
                 )
-    typer.echo(
+    echo(
         f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
         f"{tally[Status.WARN]} warnings, {tally[Status.PASS]} passed checks"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from tokenergy.analyze.sources import load_sources
-from tokenergy.cli.render import console
+from tokenergy.cli.render import console, styled
 from tokenergy.cli.sources import INCLUDE_INVALID_OPTION, SOURCES_HELP, ingest_options
 from tokenergy.load.runlog import find_run_dirs
 from tokenergy.report.build import Family, build_report, families_of
@@ -63,4 +63,6 @@ def report_command(
     console.print(f"wrote {index} and {summary}")
     for section in report.sections:
         for line in section.headline:
-            console.print(f"[bold]{section.title}:[/] {line}", highlight=False, soft_wrap=True)
+            console.print(
+                styled(f"{section.title}: ", "bold"), line, sep="", highlight=False, soft_wrap=True
+            )

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tokenergy.cli.render import console, fmt
+from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
@@ -62,10 +62,12 @@ def serve_command(
         max_num_seqs=max_num_seqs,
     )
     console.print(
-        f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
+        styled("tokenergy-sim", "bold"),
+        f" (SIMULATED) {resolved.model} on {len(server.gpus)}× "
         f"{resolved.gpu_model_name}, profile {resolved.name}, "
         f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
         "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
+        sep="",
         highlight=False,
     )
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from scipy.special import ndtri
 
 from tokenergy.errors import ConfigError
 
@@ -52,6 +53,10 @@ class Point(_Dist):
     def quantile(self, q: float) -> float:
         return self.value
 
+    def ppf(self, q: FloatArray) -> FloatArray:
+        """Quantiles of an array of probabilities (the inverse CDF, for Sobol designs)."""
+        return np.full(q.shape, self.value)
+
 
 class Uniform(_Dist):
     """Continuous uniform on [low, high]."""
@@ -74,6 +79,9 @@ class Uniform(_Dist):
         return (self.low + self.high) / 2.0
 
     def quantile(self, q: float) -> float:
+        return self.low + q * (self.high - self.low)
+
+    def ppf(self, q: FloatArray) -> FloatArray:
         return self.low + q * (self.high - self.low)
 
 
@@ -137,6 +145,9 @@ class LogNormal(_Dist):
     def quantile(self, q: float) -> float:
         return math.exp(self.mu + self.sigma * _STANDARD_NORMAL.inv_cdf(q))
 
+    def ppf(self, q: FloatArray) -> FloatArray:
+        return np.exp(self.mu + self.sigma * np.asarray(ndtri(q), dtype=np.float64))
+
 
 class Exponential(_Dist):
     """Exponential given its median m: rate ln2/m, mean m/ln2 (output lengths, DESIGN §3)."""
@@ -158,6 +169,9 @@ class Exponential(_Dist):
 
     def quantile(self, q: float) -> float:
         return -self.mean * math.log1p(-q)
+
+    def ppf(self, q: FloatArray) -> FloatArray:
+        return -self.mean * np.log1p(-q)
 
 
 class Empirical(_Dist):
@@ -213,6 +227,17 @@ class Empirical(_Dist):
         assert self.bins is not None and self.counts is not None
         cumulative = np.concatenate([[0.0], np.cumsum(self.counts)])
         return float(np.interp(q * cumulative[-1], cumulative, self.bins))
+
+    def ppf(self, q: FloatArray) -> FloatArray:
+        """Inverse CDF: of the resampled values (a step function), or linear within a bin."""
+        if self.values is not None:
+            ordered = np.sort(np.asarray(self.values, dtype=np.float64))
+            index = np.minimum((q * ordered.size).astype(np.int64), ordered.size - 1)
+            return ordered[index]
+        assert self.bins is not None and self.counts is not None
+        cumulative = np.concatenate([[0.0], np.cumsum(self.counts)])
+        bins = np.asarray(self.bins, dtype=np.float64)
+        return np.asarray(np.interp(q * cumulative[-1], cumulative, bins), dtype=np.float64)
 
 
 Distribution = Annotated[

@@ -190,6 +190,20 @@ def quantiles(values: FloatArray) -> dict[str, float]:
     }
 
 
+def daily_totals(gwh_per_day: FloatArray) -> dict[str, float]:
+    """The two headline figures, named: the paper's and the scenario median.
+
+    ``mean_x_beta_gwh_per_day`` is queries/day × mean E_query × β (Oviedo et al.'s figure: the
+    mean over scenarios, since the total is linear in each scenario's E_query);
+    ``scenario_median_gwh_per_day`` is the median day over scenarios of u, PUE and α. The mean
+    exceeds the median because E_query is right-skewed (lognormal u and PUE).
+    """
+    return {
+        "mean_x_beta_gwh_per_day": float(np.mean(gwh_per_day)),
+        "scenario_median_gwh_per_day": float(np.median(gwh_per_day)),
+    }
+
+
 @dataclass(frozen=True)
 class FleetModel:
     """One model serving all the fleet's queries: scenario draws of GWh/day and what shaped them."""
@@ -240,6 +254,7 @@ class FleetResult:
     def row_dict(self, row: FleetModel) -> dict[str, Any]:
         out: dict[str, Any] = {
             "model": row.model,
+            "daily_total": daily_totals(row.gwh_per_day),
             "gwh_per_day": quantiles(row.gwh_per_day),
             "facility_gwh_per_day": quantiles(row.facility_gwh_per_day),
             "comparisons": self.comparisons(row),

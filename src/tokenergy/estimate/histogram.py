@@ -74,6 +74,30 @@ class LogHistogram:
         log10_value = LOG10_LOW + (index - 1 + fraction) / BINS_PER_DECADE
         return float(min(max(10.0**log10_value, self.low), self.high))
 
+    def trimmed(self, low_q: float, high_q: float) -> LogHistogram:
+        """The draws ranked between the low_q and high_q quantiles (a trim by rank, exact counts).
+
+        The sum of a trimmed histogram is rebuilt from bin centres (the dropped draws are gone), so
+        its mean is within one bin width, like its quantiles.
+        """
+        if self.n == 0:
+            return LogHistogram()
+        low_rank, high_rank = round(low_q * self.n), round(high_q * self.n)
+        cumulative = np.cumsum(self.counts)
+        kept = np.clip(cumulative, low_rank, high_rank) - low_rank
+        counts = np.diff(kept, prepend=0).astype(np.int64)
+        low, high = self.quantile(low_q), self.quantile(high_q)
+        centres = 10.0 ** (LOG10_LOW + (np.arange(_N_BINS) + 0.5) / BINS_PER_DECADE)
+        values = np.concatenate([[low], centres, [high]])
+        values = np.clip(values, low, high)
+        return LogHistogram(
+            counts=counts,
+            total=float(np.dot(counts, values)),
+            n=int(counts.sum()),
+            low=low,
+            high=high,
+        )
+
     def edges(self) -> NDArray[np.float64]:
         """Bin edges of the regular bins (for plotting)."""
         return np.asarray(10.0 ** (LOG10_LOW + np.arange(_N_BINS + 1) / BINS_PER_DECADE))

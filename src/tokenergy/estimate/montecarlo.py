@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,21 @@ KEPT_DRAWS = 100_000  # the first draws are kept (they are i.i.d.) for plots and
 MIN_LENGTH_TOKENS = 1.0  # a query has at least one token; continuous draws below are raised to it
 
 Progress = Callable[[int], None]
+
+
+class Trim(StrEnum):
+    """Per-model trim of the draws before pooling.
+
+    ``paper``: Oviedo et al.'s (arXiv 2509.20241) — each model's draws cut to their P5–P95, then the
+    remainder to its P10–P90 (together: the original P14–P86), before the models are pooled. Their
+    text does not state it; it is what reproduces their pooled IQR (docs/methodology.md §6.6).
+    """
+
+    NONE = "none"
+    PAPER = "paper"
+
+
+PAPER_TRIM_STEPS = ((0.05, 0.95), (0.10, 0.90))
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,15 @@ class Summary:
             "seed": self.seed,
         }
 
+    def trimmed(self, steps: tuple[tuple[float, float], ...]) -> Summary:
+        """The draws left after cutting to each (low, high) quantile pair in turn."""
+        histogram, kept = self.histogram, self.kept_wh
+        for low_q, high_q in steps:
+            low, high = histogram.quantile(low_q), histogram.quantile(high_q)
+            histogram = histogram.trimmed(low_q, high_q)
+            kept = kept[(kept >= low) & (kept <= high)]
+        return Summary(histogram, kept, self.seed)
+
     def pooled_with(self, other: Summary) -> Summary:
         return Summary(
             self.histogram.merge(other.histogram),
@@ -162,6 +187,7 @@ class EstimateResult:
     models: list[ModelEstimate]
     pooled: Summary | None
     pooled_improved: Summary | None
+    trim: Trim = Trim.NONE
     boundary: Boundary = Boundary.FACILITY
     basis: Basis = Basis.MODELED
 
@@ -184,6 +210,7 @@ class EstimateResult:
             "basis": self.basis.value,
             "unit": "Wh/query",
             "quantile_relative_error": RELATIVE_QUANTILE_ERROR,
+            "trim": self.trim.value,
             "models": rows,
             "params": self.params.model_dump(mode="json"),
             "lout": self.params.lout_distribution().model_dump(mode="json"),
@@ -231,14 +258,18 @@ def run_estimate(
     params: EstimateParams,
     progress: Progress | None = None,
     fits: list[SurfaceFit] | None = None,
+    trim: Trim = Trim.NONE,
 ) -> EstimateResult:
     """Run the per-query Monte Carlo for every requested model; ``progress`` gets draws done.
 
-    ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them.
+    ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them. ``trim``
+    cuts each model's draws before pooling (:class:`Trim`); every row is then the trimmed one.
     """
     if fits is None:
         fits = load_fits(params.table, params.models)
     estimates = [_run_model(fit, params, progress) for fit in fits]
+    if trim is Trim.PAPER:
+        estimates = [_trimmed(estimate) for estimate in estimates]
     pooled = pooled_improved = None
     if params.pool and len(estimates) > 1:
         pooled = estimates[0].baseline
@@ -249,7 +280,16 @@ def run_estimate(
             for estimate in estimates[1:]:
                 assert estimate.improved is not None
                 pooled_improved = pooled_improved.pooled_with(estimate.improved)
-    return EstimateResult(params, estimates, pooled, pooled_improved)
+    return EstimateResult(params, estimates, pooled, pooled_improved, trim)
+
+
+def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
+    improved = estimate.improved
+    return replace(
+        estimate,
+        baseline=estimate.baseline.trimmed(PAPER_TRIM_STEPS),
+        improved=None if improved is None else improved.trimmed(PAPER_TRIM_STEPS),
+    )
 
 
 def _run_model(fit: SurfaceFit, params: EstimateParams, progress: Progress | None) -> ModelEstimate:

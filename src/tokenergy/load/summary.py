@@ -339,7 +339,7 @@ def write_run(
     write_json(config.out_dir / RUN_FILE, payload)
     export = vllm_bench_export(
         [r for r in outcome.records if not r.warmup],
-        model=config.model,
+        model=outcome.result.identity.model,  # the served model when --model was not given
         backend="openai" if config.api is Api.COMPLETIONS else "openai-chat",
         date=datetime.fromtimestamp(anchor.wall_ns / 1e9).strftime("%Y%m%d-%H%M%S"),
         request_rate=config.shape.rate_rps,
