@@ -20,6 +20,7 @@ from tokenergy import units
 from tokenergy.cli import metering
 from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import parse_option
+from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.load.client import Api, RequestRecord
@@ -29,7 +30,7 @@ from tokenergy.load.runlog import RUN_FILE
 from tokenergy.load.schedule import parse_concurrency_list
 from tokenergy.load.summary import RunResult
 from tokenergy.load.workload import PromptKind
-from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench_async
+from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench_async, default_out_dir
 from tokenergy.records import MetricStats
 from tokenergy.store import Store
 
@@ -175,6 +176,7 @@ def bench_command(
     except ValueError:
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     caps = None if concurrency is None else list(parse_concurrency_list(concurrency))
+    root = output_dir(out or default_out_dir(), "--out")
     render = _Render(as_json)
     terminated: list[bool] = []
     try:
@@ -201,7 +203,7 @@ def bench_command(
                 ignore_eos=ignore_eos,
                 workers=workers,
                 meters=Meters(tuple(meter), idle_seconds, expect_gpus, min_window),
-                out_dir=out,
+                out_dir=root,
                 store=Store() if save else None,
                 hooks=render,
             )
