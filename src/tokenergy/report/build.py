@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.footprint import Grid
 from tokenergy.ingest import IngestOptions
+from tokenergy.load.runlog import find_run_dirs
 from tokenergy.report import estimates, reconciliation
 from tokenergy.report.background import Background
 from tokenergy.report.charts import Palette
@@ -28,7 +29,6 @@ from tokenergy.report.headline import build_headline
 from tokenergy.report.html import write_report
 from tokenergy.report.model import Report, Section
 from tokenergy.report.timelines import timeline_section
-from tokenergy.store import RUN_FILE
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -213,7 +213,7 @@ def report_inputs(sources: Sequence[Path], options: IngestOptions | None = None)
 
     results = load_sources(list(sources), options)
     run_dirs = sorted(
-        {run.parent for source in sources if source.is_dir() for run in source.rglob(RUN_FILE)}
+        {run for source in sources if source.is_dir() for run in find_run_dirs(source)}
     )
     return ReportInputs(families_of(results), run_dirs, [str(source) for source in sources])
 
