@@ -104,3 +104,28 @@ def test_invariants() -> None:
         Throughput(output_tok_s=-1.0)
     assert Throughput(reported_total_tok_s=10.0).total_tok_s == 10.0
     assert Identity(model="m", num_gpus=16, num_prefill_gpus=8, num_decode_gpus=8).disaggregated
+
+
+def test_a_simulated_result_is_never_measured() -> None:
+    """A meter reading the simulator's counter measures its power model: basis 'simulated', on
+    construction, on assignment (bench attaches the whole run's energy later) and on reload."""
+    energy = EnergyMeasurement(
+        energy_j=3600.0, boundary=Boundary.ACCELERATOR, basis=Basis.MEASURED, method="dcgm-counter"
+    )
+    simulated = Provenance(source="http://127.0.0.1:8000", source_format="x", simulated=True)
+    result = ServingResult(identity=Identity(model="m"), energy=energy, provenance=simulated)
+    assert result.energy is not None and result.energy.basis is Basis.SIMULATED
+    assert result.simulated and result.summary()["basis"] == "simulated"
+    assert result.summary()["simulated"] is True
+    later = ServingResult(identity=Identity(model="m"), provenance=simulated)
+    later.energy = energy.model_copy(update={"basis": Basis.MEASURED})
+    assert later.energy.basis is Basis.SIMULATED
+    stored = result.model_dump(mode="json")
+    stored["energy"]["basis"] = "measured"  # a run.json written before the basis existed
+    assert ServingResult.model_validate(stored).energy.basis is Basis.SIMULATED  # type: ignore[union-attr]
+    real = ServingResult(
+        identity=Identity(model="m"),
+        energy=energy.model_copy(update={"basis": Basis.MEASURED}),
+        provenance=Provenance(source="gpu-host", source_format="x"),
+    )
+    assert real.energy is not None and real.energy.basis is Basis.MEASURED

@@ -9,7 +9,8 @@ import pytest
 
 from analyze.builders import make_result
 from tokenergy.errors import ConfigError, IngestError
-from tokenergy.store import ExportFormat, Store, default_home, read_run_json
+from tokenergy.load.runlog import read_run_json
+from tokenergy.store import ExportFormat, Store, default_home
 
 
 def test_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -82,3 +83,49 @@ def test_rows_written_with_fewer_columns_still_read(tmp_path: Path) -> None:
     pq.write_table(old, stored.path / "row.parquet")  # as an older tokenergy wrote it
     rows = {r["gpu"]: r for r in store.query()}
     assert rows["H100"]["workload"] is None and rows["B200"]["workload"] == "chat"
+
+
+def _tear(row_file: Path) -> None:
+    """What an older version left when killed mid-write: the Parquet file without its footer."""
+    data = row_file.read_bytes()
+    row_file.write_bytes(data[: len(data) // 2])
+
+
+def test_a_torn_row_is_skipped_listed_and_repaired_by_adding_again(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    good = store.add(make_result(gpu="H100", power_w=700))
+    torn = store.add(make_result(gpu="B200", power_w=900))
+    _tear(torn.path / "row.parquet")
+    assert store.damaged() == [torn.path]
+    assert [row["gpu"] for row in store.query()] == ["H100"]  # readable despite the torn row
+    assert store.export(tmp_path / "out.csv", ExportFormat.CSV) == 1
+    again = store.add(make_result(gpu="B200", power_w=900))
+    assert again.added and again.id == torn.id
+    assert store.damaged() == []
+    assert sorted(row["gpu"] for row in store.query()) == ["B200", "H100"]
+    assert not store.add(make_result(gpu="H100", power_w=700)).added
+    assert good.path.is_dir()
+
+
+def test_a_run_directory_without_a_row_file_is_damaged(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    stored = store.add(make_result())
+    (stored.path / "row.parquet").unlink()
+    assert store.damaged() == [stored.path]
+    assert store.query() == []
+    assert store.add(make_result()).added
+
+
+def _add_all(home: str, count: int) -> int:
+    store = Store(Path(home))
+    return sum(store.add(make_result(power_w=100.0 + i)).added for i in range(count))
+
+
+def test_concurrent_writers_of_the_same_results_count_each_exactly_once(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        added = list(pool.map(_add_all, [str(tmp_path)] * 4, [40] * 4))
+    assert sum(added) == 40
+    assert len(Store(tmp_path).query()) == 40
+    assert Store(tmp_path).damaged() == []

@@ -233,7 +233,11 @@ class Provenance(_Record):
     hardware: str | None = None
     engine_config: dict[str, Any] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
-    simulated: bool = False
+    simulated: bool = Field(
+        default=False,
+        description="served by a simulator (tokenergy sim labels every response); the energy "
+        "of such a result has basis 'simulated', never 'measured'",
+    )
 
 
 class ServingResult(_Record):
@@ -249,6 +253,20 @@ class ServingResult(_Record):
     energy: EnergyMeasurement | None = None
     provenance: Provenance
     extras: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _simulated_is_not_measured(self) -> Self:
+        """A meter reading a simulator's power model measures the model, not hardware: the basis
+        becomes ``simulated`` (also for run.json files written before the basis existed)."""
+        if self.provenance.simulated and self.energy and self.energy.basis is Basis.MEASURED:
+            self.energy.basis = Basis.SIMULATED
+        return self
+
+    @property
+    def simulated(self) -> bool:
+        """True when a simulator served this result: show it apart from real runs (its energy
+        basis is ``simulated``; ``summary()`` and analysis rows carry ``simulated``)."""
+        return self.provenance.simulated
 
     # --- derived (never stored) ---------------------------------------------------------------
 
@@ -367,6 +385,7 @@ class ServingResult(_Record):
             "boundary": energy.boundary.value if energy else None,
             "basis": energy.basis.value if energy else None,
             "energy_valid": energy.valid if energy else None,
+            "simulated": self.provenance.simulated,
             "source": self.provenance.source,
             "row": self.provenance.row,
         }

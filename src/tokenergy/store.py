@@ -8,13 +8,20 @@ Layout under TOKENERGY_HOME (default: the platform's user data dir)::
 
 The id is a hash of the result, so adding the same result twice is a no-op. There is no database
 file to corrupt or migrate: DuckDB queries the Parquet rows directly.
+
+Crash safety: a run is assembled in ``tmp/`` beside ``runs/`` (same filesystem), each file fsynced,
+then the whole directory is renamed into place. A rename is atomic, so a reader sees a run either
+complete or not at all, and of several concurrent writers of the same result exactly one wins
+(the others' rename fails: the id exists). A row file damaged by other means (an older version
+killed mid-write, a disk fault) is skipped by queries and listed by :meth:`Store.damaged`; adding
+the same result again repairs it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import secrets
 import shutil
 import types
 import typing
@@ -28,14 +35,13 @@ import duckdb
 import platformdirs
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
 from tokenergy.analyze.table import AnalysisRow, to_row
-from tokenergy.errors import ConfigError, IngestError, validation_problem
+from tokenergy.errors import ConfigError
+from tokenergy.load.runlog import RUN_FILE, read_run_json
 from tokenergy.records import ServingResult
 
 HOME_ENV = "TOKENERGY_HOME"
-RUN_FILE = "run.json"
 _ROW_FILE = "row.parquet"
 _ID_CHARS = 12
 
@@ -50,21 +56,6 @@ def default_home() -> Path:
     """$TOKENERGY_HOME, else the platform's user data directory for tokenergy."""
     configured = os.environ.get(HOME_ENV)
     return Path(configured) if configured else platformdirs.user_data_path("tokenergy")
-
-
-def read_run_json(path: Path) -> ServingResult:
-    """A run.json: a ServingResult, or a document with the ServingResult under ``result``."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise IngestError(f"cannot read run file: {error}", file=str(path)) from None
-    if isinstance(document, dict) and isinstance(document.get("result"), dict):
-        document = document["result"]
-    try:
-        return ServingResult.model_validate(document)
-    except ValidationError as error:
-        field, message = validation_problem(error)
-        raise IngestError(f"not a ServingResult: {message}", file=str(path), field=field) from None
 
 
 def _arrow_type(annotation: Any) -> pa.DataType:
@@ -101,40 +92,71 @@ class Store:
         self.runs_dir = self.home / "runs"
 
     def add(self, result: ServingResult, run_dir: Path | None = None) -> StoredRun:
-        """Store a result (and the other files of its run directory, if any)."""
+        """Store a result (and the other files of its run directory, if any), atomically."""
         run_id = result_id(result)
         target = self.runs_dir / run_id
-        if (target / _ROW_FILE).exists():
+        if _row_is_readable(target / _ROW_FILE):
             return StoredRun(run_id, target, added=False)
-        target.mkdir(parents=True, exist_ok=True)
+        staging = self._stage(result, run_id, run_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        if target.exists() and not _row_is_readable(target / _ROW_FILE):
+            _discard(target, self.home / "tmp")  # damaged (torn row): move aside, then replace
+        try:
+            staging.rename(target)
+        except OSError:  # another writer put the same result in place first
+            shutil.rmtree(staging, ignore_errors=True)
+            return StoredRun(run_id, target, added=False)
+        _fsync_dir(self.runs_dir)
+        return StoredRun(run_id, target, added=True)
+
+    def _stage(self, result: ServingResult, run_id: str, run_dir: Path | None) -> Path:
+        """A complete, fsynced copy of the run under ``tmp/``, ready to be renamed into place."""
+        staging = self.home / "tmp" / f"{run_id}-{secrets.token_hex(4)}"
+        staging.mkdir(parents=True)
         if run_dir is not None:
             for item in run_dir.iterdir():
                 if item.is_file() and item.name != RUN_FILE:
-                    shutil.copy2(item, target / item.name)
-        (target / RUN_FILE).write_text(result.model_dump_json(indent=2))
+                    shutil.copy2(item, staging / item.name)
+                    _fsync_file(staging / item.name)
+        _write_synced(staging / RUN_FILE, result.model_dump_json(indent=2).encode())
         row = {
             "id": run_id,
             "kind": "run" if run_dir is not None else "ingested",
             "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
             **to_row(result).as_dict(),
         }
-        pq.write_table(pa.Table.from_pylist([row], schema=_ROW_SCHEMA), target / _ROW_FILE)
-        return StoredRun(run_id, target, added=True)
+        pq.write_table(pa.Table.from_pylist([row], schema=_ROW_SCHEMA), staging / _ROW_FILE)
+        _fsync_file(staging / _ROW_FILE)
+        _fsync_dir(staging)
+        return staging
 
     def add_run_dir(self, run_dir: Path) -> StoredRun:
         return self.add(read_run_json(run_dir / RUN_FILE), run_dir)
 
-    def _glob(self) -> str | None:
-        if not any(self.runs_dir.glob(f"*/{_ROW_FILE}")):
-            return None
-        return str(self.runs_dir / "*" / _ROW_FILE)
+    def _row_files(self) -> list[str]:
+        """Readable row files only: a damaged one must not make the whole store unreadable."""
+        return [
+            str(path)
+            for path in sorted(self.runs_dir.glob(f"*/{_ROW_FILE}"))
+            if _row_is_readable(path)
+        ]
+
+    def damaged(self) -> list[Path]:
+        """Run directories whose row file is missing or unreadable (skipped by every query)."""
+        if not self.runs_dir.is_dir():
+            return []
+        return [
+            run
+            for run in sorted(self.runs_dir.iterdir())
+            if run.is_dir() and not _row_is_readable(run / _ROW_FILE)
+        ]
 
     def query(self, where: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Index rows, oldest first; ``where`` compares columns as text, case-insensitively."""
-        pattern = self._glob()
-        if pattern is None:
+        files = self._row_files()
+        if not files:
             return []
-        sql, params = _select(pattern, where or {})
+        sql, params = _select(files, where or {})
         relation = duckdb.execute(sql + " ORDER BY added_at, id", params)
         names = [d[0] for d in relation.description]
         return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
@@ -155,10 +177,10 @@ class Store:
 
     def export(self, out: Path, fmt: ExportFormat, where: dict[str, str] | None = None) -> int:
         """Write the index rows to a CSV, Parquet or JSON (array) file; returns the row count."""
-        pattern = self._glob()
-        if pattern is None:
+        files = self._row_files()
+        if not files:
             raise ConfigError(f"the store at {self.home} is empty", field="runs export")
-        sql, params = _select(pattern, where or {})
+        sql, params = _select(files, where or {})
         options = {
             ExportFormat.CSV: "FORMAT csv, HEADER true",
             ExportFormat.PARQUET: "FORMAT parquet",
@@ -176,7 +198,53 @@ def _quote(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _select(pattern: str, where: dict[str, str]) -> tuple[str, list[str]]:
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _row_is_readable(path: Path) -> bool:
+    """A complete Parquet file: magic bytes at both ends (a torn write lacks the footer)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+            handle.seek(-4, os.SEEK_END)
+            tail = handle.read(4)
+    except OSError:
+        return False
+    return head == tail == _PARQUET_MAGIC
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _discard(run: Path, tmp: Path) -> None:
+    """Move a damaged run out of ``runs/`` (atomic), then delete it."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    aside = tmp / f"damaged-{run.name}-{secrets.token_hex(4)}"
+    try:
+        run.rename(aside)
+    except OSError:  # a concurrent writer moved or replaced it already
+        return
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _select(files: list[str], where: dict[str, str]) -> tuple[str, list[str]]:
     clauses = []
     params: list[str] = []
     for column, value in where.items():
@@ -188,8 +256,8 @@ def _select(pattern: str, where: dict[str, str]) -> tuple[str, list[str]]:
         clauses.append(f'lower(CAST("{column}" AS VARCHAR)) = lower(?)')
         params.append(value)
     # union_by_name: rows written before a column was added still read (as NULL there)
-    quoted = pattern.replace("'", "''")
-    sql = f"SELECT * FROM read_parquet('{quoted}', union_by_name = true)"
+    listed = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
+    sql = f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return sql, params

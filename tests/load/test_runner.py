@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -226,3 +231,62 @@ async def test_unreachable_server_raises_before_any_file(tmp_path: Path) -> None
     with pytest.raises(ServerError, match="cannot reach"):
         await run_point(config("http://127.0.0.1:9", tmp_path / "never"))
     assert not (tmp_path / "never").exists()
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """Pids of the multiprocessing workers (not the resource tracker) started by ``pid``."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    tokenergy = str(Path(sys.executable).parent / "tokenergy")
+    with run_in_thread(PROFILE, speed=1.0) as slow:
+        args = [tokenergy, "bench", slow.url, "--workers", "2", "--concurrency", "2"]
+        args += ["--num-prompts", "400", "--isl", "16", "--osl", "4000"]
+        parent = subprocess.Popen(
+            [*args, "--out", str(tmp_path / "run")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        workers: list[int] = []
+        try:
+            for _ in range(600):  # the parent probes and prepares before it spawns
+                workers = _spawned_children(parent.pid)
+                if len(workers) == 2 or parent.poll() is not None:
+                    break
+                time.sleep(0.1)
+            assert len(workers) == 2, "the workers never started"
+        finally:
+            parent.kill()
+            parent.wait()
+        orphans = workers
+        for _ in range(300):
+            orphans = [pid for pid in workers if _running(pid)]
+            if not orphans:
+                break
+            time.sleep(0.1)
+        for pid in orphans:  # do not leave load running if the assertion below fails
+            os.kill(pid, signal.SIGKILL)
+        assert not orphans, "workers kept sending load after their parent died"

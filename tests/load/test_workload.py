@@ -66,6 +66,22 @@ def test_bad_dataset_names_file_and_field(tmp_path: Path) -> None:
         read_dataset(tmp_path / "x.json")
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("model.bin", bytes(range(256)) * 4, "not a UTF-8 text file"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_binary_or_deep_dataset_is_one_clear_error(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as error:
+        read_dataset(tmp_path / name)
+    assert error.value.file == str(tmp_path / name)
+
+
 class WordCounter:
     """A real (if simple) tokenizer: one token per whitespace word, 1 BOS, chat adds 5."""
 

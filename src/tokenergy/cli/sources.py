@@ -50,6 +50,12 @@ POWER_PER_GPU_OPTION = typer.Option(
 )
 
 
+def warn_damaged(store: Store) -> None:
+    """One line per run whose row file is unreadable: skipped, and how to repair it."""
+    for run in store.damaged():
+        warn(f"skipped damaged stored run {run} (unreadable row.parquet); add it again to repair")
+
+
 def load_rows(
     sources: list[Path] | None,
     where: list[str],
@@ -59,7 +65,12 @@ def load_rows(
 ) -> list[AnalysisRow]:
     """Rows of the given sources, else of the store; then --where; invalid energy left out."""
     options = ingest_options(basis, power_per_gpu)
-    results = load_sources(sources, options) if sources else Store().results()
+    if sources:
+        results = load_sources(sources, options)
+    else:
+        store = Store()
+        warn_damaged(store)
+        results = store.results()
     if not results:
         raise ConfigError(
             f"no sources given and the store at {Store().home} is empty", field="SOURCES"

@@ -7,6 +7,8 @@ serialised before the send so JSON encoding never sits inside a measured interva
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import time
 from dataclasses import dataclass, field
@@ -51,6 +53,9 @@ class Outcome(StrEnum):
     DISCONNECT = "disconnect"
     CONNECT_ERROR = "connect_error"
     STREAM_ERROR = "stream_error"
+    BAD_RESPONSE = "bad_response"
+    RESPONSE_TOO_LARGE = "response_too_large"
+    CLIENT_FD_LIMIT = "client_fd_limit"
     INCOMPLETE = "incomplete"
     PENDING = "pending"
     # HTTP errors are written "http_<status>"
@@ -189,11 +194,124 @@ class RequestOptions:
         return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _chunk_text(api: Api, choice: dict[str, Any]) -> str:
+# Limits on what a server can make the client hold (docs/reliability.md states them).
+MAX_EVENT_BYTES = 1 << 20  # one SSE line; a longer one is `response_too_large`
+MAX_ERROR_BODY_BYTES = 64 << 10  # read of a non-200 body (the rest is dropped with the connection)
+MAX_METADATA_BYTES = 8 << 20  # /v1/models, /version, /tokenize answers
+MAX_TOKEN_COUNT = 1 << 31  # a usage count at or above this is not a count
+# Per-request deadline: the benchmark clients of vLLM (backend_request_func.py) and SGLang
+# (bench_serving.py) allow 6 h per request (AIOHTTP_TIMEOUT); generous, but finite, so a
+# trickling server cannot hold a slot forever.
+DEFAULT_REQUEST_TIMEOUT_S = 6 * 3600.0
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+_FD_ERRNOS = (errno.EMFILE, errno.ENFILE)
+
+
+class _BadStream(Exception):
+    """A stream event the client cannot account for; the request fails with ``outcome``."""
+
+    def __init__(self, outcome: Outcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+def _count(value: Any, name: str) -> int:
+    """A token count from a usage object: a non-negative integer below MAX_TOKEN_COUNT."""
+    if type(value) is not int or not 0 <= value < MAX_TOKEN_COUNT:
+        raise _BadStream(Outcome.STREAM_ERROR, f"usage.{name} is not a token count: {value!r:.60}")
+    return value
+
+
+def _chunk_text(api: Api, choice: Any) -> bool:
+    """Whether a choice carries generated text (a wrong-typed choice is a stream error)."""
+    if not isinstance(choice, dict):
+        raise _BadStream(Outcome.STREAM_ERROR, f"a choice is not an object: {choice!r:.60}")
     if api is Api.COMPLETIONS:
-        return str(choice.get("text") or "")
+        return bool(choice.get("text"))
     delta = choice.get("delta") or {}
-    return str(delta.get("content") or "") + str(delta.get("reasoning_content") or "")
+    if not isinstance(delta, dict):
+        raise _BadStream(Outcome.STREAM_ERROR, f"a delta is not an object: {delta!r:.60}")
+    return bool(delta.get("content") or delta.get("reasoning_content"))
+
+
+class _Events:
+    """Turns the ``data:`` payloads of one stream into chunk times and token counts.
+
+    Events carrying a usage object take a fast path: the completion count is read without a
+    full JSON parse (key names inside generated text are escaped, \\", so they never match) and
+    the last such event is kept to read ``prompt_tokens`` once at the end. Anything unusual goes
+    through ``json.loads`` and a type check of every field used.
+    """
+
+    __slots__ = ("api", "continuous", "done", "last_usage", "record", "saw_data", "seen")
+
+    def __init__(self, api: Api, record: RequestRecord) -> None:
+        self.api = api
+        self.record = record
+        self.seen = 0  # completion tokens counted so far
+        self.continuous = True  # every output chunk carried usage
+        self.last_usage: bytes | None = None
+        self.saw_data = False
+        self.done = False
+
+    def feed(self, data: bytes, now: int) -> None:
+        self.saw_data = True
+        if data == b"[DONE]":
+            self.done = True
+            return
+        if b'"error"' not in data and (b'"usage":{' in data or b'"usage": {' in data):
+            completion = _int_after(data, b'"completion_tokens":')
+            if completion is not None and (b'"choices":[' in data or b'"choices": [' in data):
+                empty = b'"choices":[]' in data or b'"choices": []' in data
+                if completion > self.seen and not empty:
+                    self.record.chunk_ns.append(now)
+                    self.record.chunk_tokens.append(completion - self.seen)
+                    self.seen = completion
+                self.last_usage = data
+                self.record.completion_tokens = completion
+                return
+        self._slow(data, now)
+
+    def _slow(self, data: bytes, now: int) -> None:
+        try:
+            event = json.loads(data)
+        except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+            raise _BadStream(Outcome.STREAM_ERROR, f"unparsable stream event: {error}") from None
+        if not isinstance(event, dict):
+            raise _BadStream(Outcome.STREAM_ERROR, f"stream event is not an object: {data!r:.60}")
+        if "error" in event or event.get("object") == "error":
+            raise _BadStream(Outcome.STREAM_ERROR, data.decode("utf-8", "replace"))
+        usage = event.get("usage")
+        if usage is not None and not isinstance(usage, dict):
+            raise _BadStream(Outcome.STREAM_ERROR, f"usage is not an object: {usage!r:.60}")
+        choices = event.get("choices") or []
+        if not isinstance(choices, list):
+            raise _BadStream(Outcome.STREAM_ERROR, f"choices is not a list: {choices!r:.60}")
+        record = self.record
+        completion = None
+        if usage is not None:
+            completion = _count(usage.get("completion_tokens") or 0, "completion_tokens")
+            prompt = usage.get("prompt_tokens")
+            record.prompt_tokens = None if prompt is None else _count(prompt, "prompt_tokens")
+            record.completion_tokens = completion
+            self.last_usage = None  # the last usage seen is the count of record
+        if choices:
+            if completion is not None:
+                tokens = completion - self.seen
+                self.seen = max(self.seen, completion)
+            else:
+                self.continuous = False
+                tokens = 1 if _chunk_text(self.api, choices[0]) else 0
+            if tokens > 0:
+                record.chunk_ns.append(now)
+                record.chunk_tokens.append(tokens)
+
+    def finish(self) -> None:
+        """Read the prompt count of the last fast-path usage event (once per request)."""
+        if self.last_usage is not None:
+            prompt = _int_after(self.last_usage, b'"prompt_tokens":')
+            self.record.prompt_tokens = None if prompt is None else _count(prompt, "prompt_tokens")
 
 
 async def stream_request(
@@ -203,102 +321,112 @@ async def stream_request(
     body: bytes,
     record: RequestRecord,
     anchor_perf_ns: int,
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
 ) -> None:
-    """Send ``body`` and fill ``record`` with timings, usage and the outcome.
+    """Send ``body`` and fill ``record`` with timings, usage and the outcome; never raises for
+    anything the server does (each misbehaviour is an outcome), only on cancellation.
 
-    Token chunks are the SSE events that carry output; their token count is the growth of
-    ``usage.completion_tokens`` when the server streams continuous usage (exact), else 1 per
-    non-empty chunk (checked against the final usage afterwards).
+    The stream is read in whatever chunks arrive and split into lines here (one clock reading
+    per chunk: events that arrived together are stamped together). Token chunks are the events
+    that carry output; their token count is the growth of ``usage.completion_tokens`` when the
+    server streams continuous usage (exact), else 1 per non-empty chunk (checked against the
+    final usage afterwards). The whole request must end within ``request_timeout_s``.
     """
     clock = time.perf_counter_ns
-    chunk_ns = record.chunk_ns
-    chunk_tokens = record.chunk_tokens
-    seen_usage = 0
-    continuous = True
+    events = _Events(api, record)
     done_ns: int | None = None
     headers_received = False
+    content_type = ""
+    deadline = asyncio.timeout(request_timeout_s)
     record.send_ns = clock() - anchor_perf_ns
     try:
-        async with session.post(
-            url, data=body, headers={"Content-Type": "application/json"}
-        ) as response:
+        async with deadline, session.post(url, data=body, headers=_JSON_HEADERS) as response:
             headers_received = True
             if response.status != 200:
-                text = await response.text()
+                text = await _capped_text(response, MAX_ERROR_BODY_BYTES)
                 record.end_ns = clock() - anchor_perf_ns
                 record.outcome = f"http_{response.status}"
                 record.error = text[:300]
                 return
-            async for raw in response.content:
-                if not raw.startswith(b"data:"):  # blank separators, comments, event names
-                    continue
-                now = clock() - anchor_perf_ns
-                data = raw[5:].strip()
-                if data == b"[DONE]":
-                    done_ns = now
+            content_type = response.headers.get("Content-Type", "")
+            reader = response.content
+            pending = b""
+            while True:
+                chunk = await reader.readany()
+                if not chunk:
+                    if pending:  # a last line without its newline
+                        line = pending.strip()
+                        if line.startswith(b"data:"):
+                            events.feed(line[5:].strip(), clock() - anchor_perf_ns)
                     break
-                if b'"error"' not in data:
-                    # Fast path for events carrying usage: read the counts without a full JSON
-                    # parse. Key names inside generated text are escaped (\"), so they never
-                    # match; anything unusual falls through to json.loads.
-                    completion = _int_after(data, b'"completion_tokens":')
-                    if completion is not None:
-                        empty = b'"choices":[]' in data or b'"choices": []' in data
-                        if not empty and completion > seen_usage:
-                            chunk_ns.append(now)
-                            chunk_tokens.append(completion - seen_usage)
-                            seen_usage = completion
-                        record.prompt_tokens = _int_after(data, b'"prompt_tokens":')
-                        record.completion_tokens = completion
-                        continue
-                event = json.loads(data)
-                if "error" in event or event.get("object") == "error":
-                    record.outcome = Outcome.STREAM_ERROR
-                    record.error = json.dumps(event)[:300]
-                    record.end_ns = now
-                    return
-                usage = event.get("usage")
-                choices = event.get("choices") or []
-                if choices:
-                    if usage is not None:
-                        tokens = int(usage.get("completion_tokens") or 0) - seen_usage
-                        seen_usage += tokens
-                    else:
-                        continuous = False
-                        tokens = 1 if _chunk_text(api, choices[0]) else 0
-                    if tokens > 0:
-                        chunk_ns.append(now)
-                        chunk_tokens.append(tokens)
-                if usage is not None:  # the last usage seen is the count of record
-                    record.prompt_tokens = usage.get("prompt_tokens")
-                    record.completion_tokens = usage.get("completion_tokens")
+                now = clock() - anchor_perf_ns
+                lines = (pending + chunk if pending else chunk).split(b"\n")
+                pending = lines.pop()
+                if len(pending) > MAX_EVENT_BYTES:
+                    raise _BadStream(
+                        Outcome.RESPONSE_TOO_LARGE,
+                        f"a stream line exceeds {MAX_EVENT_BYTES} bytes",
+                    )
+                for line in lines:
+                    if line.startswith(b"data:"):  # blank separators, comments, names skipped
+                        events.feed(line[5:].strip(), now)
+                        if events.done:
+                            done_ns = now
+                            break
+                if done_ns is not None:
+                    break
             if done_ns is not None:
                 await _drain(response)
-    except (TimeoutError, aiohttp.ServerTimeoutError):
-        record.outcome = Outcome.TIMEOUT
-        record.error = "no data within the read timeout"
+    except _BadStream as bad:
+        record.outcome = bad.outcome
+        record.error = str(bad)[:300]
+    except TimeoutError as error:  # aiohttp's read/connect timeouts are TimeoutErrors too
+        if done_ns is None:
+            record.outcome = Outcome.TIMEOUT
+            if deadline.expired():
+                record.error = f"request not finished within {request_timeout_s:g} s"
+            elif isinstance(error, aiohttp.ConnectionTimeoutError):
+                record.error = "no connection within the connect timeout"
+            else:
+                record.error = "no data within the read timeout"
     except aiohttp.ClientConnectorError as error:
-        record.outcome = Outcome.CONNECT_ERROR
+        fd_limit = error.os_error.errno in _FD_ERRNOS
+        record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
         record.error = str(error)[:300]
     except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
         record.outcome = Outcome.DISCONNECT if headers_received else Outcome.CONNECT_ERROR
         record.error = f"{type(error).__name__}: {error}"[:300]
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as error:
-        record.outcome = Outcome.STREAM_ERROR
-        record.error = f"unparsable stream event: {error}"[:300]
+    except aiohttp.ClientError as error:  # not HTTP, oversized headers, bad chunk framing...
+        record.outcome = Outcome.BAD_RESPONSE
+        record.error = f"{type(error).__name__}: {error}"[:300]
+    except OSError as error:
+        fd_limit = error.errno in _FD_ERRNOS
+        record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
+        record.error = f"{type(error).__name__}: {error}"[:300]
     record.end_ns = done_ns if done_ns is not None else clock() - anchor_perf_ns
+    chunk_ns = record.chunk_ns
     if chunk_ns:
         record.first_token_ns = chunk_ns[0]
     if record.outcome != Outcome.PENDING:
         return
     if done_ns is None:
-        record.outcome = Outcome.DISCONNECT
-        record.error = "stream ended before [DONE]"
+        if not events.saw_data and "text/event-stream" not in content_type:
+            record.outcome = Outcome.BAD_RESPONSE
+            record.error = f"HTTP 200 without an event stream (Content-Type {content_type!r})"
+        else:
+            record.outcome = Outcome.DISCONNECT
+            record.error = "stream ended before [DONE]"
+        return
+    try:
+        events.finish()
+    except _BadStream as bad:
+        record.outcome = bad.outcome
+        record.error = str(bad)[:300]
         return
     record.outcome = Outcome.OK
-    streamed = sum(chunk_tokens)
+    streamed = sum(record.chunk_tokens)
     # Without continuous usage, 1 token per chunk is exact only if the chunk count matches usage.
-    record.chunk_tokens_exact = (continuous and bool(chunk_tokens)) or (
+    record.chunk_tokens_exact = (events.continuous and bool(record.chunk_tokens)) or (
         record.completion_tokens == streamed
     )
 
@@ -314,20 +442,68 @@ def _int_after(data: bytes, key: bytes) -> int | None:
     end = start
     while end < len(data) and 48 <= data[end] <= 57:
         end += 1
-    return int(data[start:end]) if end > start else None
+    if end == start or end - start > 10:  # no digits, or no plausible count: parse it properly
+        return None
+    return int(data[start:end])
+
+
+async def _capped_text(response: aiohttp.ClientResponse, limit: int) -> str:
+    """At most ``limit`` bytes of a body as text; the rest is dropped with the connection."""
+    data = await _capped_body(response, limit)
+    if data is None:
+        response.close()
+        return f"(body larger than {limit} bytes, not read)"
+    return data.decode("utf-8", "replace")
+
+
+async def _capped_body(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The whole body if it fits in ``limit`` bytes, else None (after reading ``limit``)."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = await response.content.read(limit + 1 - size)
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+    return None
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
     """Read the stream to its end after ``[DONE]`` so the keep-alive connection is reused
-    (leaving unread bytes makes aiohttp close it, and every request would reconnect)."""
+    (leaving unread bytes makes aiohttp close it, and every request would reconnect); a server
+    that keeps sending after ``[DONE]`` loses its connection instead."""
+    left = MAX_EVENT_BYTES
     try:
-        async for _ in response.content.iter_any():
-            pass
-    except (aiohttp.ClientError, TimeoutError):
+        while left > 0:
+            chunk = await response.content.readany()
+            if not chunk:
+                return
+            left -= len(chunk)
+        response.close()
+    except (aiohttp.ClientError, OSError):
         pass  # the request is complete; only the connection is lost
 
 
 # --- server metadata and tokenizer --------------------------------------------------------------
+
+
+async def _json_body(response: aiohttp.ClientResponse, url: str) -> Any:
+    """A bounded JSON answer; ServerError when it is too large or not JSON."""
+    data = await _capped_body(response, MAX_METADATA_BYTES)
+    if data is None:
+        raise ServerError(f"{url} answered more than {MAX_METADATA_BYTES} bytes")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise ServerError(f"{url} did not answer JSON") from None
+
+
+def _tokens(data: Any, url: str) -> list[int]:
+    tokens = data.get("tokens", []) if isinstance(data, dict) else None
+    if not isinstance(tokens, list) or not all(type(t) is int for t in tokens):
+        raise ServerError(f"{url} answered without a list of integer 'tokens'")
+    return tokens
 
 
 class ServerTokenCounter:
@@ -338,43 +514,52 @@ class ServerTokenCounter:
         self.url = base_url.rstrip("/") + "/tokenize"
         self.model = model
 
-    async def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        async with self.session.post(self.url, json=payload) as response:
-            if response.status != 200:
-                text = (await response.text())[:200]
-                raise ServerError(f"{self.url} answered HTTP {response.status}: {text}")
-            data: dict[str, Any] = await response.json(content_type=None)
-        return data
+    async def _post(self, payload: dict[str, Any]) -> Any:
+        try:
+            async with self.session.post(self.url, json=payload) as response:
+                if response.status != 200:
+                    text = (await _capped_text(response, MAX_ERROR_BODY_BYTES))[:200]
+                    raise ServerError(f"{self.url} answered HTTP {response.status}: {text}")
+                return await _json_body(response, self.url)
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise ServerError(f"{self.url}: {error or type(error).__name__}") from None
+
+    async def _count(self, payload: dict[str, Any]) -> int:
+        data = await self._post(payload)
+        count = data.get("count") if isinstance(data, dict) else None
+        if count is None:
+            return len(_tokens(data, self.url))
+        if type(count) is not int or not 0 <= count < MAX_TOKEN_COUNT:
+            raise ServerError(f"{self.url} answered a 'count' that is not a token count")
+        return count
 
     async def count_text(self, text: str, *, special_tokens: bool = True) -> int:
-        data = await self._post(
+        return await self._count(
             {"model": self.model, "prompt": text, "add_special_tokens": special_tokens}
         )
-        return int(data.get("count", len(data.get("tokens", []))))
 
     async def count_chat(self, text: str) -> int:
-        data = await self._post(
+        return await self._count(
             {
                 "model": self.model,
                 "messages": [{"role": "user", "content": text}],
                 "add_generation_prompt": True,
             }
         )
-        return int(data.get("count", len(data.get("tokens", []))))
 
     async def token_ids(self, text: str) -> list[int]:
-        data = await self._post({"model": self.model, "prompt": text, "add_special_tokens": False})
-        return [int(t) for t in data.get("tokens", [])]
+        payload = {"model": self.model, "prompt": text, "add_special_tokens": False}
+        return _tokens(await self._post(payload), self.url)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str) -> dict[str, Any] | None:
-    """GET a JSON document; None when the endpoint is absent or not JSON."""
+    """GET a JSON document; None when the endpoint is absent, too large or not JSON."""
     try:
         async with session.get(url) as response:
             if response.status != 200:
                 return None
-            data = await response.json(content_type=None)
-    except (aiohttp.ClientError, json.JSONDecodeError, TimeoutError):
+            data = await _json_body(response, url)
+    except (aiohttp.ClientError, TimeoutError, OSError, ServerError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -387,11 +572,17 @@ async def server_info(session: aiohttp.ClientSession, base_url: str) -> dict[str
         async with session.get(base + "/v1/models") as response:
             if response.status != 200:
                 raise ServerError(f"{base}/v1/models answered HTTP {response.status}")
-            models = await response.json(content_type=None)
+            models = await _json_body(response, f"{base}/v1/models")
             simulated = response.headers.get(SIMULATED_HEADER) == "1"
-    except (aiohttp.ClientError, TimeoutError) as error:
+    except (aiohttp.ClientError, TimeoutError, OSError) as error:
         raise ServerError(f"cannot reach {base}: {error or type(error).__name__}") from None
-    except json.JSONDecodeError:
-        raise ServerError(f"{base}/v1/models did not answer JSON") from None
     version = await get_json(session, base + "/version")
     return {"models": models, "version": version, "simulated": simulated}
+
+
+def model_ids(models: Any) -> list[str]:
+    """The ids a ``/v1/models`` answer lists (entries of another shape are ignored)."""
+    data = models.get("data") if isinstance(models, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [str(m["id"]) for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]

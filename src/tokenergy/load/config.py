@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tokenergy.load.client import Api
+from tokenergy.errors import ConfigError
+from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api
 from tokenergy.load.schedule import LoadShape
 from tokenergy.load.workload import Conversation, LengthSpec, PromptKind
 
@@ -23,7 +25,9 @@ class BenchConfig:
     api: Api = Api.COMPLETIONS
     seed: int = 0
     prompt_kind: PromptKind | None = None
-    timeout_s: float = 600.0
+    timeout_s: float = 600.0  # per read: longest silence of a stream
+    request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S  # per request, send to last byte
+    run_timeout_s: float | None = None  # the whole run, warm-up included; in flight → incomplete
     max_length_mismatch: float = 0.01
     dataset: str | None = None
     conversations: tuple[Conversation, ...] = ()
@@ -31,6 +35,17 @@ class BenchConfig:
     ignore_eos: bool = True
     tokenizer: Path | None = None  # local tokenizer.json instead of the server's /tokenize
     extra_body: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, value, flag in (
+            ("timeout_s", self.timeout_s, "--timeout"),
+            ("request_timeout_s", self.request_timeout_s, "--request-timeout"),
+            ("run_timeout_s", self.run_timeout_s, "--run-timeout"),
+        ):
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a finite number of seconds > 0", field=flag)
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"seed must be in [0, 2^63), got {self.seed}", field="--seed")
 
     def to_json(self) -> dict[str, Any]:
         shape = self.shape
@@ -54,6 +69,8 @@ class BenchConfig:
             "seed": self.seed,
             "prompt_kind": None if self.prompt_kind is None else self.prompt_kind.value,
             "timeout_s": self.timeout_s,
+            "request_timeout_s": self.request_timeout_s,
+            "run_timeout_s": self.run_timeout_s,
             "max_length_mismatch": self.max_length_mismatch,
             "dataset": self.dataset,
             "extra_body": self.extra_body,

@@ -13,16 +13,26 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from tokenergy.errors import ConfigError
-from tokenergy.load.client import Api, ClockAnchor, Outcome, RequestRecord, stream_request
+from tokenergy.load.client import (
+    DEFAULT_REQUEST_TIMEOUT_S,
+    Api,
+    ClockAnchor,
+    Outcome,
+    RequestRecord,
+    stream_request,
+)
 from tokenergy.load.metrics import Window
 from tokenergy.load.runlog import RequestLog
 from tokenergy.load.schedule import LoadShape, ScheduledRequest
 from tokenergy.records import EnergyMeasurement
+
+if TYPE_CHECKING:
+    from tokenergy.load.summary import RunResult
 
 
 class RunObserver:
@@ -40,6 +50,14 @@ class RunObserver:
     def on_window(self, window: Window) -> EnergyMeasurement | None:
         """The window the result covers; a meter returns the energy measured over it."""
         return None
+
+    def on_whole_run(self, window: Window) -> EnergyMeasurement | None:
+        """The whole run's span (first send → last end); a meter returns its energy too."""
+        return None
+
+    def run_sections(self, outcome: RunResult) -> dict[str, Any]:
+        """Sections this observer adds to run.json, which is written once, after the run."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +78,10 @@ class Driver:
         log: RequestLog,
         observers: Sequence[RunObserver],
         worker: int = 0,
+        request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
     ) -> None:
         self.session = session
+        self.request_timeout_s = request_timeout_s
         self.url = url
         self.api = api
         self.anchor = anchor
@@ -84,7 +104,13 @@ class Driver:
         self.records.append(record)
         try:
             await stream_request(
-                self.session, self.url, self.api, item.body, record, self.anchor.perf_ns
+                self.session,
+                self.url,
+                self.api,
+                item.body,
+                record,
+                self.anchor.perf_ns,
+                self.request_timeout_s,
             )
         except asyncio.CancelledError:
             record.outcome = Outcome.INCOMPLETE
@@ -230,13 +256,24 @@ class DriveOutcome:
     stop_ns: int
     cpu_s: float
     wall_s: float
+    run_timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Per read (longest silence), per request (send to last byte), and the whole run from the
+    clock anchor (None = none)."""
+
+    read_s: float
+    request_s: float = DEFAULT_REQUEST_TIMEOUT_S
+    run_s: float | None = None
 
 
 async def drive(
     url: str,
     api: Api,
     shape: LoadShape,
-    timeout_s: float,
+    deadlines: Deadlines,
     requests_path: Path,
     anchor: ClockAnchor,
     warm: list[PreparedRequest],
@@ -251,23 +288,31 @@ async def drive(
 
     ``slots`` is this process's closed-loop concurrency or open-loop cap (None = uncapped);
     ``gate`` is awaited between warm-up and measured load (worker processes start together).
-    Cancellation (Ctrl-C) cuts the requests in flight, which are logged as incomplete.
+    Cancellation (Ctrl-C) and the run deadline cut the requests in flight, which are logged as
+    incomplete. CPU and wall time cover this call only (not a worker's start-up imports).
     """
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     log = RequestLog(requests_path)
     connector = aiohttp.TCPConnector(limit=slots or 0, limit_per_host=0)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=timeout_s)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=deadlines.read_s)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-    driver = Driver(session, url, api, anchor, log, observers, worker)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    driver = Driver(session, url, api, anchor, log, observers, worker, deadlines.request_s)
+    # The run deadline counts from the anchor, so worker processes share it.
+    run_deadline = None if deadlines.run_s is None else round(deadlines.run_s * 1e9)
     interrupted = False
     try:
         if warm:
-            await driver.closed_loop(Source(iter(warm)), slots or 1, None)
-        if gate is not None:
+            warm_slots = min(slots or 1, len(warm))
+            await driver.closed_loop(Source(iter(warm)), warm_slots, run_deadline)
+        if gate is not None and not _passed(driver, run_deadline):
             await gate()
         start_ns = driver.now_ns()
         deadline = None if shape.duration_s is None else start_ns + round(shape.duration_s * 1e9)
-        if shape.closed_loop:
+        if run_deadline is not None:
+            deadline = run_deadline if deadline is None else min(deadline, run_deadline)
+        if _passed(driver, run_deadline):
+            pass  # the warm-up used the whole run deadline: nothing measured is sent
+        elif shape.closed_loop:
             assert slots is not None
             await driver.closed_loop(source, slots, deadline)
         else:
@@ -278,7 +323,12 @@ async def drive(
         await driver.cancel_in_flight()
     finally:
         stop_ns = driver.now_ns()
-        cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
         await session.close()
         log.close()
-    return DriveOutcome(driver.records, interrupted, stop_ns, cpu_s, wall_s)
+        cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+    timed_out = run_deadline is not None and stop_ns >= run_deadline
+    return DriveOutcome(driver.records, interrupted, stop_ns, cpu_s, wall_s, timed_out)
+
+
+def _passed(driver: Driver, deadline_ns: int | None) -> bool:
+    return deadline_ns is not None and driver.now_ns() >= deadline_ns

@@ -7,6 +7,7 @@ every request it finished. ``vllm_bench.json`` uses the field names of ``vllm be
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -15,34 +16,87 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from tokenergy.errors import ConfigError
+from tokenergy.errors import ConfigError, IngestError, validation_problem
 from tokenergy.load.client import RequestRecord
 from tokenergy.load.metrics import metric_stats, request_latency
+from tokenergy.records import ServingResult
 
 REQUESTS_FILE = "requests.jsonl"
 RUN_FILE = "run.json"
 VLLM_BENCH_FILE = "vllm_bench.json"
 
 
+def read_run_json(path: Path) -> ServingResult:
+    """A run.json: a ServingResult, or a document with the ServingResult under ``result``."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IngestError(f"cannot read run file: {error}", file=str(path)) from None
+    if isinstance(document, dict) and isinstance(document.get("result"), dict):
+        document = document["result"]
+    try:
+        return ServingResult.model_validate(document)
+    except ValidationError as error:
+        field, message = validation_problem(error)
+        raise IngestError(f"not a ServingResult: {message}", file=str(path), field=field) from None
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Every run directory at or under ``root`` (a directory holding a run.json), sorted."""
+    return sorted(run.parent for run in root.rglob(RUN_FILE))
+
+
 class RequestLog:
-    """Appends one JSON line per finished request, each with a single ``write`` on an O_APPEND
-    file: durable at once, and safe when several worker processes share the file.
+    """Appends one JSON line per finished request to an O_APPEND file.
+
+    Lines are buffered and written together once per event-loop iteration (all requests that
+    ended in it), each batch with a single ``write``: at most one loop iteration behind, never a
+    torn line, and safe when several worker processes share the file. Outside an event loop
+    every line is written at once.
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lines: list[bytes] = []
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     def append(self, record: RequestRecord) -> None:
-        line = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode()
-        written = os.write(self._fd, line)
-        if written != len(line):  # regular files do not short-write; be loud if one ever does
-            raise OSError(f"short write to {self.path}: {written} of {len(line)} bytes")
+        self._lines.append(json.dumps(record.to_json(), separators=(",", ":")).encode() + b"\n")
+        if self._loop is None:
+            self.flush()
+        elif len(self._lines) == 1:
+            self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        if not self._lines:
+            return
+        data = b"".join(self._lines)
+        self._lines.clear()
+        written = os.write(self._fd, data)
+        if written != len(data):  # regular files do not short-write; be loud if one ever does
+            raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
 
     def close(self) -> None:
+        self.flush()
         os.close(self._fd)
+
+
+def create_exclusive(path: Path) -> None:
+    """Create an empty ``path``; ConfigError if it exists (a run never overwrites another's)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+    except FileExistsError:
+        raise ConfigError(
+            "already holds a run; choose another output directory", file=str(path.parent)
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot create: {error.strerror}", file=str(path)) from None
 
 
 def read_requests(path: Path) -> list[RequestRecord]:
@@ -64,10 +118,18 @@ def read_requests(path: Path) -> list[RequestRecord]:
     return records
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Strict JSON (non-finite floats become null), written atomically via a temporary file."""
+def write_json(path: Path, payload: dict[str, Any], *, indent: int | None = 2) -> None:
+    """Strict JSON (non-finite floats become null), written atomically via a temporary file.
+
+    ``indent=None`` writes compact JSON with the C encoder (large exports); the non-finite
+    walk runs only when the payload holds such a float.
+    """
+    try:
+        text = json.dumps(payload, indent=indent, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(payload), indent=indent, allow_nan=False)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_finite(payload), indent=2, allow_nan=False) + "\n", "utf-8")
+    tmp.write_text(text + "\n", "utf-8")
     tmp.replace(path)
 
 

@@ -7,11 +7,14 @@ Meters and progress displays plug in through :class:`tokenergy.load.driver.RunOb
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import multiprocessing
+import multiprocessing.process
 import os
-import resource
 import signal
+import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -25,16 +28,32 @@ from tokenergy.errors import ConfigError, ServerError
 from tokenergy.load.client import (
     Api,
     ClockAnchor,
+    Outcome,
     RequestOptions,
     RequestRecord,
     ServerTokenCounter,
+    model_ids,
     server_info,
     stream_request,
 )
 from tokenergy.load.config import BenchConfig, Capabilities
-from tokenergy.load.driver import DriveOutcome, PreparedRequest, RunObserver, Source, drive
-from tokenergy.load.runlog import REQUESTS_FILE, RUN_FILE, VLLM_BENCH_FILE, read_requests
-from tokenergy.load.schedule import Schedule, ScheduledRequest
+from tokenergy.load.driver import (
+    Deadlines,
+    DriveOutcome,
+    PreparedRequest,
+    RunObserver,
+    Source,
+    drive,
+)
+from tokenergy.load.fdlimit import check_fd_limit, raise_fd_limit
+from tokenergy.load.runlog import (
+    REQUESTS_FILE,
+    RUN_FILE,
+    VLLM_BENCH_FILE,
+    create_exclusive,
+    read_requests,
+)
+from tokenergy.load.schedule import LoadShape, Schedule, ScheduledRequest
 from tokenergy.load.summary import (
     LengthMismatchError,
     RunResult,
@@ -54,6 +73,7 @@ from tokenergy.load.workload import (
 __all__ = ["BenchConfig", "LengthMismatchError", "RunObserver", "RunResult", "run_point"]
 
 DATASET_SAMPLE = 1000  # conversations tokenized to build the empirical length distribution
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 # --- preparation ---------------------------------------------------------------------------------
@@ -69,7 +89,10 @@ async def _probe(
     async def attempt(prompt: list[int] | str, continuous: bool) -> RequestRecord:
         options = RequestOptions(config.model, config.api, continuous_usage=continuous)
         record = RequestRecord(index=-1, warmup=True, isl=0, osl=2, target_ns=None)
-        await stream_request(session, url, config.api, options.body(prompt, 2), record, anchor)
+        body = options.body(prompt, 2)
+        await stream_request(
+            session, url, config.api, body, record, anchor, config.request_timeout_s
+        )
         return record
 
     text_probe = await attempt("Hello there", True)
@@ -123,6 +146,17 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
     """
     if config.workers < 1:
         raise ConfigError("workers must be >= 1", field="--workers")
+    _check_free(config.out_dir)
+    notes: list[str] = []
+    capped = _capped_shape(config.shape)
+    if capped != config.shape:
+        notes.append(
+            f"concurrency {config.shape.concurrency} capped at the {capped.concurrency} "
+            "prompts to send"
+        )
+        config = replace(config, shape=capped)
+    fd_limit = raise_fd_limit()
+    check_fd_limit(_slots_per_process(config.shape, config.workers), fd_limit)
     meta_timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=meta_timeout) as meta:
         info = await server_info(meta, config.base_url)
@@ -169,9 +203,13 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
             measured = [p for p in prepared if not p.planned.warmup]
             source = Source(iter(measured))
         requests_path = config.out_dir / REQUESTS_FILE
-        config.out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (REQUESTS_FILE, RUN_FILE, VLLM_BENCH_FILE):  # never mix two runs' files
-            (config.out_dir / stale).unlink(missing_ok=True)
+        try:
+            config.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot create the run directory: {error.strerror}", file=str(config.out_dir)
+            ) from None
+        create_exclusive(requests_path)  # two runs never share (or delete) each other's files
         anchor = ClockAnchor.now()
         for observer in observers:
             observer.on_start(anchor)
@@ -181,7 +219,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
                     config.base_url.rstrip("/") + config.api.path,
                     config.api,
                     shape,
-                    config.timeout_s,
+                    _deadlines(config),
                     requests_path,
                     anchor,
                     warm,
@@ -196,8 +234,14 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
     for observer in observers:
         observer.on_stop(done.stop_ns)
     outcome = summarise(config, info, caps, kind, anchor, done.records, observers, done.interrupted)
-    outcome.self_check = check_client(config, done.records, done.cpu_s, done.wall_s)
-    write_run(config, outcome, anchor)
+    if done.run_timed_out:
+        notes.append(
+            f"the run deadline ({config.run_timeout_s:g} s) passed: requests in flight were cut "
+            "(incomplete) and the rest not sent"
+        )
+    notes.extend(_fd_notes(done.records, fd_limit))
+    outcome.self_check = check_client(config, done.records, done.cpu_s, done.wall_s, notes)
+    write_run(config, outcome, anchor, observers)
     if done.interrupted:
         raise asyncio.CancelledError
     enforce_lengths(config, outcome)
@@ -205,11 +249,51 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
 
 
 def _first_model(info: dict[str, Any], base_url: str) -> str:
-    models = info.get("models") or {}
-    data = models.get("data", []) if isinstance(models, dict) else []
-    if not data or not isinstance(data[0], dict) or "id" not in data[0]:
+    ids = model_ids(info.get("models"))
+    if not ids:
         raise ServerError(f"{base_url}/v1/models lists no model; pass --model")
-    return str(data[0]["id"])
+    return ids[0]
+
+
+def _check_free(out_dir: Path) -> None:
+    """Refuse a directory that already holds a run (its files are never overwritten)."""
+    for name in (REQUESTS_FILE, RUN_FILE, VLLM_BENCH_FILE):
+        if (out_dir / name).exists():
+            raise ConfigError(
+                f"already holds a run ({name}); choose another output directory",
+                file=str(out_dir),
+            )
+
+
+def _capped_shape(shape: LoadShape) -> LoadShape:
+    """More slots than prompts to send only costs memory: cap the concurrency at the prompts."""
+    if shape.num_prompts is None or shape.concurrency is None:
+        return shape
+    if shape.concurrency <= shape.num_prompts:
+        return shape
+    return replace(shape, concurrency=shape.num_prompts)
+
+
+def _slots_per_process(shape: LoadShape, workers: int) -> int | None:
+    """Connections one process may hold at once (None: an uncapped open loop)."""
+    if shape.concurrency is None:
+        return None
+    return -(-shape.concurrency // workers)
+
+
+def _deadlines(config: BenchConfig) -> Deadlines:
+    return Deadlines(config.timeout_s, config.request_timeout_s, config.run_timeout_s)
+
+
+def _fd_notes(records: Sequence[RequestRecord], fd_limit: int) -> list[str]:
+    lost = sum(1 for r in records if r.outcome == Outcome.CLIENT_FD_LIMIT)
+    if not lost:
+        return []
+    return [
+        f"{lost} requests failed because the client ran out of file descriptors (limit "
+        f"{fd_limit}): they measure the client, not the server; lower --concurrency or use "
+        "--workers"
+    ]
 
 
 async def _with_dataset_lengths(config: BenchConfig, counter: TokenCounter) -> BenchConfig:
@@ -242,9 +326,11 @@ async def _run_workers(
     """``config.workers`` processes, each sending its slice (position k, k+N, …) of the plan.
 
     All share the parent's clock anchor (``perf_counter_ns`` is CLOCK_MONOTONIC, common to the
-    host's processes) and append to the same ``requests.jsonl`` (one ``write`` per line on an
-    O_APPEND file). They start the measured phase together after a barrier. The parent tails the
-    log to feed observers live, and on cancellation asks each worker to stop (SIGTERM).
+    host's processes) and append to the same ``requests.jsonl`` (whole-line batches, one
+    ``write`` each, on an O_APPEND file). They start the measured phase together after a
+    barrier, and exit when the parent dies. The parent tails the log to feed observers live,
+    and on cancellation asks each worker to stop (SIGTERM). CPU time is each worker's load
+    phase (its start-up imports excluded) plus the parent's own.
     """
     workers = config.workers
     shape = config.shape
@@ -252,7 +338,7 @@ async def _run_workers(
         raise ConfigError("--workers must not exceed --concurrency", field="--workers")
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
-    children_cpu0 = _children_cpu_s()
+    reports = context.SimpleQueue()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     processes = []
     for k in range(workers):
@@ -264,6 +350,7 @@ async def _run_workers(
             _share(shape.concurrency, workers, k),
             k,
             barrier,
+            reports,
         )
         process = context.Process(target=_worker_main, args=args, daemon=True)
         process.start()
@@ -283,17 +370,20 @@ async def _run_workers(
         await asyncio.to_thread(process.join, 60)
     _tail(path, offset, observers)
     stop_ns = time.perf_counter_ns() - anchor.perf_ns
-    cpu_s = time.process_time() - cpu0 + _children_cpu_s() - children_cpu0
+    cpu_s = time.process_time() - cpu0
+    timed_out = False
+    while not reports.empty():
+        worker_cpu_s, worker_timed_out = reports.get()
+        cpu_s += worker_cpu_s
+        timed_out = timed_out or worker_timed_out
     records = read_requests(path) if path.exists() else []
     interrupted = interrupted or any(
-        r.outcome == "incomplete" for r in records if not r.warmup and shape.duration_s is None
+        r.outcome == "incomplete"
+        for r in records
+        if not r.warmup and shape.duration_s is None and not timed_out
     )
-    return DriveOutcome(records, interrupted, stop_ns, cpu_s, time.perf_counter() - wall0)
-
-
-def _children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    wall_s = time.perf_counter() - wall0
+    return DriveOutcome(records, interrupted, stop_ns, cpu_s, wall_s, timed_out)
 
 
 def _tail(path: Path, offset: int, observers: Sequence[RunObserver]) -> int:
@@ -319,10 +409,26 @@ def _worker_main(
     slots: int | None,
     worker: int,
     barrier: Any,
+    reports: Any,
 ) -> None:
-    """Entry point of a worker process: its slice, its own event loop; SIGTERM stops it."""
+    """Entry point of a worker process: its slice, its own event loop; SIGTERM stops it, and so
+    does the parent's death (an orphan must never keep sending load)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    asyncio.run(_worker(config, anchor, warm, measured, slots, worker, barrier))
+    parent = multiprocessing.parent_process()
+    _die_with_parent(None if parent is None else parent.pid)
+    done = asyncio.run(_worker(config, anchor, warm, measured, slots, worker, barrier, parent))
+    reports.put((done.cpu_s, done.run_timed_out))
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Linux: have the kernel send SIGTERM when the parent dies (PR_SET_PDEATHSIG), then check
+    the parent did not die before the call. Elsewhere the sentinel watch in ``_worker`` does it."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
 
 
 async def _worker(
@@ -333,19 +439,36 @@ async def _worker(
     slots: int | None,
     worker: int,
     barrier: Any,
-) -> None:
+    parent: multiprocessing.process.BaseProcess | None,
+) -> DriveOutcome:
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    if parent is not None:  # the parent's sentinel turns readable (EOF) when it dies
+        sentinel = parent.sentinel
+
+        def orphaned() -> None:
+            loop.remove_reader(sentinel)
+            task.cancel()
+
+        loop.add_reader(sentinel, orphaned)
 
     async def gate() -> None:
-        await asyncio.to_thread(barrier.wait, 600)
+        wait_s = 600.0 if config.run_timeout_s is None else config.run_timeout_s
+        try:
+            await asyncio.to_thread(barrier.wait, wait_s)
+        except threading.BrokenBarrierError:
+            pass  # a worker passed the run deadline or was stopped: drive() sees the deadline
+        except asyncio.CancelledError:
+            barrier.abort()  # release this worker's waiting thread (and the others') now
+            raise
 
-    await drive(
+    return await drive(
         config.base_url.rstrip("/") + config.api.path,
         config.api,
         config.shape,
-        config.timeout_s,
+        _deadlines(config),
         config.out_dir / REQUESTS_FILE,
         anchor,
         warm,

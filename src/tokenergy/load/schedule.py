@@ -17,6 +17,9 @@ from tokenergy.errors import ConfigError
 from tokenergy.load.workload import LengthSpec
 
 _BLOCK = 1024  # requests drawn at a time when the stop is a duration (no known count)
+# One connection per request in flight, and one client address has at most 65,535 ports to
+# one server: above that a concurrency is a typo (and would only grow memory).
+MAX_CONCURRENCY = 65_535
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +53,11 @@ class LoadShape:
     def __post_init__(self) -> None:
         if self.rate_rps is None and self.concurrency is None:
             raise ConfigError("give a concurrency or a request rate", field="--concurrency")
-        if self.concurrency is not None and self.concurrency < 1:
-            raise ConfigError("concurrency must be >= 1", field="--concurrency")
+        if self.concurrency is not None and not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(
+                f"concurrency must be in [1, {MAX_CONCURRENCY}], got {self.concurrency}",
+                field="--concurrency",
+            )
         if self.rate_rps is not None and not self.rate_rps > 0:
             raise ConfigError("request rate must be > 0", field="--rate")
         if not self.burstiness > 0:
@@ -124,5 +130,9 @@ def parse_concurrency_list(text: str) -> list[int]:
         part = part.strip()
         if not part.isdigit() or int(part) < 1:
             raise ConfigError(f"not a positive integer: {part!r}", field="--concurrency")
+        if int(part) > MAX_CONCURRENCY:
+            raise ConfigError(
+                f"{part} is above the maximum concurrency {MAX_CONCURRENCY}", field="--concurrency"
+            )
         values.append(int(part))
     return values

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.errors import ServerError
 from tokenergy.load.client import Api, ClockAnchor, RequestRecord
 from tokenergy.load.config import BenchConfig, Capabilities
@@ -99,7 +99,11 @@ def _rate(times_ns: list[int]) -> float | None:
 
 
 def check_client(
-    config: BenchConfig, records: Sequence[RequestRecord], cpu_s: float, wall_s: float
+    config: BenchConfig,
+    records: Sequence[RequestRecord],
+    cpu_s: float,
+    wall_s: float,
+    notes: Sequence[str] = (),
 ) -> SelfCheck:
     """Warn when the client, not the server, may have shaped the result.
 
@@ -115,7 +119,7 @@ def check_client(
     planned = _rate([r.target_ns for r in measured if r.target_ns is not None])
     achieved = _rate([r.send_ns for r in measured if r.send_ns is not None])
     cpu_percent = 100.0 * cpu_s / wall_s if wall_s > 0 else 0.0
-    warnings = []
+    warnings = list(notes)
     if cpu_percent > CLIENT_CPU_WARN_PERCENT * config.workers:
         warnings.append(
             f"client used {cpu_percent:.0f}% CPU ({config.workers} process(es)): it may be the "
@@ -159,10 +163,13 @@ def summarise(
         window = steady_state_window(measured, shape.concurrency)
     if window is None:
         window = whole
-    energy = None
+    energy = whole_energy = None
     if window is not None:
         for observer in observers:
             energy = observer.on_window(window) or energy
+    if whole is not None:
+        for observer in observers:
+            whole_energy = observer.on_whole_run(whole) or whole_energy
     served = _served_model(info, config.model)
     simulated = bool(info.get("simulated"))
     version = info.get("version") or {}
@@ -203,7 +210,9 @@ def summarise(
         dataset=config.dataset,
     )
     littles = None if window is None else littles_law(measured, window, shape.concurrency)
-    whole_result = _result(identity, workload, provenance, measured, whole, None, whole=True)
+    whole_result = _result(
+        identity, workload, provenance, measured, whole, whole_energy, whole=True
+    )
     window_result = _result(identity, workload, provenance, measured, window, energy, whole=False)
     if window is not None:
         window_result.extras["window"] = {
@@ -287,7 +296,13 @@ def _result(
     )
 
 
-def write_run(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> None:
+def write_run(
+    config: BenchConfig,
+    outcome: RunResult,
+    anchor: ClockAnchor,
+    observers: Sequence[RunObserver] = (),
+) -> None:
+    """Write run.json (once: the observers add their sections first) and vllm_bench.json."""
     check = outcome.self_check
     usage = resource.getrusage(resource.RUSAGE_SELF)
     payload: dict[str, Any] = {
@@ -319,14 +334,16 @@ def write_run(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> N
         "length_mismatches": outcome.length_mismatches,
         "interrupted": outcome.interrupted,
     }
+    for observer in observers:
+        payload.update(observer.run_sections(outcome))
     write_json(config.out_dir / RUN_FILE, payload)
     export = vllm_bench_export(
         [r for r in outcome.records if not r.warmup],
-        model=config.model,
+        model=outcome.result.identity.model,  # the served model when --model was not given
         backend="openai" if config.api is Api.COMPLETIONS else "openai-chat",
         date=datetime.fromtimestamp(anchor.wall_ns / 1e9).strftime("%Y%m%d-%H%M%S"),
         request_rate=config.shape.rate_rps,
         burstiness=config.shape.burstiness,
         max_concurrency=config.shape.concurrency,
     )
-    write_json(config.out_dir / VLLM_BENCH_FILE, export)
+    write_json(config.out_dir / VLLM_BENCH_FILE, export, indent=None)

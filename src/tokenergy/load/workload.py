@@ -206,6 +206,10 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read dataset: {error.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"not a UTF-8 text file (byte {error.start}); expected JSON or JSONL", file=str(path)
+        ) from None
     try:
         if path.suffix == ".jsonl":
             data: Any = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -213,6 +217,8 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
             data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ConfigError(f"not valid JSON: {error}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("JSON nested too deeply", file=str(path)) from None
     if isinstance(data, dict):
         data = data.get("data", data.get("rows", [data]))
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
