@@ -6,6 +6,8 @@ TokenergyError (and pydantic validation error) into one line on stderr and exit 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 import typer
@@ -13,6 +15,7 @@ from pydantic import ValidationError
 
 from tokenergy import __version__
 from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
+from tokenergy.cli.paths import os_problem
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem
 
@@ -70,7 +73,20 @@ def run(argv: list[str] | None = None) -> int:
         field, message = validation_problem(error)
         error_line(f"{field}: {message}")
         return 2
+    except BrokenPipeError:  # `tokenergy ... | head`: the reader left, nothing more to say
+        _silence_stdout()
+        return 1
+    except OSError as error:  # an unwritable --out, a full disk: the environment, not a bug
+        error_line(os_problem(error))
+        return 2
     return code if isinstance(code, int) else 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from rich.table import Table
 from tokenergy import units
 from tokenergy.cli import metering
 from tokenergy.cli.options import parse_option
+from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.load.client import Api, RequestRecord
@@ -113,6 +114,7 @@ def bench_command(
     except ValueError:
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     root = out or Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    output_dir(root, "--out")
     payloads: list[dict[str, Any]] = []
     meters = metering.open_metering(meter, idle_seconds, expect_gpus, min_window)  # before load
     for cap in points:

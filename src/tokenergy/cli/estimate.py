@@ -18,6 +18,7 @@ from tokenergy.cli.carbon import (
     fleet_footprint_line,
 )
 from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
+from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
@@ -128,13 +129,55 @@ def _f(value: float | None) -> str:
     return fmt(value, 3)
 
 
-def _check_fits(fits: list[SurfaceFit], pmax_w: float | None, p_idle_w: float | None) -> None:
-    """Refuse impossible node powers before anything is printed, then warn about reduced fits."""
+def _check_fits(
+    fits: list[SurfaceFit],
+    pmax_w: float | None,
+    p_idle_w: float | None,
+    lin: float | None,
+    named: bool,
+) -> None:
+    """Refuse impossible node powers before anything is printed, then warn where it matters.
+
+    A reduced fit is warned about once per model when the user named the model; in a run over
+    every model it is a footnote of the table (:func:`_reduced_note`), not a warning each time.
+    An input length outside a model's measured range is always warned about: the throughput
+    there is extrapolated.
+    """
     for fit in fits:
         node_power(fit, pmax_w, p_idle_w)
-    for fit in fits:
-        if fit.warning:
-            warn(fit.warning)
+    if named:
+        for fit in fits:
+            if fit.warning:
+                warn(fit.warning)
+    outside = [f for f in fits if lin is not None and not f.lin_range[0] <= lin <= f.lin_range[1]]
+    if outside:
+        ranges = "; ".join(
+            f"{f.model} {f.lin_range[0]:,.0f}–{f.lin_range[1]:,.0f}" for f in outside
+        )
+        warn(
+            f"--lin {lin:,.6g} tokens is outside the input lengths the throughput table measured "
+            f"({ranges}): throughput there is extrapolated, treat the result with care"
+        )
+
+
+def _reduced(fits: list[SurfaceFit]) -> dict[str, SurfaceFit]:
+    return {fit.model: fit for fit in fits if fit.warning}
+
+
+def _model_cell(name: str, reduced: dict[str, SurfaceFit]) -> str:
+    return f"{name} *" if name in reduced else name
+
+
+def _reduced_note(reduced: dict[str, SurfaceFit]) -> list[str]:
+    """The footnote for rows whose throughput surface is a reduced fit."""
+    if not reduced:
+        return []
+    parts = ", ".join(
+        f"{fit.model} ({fit.kind.value}, {fit.n_points} points)" for fit in reduced.values()
+    )
+    return [
+        f"* reduced throughput fit: {parts}; `tokenergy estimate --show-fit` prints the surfaces"
+    ]
 
 
 def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
@@ -230,9 +273,10 @@ def estimate_command(
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
     if lin_median is not None and lin_file is not None:
         raise ConfigError("give --lin-median or --lin-file, not both", field="--lin-median")
-    for path in (plot, sensitivity_plot):
+    for path, option in ((plot, "--plot"), (sensitivity_plot, "--sensitivity-plot")):
         if path is not None:
             check_plot_path(path)
+            output_file(path, option)
     with_sensitivity = with_sensitivity or sensitivity_plot is not None
     lout: Distribution | None = None
     if lout_median is not None:
@@ -257,7 +301,8 @@ def estimate_command(
         pool=pool,
     )
     fits = load_fits(params.table, params.models)
-    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    fixed_lin = params.lin.value if isinstance(params.lin, Point) else None
+    _check_fits(fits, params.pmax_w, params.p_idle_w, fixed_lin, named=bool(model))
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
@@ -265,10 +310,12 @@ def estimate_command(
             params, lambda n: progress.advance(task, n), fits, _enum(Trim, "--trim", trim)
         )
     if plot is not None:
-        plot_estimate(result, plot)
+        with writing(plot, "--plot"):
+            plot_estimate(result, plot)
     indices = sensitivity(params, fits) if with_sensitivity else None
     if indices is not None and sensitivity_plot is not None:
-        plot_sensitivity(indices, sensitivity_plot)
+        with writing(sensitivity_plot, "--sensitivity-plot"):
+            plot_sensitivity(indices, sensitivity_plot)
     if as_json:
         payload = result.to_dict()
         if indices is not None:
@@ -280,7 +327,7 @@ def estimate_command(
         return
     if show_fit:
         console.print(_fit_table(fits, params.pmax_w))
-    console.print(_estimate_table(result, layer))
+    console.print(_estimate_table(result, _reduced(fits), layer))
     if indices is not None:
         console.print(_sensitivity_table(indices))
 
@@ -315,7 +362,9 @@ def _sensitivity_table(result: SensitivityResult) -> Table:
     return table
 
 
-def _estimate_table(result: EstimateResult, layer: Grid | None = None) -> Table:
+def _estimate_table(
+    result: EstimateResult, reduced: dict[str, SurfaceFit], layer: Grid | None = None
+) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
@@ -333,7 +382,7 @@ def _estimate_table(result: EstimateResult, layer: Grid | None = None) -> Table:
     if result.pooled is not None:
         rows.append(("pooled", result.pooled, result.pooled_improved))
     for name, base, improved in rows:
-        cells = [name, *_quantile_cells(base)]
+        cells = [_model_cell(name, reduced), *_quantile_cells(base)]
         if improved is not None:
             q = improved.quantile_wh
             cells += [_f(q(0.5)), f"{_f(q(0.05))}–{_f(q(0.95))}", _f(improved.mean_wh)]
@@ -362,7 +411,7 @@ def _estimate_table(result: EstimateResult, layer: Grid | None = None) -> Table:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
     if layer is not None:
         lines += estimate_footprint_lines(result, layer)
-    table.caption = "\n".join(lines)
+    table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
 
 
@@ -502,7 +551,8 @@ def fleet_command(
         **overrides,
     )
     fits = load_fits(params.table, params.models)
-    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
+    _note_mix(params)
     result = run_fleet(params, fits)
     if as_json:
         payload = result.to_dict()
@@ -510,14 +560,22 @@ def fleet_command(
             add_fleet_footprint(payload, layer, result)
         print_json(payload)
         return
-    console.print(_fleet_table(result))
+    console.print(_fleet_table(result, _reduced(fits)))
     for line in _fleet_notes(result):
         console.print(line, highlight=False)
     if layer is not None:
         console.print(fleet_footprint_line(result, layer), highlight=False)
 
 
-def _fleet_table(result: FleetResult) -> Table:
+def _note_mix(params: FleetParams) -> None:
+    """Shares that do not sum to 1 are normalised: say so, with what they became."""
+    total = sum(params.mix.values())
+    if not math.isclose(total, 1.0, rel_tol=1e-9):
+        shares = ", ".join(f"{r.value} {w:.1%}" for r, w in params.mix_weights().items())
+        warn(f"--mix shares sum to {total:g}, not 1; normalised to {shares}")
+
+
+def _fleet_table(result: FleetResult, reduced: dict[str, SurfaceFit]) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     table = Table(
@@ -534,7 +592,7 @@ def _fleet_table(result: FleetResult) -> Table:
         stats = result.row_dict(row)
         g = stats["gwh_per_day"]
         cells = [
-            row.model,
+            _model_cell(row.model, reduced),
             _f(row.beta.value) if row.beta is not None else _f(result.beta),
             _f(g["median"]),
             f"{_f(g['q1'])}–{_f(g['q3'])}",
@@ -547,6 +605,7 @@ def _fleet_table(result: FleetResult) -> Table:
             improved = stats["improved_gwh_per_day"]
             cells += [_f(improved["median"]), f"{_f(improved['p5'])}–{_f(improved['p95'])}"]
         table.add_row(*cells)
+    table.caption = "\n".join(_reduced_note(reduced)) or None
     return table
 
 

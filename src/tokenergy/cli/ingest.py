@@ -32,6 +32,7 @@ from tokenergy.cli.options import (
     parse_option,
     power_spec,
 )
+from tokenergy.cli.paths import output_file
 from tokenergy.cli.render import (
     clean,
     console,
@@ -172,10 +173,12 @@ def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
 
 
 def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    if rows and key not in rows[0]:
-        raise ConfigError(
-            f"unknown sort key {key!r}; use one of {', '.join(rows[0])}", field="--sort"
-        )
+    if rows:
+        sortable = [k for k, v in rows[0].items() if not isinstance(v, list | dict)]
+        if key not in sortable:
+            raise ConfigError(
+                f"cannot sort by {key!r}; use one of {', '.join(sortable)}", field="--sort"
+            )
     present = [r for r in rows if r.get(key) is not None]
     absent = [r for r in rows if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=descending)
@@ -392,6 +395,8 @@ def ingest_command(
         raise ConfigError(
             f"must be a finite number >= 0, got {min_interactivity!r}", field="--min-interactivity"
         )
+    if out is not None:
+        output_file(out, "--out")
     layer = grid_option(grid, region, wue)
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
     if not ingested.results and not ingested.failed:
@@ -451,6 +456,11 @@ def check_command(
         failure_gate=failure_gate,
     )
     ingested = load_results(paths, options)
+    if not ingested.results and not ingested.failed:
+        _report_skipped(ingested)  # nothing checked must not look like "all passed" (--strict)
+        raise ConfigError(
+            "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
+        )
     tally: dict[str, int] = defaultdict(int)
     shown = {Status.FAIL, Status.WARN} | ({Status.PASS, Status.SKIP} if show_all else set())
     for result, findings in zip(ingested.results, ingested.checks, strict=True):

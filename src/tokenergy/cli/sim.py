@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
@@ -126,6 +127,7 @@ def calibrate_command(
     from tokenergy.sim.calibrate import Priors, fit_profile, load_records  # scipy: import late
     from tokenergy.sim.sweep import sweep_point
 
+    output_file(out, "--out")
     records = load_records(task, model, gpu, gpus)
     priors = Priors(
         isl=isl,
@@ -171,5 +173,6 @@ def calibrate_command(
         calibration = {**profile.calibration, "check_energy_per_token_rel_error": deltas}
         profile = profile.model_copy(update={"calibration": calibration})
         console.print(table)
-    write_profile(profile, out)
+    with writing(out, "--out"):
+        write_profile(profile, out)
     console.print(f"wrote {out}", highlight=False)
