@@ -46,6 +46,11 @@ def report_command(
     power_per_gpu: str | None = typer.Option(
         None, "--power-per-gpu", help="Stated power per GPU for results without energy."
     ),
+    sensitivity: bool = typer.Option(
+        False,
+        "--sensitivity",
+        help="Add the Sobol sensitivity of the estimate (SALib; ~4 s more).",
+    ),
     include_invalid: bool = INCLUDE_INVALID_OPTION,
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress or findings; errors only."
@@ -61,6 +66,7 @@ def report_command(
         out,
         options=ingest_options(basis, power_per_gpu),
         estimate=estimate,
+        sensitivity=sensitivity,
         png=png,
         include_invalid=include_invalid,
         progress=None if quiet else _StepLines(),

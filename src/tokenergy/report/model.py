@@ -13,6 +13,7 @@ class Cell:
 
     text: str
     sort: float | str | None = None
+    bar: float | None = None  # 0–1: drawn as a bar behind the text (shares, indices)
 
 
 @dataclass
