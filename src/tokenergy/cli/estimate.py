@@ -59,6 +59,10 @@ PMAX_HELP = (
 )
 PIDLE_HELP = "Idle node power, e.g. 2.7kW; default 2.7/11.3 of P_max."
 CORRELATE_HELP = "Node power rises linearly from idle to u·P_max with TPS/TPS_max (else u·P_max)."
+LEFF_HELP = (
+    "Tokens charged per query, out or in+out; set by the table's rate (output/s ↔ out, "
+    "total/s ↔ in+out): a contradicting value is refused."
+)
 LEVER_HELP = "Efficiency lever model|serving|hardware|custom:P5,P95 (repeatable; they multiply)."
 
 
@@ -240,7 +244,7 @@ def estimate_command(
         "--lout-file",
         help="Observed output lengths: ML.ENERGY model JSON, requests JSONL, JSON list or text.",
     ),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
@@ -289,7 +293,7 @@ def estimate_command(
         regime=_enum(Regime, "--regime", regime),
         lin=_lin(lin, lin_median, lin_file),
         lout=lout,
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         correlate_power=correlate_power,
@@ -395,7 +399,7 @@ def _estimate_table(
     )
     lines = [
         f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
-        f"L_out {lout_text}, L_eff {params.leff.value}",
+        f"L_out {lout_text}, L_eff {_leff_text(result)}",
         f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
         + (", power correlated with throughput" if params.correlate_power else ""),
@@ -413,6 +417,15 @@ def _estimate_table(
         lines += estimate_footprint_lines(result, layer)
     table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
+
+
+def _leff_text(result: EstimateResult) -> str:
+    """The tokens charged, as the surfaces' rate bases set them."""
+    rates = {estimate.fit.rate.value for estimate in result.models}
+    return " / ".join(
+        "L_out (output tok/s)" if rate == "output" else "L_in + L_out (total tok/s)"
+        for rate in sorted(rates)
+    )
 
 
 def _lin_text(lin: Distribution) -> str:
@@ -477,7 +490,7 @@ def fleet_command(
     model: list[str] = typer.Option([], "--model", help=MODEL_HELP),
     table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     min_load: float | None = typer.Option(None, "--min-load", help="Diurnal minimum load (0.5)."),
@@ -537,7 +550,7 @@ def fleet_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         lin=Point(value=_positive("--lin", lin)),
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         beta=beta,
