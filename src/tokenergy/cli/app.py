@@ -13,7 +13,7 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
 from tokenergy.cli.paths import os_problem
 from tokenergy.cli.render import error_line

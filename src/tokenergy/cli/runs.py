@@ -20,7 +20,8 @@ from tokenergy.cli.sources import (
     warn_damaged,
 )
 from tokenergy.errors import TokenergyError
-from tokenergy.store import RUN_FILE, ExportFormat, Store
+from tokenergy.load.runlog import find_run_dirs
+from tokenergy.store import ExportFormat, Store
 
 runs_app = typer.Typer(
     help="The results store: list, show and export stored results.", no_args_is_help=True
@@ -62,9 +63,9 @@ def runs_add(
     skipped = 0
     for source in sources:
         try:
-            runs = sorted(source.rglob(RUN_FILE)) if source.is_dir() else []
+            runs = find_run_dirs(source) if source.is_dir() else []
             if runs:
-                stored = [store.add_run_dir(run.parent) for run in runs]
+                stored = [store.add_run_dir(run) for run in runs]
             else:
                 stored = [store.add(result) for result in load_sources([source], options)]
         except TokenergyError as error:

@@ -23,9 +23,8 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Exponential, FloatArray
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
-    CHUNK_DRAWS,
     NodePower,
-    charged_tokens,
+    check_leff,
     draw_lengths,
     fit_dict,
     load_fits,
@@ -40,6 +39,7 @@ HOURS_PER_DAY = 24.0
 PROFILE_STEPS = 24 * 60  # one load value per minute of the day
 _SCENARIO_STREAM = 0xF1EE7  # keeps the scenario-level generator apart from the per-model ones
 SEARCH_KEY = "google_search_2009"
+LENGTH_CHUNK_DRAWS = 1_000_000  # per-query length draws are streamed in chunks of this size
 
 
 def diurnal_load(hours: FloatArray, min_load: float, max_load: float) -> FloatArray:
@@ -111,7 +111,7 @@ def draw_xy(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator, n: i
     for regime, count in zip(regimes, counts, strict=True):
         lout = Exponential(median=Regime(regime).lout_median)
         lin_tokens, lout_tokens = draw_lengths(params.lin, lout, rng, int(count))
-        tokens = charged_tokens(lin_tokens, lout_tokens, params.leff)
+        tokens = fit.charged_tokens(lin_tokens, lout_tokens)
         columns.append(np.stack([tokens / fit.tps(lin_tokens, lout_tokens), tokens]))
     return np.concatenate(columns, axis=1)
 
@@ -123,7 +123,7 @@ def length_moments(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
     products = np.zeros((2, 2))
     remaining = params.length_samples
     while remaining > 0:
-        n = min(CHUNK_DRAWS, remaining)
+        n = min(LENGTH_CHUNK_DRAWS, remaining)
         xy = draw_xy(fit, params, rng, n)
         sums += xy.sum(axis=1)
         products += xy @ xy.T
@@ -295,6 +295,7 @@ def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> Flee
     """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
     if fits is None:
         fits = load_fits(params.table, params.models)
+    check_leff(fits, params.leff)
     scenarios = draw_scenarios(params)
     rows = [_fleet_model(fit, params, scenarios) for fit in fits]
     pooled = None

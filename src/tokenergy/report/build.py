@@ -12,11 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from tokenergy import __version__
+from tokenergy._version import __version__
+from tokenergy.footprint import Grid
 from tokenergy.ingest import IngestOptions
+from tokenergy.load.runlog import find_run_dirs
+from tokenergy.report import estimates, reconciliation
+from tokenergy.report.background import Background
 from tokenergy.report.charts import Palette
-from tokenergy.report.estimates import Estimates, estimate_section
+from tokenergy.report.estimates import estimate_section
 from tokenergy.report.families import Family, families_of, family_section, latency_metric
 from tokenergy.report.figures import FigureWriter
 from tokenergy.report.files import prepare_out
@@ -24,7 +29,6 @@ from tokenergy.report.headline import build_headline
 from tokenergy.report.html import write_report
 from tokenergy.report.model import Report, Section
 from tokenergy.report.timelines import timeline_section
-from tokenergy.store import RUN_FILE
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -68,7 +72,7 @@ class ReportContext:
     figures: FigureWriter
     run_dirs: list[Path] = field(default_factory=list)
     include_invalid: bool = False
-    estimates: Estimates | None = None
+    background: Background = field(default_factory=lambda: Background({}))
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,34 @@ def _family_step(family: Family) -> SectionStep:
 
 
 def _estimate(context: ReportContext) -> list[Section]:
-    return (
-        [] if context.estimates is None else [estimate_section(context.estimates, context.figures)]
-    )
+    by_regime = estimates.results(context.background)
+    return [] if by_regime is None else [estimate_section(by_regime, context.figures)]
+
+
+def _reconciliation(context: ReportContext) -> list[Section]:
+    found = context.background.result(reconciliation.RECONCILE_JOB)
+    return [] if found is None else [reconciliation.reconciliation_section(found)]
+
+
+def _sensitivity(context: ReportContext) -> list[Section]:
+    found = context.background.result(reconciliation.SENSITIVITY_JOB)
+    return [] if found is None else [reconciliation.sensitivity_section(found)]
+
+
+def report_jobs(
+    estimate: bool = True, embedded: bool = False, sensitivity: bool = False
+) -> dict[str, Callable[[], Any]]:
+    """The background jobs of a report: the estimator (unless ``estimate`` is off), its Sobol
+    sensitivity (when asked: ~4 s more) and, on the embedded data, the reconciliation of every
+    model that has a measured and a converted or estimated figure."""
+    jobs: dict[str, Callable[[], Any]] = {}
+    if estimate:
+        jobs[estimates.JOB] = estimates.run_defaults
+        if sensitivity:
+            jobs[reconciliation.SENSITIVITY_JOB] = reconciliation.default_sensitivity
+    if embedded:
+        jobs[reconciliation.RECONCILE_JOB] = reconciliation.reconcile_embedded
+    return jobs
 
 
 def _timelines(context: ReportContext) -> list[Section]:
@@ -96,6 +125,8 @@ def _timelines(context: ReportContext) -> list[Section]:
 
 DEFAULT_SECTIONS: tuple[SectionStep, ...] = (
     SectionStep("estimator section (Monte Carlo, both regimes)", _estimate),
+    SectionStep("reconciliation: measured vs converted vs estimated", _reconciliation),
+    SectionStep("sensitivity: Sobol indices of the estimate", _sensitivity),
 )
 """Sections after the families' own; the timelines always come last."""
 
@@ -116,12 +147,14 @@ def build_report(
     include_invalid: bool = False,
     progress: Progress | None = None,
     steps: Steps | None = None,
-    estimates: Estimates | None = None,
+    background: Background | None = None,
+    grid: Grid | None = None,
 ) -> Report:
     """Every section in order, and the headline built from the same families and estimates.
 
     ``steps`` (instead of ``progress``) continues a count the caller started (``make_report``);
-    ``estimates`` are runs the caller started earlier (else they start here when ``estimate``).
+    ``background`` holds jobs the caller started earlier (else ``report_jobs(estimate)`` start
+    here).
     """
     counter = steps or Steps(progress)
     context = ReportContext(
@@ -130,7 +163,7 @@ def build_report(
         figures=FigureWriter(out, _palette(families), png),
         run_dirs=list(run_dirs),
         include_invalid=include_invalid,
-        estimates=(estimates or Estimates()) if estimate else None,
+        background=background or Background(report_jobs(estimate)),
     )
     plan = [
         *(_family_step(family) for family in families),
@@ -145,8 +178,9 @@ def build_report(
     counter.start("headline: energy per query")
     headline = build_headline(
         context.families,
-        context.estimates.results() if context.estimates is not None else None,
+        estimates.results(context.background),
         include_invalid,
+        grid,
     )
     return Report(
         title="tokenergy report",
@@ -179,7 +213,7 @@ def report_inputs(sources: Sequence[Path], options: IngestOptions | None = None)
 
     results = load_sources(list(sources), options)
     run_dirs = sorted(
-        {run.parent for source in sources if source.is_dir() for run in source.rglob(RUN_FILE)}
+        {run for source in sources if source.is_dir() for run in find_run_dirs(source)}
     )
     return ReportInputs(families_of(results), run_dirs, [str(source) for source in sources])
 
@@ -190,13 +224,15 @@ def make_report(
     *,
     options: IngestOptions | None = None,
     estimate: bool = True,
+    sensitivity: bool = False,
     png: bool = False,
     include_invalid: bool = False,
+    grid: Grid | None = None,
     progress: Progress | None = None,
 ) -> tuple[Report, list[Path]]:
     """Load, build and write a report (index.html, summary.md, report.json) into ``out``."""
     prepare_out(out)  # a bad output directory fails before any work
-    estimates = Estimates() if estimate else None  # runs in the background from here on
+    background = Background(report_jobs(estimate, not sources, sensitivity))  # runs from here on
     steps = Steps(progress, after=1)
     steps.start("loading sources" if sources else "loading the embedded reference data")
     inputs = report_inputs(sources, options)
@@ -209,7 +245,8 @@ def make_report(
         png=png,
         include_invalid=include_invalid,
         steps=steps,
-        estimates=estimates,
+        background=background,
+        grid=grid,
     )
     steps.start("writing index.html, summary.md, report.json")
     return report, list(write_report(report, out))

@@ -1,19 +1,16 @@
 """The estimator in the report: the default Monte Carlo for both output regimes, its section and
-its distribution charts. The runs start in the background as the report begins (one forked process
-per regime), so they overlap with the tables and figures of the data.
+its distribution charts. The runs are background jobs (``background.py``, one per regime), so they
+overlap with the tables and figures of the data.
 """
 
 from __future__ import annotations
-
-import multiprocessing
-import os
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
 from tokenergy.estimate import EstimateParams, Regime, run_estimate
 from tokenergy.estimate.histogram import BINS_PER_DECADE
 from tokenergy.estimate.montecarlo import EstimateResult, Summary
+from tokenergy.report.background import Background
 from tokenergy.report.charts import SPARE_COLOURS, Axis, Chart, LegendEntry, Panel, Point, Series
 from tokenergy.report.figures import FigureWriter
 from tokenergy.report.model import Cell, DataTable, Section
@@ -23,33 +20,19 @@ _BINS_PER_DECADE_SHOWN = 40
 REGIMES = (Regime.TRADITIONAL, Regime.TEST_TIME)
 
 
-def _run(regime: Regime) -> EstimateResult:
-    return run_estimate(EstimateParams(regime=regime, pool=True))
+def run_defaults() -> dict[Regime, EstimateResult]:
+    """The default Monte Carlo of both regimes, pooled over the table's models (a background job:
+    one process for both keeps the main process a core of its own on a 2-core machine)."""
+    return {regime: run_estimate(EstimateParams(regime=regime, pool=True)) for regime in REGIMES}
 
 
-def _executor() -> Executor:
-    """Forked processes where the OS has fork and there are spare cores (the Monte Carlo then
-    runs beside the tables and figures); a thread otherwise (numpy releases the GIL in part)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if "fork" in multiprocessing.get_all_start_methods() and (cores or 1) > 1:
-        context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(max_workers=len(REGIMES), mp_context=context)
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenergy-estimate")
+JOB = "estimates"
 
 
-class Estimates:
-    """The default estimates (both regimes), started in the background when the report begins."""
-
-    def __init__(self) -> None:
-        executor = _executor()
-        self._futures = {regime: executor.submit(_run, regime) for regime in REGIMES}
-        executor.shutdown(wait=False)
-        self._results: dict[Regime, EstimateResult] | None = None
-
-    def results(self) -> dict[Regime, EstimateResult]:
-        if self._results is None:
-            self._results = {regime: future.result() for regime, future in self._futures.items()}
-        return self._results
+def results(background: Background) -> dict[Regime, EstimateResult] | None:
+    """Both regimes' results, or None when the report runs without the estimator."""
+    found: dict[Regime, EstimateResult] | None = background.result(JOB)
+    return found
 
 
 def _density(summary: Summary) -> list[Point]:
@@ -106,10 +89,9 @@ def _quantile_row(name: str, regime: Regime, summary: Summary) -> list[Cell]:
     ]
 
 
-def estimate_section(estimates: Estimates, figures: FigureWriter) -> Section:
+def estimate_section(by_regime: dict[Regime, EstimateResult], figures: FigureWriter) -> Section:
     """Per model and regime: median, IQR, P5–P95 and mean Wh/query with the default parameters."""
-    results = estimates.results()
-    first = results[REGIMES[0]]
+    first = by_regime[REGIMES[0]]
     section = Section(
         "estimate",
         f"Bottom-up estimate with the default settings ({first.basis.value})",
@@ -130,7 +112,7 @@ def estimate_section(estimates: Estimates, figures: FigureWriter) -> Section:
         columns=["model", "regime", "median", "IQR", "P5", "P95", "mean", "draws"],
         numeric=[False, False, True, False, True, True, True, True],
     )
-    for regime, result in results.items():
+    for regime, result in by_regime.items():
         for estimate in result.models:
             table.rows.append(_quantile_row(estimate.model, regime, estimate.baseline))
         if result.pooled is not None:

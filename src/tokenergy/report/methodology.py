@@ -11,4 +11,9 @@ from tokenergy.catalog import catalog_path
 def sources_html() -> str:
     """Where every packaged figure came from, as HTML (tables, links, code spans)."""
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
-    return str(markdown.render(catalog_path("SOURCES.md").read_text(encoding="utf-8")))
+    html = str(markdown.render(catalog_path("SOURCES.md").read_text(encoding="utf-8")))
+    for level in (2, 1):  # the file's headings sit under the report's <h2>
+        html = html.replace(f"<h{level}>", f"<h{level + 2}>").replace(
+            f"</h{level}>", f"</h{level + 2}>"
+        )
+    return html

@@ -27,7 +27,7 @@ from prometheus_server import needs_prometheus, prometheus
 from tokenergy.ingest import load_results
 from tokenergy.load.client import RequestRecord
 from tokenergy.load.metrics import Window
-from tokenergy.meters.measured import TIMELINE_FILE, achieved_batch
+from tokenergy.measure.observer import TIMELINE_FILE, achieved_batch
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.record import energy_record
 from tokenergy.sim.server import SimHandle, run_in_thread
