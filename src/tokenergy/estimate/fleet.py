@@ -21,8 +21,8 @@ import numpy as np
 from tokenergy import calculator, catalog, units
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Exponential, FloatArray
-from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.ladder import NodePower, deployment_power
+from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
     check_leff,
     draw_lengths,

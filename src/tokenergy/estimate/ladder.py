@@ -144,8 +144,7 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
     idle_w = params.p_idle_w if params.p_idle_w is not None else default_p_idle_w(full_w)
     if idle_w >= full_w:
         raise ConfigError(
-            f"idle power {idle_w:g} W must be below the full-draw power {full_w:g} W "
-            f"({fit.model})",
+            f"idle power {idle_w:g} W must be below the full-draw power {full_w:g} W ({fit.model})",
             field="--p-idle",
         )
     return NodePower(
