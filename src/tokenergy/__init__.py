@@ -8,7 +8,9 @@ convention.
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from tokenergy._version import __version__
@@ -32,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "to_pandas": "tokenergy.api",
     "to_arrow": "tokenergy.api",
     "AnalysisRow": "tokenergy.analyze.table",
+    "reference_data": "tokenergy.api",
     "IngestOptions": "tokenergy.ingest.options",
     # reconcile: added with issue 10's tokenergy.analyze.reconcile
     # estimate
@@ -49,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "PointResult": "tokenergy.measure.bench",
     "MeterSet": "tokenergy.meters.meterset",
     "Api": "tokenergy.load.client",
+    "simulator": "tokenergy.sim.server",
     # records, units, store, errors
     "ServingResult": "tokenergy.records",
     "EnergyMeasurement": "tokenergy.records",
@@ -92,10 +96,27 @@ __all__ = [
     "grid_of",
     "ingest_options",
     "load_sources",
+    "reference_data",
     "rows",
+    "simulator",
     "to_arrow",
     "to_pandas",
 ]
+
+
+class _Package(ModuleType):
+    """The package object: a public function keeps its name when a subpackage of the same name
+    (``tokenergy.estimate``) is imported, which would otherwise rebind the attribute. The
+    subpackage stays importable by its dotted name (``from tokenergy.estimate.params import …``).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
@@ -125,6 +146,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         grid_of,
         ingest_options,
         load_sources,
+        reference_data,
         rows,
         to_arrow,
         to_pandas,
@@ -139,5 +161,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench, bench_async
     from tokenergy.meters.meterset import MeterSet
     from tokenergy.records import EnergyMeasurement, ServingResult
+    from tokenergy.sim.server import simulator
     from tokenergy.store import Store
     from tokenergy.units import Basis, Boundary

@@ -29,6 +29,7 @@ from tokenergy.analyze.sources import load_sources as load_source_paths
 from tokenergy.analyze.table import AnalysisRow, Metric, check_columns, metric
 from tokenergy.calculator import Conversion, ThroughputKind
 from tokenergy.calculator import convert as convert_powers
+from tokenergy.catalog import catalog_path
 from tokenergy.errors import ConfigError, TokenergyError
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.montecarlo import EstimateResult, run_estimate
@@ -129,6 +130,17 @@ def ingest_options(
     if basis is None and power_per_gpu is None:
         return IngestOptions()
     return IngestOptions(power=power_spec(power_per_gpu=power_per_gpu, basis=basis))
+
+
+REFERENCE_DATA = {"mlenergy": "reference/mlenergy_v3", "inferencex": "reference/inferencex"}
+
+
+def reference_data(name: str = "mlenergy") -> Path:
+    """Directory of a packaged reference snapshot: ``mlenergy`` (ML.ENERGY v3, measured) or
+    ``inferencex`` (InferenceX sweeps, throughput only: give a power basis when loading)."""
+    if name not in REFERENCE_DATA:
+        raise ConfigError(f"unknown reference data {name!r}; use one of mlenergy, inferencex")
+    return catalog_path(REFERENCE_DATA[name])
 
 
 def load_sources(
