@@ -9,6 +9,7 @@ import pytest
 from analyze.builders import make_result
 from tokenergy.analyze.table import to_row
 from tokenergy.errors import ConfigError, IngestError
+from tokenergy.footprint import stated_grid
 from tokenergy.records import EnergyMeasurement, ServingResult
 from tokenergy.report.build import (
     ReportContext,
@@ -240,3 +241,17 @@ def test_invalid_energy_is_left_out_unless_asked(tmp_path: Path) -> None:
     assert len(section.appendix[0].rows) == 2  # still listed, with its validity
     kept = build_report([family], tmp_path, sources=["hand"], include_invalid=True, estimate=False)
     assert kept.sections[0].tables[1].rows[0][3].sort == pytest.approx(0.1)
+
+
+def test_headline_carbon_and_water_with_a_grid(tmp_path: Path) -> None:
+    grid = stated_grid(400.0, wue_onsite_l_per_kwh=0.3)
+    report = build_report(
+        families_of(_results()), tmp_path, sources=["hand"], estimate=False, grid=grid
+    )
+    assert report.headline is not None and report.headline.grid is not None
+    for figure in report.headline.classes[0].figures:
+        assert figure.gco2e_per_query == pytest.approx(figure.wh_per_query * 0.4)
+        assert figure.water_l_per_query == pytest.approx(figure.wh_per_query / 1000 * 0.3)
+    assert "gCO2e" in render_html(report) and "embodied emissions are not included" in (
+        " ".join(report.headline.notes)
+    )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option
 from tokenergy.cli.render import console, err_console
 from tokenergy.cli.sources import INCLUDE_INVALID_OPTION, SOURCES_HELP, ingest_options
 
@@ -51,6 +52,9 @@ def report_command(
         "--sensitivity",
         help="Add the Sobol sensitivity of the estimate (SALib; ~4 s more).",
     ),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
     include_invalid: bool = INCLUDE_INVALID_OPTION,
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No progress or findings; errors only."
@@ -69,6 +73,7 @@ def report_command(
         sensitivity=sensitivity,
         png=png,
         include_invalid=include_invalid,
+        grid=grid_option(grid, region, wue),
         progress=None if quiet else _StepLines(),
     )
     if quiet:
@@ -79,7 +84,13 @@ def report_command(
             for figure in query.figures:
                 console.print(
                     f"{query.name}: {sig(figure.wh_per_query)} Wh per query "
-                    f"({figure.boundary} boundary, {figure.basis}) — {figure.source}",
+                    f"({figure.boundary} boundary, {figure.basis})"
+                    + (
+                        f", {sig(figure.gco2e_per_query)} gCO2e"
+                        if figure.gco2e_per_query is not None
+                        else ""
+                    )
+                    + f" — {figure.source}",
                     highlight=False,
                     markup=False,
                     soft_wrap=True,

@@ -23,7 +23,6 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Exponential, FloatArray
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
-    CHUNK_DRAWS,
     NodePower,
     charged_tokens,
     draw_lengths,
@@ -40,6 +39,7 @@ HOURS_PER_DAY = 24.0
 PROFILE_STEPS = 24 * 60  # one load value per minute of the day
 _SCENARIO_STREAM = 0xF1EE7  # keeps the scenario-level generator apart from the per-model ones
 SEARCH_KEY = "google_search_2009"
+LENGTH_CHUNK_DRAWS = 1_000_000  # per-query length draws are streamed in chunks of this size
 
 
 def diurnal_load(hours: FloatArray, min_load: float, max_load: float) -> FloatArray:
@@ -123,7 +123,7 @@ def length_moments(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
     products = np.zeros((2, 2))
     remaining = params.length_samples
     while remaining > 0:
-        n = min(CHUNK_DRAWS, remaining)
+        n = min(LENGTH_CHUNK_DRAWS, remaining)
         xy = draw_xy(fit, params, rng, n)
         sums += xy.sum(axis=1)
         products += xy @ xy.T

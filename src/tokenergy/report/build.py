@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tokenergy._version import __version__
+from tokenergy.footprint import Grid
 from tokenergy.ingest import IngestOptions
 from tokenergy.load.runlog import find_run_dirs
 from tokenergy.report import estimates, reconciliation
@@ -147,6 +148,7 @@ def build_report(
     progress: Progress | None = None,
     steps: Steps | None = None,
     background: Background | None = None,
+    grid: Grid | None = None,
 ) -> Report:
     """Every section in order, and the headline built from the same families and estimates.
 
@@ -178,6 +180,7 @@ def build_report(
         context.families,
         estimates.results(context.background),
         include_invalid,
+        grid,
     )
     return Report(
         title="tokenergy report",
@@ -224,6 +227,7 @@ def make_report(
     sensitivity: bool = False,
     png: bool = False,
     include_invalid: bool = False,
+    grid: Grid | None = None,
     progress: Progress | None = None,
 ) -> tuple[Report, list[Path]]:
     """Load, build and write a report (index.html, summary.md, report.json) into ``out``."""
@@ -242,6 +246,7 @@ def make_report(
         include_invalid=include_invalid,
         steps=steps,
         background=background,
+        grid=grid,
     )
     steps.start("writing index.html, summary.md, report.json")
     return report, list(write_report(report, out))

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from tokenergy import units
 from tokenergy.analyze.table import AnalysisRow
 from tokenergy.estimate import Regime
 from tokenergy.estimate.montecarlo import EstimateResult
+from tokenergy.footprint import Grid, footprint
 from tokenergy.report.charts import short_model
 from tokenergy.report.families import Family, usable_rows, workloads
 from tokenergy.report.model import Headline, HeadlineFigure, QueryClass
-from tokenergy.report.numbers import count
+from tokenergy.report.numbers import count, sig
+from tokenergy.units import Boundary
 
 REASONING_OUTPUT_TOKENS = math.sqrt(300 * 5000)  # ≈ 1,225
+BOUNDARIES = {b.value for b in Boundary}
 
 
 def _mean_output(rows: Sequence[AnalysisRow]) -> float | None:
@@ -93,10 +98,30 @@ def estimate_figure(result: EstimateResult) -> HeadlineFigure | None:
     )
 
 
+def with_footprint(figure: HeadlineFigure, grid: Grid) -> HeadlineFigure:
+    """gCO2e and litres per query at the figure's own boundary (``tokenergy.footprint``)."""
+    result = footprint(
+        units.wh_to_j(figure.wh_per_query),
+        grid,
+        boundary=Boundary(figure.boundary) if figure.boundary in BOUNDARIES else None,
+    )
+    return replace(figure, gco2e_per_query=result.gco2e, water_l_per_query=result.water_l)
+
+
+def _grid_text(grid: Grid) -> str:
+    text = f"{sig(grid.gco2e_per_kwh)} gCO2e/kWh ({grid.source})"
+    if grid.water_l_per_kwh is not None:
+        text += f", {sig(grid.water_l_per_kwh)} L/kWh generating it ({grid.water_source})"
+    if grid.wue_onsite_l_per_kwh is not None:
+        text += f", {sig(grid.wue_onsite_l_per_kwh)} L/kWh on site"
+    return text
+
+
 def build_headline(
     families: Sequence[Family],
     estimates: dict[Regime, EstimateResult] | None,
     include_invalid: bool = False,
+    grid: Grid | None = None,
 ) -> Headline:
     classes = [
         QueryClass(
@@ -124,8 +149,18 @@ def build_headline(
         "shown side by side, not averaged: a facility figure includes host and cooling energy "
         "an accelerator figure leaves out.",
     ]
+    grid_text = None
+    if grid is not None:
+        for query in classes:
+            query.figures = [with_footprint(figure, grid) for figure in query.figures]
+        grid_text = _grid_text(grid)
+        notes.append(
+            f"Carbon and water use the grid {grid_text}; operational and location-based, at "
+            "each figure's own boundary (an accelerator figure's carbon leaves out the host and "
+            "cooling); embodied emissions are not included."
+        )
     if any(f.basis == "simulated" for q in classes for f in q.figures):
         notes.append(
             "Simulated figures come from the simulator's power model and are not measurements."
         )
-    return Headline(classes, notes)
+    return Headline(classes, notes, grid_text)

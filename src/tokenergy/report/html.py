@@ -83,14 +83,15 @@ def _headline_markdown(report: Report) -> list[str]:
             lines += ["No figure of this kind in these sources.", ""]
             continue
         lines += [
-            "| Wh/query | range | J/output token | boundary | basis | source |",
-            "|---:|---|---:|---|---|---|",
+            "| Wh/query | range | J/output token | gCO2e/query | boundary | basis | source |",
+            "|---:|---|---:|---:|---|---|---|",
         ]
         for figure in query.figures:
             basis = figure.basis.upper() if figure.basis == "simulated" else figure.basis
             lines.append(
                 f"| {sig(figure.wh_per_query)} | {md(figure_range(figure))} "
                 f"({md(figure.spread)}) | {sig(figure.j_per_output_token)} | "
+                f"{sig(figure.gco2e_per_query)} | "
                 f"{md(figure.boundary)} | {md(basis)} | {md(figure.source)}: {md(figure.detail)} |"
             )
         lines.append("")
@@ -157,6 +158,7 @@ def report_json(report: Report) -> dict[str, Any]:
                 for q in report.headline.classes
             ],
             "notes": report.headline.notes,
+            "grid": report.headline.grid,
         }
     return {
         "title": report.title,

@@ -63,6 +63,8 @@ class HeadlineFigure:
     basis: str
     source: str  # where it comes from: family title, workload
     detail: str  # how it was formed (which workload, how many models)
+    gco2e_per_query: float | None = None  # with a grid (--grid/--region): same boundary
+    water_l_per_query: float | None = None
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Headline:
 
     classes: list[QueryClass]
     notes: list[str] = field(default_factory=list)
+    grid: str | None = None  # the grid carbon/water figures use, with its source
 
 
 @dataclass
