@@ -34,18 +34,161 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
 )
 
-WORDS = (
-    "the a an of to and in is was for on with as by at from that this it be are were or not "
-    "energy token power watt joule second model server request latency throughput batch queue "
-    "prompt completion output input stream chunk usage metric gpu cpu memory cache kernel "
-    "benchmark measure convert report compare result run sample mean median percentile "
-    "hello world quick brown fox jumps over lazy dog lorem ipsum dolor sit amet consectetur "
-    "adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua "
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
-    "sigma tau upsilon phi chi psi omega one two three four five six seven eight nine ten "
-    "red green blue yellow black white time day year people way thing man woman child "
-    "what which who when where why how can will would should could may might must"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "and",
+    "in",
+    "is",
+    "was",
+    "for",
+    "on",
+    "with",
+    "as",
+    "by",
+    "at",
+    "from",
+    "that",
+    "this",
+    "it",
+    "be",
+    "are",
+    "were",
+    "or",
+    "not",
+    "energy",
+    "token",
+    "power",
+    "watt",
+    "joule",
+    "second",
+    "model",
+    "server",
+    "request",
+    "latency",
+    "throughput",
+    "batch",
+    "queue",
+    "prompt",
+    "completion",
+    "output",
+    "input",
+    "stream",
+    "chunk",
+    "usage",
+    "metric",
+    "gpu",
+    "cpu",
+    "memory",
+    "cache",
+    "kernel",
+    "benchmark",
+    "measure",
+    "convert",
+    "report",
+    "compare",
+    "result",
+    "run",
+    "sample",
+    "mean",
+    "median",
+    "percentile",
+    "hello",
+    "world",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "lazy",
+    "dog",
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "zeta",
+    "eta",
+    "theta",
+    "iota",
+    "kappa",
+    "lambda",
+    "mu",
+    "nu",
+    "xi",
+    "omicron",
+    "pi",
+    "rho",
+    "sigma",
+    "tau",
+    "upsilon",
+    "phi",
+    "chi",
+    "psi",
+    "omega",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "black",
+    "white",
+    "time",
+    "day",
+    "year",
+    "people",
+    "way",
+    "thing",
+    "man",
+    "woman",
+    "child",
+    "what",
+    "which",
+    "who",
+    "when",
+    "where",
+    "why",
+    "how",
+    "can",
+    "will",
+    "would",
+    "should",
+    "could",
+    "may",
+    "might",
+    "must",
+]
 
 
 def generate_corpus(n_lines: int = 20000, seed: int = 0) -> list[str]:
@@ -61,7 +204,9 @@ def generate_corpus(n_lines: int = 20000, seed: int = 0) -> list[str]:
             elif r < 0.90:
                 w = str(rng.randint(0, 100000))
             else:
-                w = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+                w = "".join(
+                    rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))
+                )
             if rng.random() < 0.1:
                 w = w.capitalize()
             words.append(w)
@@ -135,17 +280,21 @@ def build(out: Path) -> None:
     # sanity: reload tokenizer and round-trip text + chat template
     re_tok = PreTrainedTokenizerFast.from_pretrained(out)
     ids = re_tok("hello world")["input_ids"]
-    chat = re_tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
-                                      add_generation_prompt=True)
+    chat = re_tok.apply_chat_template(
+        [{"role": "user", "content": "hi"}], tokenize=False, add_generation_prompt=True
+    )
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"built tiny llama in {out}: vocab={vocab} params={n_params} "
-          f"bos={re_tok.bos_token_id} eos={re_tok.eos_token_id} 'hello world'->{ids} chat={chat!r}")
+    print(
+        f"built tiny llama in {out}: vocab={vocab} params={n_params} "
+        f"bos={re_tok.bos_token_id} eos={re_tok.eos_token_id} 'hello world'->{ids} chat={chat!r}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("out_dir", nargs="?",
-                   default=os.environ.get("TOKENERGY_VLLM_MODEL_DIR", DEFAULT_DIR))
+    p.add_argument(
+        "out_dir", nargs="?", default=os.environ.get("TOKENERGY_VLLM_MODEL_DIR", DEFAULT_DIR)
+    )
     p.add_argument("--force", action="store_true", help="rebuild even if the model exists")
     a = p.parse_args(argv)
     out = Path(a.out_dir)

@@ -35,16 +35,18 @@ def get(base: str, path: str) -> bytes:
 
 
 def post(base: str, path: str, body: dict) -> bytes:
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=300) as r:
         return r.read()
 
 
 def stream(base: str, path: str, body: dict) -> tuple[list[dict], float | None, float]:
     """POST a streaming request; return (json chunks, ttft seconds, total seconds)."""
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"})
+    req = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
     t0 = time.perf_counter()
     ttft = None
     chunks = []
@@ -77,33 +79,55 @@ def main() -> int:
     print("version:", get(base, "/version").decode())
     models = json.loads(get(base, "/v1/models"))
     model = models["data"][0]["id"]
-    check(bool(model), f"/v1/models -> {model} (max_model_len={models['data'][0].get('max_model_len')})")
+    check(
+        bool(model),
+        f"/v1/models -> {model} (max_model_len={models['data'][0].get('max_model_len')})",
+    )
 
     tok = json.loads(post(base, "/tokenize", {"model": model, "prompt": "hello"}))
-    check(isinstance(tok.get("tokens"), list) and tok.get("count") == len(tok["tokens"]),
-          f"/tokenize -> {tok}")
+    check(
+        isinstance(tok.get("tokens"), list) and tok.get("count") == len(tok["tokens"]),
+        f"/tokenize -> {tok}",
+    )
 
     metrics = get(base, "/metrics").decode()
     check("vllm:num_requests_running" in metrics, "/metrics has vllm:num_requests_running")
 
     prompt = list(range(300, 428))  # 128 token ids
-    base_body = {"model": model, "prompt": prompt, "max_tokens": 32, "stream": True,
-                 "stream_options": {"include_usage": True}}
+    base_body = {
+        "model": model,
+        "prompt": prompt,
+        "max_tokens": 32,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     for label, extra in (("ignore_eos", {"ignore_eos": True}), ("min_tokens", {"min_tokens": 32})):
         chunks, ttft, tot = stream(base, "/v1/completions", {**base_body, **extra})
         u = usage_of(chunks)
         n_text = sum(1 for c in chunks for ch in c.get("choices", []))
-        check(u.get("prompt_tokens") == 128 and u.get("completion_tokens") == 32,
-              f"completions stream {label}: usage={u} choice-chunks={n_text} "
-              f"ttft={ttft:.3f}s total={tot:.3f}s")
+        check(
+            u.get("prompt_tokens") == 128 and u.get("completion_tokens") == 32,
+            f"completions stream {label}: usage={u} choice-chunks={n_text} "
+            f"ttft={ttft:.3f}s total={tot:.3f}s",
+        )
 
-    chunks, ttft, tot = stream(base, "/v1/chat/completions", {
-        "model": model, "messages": [{"role": "user", "content": "hello there"}],
-        "max_tokens": 16, "ignore_eos": True, "stream": True,
-        "stream_options": {"include_usage": True}})
+    chunks, ttft, tot = stream(
+        base,
+        "/v1/chat/completions",
+        {
+            "model": model,
+            "messages": [{"role": "user", "content": "hello there"}],
+            "max_tokens": 16,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    )
     u = usage_of(chunks)
-    check(u.get("completion_tokens") == 16,
-          f"chat stream: usage={u} chunks={len(chunks)} (role chunk + content chunks + usage chunk)")
+    check(
+        u.get("completion_tokens") == 16,
+        f"chat stream: usage={u} chunks={len(chunks)} (role chunk + content chunks + usage chunk)",
+    )
 
     # bounded load: a.requests requests, a.concurrency at a time
     lock = threading.Lock()
@@ -118,9 +142,16 @@ def main() -> int:
                 if not todo:
                     return
                 i = todo.pop()
-            ch, t1, _ = stream(base, "/v1/completions", {
-                **base_body, "prompt": [300 + (i + j) % 2000 for j in range(128)],
-                "max_tokens": a.max_tokens, "ignore_eos": True})
+            ch, t1, _ = stream(
+                base,
+                "/v1/completions",
+                {
+                    **base_body,
+                    "prompt": [300 + (i + j) % 2000 for j in range(128)],
+                    "max_tokens": a.max_tokens,
+                    "ignore_eos": True,
+                },
+            )
             with lock:
                 out_tokens += usage_of(ch).get("completion_tokens", 0)
                 if t1 is not None:
@@ -134,9 +165,11 @@ def main() -> int:
         t.join()
     dt = time.perf_counter() - t0
     ttfts.sort()
-    check(out_tokens == a.requests * a.max_tokens,
-          f"load: {a.requests} req x {a.max_tokens} out tok, concurrency {a.concurrency}: "
-          f"{dt:.2f}s, {out_tokens / dt:.1f} output tok/s, median ttft {ttfts[len(ttfts)//2]:.3f}s")
+    check(
+        out_tokens == a.requests * a.max_tokens,
+        f"load: {a.requests} req x {a.max_tokens} out tok, concurrency {a.concurrency}: "
+        f"{dt:.2f}s, {out_tokens / dt:.1f} output tok/s, median ttft {ttfts[len(ttfts) // 2]:.3f}s",
+    )
     print(f"{len(FAILS)} failed" if FAILS else "all checks passed")
     return 1 if FAILS else 0
 

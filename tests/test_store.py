@@ -9,7 +9,8 @@ import pytest
 
 from analyze.builders import make_result
 from tokenergy.errors import ConfigError, IngestError
-from tokenergy.store import ExportFormat, Store, default_home, read_run_json
+from tokenergy.load.runlog import read_run_json
+from tokenergy.store import ExportFormat, Store, default_home
 
 
 def test_home_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

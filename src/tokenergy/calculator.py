@@ -9,6 +9,7 @@ from typing import Any
 
 from tokenergy import catalog, units
 from tokenergy.errors import ConfigError
+from tokenergy.footprint import Grid, footprint_figures, pue_of
 from tokenergy.records import EnergyMeasurement
 
 
@@ -27,6 +28,7 @@ class Conversion:
     isl: int | None
     osl: int | None
     queries: float | None
+    grid: Grid | None = None
 
     @property
     def power_w(self) -> float:
@@ -58,8 +60,24 @@ class Conversion:
             return None
         return wh * self.queries / 1000.0
 
+    def footprint(self) -> dict[str, Any] | None:
+        """gCO2e and litres per query, per million tokens and per day of operation at this power
+        (None without a grid); labelled with the power's boundary and basis."""
+        if self.grid is None:
+            return None
+        return footprint_figures(
+            self.grid,
+            wh_per_query=self.wh_per_query,
+            kwh_per_mtok=units.kwh_per_mtok(self.j_per_token),
+            power_w=self.power_w,
+            boundary=self.power.boundary,
+            basis=self.power.basis,
+            pue=pue_of(self.power.steps),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         wh = self.wh_per_query
+        footprint = self.footprint()
         return {
             "throughput_tok_s": self.throughput_tok_s,
             "throughput_kind": self.throughput_kind.value,
@@ -75,6 +93,7 @@ class Conversion:
             **({"wh_per_query": wh} if wh is not None else {}),
             **({"queries": self.queries, "total_kwh": self.total_kwh} if self.queries else {}),
             "equivalents": equivalents_of(wh) if wh is not None else {},
+            **({"footprint": footprint} if footprint is not None else {}),
         }
 
 
@@ -90,8 +109,9 @@ def convert(
     isl: int | None = None,
     osl: int | None = None,
     queries: float | None = None,
+    grid: Grid | None = None,
 ) -> list[Conversion]:
-    """One Conversion per power bracket."""
+    """One Conversion per power bracket; with a ``grid``, each also has its carbon and water."""
     if not throughput_tok_s > 0:
         raise ConfigError(
             f"throughput must be positive, got {throughput_tok_s:g}", field="throughput"
@@ -105,4 +125,4 @@ def convert(
         raise ConfigError(
             "J per total token needs input and output lengths: give --isl", field="--isl"
         )
-    return [Conversion(throughput_tok_s, kind, power, isl, osl, queries) for power in powers]
+    return [Conversion(throughput_tok_s, kind, power, isl, osl, queries, grid) for power in powers]

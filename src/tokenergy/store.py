@@ -20,7 +20,6 @@ the same result again repairs it.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -36,14 +35,13 @@ import duckdb
 import platformdirs
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
 from tokenergy.analyze.table import AnalysisRow, to_row
-from tokenergy.errors import ConfigError, IngestError, validation_problem
+from tokenergy.errors import ConfigError
+from tokenergy.load.runlog import RUN_FILE, read_run_json
 from tokenergy.records import ServingResult
 
 HOME_ENV = "TOKENERGY_HOME"
-RUN_FILE = "run.json"
 _ROW_FILE = "row.parquet"
 _ID_CHARS = 12
 
@@ -58,21 +56,6 @@ def default_home() -> Path:
     """$TOKENERGY_HOME, else the platform's user data directory for tokenergy."""
     configured = os.environ.get(HOME_ENV)
     return Path(configured) if configured else platformdirs.user_data_path("tokenergy")
-
-
-def read_run_json(path: Path) -> ServingResult:
-    """A run.json: a ServingResult, or a document with the ServingResult under ``result``."""
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise IngestError(f"cannot read run file: {error}", file=str(path)) from None
-    if isinstance(document, dict) and isinstance(document.get("result"), dict):
-        document = document["result"]
-    try:
-        return ServingResult.model_validate(document)
-    except ValidationError as error:
-        field, message = validation_problem(error)
-        raise IngestError(f"not a ServingResult: {message}", file=str(path), field=field) from None
 
 
 def _arrow_type(annotation: Any) -> pa.DataType:

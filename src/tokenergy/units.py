@@ -157,6 +157,42 @@ def parse_fraction(text: str | float) -> float:
     return _non_negative(fraction, str(text), "fraction")
 
 
+_PER_KWH = re.compile(
+    rf"^\s*(?P<value>{_NUMBER})\s*(?P<mass>kg|g|t)?\s*(?:co2(?:e|eq)?)?\s*(?:/\s*(?P<per>kwh|mwh))?\s*$",
+    re.IGNORECASE,
+)
+_WATER = re.compile(
+    rf"^\s*(?P<value>{_NUMBER})\s*(?P<vol>ml|l)?\s*(?:/\s*(?P<per>kwh|mwh))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_g_per_kwh(text: str | float) -> float:
+    """Carbon intensity such as ``"380g/kWh"``, ``"0.38 kgCO2e/kWh"`` or ``"380"`` → gCO2e/kWh."""
+    match = _PER_KWH.match(str(text))
+    if match is None:
+        raise UnitError(f"cannot parse {text!r} as a carbon intensity (e.g. '380g/kWh')")
+    mass = {"kg": 1e3, "g": 1.0, "t": 1e6, None: 1.0}[(match["mass"] or "").lower() or None]
+    per = 1e-3 if (match["per"] or "").lower() == "mwh" else 1.0
+    value = float(match["value"]) * mass * per
+    if not math.isfinite(value):
+        raise UnitError(f"carbon intensity {text!r} is not a finite number")
+    return _non_negative(value, str(text), "carbon intensity")
+
+
+def parse_l_per_kwh(text: str | float) -> float:
+    """Water intensity such as ``"0.3L/kWh"``, ``"300 mL/kWh"`` or ``"0.3"`` → litres per kWh."""
+    match = _WATER.match(str(text))
+    if match is None:
+        raise UnitError(f"cannot parse {text!r} as a water intensity (e.g. '0.3L/kWh')")
+    volume = 1e-3 if (match["vol"] or "").lower() == "ml" else 1.0
+    per = 1e-3 if (match["per"] or "").lower() == "mwh" else 1.0
+    value = float(match["value"]) * volume * per
+    if not math.isfinite(value):
+        raise UnitError(f"water intensity {text!r} is not a finite number")
+    return _non_negative(value, str(text), "water intensity")
+
+
 # --- energy arithmetic (DESIGN §2) -------------------------------------------------------------
 
 

@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from tokenergy.cli.app import app
 
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
@@ -134,3 +137,28 @@ def test_negative_throughput_and_version() -> None:
     version = run("--version")
     assert version.returncode == 0 and version.stdout.startswith("tokenergy ")
     assert run("convert", "--help").returncode == 0
+
+
+def test_grid_carbon_is_wh_per_query_times_intensity() -> None:
+    """Done-when: 41.8 tok/s at 1.5 kW, 500/300 → Wh/query = 1500/41.8 × 800/3600 = 7.9745;
+    at 400 g/kWh: gCO2e/query = 7.9745 × 0.4 = 3.1898 g; kgCO2e/Mtok = 1500/41.8/3.6 × 0.4."""
+    args = ["convert", "--throughput", "41.8", "--power", "1.5kW", "--isl", "500", "--osl", "300"]
+    result = CliRunner().invoke(app, [*args, "--grid", "400g/kWh", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    carbon = payload["footprint"]
+    assert carbon["gco2e_per_query"] == pytest.approx(payload["wh_per_query"] * 0.4)
+    assert carbon["gco2e_per_query"] == pytest.approx(1500 / 41.8 * 800 / 3600 * 0.4)
+    assert carbon["gco2e_per_mtok"] == pytest.approx(1500 / 41.8 / 3.6 * 400)
+    assert carbon["gco2e_per_day"] == pytest.approx(1.5 * 24 * 400)
+    assert (carbon["carbon_boundary"], carbon["carbon_basis"]) == ("node", "provisioned")
+    region = CliRunner().invoke(app, [*args, "--region", "DE", "--wue", "0.3L/kWh", "--json"])
+    carbon = json.loads(region.output)["footprint"]
+    assert carbon["gco2e_per_query"] == pytest.approx(1500 / 41.8 * 800 / 3600 / 1000 * 380.95)
+    assert "Our World in Data" in carbon["grid_source"] and carbon["grid_year"] == 2023
+    assert carbon["water_l_per_query"] == pytest.approx(1500 / 41.8 * 800 / 3.6e6 * (1.947 + 0.3))
+    table = CliRunner().invoke(app, [*args, "--region", "DE"])
+    assert "gCO2e/query" in table.output and "Germany 2023" in table.output
+    for bad, field in ((["--region", "Atlantis"], "--region"), (["--wue", "0.3"], "--wue")):
+        done = run(*args, *bad)
+        assert done.returncode == 2 and field in done.stderr and "Traceback" not in done.stderr

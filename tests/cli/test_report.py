@@ -56,3 +56,27 @@ def test_report_on_run_directories_with_timelines(tmp_path: Path) -> None:
     assert "Power timelines of measured runs" in html and "c1: power_timeline.csv" in html
     assert (out / "figures/timeline-0.png").exists()
     assert "Bottom-up estimate" not in html
+
+
+def test_bad_output_paths_are_one_line_exit_2(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("keep me")
+    for out in (a_file, a_file / "sub", Path("/proc/tokenergy-report"), Path("/dev/full")):
+        done = run("report", "--out", str(out), "--no-estimate")
+        assert done.returncode == 2, (out, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: --out:"), (out, done.stderr)
+        assert "Traceback" not in done.stderr
+    assert a_file.read_text() == "keep me"
+
+
+def test_progress_steps_on_stderr_and_quiet_is_silent(tmp_path: Path) -> None:
+    loud = run("report", "--out", str(tmp_path / "a"), "--no-estimate")
+    assert loud.returncode == 0, loud.stderr
+    steps = [line for line in loud.stderr.splitlines() if line.startswith("report [")]
+    assert steps[0].endswith("loading the embedded reference data")
+    assert steps[-1].endswith("writing index.html, summary.md, report.json")
+    assert "Chat query:" in loud.stdout  # the headline first, then the findings
+    quiet = run("report", "--out", str(tmp_path / "b"), "--no-estimate", "--quiet")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+    assert (tmp_path / "b/report.json").exists()

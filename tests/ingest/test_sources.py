@@ -24,7 +24,7 @@ def test_zip_artifact_members_are_read_by_content(shared_data: Path, tmp_path: P
 
 def test_directories_are_walked_in_order_and_odd_files_listed(tmp_path: Path) -> None:
     (tmp_path / "b.json").write_text("[]")
-    (tmp_path / "a.yaml").write_text("x: 1")
+    (tmp_path / "a.txt").write_text("x: 1")  # .yaml/.jsonl are read now (guidellm, SGLang)
     items = list(iter_documents([tmp_path]))
     assert isinstance(items[0], SkippedFile) and not items[0].failed
     assert isinstance(items[1], Document) and items[1].name.endswith("b.json")

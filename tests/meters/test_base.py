@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import parse_spec, registered
 from tokenergy.meters.constant import ConstantMeter
 from tokenergy.meters.dcgm import DcgmMeter
 from tokenergy.meters.nvml import NvmlMeter
 from tokenergy.meters.prometheus import PrometheusMeter
 from tokenergy.meters.rapl import RaplMeter
+from tokenergy.meters.specs import parse_spec, registered
 from tokenergy.meters.zeus import ZeusMeter
 
 

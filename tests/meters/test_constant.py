@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import parse_spec
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.record import energy_record
+from tokenergy.meters.specs import parse_spec
 
 
 def test_energy_is_power_times_duration_with_the_stated_basis() -> None:

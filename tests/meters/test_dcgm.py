@@ -10,10 +10,10 @@ from exporter_fake import Exporter, serve
 from nvml_fake import SinePower
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import parse_spec
 from tokenergy.meters.dcgm import DcgmMeter
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.record import energy_record
+from tokenergy.meters.specs import parse_spec
 
 
 def test_counter_energy_per_gpu_matches_the_true_integral() -> None:

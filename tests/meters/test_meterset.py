@@ -9,11 +9,11 @@ import pytest
 from nvml_fake import FakeGpu, FakeNvml, SinePower
 
 from tokenergy.errors import ConfigError, MeterError
-from tokenergy.meters.base import parse_spec
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.nvml import NvmlMeter
 from tokenergy.meters.rapl import RaplMeter
 from tokenergy.meters.record import energy_record, host_energy_j, idle_subtracted_j
+from tokenergy.meters.specs import parse_spec
 
 
 def powercap(root: Path) -> Path:

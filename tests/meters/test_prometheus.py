@@ -11,10 +11,10 @@ from nvml_fake import SinePower
 from prometheus_server import free_port, needs_prometheus, prometheus
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import parse_spec
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.prometheus import PrometheusMeter
 from tokenergy.meters.record import energy_record
+from tokenergy.meters.specs import parse_spec
 
 
 @needs_prometheus

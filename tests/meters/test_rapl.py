@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import parse_spec
 from tokenergy.meters.rapl import RaplMeter
 from tokenergy.meters.session import MeterSession
+from tokenergy.meters.specs import parse_spec
 
 MAX_UJ = 2**32  # ≈ 4295 J, a common max_energy_range_uj
 

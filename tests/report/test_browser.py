@@ -1,8 +1,7 @@
-"""The default report opened from disk in headless Chromium: tables and charts render, sorting and
-filtering work, and the console stays silent. A screenshot is kept in test-artifacts/.
-
-Console output is read from Chromium's stderr (``--enable-logging=stderr``: every console message
-and uncaught exception is a ``CONSOLE`` line); interaction goes through the DevTools protocol.
+"""The default report opened from disk in headless Chromium, driven over the DevTools protocol:
+the headline comes first, the page body never overflows sideways at 1400 or 800 px, tables sort
+and filter, chart points show their values on hover, and the console stays silent (no message, no
+exception). Screenshots at both widths are kept in test-artifacts/.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,10 @@ pytestmark = [
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
     done = subprocess.run(
-        [TOKENERGY, "report", "--out", str(out)], capture_output=True, text=True, check=False
+        [TOKENERGY, "report", "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return out
@@ -52,7 +55,7 @@ def _flags(profile: Path) -> list[str]:
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
         "--v=0",
-        "--window-size=1280,2000",
+        "--window-size=1400,1000",
     ]
 
 
@@ -71,12 +74,16 @@ def test_report_renders_without_console_messages(report_dir: Path, tmp_path: Pat
     tables = dom.count('<table class="data"')
     assert tables >= 8
     assert f'data-tables-ready="{tables}"' in dom  # the script ran to its end
-    assert dom.count("<svg") >= 8 and dom.count('class="chart"') >= 8
+    assert dom.count('class="chart"') >= 8 and dom.count('<svg class="plot"') >= 40
     for needle in ('src="http', "src='http", 'href="http', "<link", "@import", "url(http"):
         assert needle not in dom  # nothing to fetch: the report works offline
 
 
-async def _cdp(port: int, script: str, shot: Path) -> Any:
+Call = Callable[..., Awaitable[Any]]
+
+
+async def _session(port: int, job: Callable[[Call, list[dict[str, Any]]], Awaitable[Any]]) -> Any:
+    """Run ``job(call, events)`` on the first page; events collects console and exception events."""
     async with aiohttp.ClientSession() as session:
         for _ in range(100):
             async with session.get(f"http://127.0.0.1:{port}/json/list") as response:
@@ -85,7 +92,8 @@ async def _cdp(port: int, script: str, shot: Path) -> Any:
                 break
             await asyncio.sleep(0.1)
         async with session.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-            ids = iter(range(1, 1000))
+            ids = iter(range(1, 100_000))
+            events: list[dict[str, Any]] = []
 
             async def call(method: str, **params: Any) -> Any:
                 message_id = next(ids)
@@ -95,21 +103,30 @@ async def _cdp(port: int, script: str, shot: Path) -> Any:
                     if data.get("id") == message_id:
                         assert "error" not in data, data
                         return data["result"]
+                    if data.get("method") in (
+                        "Runtime.consoleAPICalled",
+                        "Runtime.exceptionThrown",
+                        "Log.entryAdded",
+                    ):
+                        events.append(data)
                 raise AssertionError("DevTools connection closed")
 
-            for _ in range(100):
-                state = await call("Runtime.evaluate", expression=_READY, returnByValue=True)
-                if state["result"].get("value"):
-                    break
-                await asyncio.sleep(0.1)
-            result = await call("Runtime.evaluate", expression=script, returnByValue=True)
-            picture = await call("Page.captureScreenshot", format="png")
-            shot.write_bytes(base64.b64decode(picture["data"]))
-            assert "exceptionDetails" not in result, result["exceptionDetails"]
-            return result["result"]["value"]
+            return await job(call, events)
 
 
-_READY = "document.readyState === 'complete' && document.body.hasAttribute('data-tables-ready')"
+_READY = (
+    "document.readyState === 'complete' && document.body !== null && "
+    "document.body.hasAttribute('data-tables-ready')"
+)
+_LAYOUT = """
+(() => ({
+  overflow: document.documentElement.scrollWidth - window.innerWidth,
+  bodyOverflow: document.body.scrollWidth - document.body.clientWidth,
+  firstSection: document.querySelector("section").id,
+  headlineCards: document.querySelectorAll("#energy-per-query .card").length,
+  charts: Number(document.body.getAttribute("data-charts-ready")),
+}))()
+"""
 _INTERACT = """
 (() => {
   const table = document.querySelector("table.data[id$='-all']");
@@ -137,12 +154,50 @@ _INTERACT = """
   };
 })()
 """
+_POINT = """
+(() => {
+  const point = document.querySelector("figure.chart svg.plot circle[data-tip]:not([fill-opacity])")
+      || document.querySelector("svg.plot circle[data-tip]");
+  point.scrollIntoView({block: "center"});
+  const box = point.getBoundingClientRect();
+  return {x: box.x + box.width / 2, y: box.y + box.height / 2, tip: point.getAttribute("data-tip")};
+})()
+"""
+_TIP = """
+(() => {
+  const tip = document.getElementById("chart-tip");
+  return {hidden: tip.hidden, text: tip.textContent};
+})()
+"""
 
 
-def test_tables_sort_and_filter_in_the_browser(report_dir: Path, tmp_path: Path) -> None:
-    profile = tmp_path / "profile"
+async def _value(call: Call, expression: str) -> Any:
+    result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
+    assert "exceptionDetails" not in result, result["exceptionDetails"]
+    return result["result"]["value"]
+
+
+async def _open(call: Call, url: str, width: int) -> None:
+    await call("Runtime.enable")
+    await call("Log.enable")
+    await call(
+        "Emulation.setDeviceMetricsOverride",
+        width=width,
+        height=1000,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    await call("Page.navigate", url=url)
+    for _ in range(300):
+        if await _value(call, _READY):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the report never finished loading")
+
+
+def _browse(profile: Path, job: Callable[[Call, list[dict[str, Any]]], Awaitable[Any]]) -> Any:
     browser = subprocess.Popen(
-        [*_flags(profile), "--remote-debugging-port=0", (report_dir / "index.html").as_uri()],
+        [*_flags(profile), "--remote-debugging-port=0", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -152,14 +207,54 @@ def test_tables_sort_and_filter_in_the_browser(report_dir: Path, tmp_path: Path)
         while not port_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         port = int(port_file.read_text().splitlines()[0])
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "report.png"
-        result = asyncio.run(_cdp(port, _INTERACT, shot))
+        return asyncio.run(_session(port, job))
     finally:
         browser.terminate()
         browser.wait(timeout=30)
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_layout_fits_and_headline_comes_first(report_dir: Path, tmp_path: Path, width: int) -> None:
+    shot = ARTIFACTS / f"report-{width}.png"
+
+    async def job(call: Call, events: list[dict[str, Any]]) -> Any:
+        await _open(call, (report_dir / "index.html").as_uri(), width)
+        layout = await _value(call, _LAYOUT)
+        picture = await call(
+            "Page.captureScreenshot",
+            format="png",
+            clip={"x": 0, "y": 0, "width": width, "height": 2400, "scale": 1},
+            captureBeyondViewport=True,
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot.write_bytes(base64.b64decode(picture["data"]))
+        return layout, events
+
+    layout, events = _browse(tmp_path / "profile", job)
+    assert events == []  # no console message, no uncaught exception
+    assert layout["overflow"] <= 0 and layout["bodyOverflow"] <= 0, layout
+    assert layout["firstSection"] == "energy-per-query" and layout["headlineCards"] >= 4
+    assert layout["charts"] >= 40
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 10_000
+
+
+def test_tables_sort_filter_and_points_show_values(report_dir: Path, tmp_path: Path) -> None:
+    async def job(call: Call, events: list[dict[str, Any]]) -> Any:
+        await _open(call, (report_dir / "index.html").as_uri(), 1400)
+        tables = await _value(call, _INTERACT)
+        point = await _value(call, _POINT)
+        await call("Input.dispatchMouseEvent", type="mouseMoved", x=point["x"], y=point["y"])
+        shown = await _value(call, _TIP)
+        await call("Input.dispatchMouseEvent", type="mouseMoved", x=2, y=2)
+        hidden = await _value(call, _TIP)
+        return tables, point, shown, hidden, events
+
+    result, point, shown, hidden, events = _browse(tmp_path / "profile", job)
+    assert events == []
     assert result["ascending"] == sorted(result["ascending"]) and len(result["ascending"]) > 100
     assert result["descending"] == sorted(result["descending"], reverse=True)
     assert 0 < result["shown"] < result["total"] and result["allB200"]
     assert result["count"] == f"{result['shown']} of {result['total']} rows"
-    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 10_000
+    assert not shown["hidden"] and shown["text"] == point["tip"].replace(" · ", "\n")
+    assert "J/output token" in shown["text"] and " ms" in shown["text"]
+    assert hidden["hidden"]

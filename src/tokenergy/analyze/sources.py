@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.load.runlog import RUN_FILE, find_run_dirs, read_run_json
 from tokenergy.records import ServingResult
-from tokenergy.store import RUN_FILE, read_run_json
 
 
 def _is_result(item: Any) -> bool:
@@ -73,9 +73,9 @@ def load_sources(
     results: list[ServingResult] = []
     for path in paths:
         if path.is_dir():
-            runs = sorted(path.rglob(RUN_FILE))
+            runs = find_run_dirs(path)
             if runs:
-                results.extend(read_run_json(run) for run in runs)
+                results.extend(read_run_json(run / RUN_FILE) for run in runs)
             else:
                 results.extend(_ingested(path, options))
         elif path.is_file():

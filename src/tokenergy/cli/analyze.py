@@ -23,6 +23,7 @@ from tokenergy.analyze.table import (
     metric,
 )
 from tokenergy.cli.options import parse_option
+from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, fmt, print_json, warn
 from tokenergy.cli.sources import (
     BASIS_OPTION,
@@ -138,6 +139,8 @@ def frontier_command(
     """Per group, the configurations not beaten on both latency and energy."""
     x_metric, y_metric = metric(x, "--x"), metric(y, "--y")
     groups_by = check_columns(_split(group_by), "--group-by")
+    if plot is not None:
+        output_file(plot, "--plot")
     rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
     groups = frontiers(rows, x_metric, y_metric, groups_by)
     missing = sum(group.missing for group in groups)
@@ -151,7 +154,8 @@ def frontier_command(
     if plot is not None:
         from tokenergy.report.plots import frontier_figure, save_figure
 
-        save_figure(frontier_figure(groups, x_metric, y_metric, groups_by), plot)
+        with writing(plot, "--plot"):
+            save_figure(frontier_figure(groups, x_metric, y_metric, groups_by), plot)
     if as_json:
         print_json([_frontier_json(g, groups_by, x_metric, y_metric) for g in groups])
         return
@@ -360,6 +364,11 @@ def compare_command(
     if by_column in groups_by:
         raise ConfigError(
             f"--by {by_column} cannot also be a --group-by column", field="--group-by"
+        )
+    if baseline is not None and candidate is not None and baseline.lower() == candidate.lower():
+        raise ConfigError(
+            f"baseline and candidate are both {baseline!r}; compare two different values",
+            field="--candidate",
         )
     constraints = _bounds(at_itl, at_tpot, stat)
     energy_metric = metric(energy, "--energy")

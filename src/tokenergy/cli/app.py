@@ -6,13 +6,16 @@ TokenergyError (and pydantic validation error) into one line on stderr and exit 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 import typer
 from pydantic import ValidationError
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
+from tokenergy.cli.paths import os_problem
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem
 
@@ -50,24 +53,42 @@ app.command("bench")(bench.bench_command)
 app.add_typer(sim.app, name="sim")
 
 
-def main() -> None:
-    """Console-script entry point."""
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return its exit code (tests call this in-process)."""
     command = typer.main.get_command(app)
     try:
-        code = command.main(standalone_mode=False)
+        code = command.main(args=argv, prog_name="tokenergy", standalone_mode=False)
     except typer.TyperException as error:  # usage errors of the parser itself
         ctx = getattr(error, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         error_line(f"{error.format_message()}{hint}")
-        sys.exit(2)
+        return 2
     except (typer.Abort, KeyboardInterrupt):
         error_line("aborted")
-        sys.exit(130)
+        return 130
     except TokenergyError as error:
         error_line(str(error))
-        sys.exit(2)
+        return 2
     except ValidationError as error:
         field, message = validation_problem(error)
         error_line(f"{field}: {message}")
-        sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+        return 2
+    except BrokenPipeError:  # `tokenergy ... | head`: the reader left, nothing more to say
+        _silence_stdout()
+        return 1
+    except OSError as error:  # an unwritable --out, a full disk: the environment, not a bug
+        error_line(os_problem(error))
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

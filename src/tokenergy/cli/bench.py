@@ -1,13 +1,14 @@
 """``tokenergy bench``: drive an OpenAI-compatible server with an exact workload, one point or a
-sweep, and print a table per point (the library does the work; this module parses and renders).
+sweep, and print a table per point (``tokenergy.bench`` does the work; this module parses the
+flags and renders).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,35 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli import metering
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import parse_option
+from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.load.client import Api, RequestRecord
+from tokenergy.load.config import BenchConfig
+from tokenergy.load.driver import RunObserver
 from tokenergy.load.runlog import RUN_FILE
-from tokenergy.load.runner import BenchConfig, RunObserver, RunResult, run_point
-from tokenergy.load.schedule import LoadShape, parse_concurrency_list
-from tokenergy.load.workload import Conversation, LengthKind, LengthSpec, PromptKind, read_dataset
+from tokenergy.load.schedule import parse_concurrency_list
+from tokenergy.load.summary import RunResult
+from tokenergy.load.workload import PromptKind
+from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench_async, default_out_dir
 from tokenergy.records import MetricStats
 from tokenergy.store import Store
+
+FLAGS = {
+    "concurrency": "--concurrency",
+    "rate_rps": "--rate",
+    "burstiness": "--burstiness",
+    "num_prompts": "--num-prompts",
+    "duration_s": "--duration",
+    "warmup": "--warmup",
+    "workers": "--workers",
+    "meters": "--meter",
+    "idle_s": "--idle-seconds",
+    "expect_gpus": "--expect-gpus",
+    "min_window_s": "--min-window",
+}
 
 
 class _ProgressObserver(RunObserver):
@@ -38,6 +58,53 @@ class _ProgressObserver(RunObserver):
 
     def on_request_done(self, record: RequestRecord) -> None:
         self.progress.advance(self.task)
+
+
+class _Render(BenchHooks):
+    """The bench's terminal: a spinner while idle power is measured, a progress bar per point,
+    then the point's tables (with ``--json``, one JSON document at the end instead)."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.current: Path | None = None
+        self.progress: Progress | None = None
+
+    def idle(self, seconds: float) -> contextlib.AbstractContextManager[Any]:
+        return err_console.status(f"measuring idle power for {seconds:g} s")
+
+    def observers(self, config: BenchConfig) -> list[RunObserver]:
+        self.current = config.out_dir
+        shape = config.shape
+        total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
+        label = f"c={shape.concurrency or '∞'}" + (
+            f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
+        )
+        self.progress = Progress(
+            TextColumn("{task.description}", markup=False, style="bold"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        )
+        self.progress.start()
+        return [_ProgressObserver(self.progress, total, label)]
+
+    def stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def point_done(self, point: PointResult) -> None:
+        self.stop_progress()
+        if point.stored is not None:
+            err_console.print(f"stored {point.run_dir} as {point.stored.id}", highlight=False)
+        for message in point.outcome.self_check.warnings:
+            warn(message)
+        if not self.as_json:
+            console.print(_table(point.outcome))
+            if point.metered:
+                console.print(metering.energy_table(point.summary))
 
 
 def bench_command(
@@ -52,7 +119,7 @@ def bench_command(
         None,
         "--dataset",
         help="Lengths from a JSON/JSONL file: ShareGPT conversations or rows "
-        "with input_len/output_len[/count].",
+        "with input_len, output_len and optionally count.",
     ),
     concurrency: str | None = typer.Option(
         None,
@@ -103,125 +170,62 @@ def bench_command(
     ),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
-    points = _points(concurrency, rate)
-    if num_prompts is None and duration is None:
-        num_prompts = 200
-    lengths, conversations = _lengths(isl, osl, range_ratio, dataset)
     mismatch = parse_option("--max-length-mismatch", units.parse_fraction, max_length_mismatch)
     try:
         prompt_kind = None if prompt == "auto" else PromptKind(prompt)
     except ValueError:
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
-    root = out or Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
-    payloads: list[dict[str, Any]] = []
-    meters = metering.open_metering(meter, idle_seconds, expect_gpus, min_window)  # before load
-    for cap in points:
-        shape = LoadShape(
-            concurrency=cap,
-            rate_rps=rate,
-            burstiness=burstiness,
-            num_prompts=num_prompts,
-            duration_s=duration,
-            warmup=warmup,
-        )
-        point_dir = root if len(points) == 1 else root / _point_name(cap, rate)
-        config = BenchConfig(
-            base_url=url,
-            model=model or "",
-            lengths=lengths,
-            shape=shape,
-            out_dir=point_dir,
-            api=api,
-            seed=seed,
-            prompt_kind=prompt_kind,
-            timeout_s=timeout,
-            max_length_mismatch=mismatch,
-            dataset=str(dataset) if dataset else None,
-            conversations=conversations,
-            workers=workers,
-            ignore_eos=ignore_eos,
-            tokenizer=tokenizer,
-        )
-        observer = meters.observer(cap) if meters is not None else None
-        outcome = _run_with_progress(config, shape, point_dir, observer)
-        summary = metering.finish(config, outcome, observer)
-        if save:
-            stored = Store().add_run_dir(point_dir)
-            err_console.print(f"stored {point_dir} as {stored.id}", highlight=False)
-        for message in outcome.self_check.warnings:
-            warn(message)
-        if as_json:
-            payloads.append(summary)
-        else:
-            console.print(_table(outcome))
-            if meters is not None:
-                console.print(metering.energy_table(summary))
-    if meters is not None:
-        meters.close()
-    if as_json:
-        print_json(payloads[0] if len(payloads) == 1 else payloads)
-
-
-def _points(concurrency: str | None, rate: float | None) -> list[int | None]:
-    if concurrency is None:
-        if rate is None:
-            raise ConfigError(
-                "give --concurrency (closed loop) or --rate (open loop)", field="--concurrency"
-            )
-        return [None]
-    return list(parse_concurrency_list(concurrency))
-
-
-def _point_name(cap: int | None, rate: float | None) -> str:
-    parts = [] if rate is None else [f"rate{rate:g}"]
-    if cap is not None:
-        parts.append(f"c{cap}")
-    return "-".join(parts)
-
-
-def _lengths(
-    isl: int, osl: int, ratio: float, dataset: Path | None
-) -> tuple[LengthSpec, tuple[Conversation, ...]]:
-    if dataset is None:
-        kind = LengthKind.UNIFORM if ratio > 0 else LengthKind.FIXED
-        return LengthSpec(kind, isl=isl, osl=osl, range_ratio=ratio), ()
-    loaded = read_dataset(dataset)
-    if isinstance(loaded, LengthSpec):
-        return loaded, ()
-    # Conversations are counted by the server's tokenizer once it is reachable (in the runner).
-    return LengthSpec(LengthKind.FIXED, isl=isl, osl=osl), tuple(loaded)
-
-
-def _run_with_progress(
-    config: BenchConfig, shape: LoadShape, point_dir: Path, meter: RunObserver | None = None
-) -> RunResult:
-    total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
-    label = f"c={shape.concurrency or '∞'}" + (
-        f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
-    )
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    observer = _ProgressObserver(progress, total, label)
+    caps = None if concurrency is None else list(parse_concurrency_list(concurrency))
+    root = output_dir(out or default_out_dir(), "--out")
+    render = _Render(as_json)
     terminated: list[bool] = []
     try:
-        with progress:
-            observers = [observer, *([meter] if meter else [])]
-            return asyncio.run(_until_signal(run_point(config, observers), terminated))
+        with as_flags(FLAGS):
+            work = bench_async(
+                url,
+                model=model,
+                isl=isl,
+                osl=osl,
+                range_ratio=range_ratio,
+                dataset=dataset,
+                concurrency=caps,
+                rate_rps=rate,
+                burstiness=burstiness,
+                num_prompts=num_prompts,
+                duration_s=duration,
+                warmup=warmup,
+                api=api,
+                prompt_kind=prompt_kind,
+                seed=seed,
+                timeout_s=timeout,
+                max_length_mismatch=mismatch,
+                tokenizer=tokenizer,
+                ignore_eos=ignore_eos,
+                workers=workers,
+                meters=Meters(tuple(meter), idle_seconds, expect_gpus, min_window),
+                out_dir=root,
+                store=Store() if save else None,
+                hooks=render,
+            )
+            points = asyncio.run(_until_signal(work, terminated))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        if (point_dir / RUN_FILE).exists():
+        render.stop_progress()
+        point_dir = render.current
+        if point_dir is not None and (point_dir / RUN_FILE).exists():
             err_console.print(f"interrupted: partial results kept in {point_dir}", highlight=False)
         else:
             err_console.print("interrupted before the load started", highlight=False)
         raise typer.Exit(143 if terminated else 130) from None
+    finally:
+        render.stop_progress()
+    if as_json:
+        payloads = [point.to_dict() for point in points]
+        print_json(payloads[0] if len(payloads) == 1 else payloads)
 
 
-async def _until_signal(work: Coroutine[Any, Any, RunResult], terminated: list[bool]) -> RunResult:
+async def _until_signal(
+    work: Coroutine[Any, Any, list[PointResult]], terminated: list[bool]
+) -> list[PointResult]:
     """SIGTERM (a scheduler, ``timeout``) stops the run like Ctrl-C: results are kept."""
     task = asyncio.current_task()
     assert task is not None

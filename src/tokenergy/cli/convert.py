@@ -7,7 +7,16 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.calculator import Conversion, ThroughputKind, convert, equivalents_of
-from tokenergy.cli.options import BASIS_HELP, parse_option, power_spec
+from tokenergy.cli.carbon import footprint_caption
+from tokenergy.cli.options import (
+    BASIS_HELP,
+    GRID_HELP,
+    REGION_HELP,
+    WUE_HELP,
+    grid_option,
+    parse_option,
+    power_spec,
+)
 from tokenergy.cli.render import console, fmt, print_json
 from tokenergy.errors import ConfigError
 from tokenergy.power import resolve
@@ -36,6 +45,9 @@ def convert_command(
     isl: int | None = typer.Option(None, "--isl", min=0, help="Input tokens per query."),
     osl: int | None = typer.Option(None, "--osl", min=0, help="Output tokens per query."),
     queries: float | None = typer.Option(None, "--queries", min=0, help="Queries, for a total."),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a list for several --power)."),
 ) -> None:
     """Convert a throughput and a power into J/token, kWh per million tokens and Wh/query."""
@@ -58,7 +70,8 @@ def convert_command(
         )
         for bracket in brackets
     ]
-    results = convert(rate_tok_s, throughput_kind, measurements, isl, osl, queries)
+    layer = grid_option(grid, region, wue)
+    results = convert(rate_tok_s, throughput_kind, measurements, isl, osl, queries, layer)
     if as_json:
         payload = [r.to_dict() for r in results]
         print_json(payload[0] if len(payload) == 1 else payload)
@@ -77,6 +90,13 @@ def _table(results: list[Conversion]) -> Table:
     has_total = first.total_kwh is not None
     if has_total:
         table.add_column("total kWh", justify="right")
+    carbon = first.footprint()
+    water = carbon is not None and carbon["water_l_per_query"] is not None
+    if carbon is not None:
+        table.add_column("gCO2e/query", justify="right")
+        table.add_column("kgCO2e/Mtok", justify="right")
+        if water:
+            table.add_column("L water/query", justify="right")
     for result in results:
         row = [
             fmt(result.power_w),
@@ -88,6 +108,12 @@ def _table(results: list[Conversion]) -> Table:
         ]
         if has_total:
             row.append(fmt(result.total_kwh))
+        figures = result.footprint()
+        if figures is not None:
+            per_mtok = figures["gco2e_per_mtok"]
+            row += [fmt(figures["gco2e_per_query"]), fmt(per_mtok / 1000.0)]
+            if water:
+                row.append(fmt(figures["water_l_per_query"]))
         table.add_row(*row)
     table.caption = "\n".join(_caption(results)) or None
     return table
@@ -96,6 +122,9 @@ def _table(results: list[Conversion]) -> Table:
 def _caption(results: list[Conversion]) -> list[str]:
     """Boundary steps applied and everyday equivalents of one query, per bracket."""
     lines = []
+    carbon = results[0].footprint()
+    if carbon is not None:
+        lines.append(footprint_caption(carbon))
     steps = results[0].power.steps
     if steps:
         lines.append("steps: " + ", ".join(f"{s.name} ×{s.factor:g}" for s in steps))

@@ -12,16 +12,18 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.options import parse_option
+from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
-from tokenergy.estimate.lengthfiles import load_lengths
+from tokenergy.estimate.lengthfiles import INPUT, load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
     EstimateResult,
     Summary,
+    Trim,
     load_fits,
     node_power,
     run_estimate,
@@ -36,10 +38,12 @@ from tokenergy.estimate.params import (
     default_pmax_w,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
+from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
 
 _PROGRESS_MIN_DRAWS = 20_000_000
-_E = TypeVar("_E", Regime, Leff)
+_E = TypeVar("_E", Regime, Leff, Trim)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
 TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
@@ -118,13 +122,55 @@ def _f(value: float | None) -> str:
     return fmt(value, 3)
 
 
-def _check_fits(fits: list[SurfaceFit], pmax_w: float | None, p_idle_w: float | None) -> None:
-    """Refuse impossible node powers before anything is printed, then warn about reduced fits."""
+def _check_fits(
+    fits: list[SurfaceFit],
+    pmax_w: float | None,
+    p_idle_w: float | None,
+    lin: float | None,
+    named: bool,
+) -> None:
+    """Refuse impossible node powers before anything is printed, then warn where it matters.
+
+    A reduced fit is warned about once per model when the user named the model; in a run over
+    every model it is a footnote of the table (:func:`_reduced_note`), not a warning each time.
+    An input length outside a model's measured range is always warned about: the throughput
+    there is extrapolated.
+    """
     for fit in fits:
         node_power(fit, pmax_w, p_idle_w)
-    for fit in fits:
-        if fit.warning:
-            warn(fit.warning)
+    if named:
+        for fit in fits:
+            if fit.warning:
+                warn(fit.warning)
+    outside = [f for f in fits if lin is not None and not f.lin_range[0] <= lin <= f.lin_range[1]]
+    if outside:
+        ranges = "; ".join(
+            f"{f.model} {f.lin_range[0]:,.0f}–{f.lin_range[1]:,.0f}" for f in outside
+        )
+        warn(
+            f"--lin {lin:,.6g} tokens is outside the input lengths the throughput table measured "
+            f"({ranges}): throughput there is extrapolated, treat the result with care"
+        )
+
+
+def _reduced(fits: list[SurfaceFit]) -> dict[str, SurfaceFit]:
+    return {fit.model: fit for fit in fits if fit.warning}
+
+
+def _model_cell(name: str, reduced: dict[str, SurfaceFit]) -> str:
+    return f"{name} *" if name in reduced else name
+
+
+def _reduced_note(reduced: dict[str, SurfaceFit]) -> list[str]:
+    """The footnote for rows whose throughput surface is a reduced fit."""
+    if not reduced:
+        return []
+    parts = ", ".join(
+        f"{fit.model} ({fit.kind.value}, {fit.n_points} points)" for fit in reduced.values()
+    )
+    return [
+        f"* reduced throughput fit: {parts}; `tokenergy estimate --show-fit` prints the surfaces"
+    ]
 
 
 def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
@@ -173,6 +219,12 @@ def estimate_command(
         help="traditional (median 300 output tokens) or test-time (5000).",
     ),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
+    lin_median: str | None = typer.Option(
+        None, "--lin-median", help="Median input tokens (exponential), instead of --lin."
+    ),
+    lin_file: Path | None = typer.Option(
+        None, "--lin-file", help="Observed input lengths (input_lens, prompt_tokens …)."
+    ),
     lout_median: str | None = typer.Option(
         None, "--lout-median", help="Median output tokens (exponential); default by --regime."
     ),
@@ -192,15 +244,29 @@ def estimate_command(
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
+    trim: str = typer.Option(
+        "none", "--trim", help="none, or paper: Oviedo et al.'s per-model P5–P95 then P10–P90 cut."
+    ),
     show_fit: bool = typer.Option(False, "--show-fit", help="Print the fitted throughput surface."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the distributions to PNG/SVG."),
+    with_sensitivity: bool = typer.Option(
+        False, "--sensitivity", help="Sobol indices of each uncertain input (SALib)."
+    ),
+    sensitivity_plot: Path | None = typer.Option(
+        None, "--sensitivity-plot", help="Bar chart of the Sobol indices (PNG/SVG)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
-    if plot is not None:
-        check_plot_path(plot)
+    if lin_median is not None and lin_file is not None:
+        raise ConfigError("give --lin-median or --lin-file, not both", field="--lin-median")
+    for path, option in ((plot, "--plot"), (sensitivity_plot, "--sensitivity-plot")):
+        if path is not None:
+            check_plot_path(path)
+            output_file(path, option)
+    with_sensitivity = with_sensitivity or sensitivity_plot is not None
     lout: Distribution | None = None
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
@@ -210,7 +276,7 @@ def estimate_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         regime=_enum(Regime, "--regime", regime),
-        lin=Point(value=_positive("--lin", lin)),
+        lin=_lin(lin, lin_median, lin_file),
         lout=lout,
         leff=_enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
@@ -224,22 +290,65 @@ def estimate_command(
         pool=pool,
     )
     fits = load_fits(params.table, params.models)
-    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    fixed_lin = params.lin.value if isinstance(params.lin, Point) else None
+    _check_fits(fits, params.pmax_w, params.p_idle_w, fixed_lin, named=bool(model))
     total = params.samples * len(fits)
     with _progress(total) as progress:
         task = progress.add_task("draws", total=total)
-        result = run_estimate(params, lambda n: progress.advance(task, n), fits)
+        result = run_estimate(
+            params, lambda n: progress.advance(task, n), fits, _enum(Trim, "--trim", trim)
+        )
     if plot is not None:
-        plot_estimate(result, plot)
+        with writing(plot, "--plot"):
+            plot_estimate(result, plot)
+    indices = sensitivity(params, fits) if with_sensitivity else None
+    if indices is not None and sensitivity_plot is not None:
+        with writing(sensitivity_plot, "--sensitivity-plot"):
+            plot_sensitivity(indices, sensitivity_plot)
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if indices is not None:
+            payload["sensitivity"] = indices.to_dict()
+        print_json(payload)
         return
     if show_fit:
         console.print(_fit_table(fits, params.pmax_w))
-    console.print(_estimate_table(result))
+    console.print(_estimate_table(result, _reduced(fits)))
+    if indices is not None:
+        console.print(_sensitivity_table(indices))
 
 
-def _estimate_table(result: EstimateResult) -> Table:
+def _lin(fixed: str, median: str | None, path: Path | None) -> Distribution:
+    """Input tokens: fixed (--lin), exponential by its median, or observed lengths."""
+    if median is not None:
+        return Exponential.from_median(_positive("--lin-median", median), "--lin-median")
+    if path is not None:
+        return load_lengths(path, "--lin-file", INPUT)
+    return Point(value=_positive("--lin", fixed))
+
+
+def _sensitivity_table(result: SensitivityResult) -> Table:
+    table = Table(title="Sobol sensitivity of Wh/query (share of variance; ± 95 % interval)")
+    for column in ("target", "input", "S1 log E", "ST log E", "S1 E", "ST E"):
+        table.add_column(column, justify="left" if column in ("target", "input") else "right")
+    for row in result.rows:
+        for rank, index in enumerate(row.ranked()):
+            table.add_row(
+                row.target if rank == 0 else "",
+                index.name,
+                f"{index.s1_log:.3f} ± {index.s1_log_conf:.3f}",
+                f"{index.st_log:.3f} ± {index.st_log_conf:.3f}",
+                f"{index.s1:.3f} ± {index.s1_conf:.3f}",
+                f"{index.st:.3f} ± {index.st_conf:.3f}",
+            )
+    table.caption = (
+        f"Saltelli/Sobol design, N = {result.base_samples:,} (N·(d+2) evaluations), seed "
+        f"{result.seed}; fixed inputs carry no variance and are not listed"
+    )
+    return table
+
+
+def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
@@ -257,7 +366,7 @@ def _estimate_table(result: EstimateResult) -> Table:
     if result.pooled is not None:
         rows.append(("pooled", result.pooled, result.pooled_improved))
     for name, base, improved in rows:
-        cells = [name, *_quantile_cells(base)]
+        cells = [_model_cell(name, reduced), *_quantile_cells(base)]
         if improved is not None:
             q = improved.quantile_wh
             cells += [_f(q(0.5)), f"{_f(q(0.05))}–{_f(q(0.95))}", _f(improved.mean_wh)]
@@ -269,7 +378,7 @@ def _estimate_table(result: EstimateResult) -> Table:
         else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
     )
     lines = [
-        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {params.lin.mean:g}, "
+        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
         f"L_out {lout_text}, L_eff {params.leff.value}",
         f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
@@ -277,10 +386,23 @@ def _estimate_table(result: EstimateResult) -> Table:
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
     ]
+    if result.trim is Trim.PAPER:
+        lines.append(
+            "trim paper: each model's draws cut to P5–P95, then P10–P90, before pooling "
+            "(Oviedo et al.'s statistics; the mean is of the trimmed draws)"
+        )
     if has_levers:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
-    table.caption = "\n".join(lines)
+    table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
+
+
+def _lin_text(lin: Distribution) -> str:
+    if isinstance(lin, Point):
+        return f"{lin.value:g}"
+    if isinstance(lin, Exponential):
+        return f"exponential, median {lin.median:g}"
+    return f"{lin.kind} ({getattr(lin, 'source', None) or 'given'}), mean {lin.mean:.4g}"
 
 
 def _quantile_cells(summary: Summary) -> list[str]:
@@ -407,17 +529,26 @@ def fleet_command(
         **overrides,
     )
     fits = load_fits(params.table, params.models)
-    _check_fits(fits, params.pmax_w, params.p_idle_w)
+    _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
+    _note_mix(params)
     result = run_fleet(params, fits)
     if as_json:
         print_json(result.to_dict())
         return
-    console.print(_fleet_table(result))
+    console.print(_fleet_table(result, _reduced(fits)))
     for line in _fleet_notes(result):
         console.print(line, highlight=False)
 
 
-def _fleet_table(result: FleetResult) -> Table:
+def _note_mix(params: FleetParams) -> None:
+    """Shares that do not sum to 1 are normalised: say so, with what they became."""
+    total = sum(params.mix.values())
+    if not math.isclose(total, 1.0, rel_tol=1e-9):
+        shares = ", ".join(f"{r.value} {w:.1%}" for r, w in params.mix_weights().items())
+        warn(f"--mix shares sum to {total:g}, not 1; normalised to {shares}")
+
+
+def _fleet_table(result: FleetResult, reduced: dict[str, SurfaceFit]) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     table = Table(
@@ -434,7 +565,7 @@ def _fleet_table(result: FleetResult) -> Table:
         stats = result.row_dict(row)
         g = stats["gwh_per_day"]
         cells = [
-            row.model,
+            _model_cell(row.model, reduced),
             _f(row.beta.value) if row.beta is not None else _f(result.beta),
             _f(g["median"]),
             f"{_f(g['q1'])}–{_f(g['q3'])}",
@@ -447,6 +578,7 @@ def _fleet_table(result: FleetResult) -> Table:
             improved = stats["improved_gwh_per_day"]
             cells += [_f(improved["median"]), f"{_f(improved['p5'])}–{_f(improved['p95'])}"]
         table.add_row(*cells)
+    table.caption = "\n".join(_reduced_note(reduced)) or None
     return table
 
 
@@ -454,7 +586,10 @@ def _fleet_notes(result: FleetResult) -> list[str]:
     """β terms and everyday comparisons of the headline row (pooled if any, else the last)."""
     params = result.params
     mix = ", ".join(f"{regime.value} {share:.0%}" for regime, share in params.mix_weights().items())
-    lines = [f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}"]
+    lines = [
+        f"mix: {mix}; {params.scenarios:,} scenarios (u, PUE, α), seed {params.seed}; 'mean' is "
+        "queries/day × mean E_query × β (Oviedo et al.'s figure), 'median' the median scenario"
+    ]
     first = result.models[0].beta
     if first is not None and first.beta_util is not None:
         lines.append(

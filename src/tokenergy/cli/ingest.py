@@ -11,18 +11,30 @@ import csv
 import io
 import json
 import math
+import sys
 from collections import defaultdict
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console, JustifyMethod
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.options import BASIS_HELP, parse_option, power_spec
-from tokenergy.cli.render import console, err_console, fmt, print_json
+from tokenergy.cli.paths import output_file
+from tokenergy.cli.render import (
+    clean,
+    console,
+    echo,
+    err_console,
+    fmt,
+    make_console,
+    one_line,
+    print_json,
+    styled,
+)
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import (
     ADAPTERS,
@@ -124,9 +136,11 @@ def _report_skipped(ingested: IngestResult) -> int:
             soft_wrap=True,
         )
         for item in ingested.skipped:
-            tag = "[bold red]error[/]" if item.failed else "skip"
+            tag = styled("error", "bold red") if item.failed else "skip"
             reason = item.reason if item.failed else f"{item.name}: {item.reason}"
-            err_console.print(f"  {tag}: {reason}", highlight=False, soft_wrap=True)
+            err_console.print(
+                "  ", tag, ": ", one_line(reason), sep="", highlight=False, soft_wrap=True
+            )
     return 2 if ingested.failed else 0
 
 
@@ -149,10 +163,12 @@ def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
 
 
 def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    if rows and key not in rows[0]:
-        raise ConfigError(
-            f"unknown sort key {key!r}; use one of {', '.join(rows[0])}", field="--sort"
-        )
+    if rows:
+        sortable = [k for k, v in rows[0].items() if not isinstance(v, list | dict)]
+        if key not in sortable:
+            raise ConfigError(
+                f"cannot sort by {key!r}; use one of {', '.join(sortable)}", field="--sort"
+            )
     present = [r for r in rows if r.get(key) is not None]
     absent = [r for r in rows if r.get(key) is None]
     present.sort(key=lambda r: r[key], reverse=descending)
@@ -231,7 +247,7 @@ def _table(rows: list[dict[str, Any]]) -> Table:
             fmt(nominal) if nominal != bench else "=",
             fmt(row["wh_per_query_measured"]),
             f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
-            f"[{colour[row['status']]}]{row['status']}[/]",
+            styled(row["status"], colour[row["status"]]),
         )
     return table
 
@@ -284,7 +300,7 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
             console.print(_table(rows))
             return
         with out.open("w") as handle:
-            Console(file=handle, width=250).print(_table(rows))
+            make_console(file=handle, width=250).print(_table(rows))
         return
     text = (
         _csv_text(rows)
@@ -295,7 +311,7 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
         if output is OutputFormat.JSON:
             print_json(rows)
         else:
-            typer.echo(text, nl=False)
+            sys.stdout.write(clean(text))
     else:
         out.write_text(text)
 
@@ -364,6 +380,8 @@ def ingest_command(
         raise ConfigError(
             f"must be a finite number >= 0, got {min_interactivity!r}", field="--min-interactivity"
         )
+    if out is not None:
+        output_file(out, "--out")
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
     if not ingested.results and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
@@ -418,6 +436,11 @@ def check_command(
         failure_gate=failure_gate,
     )
     ingested = load_results(paths, options)
+    if not ingested.results and not ingested.failed:
+        _report_skipped(ingested)  # nothing checked must not look like "all passed" (--strict)
+        raise ConfigError(
+            "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
+        )
     tally: dict[str, int] = defaultdict(int)
     shown = {Status.FAIL, Status.WARN} | ({Status.PASS, Status.SKIP} if show_all else set())
     for result, findings in zip(ingested.results, ingested.checks, strict=True):
@@ -427,10 +450,11 @@ def check_command(
         for finding in findings:
             tally[finding.status] += 1
             if finding.status in shown:
-                typer.echo(
-                    f"{where}  {finding.status.value.upper()}  {finding.name}  {finding.detail}"
+                echo(
+                    f"{where}  {finding.status.value.upper()}  {finding.name}  "
+                    + one_line(finding.detail)
                 )
-    typer.echo(
+    echo(
         f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
         f"{tally[Status.WARN]} warnings, {tally[Status.PASS]} passed checks"
     )

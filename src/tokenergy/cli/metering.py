@@ -1,26 +1,12 @@
-"""``tokenergy bench --meter …``: open the meters before the load, measure idle, render energy.
-
-The bench command stays the load generator's; this module is the one place it calls into the
-meters, so the options, the idle phase and the energy table live here.
-"""
+"""``tokenergy bench --meter …``: the meter options' help and the energy table of a point."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
-from tokenergy.cli.render import err_console, fmt
-from tokenergy.errors import ConfigError
-from tokenergy.load.config import BenchConfig
-from tokenergy.load.runlog import RUN_FILE
-from tokenergy.load.summary import RunResult
-from tokenergy.meters.measured import MeterObserver, finish_point
-from tokenergy.meters.meterset import Idle, MeterSet
-from tokenergy.meters.window import WindowRules
+from tokenergy.cli.render import fmt
 
 METER_HELP = (
     "Energy meter (repeatable): nvml[:0,1|:UUID], dcgm:http://HOST:PORT/metrics, "
@@ -29,54 +15,6 @@ METER_HELP = (
 IDLE_HELP = "Seconds of idle power measured before the load (0 = skip)."
 EXPECT_GPUS_HELP = "GPUs serving; energy is invalid when the meters see another number."
 MIN_WINDOW_HELP = "Shortest window whose energy counts as valid (NVML updates every ~100 ms)."
-
-
-@dataclass
-class Metering:
-    """Meters opened for a whole bench invocation (all points of a sweep share them)."""
-
-    meters: MeterSet
-    idle: Idle | None
-    expected_gpus: int | None
-
-    def observer(self, concurrency: int | None) -> MeterObserver:
-        return MeterObserver(
-            self.meters, self.idle, expected_gpus=self.expected_gpus, concurrency=concurrency
-        )
-
-    def close(self) -> None:
-        self.meters.stop()
-        self.meters.close()
-
-
-def open_metering(
-    specs: list[str], idle_seconds: float, expected_gpus: int | None, min_window_s: float
-) -> Metering | None:
-    """Open and start every meter, then measure idle power; None when no meter is given."""
-    if not specs:
-        return None
-    if idle_seconds < 0:
-        raise ConfigError("must be >= 0", field="--idle-seconds")
-    if expected_gpus is not None and expected_gpus < 1:
-        raise ConfigError("must be >= 1", field="--expect-gpus")
-    meters = MeterSet.from_specs(specs, WindowRules(min_duration_s=min_window_s))
-    meters.open()
-    meters.start()
-    idle = None
-    if idle_seconds > 0:
-        with err_console.status(f"measuring idle power for {idle_seconds:g} s"):
-            idle = meters.measure_idle(idle_seconds)
-    return Metering(meters, idle, expected_gpus)
-
-
-def finish(
-    config: BenchConfig, outcome: RunResult, observer: MeterObserver | None
-) -> dict[str, Any]:
-    """Summary of one point (also written into run.json), merged into its JSON for ``--json``."""
-    summary = finish_point(config, outcome, observer)
-    payload = json.loads((Path(config.out_dir) / RUN_FILE).read_text())
-    payload.pop("summary", None)
-    return {**payload, **summary}
 
 
 def energy_table(summary: dict[str, Any]) -> Table:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from tokenergy import units
 from tokenergy.errors import ConfigError, TokenergyError
+from tokenergy.footprint import Grid, region_grid, stated_grid
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.units import Basis, Boundary
 
@@ -90,3 +91,30 @@ def _parse_pue(text: str) -> float:
     if not 1.0 <= value < float("inf"):
         raise ConfigError(f"PUE must be a finite number >= 1, got {text!r}")
     return value
+
+
+GRID_HELP = "Grid carbon intensity for gCO2e figures, e.g. 380g/kWh (location- or market-based)."
+REGION_HELP = (
+    "Country whose annual grid carbon and water intensity to use, e.g. DE or USA (packaged "
+    "snapshot: Our World in Data/Ember carbon, EcoLogits/WRI water; see methodology)."
+)
+WUE_HELP = "Data-centre on-site water use per kWh of IT energy, e.g. 0.3L/kWh (adds to water)."
+
+
+def grid_option(grid: str | None, region: str | None, wue: str | None) -> Grid | None:
+    """The carbon/water layer from --grid, --region and --wue (None when none is given)."""
+    onsite = parse_option("--wue", units.parse_l_per_kwh, wue) if wue is not None else None
+    if grid is not None and region is not None:
+        raise ConfigError("give --grid or --region, not both", field="--grid")
+    if grid is not None:
+        return stated_grid(
+            parse_option("--grid", units.parse_g_per_kwh, grid), wue_onsite_l_per_kwh=onsite
+        )
+    if region is not None:
+        try:
+            return region_grid(region, wue_onsite_l_per_kwh=onsite)
+        except TokenergyError as error:
+            raise ConfigError(error.message, field="--region") from None
+    if onsite is not None:
+        raise ConfigError("--wue needs --grid or --region", field="--wue")
+    return None

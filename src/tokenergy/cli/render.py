@@ -1,15 +1,82 @@
-"""Rendering helpers shared by the commands: consoles, number formatting, JSON output."""
+"""Rendering helpers shared by the commands: safe consoles, number formatting, JSON output.
+
+Every string the CLI prints may hold data (model names, file names, option values, server
+replies), so the consoles here never interpret text: no rich markup (``[/x]`` would crash or
+restyle), no emoji codes, and control characters (ANSI/OSC sequences that recolour, retitle or
+hyperlink a terminal) are stripped. Styling is applied with :func:`styled`, never with markup.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.style import Style
+from rich.text import Text
 
 _PIPED_WIDTH = 250  # tables written to a pipe or file are read by people later: do not truncate
+
+# ECMA-48 escape sequences (CSI, OSC up to BEL/ST, two-byte ESC forms), their 8-bit C1 forms,
+# then any remaining C0/C1 control, DEL, and the bidirectional overrides that reorder text.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: object) -> str:
+    """Data made safe for a terminal: escape sequences and control characters removed.
+
+    Newlines and tabs stay (captions are multi-line); :func:`one_line` folds them.
+    """
+    return _CONTROLS.sub("", _ESCAPES.sub("", str(text)))
+
+
+def one_line(text: object) -> str:
+    """:func:`clean`, with line breaks folded into '; ' (error and warning lines)."""
+    lines = [line.strip() for line in clean(text).replace("\t", " ").splitlines()]
+    return "; ".join(line for line in lines if line)
+
+
+def styled(text: object, style: str | Style = "") -> Text:
+    """Coloured text without markup: the text is data, only the style is ours."""
+    return Text(clean(text), style=style)
+
+
+class SafeConsole(Console):
+    """A rich console that renders every string literally (see the module docstring)."""
+
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
+        return super().render_str(
+            clean(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=False,
+            markup=False,
+            highlight=highlight,
+            highlighter=highlighter,
+        )
 
 
 def _stdout_width() -> int | None:
@@ -17,17 +84,31 @@ def _stdout_width() -> int | None:
     return None if sys.stdout.isatty() else _PIPED_WIDTH
 
 
-console = Console(width=_stdout_width())
-err_console = Console(stderr=True)
+def make_console(**kwargs: Any) -> SafeConsole:
+    """A safe console (for files too: ``make_console(file=handle, width=250)``)."""
+    return SafeConsole(markup=False, emoji=False, **kwargs)
+
+
+console = make_console(width=_stdout_width())
+err_console = make_console(stderr=True)
 
 
 def error_line(message: str) -> None:
     """One line, no traceback: the contract for bad input (exit code set by the caller)."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        styled("error: ", "bold red"), one_line(message), sep="", highlight=False, soft_wrap=True
+    )
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        styled("warning: ", "yellow"), one_line(message), sep="", highlight=False, soft_wrap=True
+    )
+
+
+def echo(text: str) -> None:
+    """A plain line on stdout (no rich layout), cleaned like everything else."""
+    sys.stdout.write(clean(text) + "\n")
 
 
 def fmt(value: float | int | None, digits: int = 4) -> str:
@@ -41,16 +122,19 @@ def fmt(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def _clean(value: Any) -> Any:
+def _strict(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
+        return {key: _strict(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
+        return [_strict(item) for item in value]
     return value
 
 
 def print_json(payload: Any) -> None:
-    """Strict JSON on stdout (NaN/inf become null so every consumer can parse it)."""
-    sys.stdout.write(json.dumps(_clean(payload), indent=2, allow_nan=False) + "\n")
+    """Strict JSON on stdout (NaN/inf become null so every consumer can parse it).
+
+    ``json.dumps`` escapes control characters, so data cannot reach the terminal raw.
+    """
+    sys.stdout.write(json.dumps(_strict(payload), indent=2, allow_nan=False) + "\n")

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import parse_where
-from tokenergy.cli.render import console, fmt, print_json
+from tokenergy.cli.paths import write_via_temp
+from tokenergy.cli.render import console, fmt, print_json, warn
 from tokenergy.cli.sources import (
     BASIS_OPTION,
     POWER_PER_GPU_OPTION,
@@ -18,7 +19,9 @@ from tokenergy.cli.sources import (
     ingest_options,
     warn_damaged,
 )
-from tokenergy.store import RUN_FILE, ExportFormat, Store
+from tokenergy.errors import TokenergyError
+from tokenergy.load.runlog import find_run_dirs
+from tokenergy.store import ExportFormat, Store
 
 runs_app = typer.Typer(
     help="The results store: list, show and export stored results.", no_args_is_help=True
@@ -48,20 +51,33 @@ def runs_add(
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
 ) -> None:
-    """Add results to the store (run directories keep requests.jsonl and timelines)."""
+    """Add results to the store (run directories keep requests.jsonl and timelines).
+
+    A source that cannot be read (an empty array, a malformed file) is skipped with a warning;
+    the others are still stored, and the exit code is 2.
+    """
     store = Store()
+    options = ingest_options(basis, power_per_gpu)
     added = 0
     total = 0
+    skipped = 0
     for source in sources:
-        runs = sorted(source.rglob(RUN_FILE)) if source.is_dir() else []
-        if runs:
-            stored = [store.add_run_dir(run.parent) for run in runs]
-        else:
-            options = ingest_options(basis, power_per_gpu)
-            stored = [store.add(result) for result in load_sources([source], options)]
+        try:
+            runs = find_run_dirs(source) if source.is_dir() else []
+            if runs:
+                stored = [store.add_run_dir(run) for run in runs]
+            else:
+                stored = [store.add(result) for result in load_sources([source], options)]
+        except TokenergyError as error:
+            warn(f"skipped {source}: {error}")
+            skipped += 1
+            continue
         added += sum(s.added for s in stored)
         total += len(stored)
     console.print(f"stored {added} new of {total} results in {store.home}")
+    if skipped:
+        warn(f"{skipped} of {len(sources)} source(s) skipped")
+        raise typer.Exit(2)
 
 
 @runs_app.command("list")
@@ -114,5 +130,9 @@ def runs_export(
     """Export the store's index rows (analysis columns) to CSV, Parquet or JSON."""
     store = Store()
     warn_damaged(store)
-    count = store.export(out, format_, parse_where(where))
-    console.print(f"wrote {count} rows to {out}")
+    filters = parse_where(where)
+    counted: list[int] = []
+    write_via_temp(
+        out, "--out", lambda staged: counted.append(store.export(staged, format_, filters))
+    )
+    console.print(f"wrote {counted[0]} rows to {out}")

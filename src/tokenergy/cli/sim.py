@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tokenergy.cli.render import console, fmt
+from tokenergy.cli.paths import output_file, writing
+from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
@@ -62,10 +63,12 @@ def serve_command(
         max_num_seqs=max_num_seqs,
     )
     console.print(
-        f"[bold]tokenergy-sim[/] (SIMULATED) {resolved.model} on {len(server.gpus)}× "
+        styled("tokenergy-sim", "bold"),
+        f" (SIMULATED) {resolved.model} on {len(server.gpus)}× "
         f"{resolved.gpu_model_name}, profile {resolved.name}, "
         f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
         "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
+        sep="",
         highlight=False,
     )
 
@@ -124,6 +127,7 @@ def calibrate_command(
     from tokenergy.sim.calibrate import Priors, fit_profile, load_records  # scipy: import late
     from tokenergy.sim.sweep import sweep_point
 
+    output_file(out, "--out")
     records = load_records(task, model, gpu, gpus)
     priors = Priors(
         isl=isl,
@@ -169,5 +173,6 @@ def calibrate_command(
         calibration = {**profile.calibration, "check_energy_per_token_rel_error": deltas}
         profile = profile.model_copy(update={"calibration": calibration})
         console.print(table)
-    write_profile(profile, out)
+    with writing(out, "--out"):
+        write_profile(profile, out)
     console.print(f"wrote {out}", highlight=False)

@@ -20,6 +20,14 @@ LOG10_LOW = -12.0
 LOG10_HIGH = 12.0
 _N_BINS = int((LOG10_HIGH - LOG10_LOW) * BINS_PER_DECADE)
 RELATIVE_QUANTILE_ERROR = 10 ** (1 / BINS_PER_DECADE) - 1
+_BINS_PER_NEPER = BINS_PER_DECADE / math.log(10.0)
+_POSITION_OFFSET = 1.0 - LOG10_LOW * BINS_PER_DECADE  # + 1: index 0 is the underflow bin
+
+
+def _index(log_value: float) -> int:
+    """The bin index of one value given by its natural log (same arithmetic as the arrays)."""
+    position = log_value * _BINS_PER_NEPER + _POSITION_OFFSET
+    return int(min(max(position, 0.0), _N_BINS + 1.0))
 
 
 @dataclass
@@ -33,16 +41,46 @@ class LogHistogram:
     high: float = -math.inf
 
     def add(self, values: NDArray[np.float64]) -> None:
+        """Add draws; sum, min and max are taken from the values themselves (exact)."""
         if values.size == 0:
             return
         with np.errstate(divide="ignore"):
-            position = (np.log10(values) - LOG10_LOW) * BINS_PER_DECADE
-        index = np.clip(np.floor(position), -1, _N_BINS).astype(np.int64) + 1
-        self.counts += np.bincount(index, minlength=_N_BINS + 2)
+            logs = np.log(values)
+        self._count(logs, float(logs.min()))
         self.total += float(np.sum(values, dtype=np.float64))
         self.n += int(values.size)
         self.low = min(self.low, float(values.min()))
         self.high = max(self.high, float(values.max()))
+
+    def add_log(self, log_values: NDArray[np.float64]) -> None:
+        """Add draws given by their natural logarithms (the Monte Carlo works in log space).
+
+        The sum needs exp(ln x) once per draw (relative error ~1e-16 per draw).
+        """
+        if log_values.size == 0:
+            return
+        log_low, log_high = float(log_values.min()), float(log_values.max())
+        buffer = self._count(log_values, log_low)
+        self.total += float(np.exp(log_values, out=buffer).sum())
+        self.n += int(log_values.size)
+        self.low = min(self.low, math.exp(log_low))
+        self.high = max(self.high, math.exp(log_high))
+
+    def _count(self, log_values: NDArray[np.float64], log_low: float) -> NDArray[np.float64]:
+        """Bin by ln x: index ⌊(ln x / ln 10 − LOG10_LOW)·BINS_PER_DECADE⌋ + 1, clipped to the
+        under/overflow bins, as a truncation of a value clipped to [0, N + 1] (no floor pass);
+        only the span of bins from the smallest draw's is counted. Returns the scratch buffer.
+        """
+        position = log_values * _BINS_PER_NEPER
+        position += _POSITION_OFFSET
+        np.clip(position, 0.0, _N_BINS + 1.0, out=position)
+        low_index = _index(log_low)
+        index = position.astype(np.intp)
+        if low_index:
+            index -= low_index
+        counts = np.bincount(index)
+        self.counts[low_index : low_index + counts.size] += counts
+        return position
 
     def merge(self, other: LogHistogram) -> LogHistogram:
         """A new histogram holding both sets of draws (pooling)."""
@@ -73,6 +111,30 @@ class LogHistogram:
         fraction = (rank - before) / inside if inside else 0.0
         log10_value = LOG10_LOW + (index - 1 + fraction) / BINS_PER_DECADE
         return float(min(max(10.0**log10_value, self.low), self.high))
+
+    def trimmed(self, low_q: float, high_q: float) -> LogHistogram:
+        """The draws ranked between the low_q and high_q quantiles (a trim by rank, exact counts).
+
+        The sum of a trimmed histogram is rebuilt from bin centres (the dropped draws are gone), so
+        its mean is within one bin width, like its quantiles.
+        """
+        if self.n == 0:
+            return LogHistogram()
+        low_rank, high_rank = round(low_q * self.n), round(high_q * self.n)
+        cumulative = np.cumsum(self.counts)
+        kept = np.clip(cumulative, low_rank, high_rank) - low_rank
+        counts = np.diff(kept, prepend=0).astype(np.int64)
+        low, high = self.quantile(low_q), self.quantile(high_q)
+        centres = 10.0 ** (LOG10_LOW + (np.arange(_N_BINS) + 0.5) / BINS_PER_DECADE)
+        values = np.concatenate([[low], centres, [high]])
+        values = np.clip(values, low, high)
+        return LogHistogram(
+            counts=counts,
+            total=float(np.dot(counts, values)),
+            n=int(counts.sum()),
+            low=low,
+            high=high,
+        )
 
     def edges(self) -> NDArray[np.float64]:
         """Bin edges of the regular bins (for plotting)."""

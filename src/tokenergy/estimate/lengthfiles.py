@@ -7,6 +7,9 @@ Accepted (detected by content, not by suffix):
 - JSONL, one request per line, with ``output_len``, ``output_tokens``, ``completion_tokens`` or
   ``usage.completion_tokens`` (lines with ``"success": false`` are skipped: no answer, no length);
 - plain text: numbers separated by newlines, commas or spaces.
+
+Input lengths (``--lin-file``) are read from the same layouts under their own names:
+``input_lens``, JSONL ``input_len``/``input_tokens``/``prompt_tokens``/``usage.prompt_tokens``.
 """
 
 from __future__ import annotations
@@ -14,17 +17,35 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Empirical
 
-_JSONL_KEYS = ("output_len", "output_tokens", "completion_tokens")
+
+@dataclass(frozen=True)
+class _Names:
+    """Where one kind of length lives in each layout."""
+
+    histogram: str | None
+    array: str
+    jsonl: tuple[str, ...]
+    usage: str
 
 
-def load_lengths(path: Path, field: str = "--lout-file") -> Empirical:
-    """An Empirical distribution of output lengths from ``path`` (see module docstring)."""
+OUTPUT = _Names(
+    "output_length_distribution",
+    "output_lens",
+    ("output_len", "output_tokens", "completion_tokens"),
+    "completion_tokens",
+)
+INPUT = _Names(None, "input_lens", ("input_len", "input_tokens", "prompt_tokens"), "prompt_tokens")
+
+
+def load_lengths(path: Path, field: str = "--lout-file", names: _Names = OUTPUT) -> Empirical:
+    """An Empirical distribution of output (``names=INPUT``: input) lengths from ``path``."""
     try:
         text = path.read_text()
     except UnicodeDecodeError:
@@ -42,13 +63,13 @@ def load_lengths(path: Path, field: str = "--lout-file") -> Empirical:
     except json.JSONDecodeError:
         document = None
     if document is not None:
-        return _from_json(document, source)
+        return _from_json(document, source, names)
     if stripped.startswith("{"):
-        return _from_jsonl(stripped.splitlines(), source)
+        return _from_jsonl(stripped.splitlines(), source, names)
     return _from_numbers(stripped, source)
 
 
-def _from_json(document: Any, source: str) -> Empirical:
+def _from_json(document: Any, source: str, names: _Names) -> Empirical:
     if isinstance(document, int | float) and not isinstance(document, bool):
         return _empirical_values([_number(document, source, "value 1")], source)
     if isinstance(document, list):
@@ -56,7 +77,7 @@ def _from_json(document: Any, source: str) -> Empirical:
             [_number(v, source, f"[{i}]") for i, v in enumerate(document)], source
         )
     if isinstance(document, dict):
-        histogram = document.get("output_length_distribution")
+        histogram = document.get(names.histogram) if names.histogram else None
         if isinstance(histogram, dict):
             try:
                 return Empirical(
@@ -66,34 +87,35 @@ def _from_json(document: Any, source: str) -> Empirical:
                 )
             except (KeyError, TypeError, ValueError) as error:
                 raise ConfigError(
-                    f"bad histogram: {error}", file=source, field="output_length_distribution"
+                    f"bad histogram: {error}", file=source, field=names.histogram
                 ) from None
-        if isinstance(document.get("output_lens"), list):
-            lens = document["output_lens"]
+        if isinstance(document.get(names.array), list):
+            lens = document[names.array]
             return _empirical_values(
-                [_number(v, source, f"output_lens[{i}]") for i, v in enumerate(lens)], source
+                [_number(v, source, f"{names.array}[{i}]") for i, v in enumerate(lens)], source
             )
-        length = _jsonl_length(document)
+        length = _jsonl_length(document, names)
         if length is not None:
-            return _empirical_values([_number(length, source, "output_len")], source)
+            return _empirical_values([_number(length, source, names.jsonl[0])], source)
+    expected = ", ".join(n for n in (names.histogram, names.array) if n)
     raise ConfigError(
-        "no lengths found: expected output_length_distribution, output_lens, a JSON array, "
-        "or JSONL with output_len/usage.completion_tokens",
+        f"no lengths found: expected {expected}, a JSON array, "
+        f"or JSONL with {names.jsonl[0]}/usage.{names.usage}",
         file=source,
     )
 
 
-def _jsonl_length(record: dict[str, Any]) -> Any:
-    for key in _JSONL_KEYS:
+def _jsonl_length(record: dict[str, Any], names: _Names) -> Any:
+    for key in names.jsonl:
         if key in record:
             return record[key]
     usage = record.get("usage")
-    if isinstance(usage, dict) and "completion_tokens" in usage:
-        return usage["completion_tokens"]
+    if isinstance(usage, dict) and names.usage in usage:
+        return usage[names.usage]
     return None
 
 
-def _from_jsonl(lines: list[str], source: str) -> Empirical:
+def _from_jsonl(lines: list[str], source: str, names: _Names) -> Empirical:
     values: list[float] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -106,10 +128,10 @@ def _from_jsonl(lines: list[str], source: str) -> Empirical:
             raise ConfigError(f"line {number}: expected a JSON object", file=source)
         if record.get("success") is False:
             continue
-        length = _jsonl_length(record)
+        length = _jsonl_length(record, names)
         if length is None:
             raise ConfigError(
-                f"line {number}: no output_len, output_tokens or usage.completion_tokens",
+                f"line {number}: no {', '.join(names.jsonl)} or usage.{names.usage}",
                 file=source,
             )
         values.append(_number(length, source, f"line {number}"))

@@ -9,9 +9,14 @@ applied) on a modeled basis.
 
 from __future__ import annotations
 
+import math
+import multiprocessing
+import os
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +24,9 @@ import numpy as np
 
 from tokenergy import units
 from tokenergy.errors import ConfigError
-from tokenergy.estimate.distributions import Distribution, FloatArray
+from tokenergy.estimate.distributions import Distribution, FloatArray, Point
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR, LogHistogram
-from tokenergy.estimate.levers import sample_alpha
+from tokenergy.estimate.levers import Lever
 from tokenergy.estimate.params import EstimateParams, Leff, default_p_idle_w, default_pmax_w
 from tokenergy.estimate.surface import (
     SurfaceFit,
@@ -31,14 +36,28 @@ from tokenergy.estimate.surface import (
     select,
     why_no_points,
 )
-from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.units import Basis, Boundary
 
-CHUNK_DRAWS = 1_000_000
+CHUNK_DRAWS = 1 << 16  # 65,536 draws: each array (512 KiB) stays in a core's L2 cache
 KEPT_DRAWS = 100_000  # the first draws are kept (they are i.i.d.) for plots and reports
 MIN_LENGTH_TOKENS = 1.0  # a query has at least one token; continuous draws below are raised to it
 
 Progress = Callable[[int], None]
+
+
+class Trim(StrEnum):
+    """Per-model trim of the draws before pooling.
+
+    ``paper``: Oviedo et al.'s (arXiv 2509.20241) — each model's draws cut to their P5–P95, then the
+    remainder to its P10–P90 (together: the original P14–P86), before the models are pooled. Their
+    text does not state it; it is what reproduces their pooled IQR (docs/methodology.md §6.6).
+    """
+
+    NONE = "none"
+    PAPER = "paper"
+
+
+PAPER_TRIM_STEPS = ((0.05, 0.95), (0.10, 0.90))
 
 
 @dataclass(frozen=True)
@@ -137,6 +156,15 @@ class Summary:
             "seed": self.seed,
         }
 
+    def trimmed(self, steps: tuple[tuple[float, float], ...]) -> Summary:
+        """The draws left after cutting to each (low, high) quantile pair in turn."""
+        histogram, kept = self.histogram, self.kept_wh
+        for low_q, high_q in steps:
+            low, high = histogram.quantile(low_q), histogram.quantile(high_q)
+            histogram = histogram.trimmed(low_q, high_q)
+            kept = kept[(kept >= low) & (kept <= high)]
+        return Summary(histogram, kept, self.seed)
+
     def pooled_with(self, other: Summary) -> Summary:
         return Summary(
             self.histogram.merge(other.histogram),
@@ -162,6 +190,7 @@ class EstimateResult:
     models: list[ModelEstimate]
     pooled: Summary | None
     pooled_improved: Summary | None
+    trim: Trim = Trim.NONE
     boundary: Boundary = Boundary.FACILITY
     basis: Basis = Basis.MODELED
 
@@ -184,6 +213,7 @@ class EstimateResult:
             "basis": self.basis.value,
             "unit": "Wh/query",
             "quantile_relative_error": RELATIVE_QUANTILE_ERROR,
+            "trim": self.trim.value,
             "models": rows,
             "params": self.params.model_dump(mode="json"),
             "lout": self.params.lout_distribution().model_dump(mode="json"),
@@ -220,6 +250,9 @@ def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
     if path.suffix.lower() == ".csv":
         points = load_throughput_table(path)
     else:
+        # imported here: worker processes then start without the ingest adapters
+        from tokenergy.ingest import IngestOptions, load_results
+
         ingested = load_results([path], IngestOptions(), keep_going=False)
         points = points_from_results(ingested.results)
         if not points:
@@ -231,14 +264,22 @@ def run_estimate(
     params: EstimateParams,
     progress: Progress | None = None,
     fits: list[SurfaceFit] | None = None,
+    trim: Trim = Trim.NONE,
+    workers: int | None = None,
 ) -> EstimateResult:
     """Run the per-query Monte Carlo for every requested model; ``progress`` gets draws done.
 
-    ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them.
+    ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them. ``trim``
+    cuts each model's draws before pooling (:class:`Trim`); every row is then the trimmed one.
+    ``workers``: processes drawing in parallel (default: every core from 10⁸ draws per model);
+    the numbers do not depend on it.
     """
     if fits is None:
         fits = load_fits(params.table, params.models)
-    estimates = [_run_model(fit, params, progress) for fit in fits]
+    workers = default_workers(params.samples) if workers is None else max(workers, 1)
+    estimates = [_run_model(fit, params, progress, workers) for fit in fits]
+    if trim is Trim.PAPER:
+        estimates = [_trimmed(estimate) for estimate in estimates]
     pooled = pooled_improved = None
     if params.pool and len(estimates) > 1:
         pooled = estimates[0].baseline
@@ -249,36 +290,43 @@ def run_estimate(
             for estimate in estimates[1:]:
                 assert estimate.improved is not None
                 pooled_improved = pooled_improved.pooled_with(estimate.improved)
-    return EstimateResult(params, estimates, pooled, pooled_improved)
+    return EstimateResult(params, estimates, pooled, pooled_improved, trim)
 
 
-def _run_model(fit: SurfaceFit, params: EstimateParams, progress: Progress | None) -> ModelEstimate:
+def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
+    improved = estimate.improved
+    return replace(
+        estimate,
+        baseline=estimate.baseline.trimmed(PAPER_TRIM_STEPS),
+        improved=None if improved is None else improved.trimmed(PAPER_TRIM_STEPS),
+    )
+
+
+def _run_model(
+    fit: SurfaceFit, params: EstimateParams, progress: Progress | None, workers: int
+) -> ModelEstimate:
+    """Stream the model's draws block by block (in worker processes when ``workers`` > 1).
+
+    Blocks are merged in block order, and each chunk's stream depends only on (seed, model,
+    chunk index), so the result is the same for any number of workers.
+    """
     node = node_power(fit, params.pmax_w, params.p_idle_w)
-    rng = rng_for(params.seed, fit.model)
-    lout_dist = params.lout_distribution()
+    plan = _Plan(fit, node, params)
+    blocks = [
+        (start, min(start + BLOCK_DRAWS, params.samples))
+        for start in range(0, params.samples, BLOCK_DRAWS)
+    ]
     baseline, improved = LogHistogram(), LogHistogram()
     kept: list[FloatArray] = []
     kept_improved: list[FloatArray] = []
-    remaining = params.samples
-    while remaining > 0:
-        n = min(CHUNK_DRAWS, remaining)
-        lin, lout = draw_lengths(params.lin, lout_dist, rng, n)
-        util = params.util.sample(rng, n)
-        pue = params.pue.sample(rng, n)
-        energy_wh = query_energy_wh(
-            fit, node, lin, lout, util, pue, params.leff, params.correlate_power
-        )
-        baseline.add(energy_wh)
-        room = max(KEPT_DRAWS - (params.samples - remaining), 0)
-        kept.append(energy_wh[:room].copy())
-        alpha = sample_alpha(params.levers, rng, n)
-        if alpha is not None:
-            energy_wh /= alpha
-            improved.add(energy_wh)
-            kept_improved.append(energy_wh[:room].copy())
-        remaining -= n
+    for block in _map_blocks(plan, blocks, workers):
+        baseline = baseline.merge(block.baseline)
+        kept.append(block.kept)
+        if block.improved is not None:
+            improved = improved.merge(block.improved)
+            kept_improved.append(block.kept_improved)
         if progress is not None:
-            progress(n)
+            progress(block.baseline.n)
     has_levers = bool(params.levers)
     return ModelEstimate(
         model=fit.model,
@@ -289,3 +337,145 @@ def _run_model(fit: SurfaceFit, params: EstimateParams, progress: Progress | Non
             Summary(improved, np.concatenate(kept_improved), params.seed) if has_levers else None
         ),
     )
+
+
+# --- the streamed draws --------------------------------------------------------------------------
+
+BLOCK_DRAWS = 64 * CHUNK_DRAWS  # one task of a worker process: ~4 M draws, ~0.3 s
+PARALLEL_FROM_DRAWS = (
+    100_000_000  # per model: below this, process start-up costs more than it saves
+)
+
+
+def default_workers(samples: int) -> int:
+    """Every core for runs of at least ``PARALLEL_FROM_DRAWS`` draws per model, else one."""
+    return (os.cpu_count() or 1) if samples >= PARALLEL_FROM_DRAWS else 1
+
+
+def chunk_rng(seed: int, model: str, chunk: int) -> np.random.Generator:
+    """The independent stream of one chunk: (seed, CRC32 of the model name, chunk index)."""
+    return np.random.default_rng([seed, zlib.crc32(model.encode()), chunk])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a worker needs to draw any chunk of one model (picklable); constants hoisted."""
+
+    fit: SurfaceFit
+    node: NodePower
+    params: EstimateParams
+
+    @property
+    def log_fast(self) -> bool:
+        """E factorises in log space unless power depends on throughput or inputs are charged."""
+        return not self.params.correlate_power and self.params.leff is Leff.OUT
+
+
+@dataclass(frozen=True)
+class _Block:
+    baseline: LogHistogram
+    improved: LogHistogram | None
+    kept: FloatArray
+    kept_improved: FloatArray
+
+
+def _map_blocks(plan: _Plan, blocks: list[tuple[int, int]], workers: int) -> Iterator[_Block]:
+    """Blocks in order: here, or in ``workers`` spawned processes (no fork of a threaded parent)."""
+    if workers <= 1 or len(blocks) <= 1:
+        yield from (_draw_block(plan, start, stop) for start, stop in blocks)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context) as pool:
+        starts, stops = zip(*blocks, strict=True)
+        yield from pool.map(_draw_block, [plan] * len(blocks), starts, stops)
+
+
+def _draw_block(plan: _Plan, start: int, stop: int) -> _Block:
+    """Draws [start, stop) of the model, chunk by chunk, folded into histograms."""
+    params = plan.params
+    baseline = LogHistogram()
+    improved = LogHistogram() if params.levers else None
+    kept: list[FloatArray] = []
+    kept_improved: list[FloatArray] = []
+    constants = _Constants.of(plan)
+    for offset in range(start, stop, CHUNK_DRAWS):
+        n = min(CHUNK_DRAWS, stop - offset)
+        rng = chunk_rng(params.seed, plan.fit.model, offset // CHUNK_DRAWS)
+        log_wh = _log_energy_wh(plan, constants, rng, n)
+        room = max(KEPT_DRAWS - offset, 0)
+        if room:
+            kept.append(np.exp(log_wh[:room]))
+        log_alpha = _log_alpha(params.levers, rng, n)
+        baseline.add_log(log_wh)
+        if improved is not None and log_alpha is not None:
+            log_wh -= log_alpha
+            improved.add_log(log_wh)
+            if room:
+                kept_improved.append(np.exp(log_wh[:room]))
+    empty = np.empty(0)
+    return _Block(
+        baseline,
+        improved,
+        np.concatenate(kept) if kept else empty,
+        np.concatenate(kept_improved) if kept_improved else empty,
+    )
+
+
+@dataclass(frozen=True)
+class _Constants:
+    """Per-model constants of ln E = ln L_out − min(b2·ln L_out + a, ln cap) + ln(P_max/3600)
+    + ln u + ln PUE, with a = b0 + b1·ln L_in when L_in is fixed (hoisted out of the loop)."""
+
+    log_lin: float | None
+    log_cap: float
+    log_scale: float
+
+    @classmethod
+    def of(cls, plan: _Plan) -> _Constants:
+        lin = plan.params.lin
+        return cls(
+            log_lin=math.log(max(lin.value, MIN_LENGTH_TOKENS)) if isinstance(lin, Point) else None,
+            log_cap=math.log(plan.fit.cap_tps),
+            log_scale=math.log(plan.node.pmax_w / units.J_PER_WH),
+        )
+
+
+def _log_energy_wh(
+    plan: _Plan, constants: _Constants, rng: np.random.Generator, n: int
+) -> FloatArray:
+    """ln E (Wh) of ``n`` queries; draws in the order L_in, L_out, u, PUE (then α by the caller)."""
+    params, fit = plan.params, plan.fit
+    lin = None
+    if constants.log_lin is None:
+        lin = np.maximum(params.lin.sample(rng, n), MIN_LENGTH_TOKENS)
+    lout = params.lout_distribution().sample(rng, n)
+    np.maximum(lout, MIN_LENGTH_TOKENS, out=lout)
+    if not plan.log_fast:
+        lin_tokens = lin if lin is not None else np.full(n, math.exp(constants.log_lin or 0.0))
+        util, pue = params.util.sample(rng, n), params.pue.sample(rng, n)
+        energy = query_energy_wh(
+            fit, plan.node, lin_tokens, lout, util, pue, params.leff, params.correlate_power
+        )
+        return np.log(energy, out=energy)
+    log_lout = np.log(lout, out=lout)
+    log_wh = np.multiply(log_lout, fit.b2)
+    if lin is None:
+        log_wh += fit.b0 + fit.b1 * (constants.log_lin or 0.0)
+    else:
+        log_wh += fit.b0 + fit.b1 * np.log(lin)
+    np.minimum(log_wh, constants.log_cap, out=log_wh)  # ln TPS, capped
+    np.subtract(log_lout, log_wh, out=log_wh)
+    log_wh += constants.log_scale
+    log_wh += params.util.log_sample(rng, n)
+    log_wh += params.pue.log_sample(rng, n)
+    return log_wh
+
+
+def _log_alpha(levers: list[Lever], rng: np.random.Generator, n: int) -> FloatArray | None:
+    """ln of the product of the levers' α draws; None without levers."""
+    if not levers:
+        return None
+    log_alpha = levers[0].alpha.log_sample(rng, n)
+    for lever in levers[1:]:
+        log_alpha += lever.alpha.log_sample(rng, n)
+    return log_alpha

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tokenergy.errors import ConfigError
+from tokenergy.naming import match_name
 from tokenergy.records import ServingResult
 
 _COLUMNS = ("model", "tp", "quant", "tps", "lin", "lout", "source")
@@ -279,16 +280,12 @@ def _expand(kind: FitKind, coef: NDArray[np.float64]) -> tuple[float, float, flo
 
 
 def select(fits: dict[str, SurfaceFit], names: list[str], source: str) -> list[SurfaceFit]:
-    """The fits of the named models (case-insensitive); all of them when no name is given."""
+    """The fits of the named models (case and punctuation ignored); all when none is named."""
     if not names:
         return list(fits.values())
-    lookup = {model.casefold(): fit for model, fit in fits.items()}
-    chosen = []
-    for name in names:
-        fit = lookup.get(" ".join(name.split()).casefold())
-        if fit is None:
-            raise ConfigError(
-                f"unknown model {name!r} in {source}; known: {', '.join(fits)}", field="--model"
-            )
-        chosen.append(fit)
-    return chosen
+    return [
+        fits[
+            match_name(name, fits, what="model", field="--model", where=f" in {Path(source).name}")
+        ]
+        for name in names
+    ]

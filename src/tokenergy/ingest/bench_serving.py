@@ -57,6 +57,15 @@ class BenchServing:
         return [_result(RowReader(data, document.name), document, options)]
 
 
+_API_BACKENDS = {"openai", "openai-chat", "openai-audio", "openai-embeddings"}
+
+
+def _engine(backend: str | None) -> str | None:
+    """The serving framework: vLLM's 'openai'/'openai-chat' backends name the API spoken, not
+    the engine behind it (unknown then); 'vllm', 'sglang', 'tgi'… name the engine."""
+    return None if backend is None or backend in _API_BACKENDS else backend
+
+
 def lengths_from_name(stem: str) -> tuple[int, int] | None:
     """Nominal ISL/OSL written in a file name: '8k1k' (k = 1024) or 'isl_1024_osl_128'."""
     match = _ISL_OSL.search(stem)
@@ -225,7 +234,7 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
     identity = Identity(
         model=model_key(model_name),
         model_name=model_name,
-        engine=reader.optional_text("backend"),
+        engine=_engine(reader.optional_text("backend")),
         gpu=canonical_gpu(gpu),
         num_gpus=num_gpus,
         num_prefill_gpus=prefill,

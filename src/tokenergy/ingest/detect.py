@@ -6,14 +6,19 @@ from typing import Any
 
 from tokenergy.errors import IngestError
 from tokenergy.ingest import (  # noqa: F401 - importing registers the adapters
+    aiperf,
     bench_serving,
+    genai_perf,
+    guidellm,
     inferencex,
+    jsonl,
+    llmperf,
     metadata,
     mlenergy,
     throughput_table,
 )
 from tokenergy.ingest.registry import ADAPTERS, Adapter, NotResults
-from tokenergy.ingest.sources import Document
+from tokenergy.ingest.sources import YAML_SUFFIXES, Document
 
 
 def detect(data: Any, document: Document) -> Adapter:
@@ -23,6 +28,8 @@ def detect(data: Any, document: Document) -> Adapter:
             return adapter
     if isinstance(data, list) and not data:
         raise NotResults("empty array: no rows")
+    if document.suffix in YAML_SUFFIXES:  # configs and profiles travel with results
+        raise NotResults("YAML that is not a known result format")
     shape = type(data).__name__
     if isinstance(data, dict):
         keys = ", ".join(sorted(data)[:6])

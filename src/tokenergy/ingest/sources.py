@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tokenergy.errors import IngestError
 
-PARSED_SUFFIXES = (".json", ".csv")
+PARSED_SUFFIXES = (".json", ".csv", ".jsonl", ".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class JsonLines(list[Any]):
+    """The JSON values of a JSON-lines file (one per non-blank line), told apart from an array."""
 
 
 @dataclass
@@ -27,6 +34,7 @@ class Document:
     name: str
     text: str
     suffix: str
+    explicit: bool = False  # named by the user, not found inside a directory or a zip
     _parsed: Any = field(default=None, repr=False)
 
     @property
@@ -44,19 +52,52 @@ class Document:
         stripped = self.text.lstrip()
         if not stripped:
             raise IngestError("empty file", file=self.name)
+        if self.suffix == ".jsonl":
+            return self._json_lines()
+        if self.suffix in YAML_SUFFIXES:
+            return self._yaml()
         if self.suffix == ".json" or stripped[0] in "[{":
             try:
                 return json.loads(self.text)
             except json.JSONDecodeError as error:
-                raise IngestError(
-                    f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}",
-                    file=self.name,
-                    field="json",
-                ) from None
+                if error.msg == "Extra data":  # one object per line, appended run after run
+                    return self._json_lines()
+                raise _json_error(error, self.name) from None
         rows = list(csv.DictReader(io.StringIO(self.text)))
         if not rows:
             raise IngestError("CSV has a header but no rows", file=self.name)
         return rows
+
+    def _json_lines(self) -> JsonLines:
+        values = JsonLines()
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                values.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise IngestError(
+                    f"invalid JSON: {error.msg} at column {error.colno}",
+                    file=self.name,
+                    field=f"line {number}",
+                ) from None
+        return values
+
+    def _yaml(self) -> Any:
+        try:
+            return yaml.load(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise IngestError(f"invalid YAML{where}", file=self.name, field="yaml") from None
+
+
+def _json_error(error: json.JSONDecodeError, name: str) -> IngestError:
+    return IngestError(
+        f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+        file=name,
+        field="json",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,14 +145,15 @@ def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
         data = path.read_bytes()
     except OSError as error:
         raise IngestError(f"cannot read: {error.strerror}", file=str(path)) from None
-    yield Document(str(path), _decode(data, str(path)), suffix)
+    yield Document(str(path), _decode(data, str(path)), suffix, explicit)
 
 
 def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
     """Documents under ``paths`` in a stable order; unreadable ones yield a failed SkippedFile.
 
     Files named explicitly are always read (content decides the format); inside directories only
-    ``.json``, ``.csv`` and ``.zip`` files are read and others are listed as skipped.
+    ``.json``, ``.jsonl``, ``.yaml``/``.yml``, ``.csv`` and ``.zip`` files are read and others are
+    listed as skipped.
     """
     for path in paths:
         try:

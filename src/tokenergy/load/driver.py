@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -31,6 +31,9 @@ from tokenergy.load.runlog import RequestLog
 from tokenergy.load.schedule import LoadShape, ScheduledRequest
 from tokenergy.records import EnergyMeasurement
 
+if TYPE_CHECKING:
+    from tokenergy.load.summary import RunResult
+
 
 class RunObserver:
     """Hook for meters and progress displays; override what you need (all default to no-ops)."""
@@ -47,6 +50,14 @@ class RunObserver:
     def on_window(self, window: Window) -> EnergyMeasurement | None:
         """The window the result covers; a meter returns the energy measured over it."""
         return None
+
+    def on_whole_run(self, window: Window) -> EnergyMeasurement | None:
+        """The whole run's span (first send → last end); a meter returns its energy too."""
+        return None
+
+    def run_sections(self, outcome: RunResult) -> dict[str, Any]:
+        """Sections this observer adds to run.json, which is written once, after the run."""
+        return {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,14 +16,36 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from tokenergy.errors import ConfigError
+from tokenergy.errors import ConfigError, IngestError, validation_problem
 from tokenergy.load.client import RequestRecord
 from tokenergy.load.metrics import metric_stats, request_latency
+from tokenergy.records import ServingResult
 
 REQUESTS_FILE = "requests.jsonl"
 RUN_FILE = "run.json"
 VLLM_BENCH_FILE = "vllm_bench.json"
+
+
+def read_run_json(path: Path) -> ServingResult:
+    """A run.json: a ServingResult, or a document with the ServingResult under ``result``."""
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IngestError(f"cannot read run file: {error}", file=str(path)) from None
+    if isinstance(document, dict) and isinstance(document.get("result"), dict):
+        document = document["result"]
+    try:
+        return ServingResult.model_validate(document)
+    except ValidationError as error:
+        field, message = validation_problem(error)
+        raise IngestError(f"not a ServingResult: {message}", file=str(path), field=field) from None
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """Every run directory at or under ``root`` (a directory holding a run.json), sorted."""
+    return sorted(run.parent for run in root.rglob(RUN_FILE))
 
 
 class RequestLog:

@@ -241,7 +241,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         )
     notes.extend(_fd_notes(done.records, fd_limit))
     outcome.self_check = check_client(config, done.records, done.cpu_s, done.wall_s, notes)
-    write_run(config, outcome, anchor)
+    write_run(config, outcome, anchor, observers)
     if done.interrupted:
         raise asyncio.CancelledError
     enforce_lengths(config, outcome)

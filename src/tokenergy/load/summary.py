@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.errors import ServerError
 from tokenergy.load.client import Api, ClockAnchor, RequestRecord
 from tokenergy.load.config import BenchConfig, Capabilities
@@ -163,10 +163,13 @@ def summarise(
         window = steady_state_window(measured, shape.concurrency)
     if window is None:
         window = whole
-    energy = None
+    energy = whole_energy = None
     if window is not None:
         for observer in observers:
             energy = observer.on_window(window) or energy
+    if whole is not None:
+        for observer in observers:
+            whole_energy = observer.on_whole_run(whole) or whole_energy
     served = _served_model(info, config.model)
     simulated = bool(info.get("simulated"))
     version = info.get("version") or {}
@@ -207,7 +210,9 @@ def summarise(
         dataset=config.dataset,
     )
     littles = None if window is None else littles_law(measured, window, shape.concurrency)
-    whole_result = _result(identity, workload, provenance, measured, whole, None, whole=True)
+    whole_result = _result(
+        identity, workload, provenance, measured, whole, whole_energy, whole=True
+    )
     window_result = _result(identity, workload, provenance, measured, window, energy, whole=False)
     if window is not None:
         window_result.extras["window"] = {
@@ -291,7 +296,13 @@ def _result(
     )
 
 
-def write_run(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> None:
+def write_run(
+    config: BenchConfig,
+    outcome: RunResult,
+    anchor: ClockAnchor,
+    observers: Sequence[RunObserver] = (),
+) -> None:
+    """Write run.json (once: the observers add their sections first) and vllm_bench.json."""
     check = outcome.self_check
     usage = resource.getrusage(resource.RUSAGE_SELF)
     payload: dict[str, Any] = {
@@ -323,10 +334,12 @@ def write_run(config: BenchConfig, outcome: RunResult, anchor: ClockAnchor) -> N
         "length_mismatches": outcome.length_mismatches,
         "interrupted": outcome.interrupted,
     }
+    for observer in observers:
+        payload.update(observer.run_sections(outcome))
     write_json(config.out_dir / RUN_FILE, payload)
     export = vllm_bench_export(
         [r for r in outcome.records if not r.warmup],
-        model=config.model,
+        model=outcome.result.identity.model,  # the served model when --model was not given
         backend="openai" if config.api is Api.COMPLETIONS else "openai-chat",
         date=datetime.fromtimestamp(anchor.wall_ns / 1e9).strftime("%Y%m%d-%H%M%S"),
         request_rate=config.shape.rate_rps,

@@ -5,9 +5,10 @@ and answers the energy of any window after it; ``record.energy_record`` turns th
 ``EnergyMeasurement`` of a result.
 """
 
-from tokenergy.meters.base import DeviceInfo, EnergyMeter, Reading, parse_spec, registered
+from tokenergy.meters.base import DeviceInfo, EnergyMeter, Reading
 from tokenergy.meters.meterset import Idle, Measured, MeterSet
 from tokenergy.meters.record import energy_record
+from tokenergy.meters.specs import parse_spec, registered
 from tokenergy.meters.window import WindowEnergy, WindowRules, window_energy
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The meter interface: devices, readings, and the registry that maps a spec name to a meter class.
+"""The meter interface: devices, readings and the abstract meter classes (registry: registry.py).
 
 Modelled on Zeus's device layer: one abstract class, one subclass per source, vendor errors mapped
 to MeterError, units in every name. A meter reports what it covers (``DeviceInfo.kind``) and
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
-from tokenergy.errors import MeterError
 from tokenergy.units import Basis, Boundary
 
 GPU = "gpu"
@@ -101,38 +99,3 @@ class WindowMeter(EnergyMeter):
     @abstractmethod
     def series_between(self, start_s: float, end_s: float) -> dict[str, list[Reading]]:
         """Samples per device covering [start_s, end_s] (with grace at the edges)."""
-
-
-_REGISTRY: dict[str, type[EnergyMeter]] = {}
-_M = TypeVar("_M", bound=type[EnergyMeter])
-
-
-def register(meter_class: _M) -> _M:
-    """Class decorator: make a meter reachable as ``--meter NAME[:ARGS]`` (NAME = its ``name``)."""
-    _REGISTRY[meter_class.name] = meter_class
-    return meter_class
-
-
-def registered() -> Mapping[str, type[EnergyMeter]]:
-    _load_builtin_meters()
-    return dict(_REGISTRY)
-
-
-def parse_spec(spec: str) -> EnergyMeter:
-    """Build a meter from ``NAME[:ARGS]`` (``nvml:0,1``, ``dcgm:http://h:9400/metrics`` …).
-
-    The meter is not opened; opening is where the source itself is checked.
-    """
-    text = spec.strip()
-    name, _, args = text.partition(":")
-    meters = registered()
-    meter_class = meters.get(name.lower())
-    if meter_class is None:
-        known = ", ".join(sorted(meters))
-        raise MeterError(f"unknown meter {name!r} in {spec!r}; known: {known}", field="--meter")
-    return meter_class.from_spec(text, args)
-
-
-def _load_builtin_meters() -> None:
-    """Import the built-in meters so their ``@register`` lines run (cheap: no vendor libs)."""
-    from tokenergy.meters import constant, dcgm, nvml, prometheus, rapl, zeus  # noqa: F401

@@ -14,7 +14,8 @@ import numpy as np
 
 from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
-from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter, register
+from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter
+from tokenergy.meters.registry import register
 from tokenergy.units import Basis, Boundary
 
 STATED = "stated"

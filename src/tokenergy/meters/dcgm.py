@@ -8,74 +8,23 @@ are as coarse as that. Spec: ``dcgm:http://HOST:PORT/metrics[?selector={gpu=~"0|
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
-
-from prometheus_client.parser import text_string_to_metric_families
 
 from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
-from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s, register
+from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s
+from tokenergy.meters.dcgm_fields import (
+    ENERGY_METRIC,
+    LIMIT_METRIC,
+    POWER_METRIC,
+    device_info,
+    device_key,
+    http_get,
+    parse_exposition,
+)
+from tokenergy.meters.registry import register
 from tokenergy.meters.selector import Selector, parse_selector
-
-ENERGY_METRIC = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
-POWER_METRIC = "DCGM_FI_DEV_POWER_USAGE"
-LIMIT_METRIC = "DCGM_FI_DEV_POWER_MGMT_LIMIT"
-HTTP_TIMEOUT_S = 5.0
-
-Labels = Mapping[str, str]
-
-
-def device_key(labels: Labels) -> str:
-    """A stable name for one GPU across scrapes and nodes: ``[host/]gpuN`` (or its UUID)."""
-    host = labels.get("Hostname") or labels.get("instance")
-    gpu = f"gpu{labels['gpu']}" if "gpu" in labels else labels.get("UUID", "gpu")
-    return f"{host}/{gpu}" if host else gpu
-
-
-def device_info(labels: Labels, power_limit_w: float | None = None) -> DeviceInfo:
-    return DeviceInfo(
-        device=device_key(labels),
-        model=labels.get("modelName"),
-        uuid=labels.get("UUID"),
-        driver=labels.get("DCGM_FI_DRIVER_VERSION") or labels.get("driver_version"),
-        power_limit_w=power_limit_w,
-    )
-
-
-def http_fetch(url: str, where: str) -> tuple[int, str]:
-    """GET a URL: (HTTP status, body text); a network failure becomes a MeterError naming it."""
-    try:
-        with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
-            status, body = int(response.status), response.read()
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read()
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise MeterError(f"cannot reach {url}: {reason}", field=where) from None
-    return status, body.decode("utf-8", errors="replace")
-
-
-def http_get(url: str, where: str) -> str:
-    """GET a URL as text; any network or HTTP failure becomes a MeterError naming it."""
-    status, body = http_fetch(url, where)
-    if status >= 400:
-        raise MeterError(f"{url} answered HTTP {status}", field=where)
-    return body
-
-
-def parse_exposition(text: str, url: str, where: str) -> list[tuple[str, dict[str, str], float]]:
-    """(metric name, labels, value) of every sample in a Prometheus text exposition."""
-    try:
-        return [
-            (sample.name, dict(sample.labels), float(sample.value))
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        ]
-    except ValueError as error:
-        raise MeterError(f"{url} did not return Prometheus metrics: {error}", field=where) from None
 
 
 def _named(

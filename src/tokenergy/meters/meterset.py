@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 
 from tokenergy.errors import ConfigError, MeterError
-from tokenergy.meters.base import GPU, DeviceInfo, EnergyMeter, now_s, parse_spec
+from tokenergy.meters.base import GPU, DeviceInfo, EnergyMeter, now_s
 from tokenergy.meters.session import MeterSession
+from tokenergy.meters.specs import parse_spec
 from tokenergy.meters.window import WindowEnergy, WindowRules
 from tokenergy.units import Basis
 

@@ -18,7 +18,8 @@ from importlib import metadata
 from typing import Any
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s, register
+from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s
+from tokenergy.meters.registry import register
 
 NVIDIA_ML_PY = "nvidia-ml-py"
 

@@ -17,8 +17,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
-from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter, now_s, register
-from tokenergy.meters.dcgm import ENERGY_METRIC, POWER_METRIC, device_info, device_key, http_fetch
+from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter, now_s
+from tokenergy.meters.dcgm_fields import (
+    ENERGY_METRIC,
+    POWER_METRIC,
+    device_info,
+    device_key,
+    http_fetch,
+)
+from tokenergy.meters.registry import register
 from tokenergy.meters.selector import Selector, parse_selector
 
 DEFAULT_GRACE_S = 30.0  # two scrapes at Prometheus's default 15 s interval

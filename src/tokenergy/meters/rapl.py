@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import CPU, DRAM, DeviceInfo, PollingMeter, Reading, now_s, register
+from tokenergy.meters.base import CPU, DRAM, DeviceInfo, PollingMeter, Reading, now_s
+from tokenergy.meters.registry import register
 
 POWERCAP = Path("/sys/class/powercap")
 _ZONE = re.compile(r"^intel-rapl:\d+(:\d+)?$")

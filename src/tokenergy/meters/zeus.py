@@ -14,7 +14,8 @@ import importlib
 from typing import Any
 
 from tokenergy.errors import MeterError
-from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s, register
+from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s
+from tokenergy.meters.registry import register
 
 
 def import_zeus_monitor() -> Any:

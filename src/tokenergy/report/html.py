@@ -1,60 +1,119 @@
-"""Render a Report as one self-contained index.html (inline SVG, inline CSS/JS, no network) and as
-summary.md (the headline findings and the key tables in Markdown)."""
+"""Render a Report as one self-contained index.html (inline SVG, CSS and JS; no network at view
+time), as summary.md (headline and key tables in Markdown) and as report.json (the same figures
+for programs).
+
+Data reaches all three: in HTML jinja2 escapes it; in Markdown ``md`` escapes HTML and the
+Markdown characters that make links, emphasis or table cells, and folds line breaks.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from html import escape
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from tokenergy.catalog import catalog_path
-from tokenergy.report.model import DataTable, Report
+from tokenergy.report.files import prepare_out, write_text
+from tokenergy.report.methodology import sources_html
+from tokenergy.report.model import DataTable, HeadlineFigure, Report
+from tokenergy.report.numbers import count, sig
 
 _SUMMARY_ROWS = 25
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~#])")
 
 
-def render_html(report: Report) -> str:
+def md(text: object) -> str:
+    """Data safe inside a Markdown paragraph or table cell: HTML escaped (no tags, no
+    autolinks), link/emphasis/cell characters backslash-escaped, line breaks folded."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN.sub(r"\\\1", escape(flat, quote=False))
+
+
+def figure_range(figure: HeadlineFigure) -> str:
+    if figure.low_wh is None or figure.high_wh is None:
+        return ""
+    return f"{sig(figure.low_wh)}–{sig(figure.high_wh)} Wh"
+
+
+def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("tokenergy.report", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    template = environment.get_template("report.html.j2")
-    return template.render(report=report, sources_md=catalog_path("SOURCES.md").read_text())
+    environment.filters["sig"] = sig
+    environment.filters["count"] = count
+    environment.globals["figure_range"] = figure_range
+    return environment
+
+
+def render_html(report: Report) -> str:
+    template = _environment().get_template("report.html.j2")
+    return template.render(report=report, sources_html=sources_html())
 
 
 def _markdown_table(table: DataTable, limit: int) -> list[str]:
-    escape = str.maketrans({"|": "\\|"})
     lines = [
-        f"**{table.caption}**",
+        f"**{md(table.caption)}**",
         "",
-        "| " + " | ".join(c.translate(escape) for c in table.columns) + " |",
+        "| " + " | ".join(md(c) for c in table.columns) + " |",
         "|" + "|".join("---:" if numeric else "---" for numeric in table.numeric) + "|",
     ]
     for row in table.rows[:limit]:
-        lines.append("| " + " | ".join(cell.text.translate(escape) for cell in row) + " |")
+        lines.append("| " + " | ".join(md(cell.text) for cell in row) + " |")
     if len(table.rows) > limit:
         lines.append(f"\n… {len(table.rows) - limit} more rows in index.html")
     if table.note:
-        lines += ["", f"_{table.note}_"]
+        lines += ["", f"_{md(table.note)}_"]
+    return [*lines, ""]
+
+
+def _headline_markdown(report: Report) -> list[str]:
+    if report.headline is None:
+        return []
+    lines = ["## Energy per query", ""]
+    for query in report.headline.classes:
+        lines += [f"**{md(query.name)}** ({md(query.description)})", ""]
+        if not query.figures:
+            lines += ["No figure of this kind in these sources.", ""]
+            continue
+        lines += [
+            "| Wh/query | range | J/output token | gCO2e/query | boundary | basis | source |",
+            "|---:|---|---:|---:|---|---|---|",
+        ]
+        for figure in query.figures:
+            basis = figure.basis.upper() if figure.basis == "simulated" else figure.basis
+            lines.append(
+                f"| {sig(figure.wh_per_query)} | {md(figure_range(figure))} "
+                f"({md(figure.spread)}) | {sig(figure.j_per_output_token)} | "
+                f"{sig(figure.gco2e_per_query)} | "
+                f"{md(figure.boundary)} | {md(basis)} | {md(figure.source)}: {md(figure.detail)} |"
+            )
+        lines.append("")
+    lines += [md(note) for note in report.headline.notes]
     return [*lines, ""]
 
 
 def render_summary(report: Report) -> str:
-    """Headlines per section, then each section's first two tables (truncated)."""
+    """The headline, then per section its findings and first two tables (truncated)."""
     lines = [
-        f"# {report.title}",
+        f"# {md(report.title)}",
         "",
-        f"tokenergy {report.version}, generated {report.generated_utc}. "
-        f"Sources: {', '.join(report.sources)}. Full report with charts: index.html.",
+        f"tokenergy {md(report.version)}, generated {md(report.generated_utc)}. "
+        f"Sources: {md(', '.join(report.sources))}. Full report with charts: index.html.",
         "",
+        *_headline_markdown(report),
     ]
     for section in report.sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {md(section.title)}", ""]
         for paragraph in section.paragraphs:
-            lines += [paragraph, ""]
-        lines += [f"- {line}" for line in section.headline]
+            lines += [md(paragraph), ""]
+        lines += [f"- {md(line)}" for line in section.headline]
         if section.headline:
             lines.append("")
         for table in section.tables[:2]:
@@ -62,9 +121,69 @@ def render_summary(report: Report) -> str:
     return "\n".join(lines)
 
 
-def write_report(report: Report, out: Path) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    index, summary = out / "index.html", out / "summary.md"
-    index.write_text(render_html(report), encoding="utf-8")
-    summary.write_text(render_summary(report), encoding="utf-8")
-    return index, summary
+def _value(value: float | str | None) -> float | str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The headline figures and every table, values as numbers where the column is numeric."""
+
+    def table(t: DataTable) -> dict[str, Any]:
+        return {
+            "key": t.key,
+            "caption": t.caption,
+            "note": t.note,
+            "rows": [
+                {
+                    column: _value(cell.sort) if numeric else cell.text
+                    for column, numeric, cell in zip(t.columns, t.numeric, row, strict=True)
+                }
+                for row in t.rows
+            ],
+        }
+
+    headline = None
+    if report.headline is not None:
+        headline = {
+            "classes": [
+                {
+                    "name": q.name,
+                    "description": q.description,
+                    "figures": [
+                        {k: _value(v) for k, v in vars(figure).items()} for figure in q.figures
+                    ],
+                }
+                for q in report.headline.classes
+            ],
+            "notes": report.headline.notes,
+            "grid": report.headline.grid,
+        }
+    return {
+        "title": report.title,
+        "generated_utc": report.generated_utc,
+        "version": report.version,
+        "sources": report.sources,
+        "headline": headline,
+        "sections": [
+            {
+                "key": s.key,
+                "title": s.title,
+                "paragraphs": s.paragraphs,
+                "findings": s.headline,
+                "tables": [table(t) for t in [*s.tables, *s.appendix]],
+                "figures": [f.files for f in s.figures],
+            }
+            for s in report.sections
+        ],
+    }
+
+
+def write_report(report: Report, out: Path) -> tuple[Path, Path, Path]:
+    prepare_out(out)
+    index, summary, data = out / "index.html", out / "summary.md", out / "report.json"
+    write_text(index, render_html(report))
+    write_text(summary, render_summary(report))
+    write_text(data, json.dumps(report_json(report), indent=1, allow_nan=False) + "\n")
+    return index, summary, data

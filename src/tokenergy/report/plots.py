@@ -1,222 +1,120 @@
-"""Matplotlib figures of the analyses, drawn on bare Figures (no pyplot state, Agg canvas).
+"""Chart specs drawn with matplotlib, for PNG files (``report --png``, ``frontier --plot``).
 
-Each builder returns a Figure; ``save_figure`` writes PNG or SVG by suffix and ``svg_text`` gives
-the SVG markup the HTML report inlines.
+Bare Figures on the Agg canvas (no pyplot state). Ticks use plain labels (``numbers.tick``: no
+math text, no minor-tick labels), titles wrap instead of being cut, and the legend lists every
+series. The HTML report draws the same specs as light SVG (``svg.py``).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from numpy.typing import NDArray
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.typing import LineStyleType
 
 from tokenergy.analyze.frontier import GroupFrontier
-from tokenergy.analyze.table import AnalysisRow, Metric, group_key
+from tokenergy.analyze.table import Metric
 from tokenergy.errors import ConfigError
+from tokenergy.report.charts import Chart, groups_chart
+from tokenergy.report.numbers import tick
+from tokenergy.report.svg import chart_document
 
-_MAX_PANELS = 24
-
-
-def _label(metric: Metric) -> str:
-    return f"{metric.label} ({metric.unit})"
-
-
-def _key_text(key: tuple[Any, ...]) -> str:
-    return " / ".join(str(part) for part in key if part is not None) or "all"
+_PANEL_IN = (3.4, 2.6)
+_WIDE_IN = (8.0, 4.2)
 
 
-def _style(index: int) -> tuple[str, str]:
-    """Ten colours, then the same colours dashed, so up to twenty lines stay distinguishable."""
-    return f"C{index % 10}", "-" if index % 20 < 10 else "--"
+def _dashes(dash: str) -> LineStyleType:
+    return (0, tuple(float(part) for part in dash.split())) if dash else "-"
 
 
-def _new(width_in: float, height_in: float, constrained: bool = True) -> Figure:
-    figure = Figure(figsize=(width_in, height_in), layout="constrained" if constrained else None)
+def chart_figure(chart: Chart, columns: int = 4) -> Figure:
+    """Every panel and series of the chart, with one legend for the whole figure."""
+    wide = len(chart.panels) <= 1
+    columns = 1 if wide else min(columns, len(chart.panels))
+    rows = max(1, -(-len(chart.panels) // columns))
+    panel_w, panel_h = _WIDE_IN if wide else _PANEL_IN
+    legend_rows = -(-len(chart.legend) // 4) if chart.legend else 0
+    head_in = 0.5 + 0.22 * legend_rows
+    figure = Figure(figsize=(panel_w * columns, panel_h * rows + head_in))
     FigureCanvasAgg(figure)
+    figure.subplots_adjust(
+        left=0.09 if wide else 0.06,
+        right=0.98,
+        bottom=0.45 / (panel_h * rows + head_in),
+        top=1 - head_in / (panel_h * rows + head_in),
+        hspace=0.6,
+        wspace=0.3,
+    )
+    figure.suptitle(textwrap.fill(chart.title, 110), fontsize=11, y=0.995, va="top")
+    plain = FuncFormatter(lambda value, _: tick(value))
+    for index, panel in enumerate(chart.panels):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        for series in panel.series:
+            xs = [p.x for p in series.points]
+            ys = [p.y for p in series.points]
+            if series.markers:
+                axes.scatter(xs, ys, s=10, color=series.colour, alpha=0.3 if series.faint else 1)
+            if series.line:
+                axes.plot(xs, ys, color=series.colour, linestyle=_dashes(series.dash), lw=1.3)
+        for scale, log, axis in (
+            (axes.set_xscale, chart.x.log, axes.xaxis),
+            (axes.set_yscale, chart.y.log, axes.yaxis),
+        ):
+            if log:
+                scale("log")
+                axis.set_minor_locator(NullLocator())
+            axis.set_major_formatter(plain)
+        axes.set_title(textwrap.fill(panel.title, 40), fontsize=8, y=1.0)
+        axes.tick_params(labelsize=7)
+        axes.grid(alpha=0.3)
+        axes.set_xlabel(chart.x.label, fontsize=7)
+        axes.set_ylabel(chart.y.label, fontsize=7)
+    if chart.legend:
+        handles = [
+            Line2D([], [], color=e.colour, linestyle=_dashes(e.dash), label=e.label)
+            for e in chart.legend
+        ]
+        figure.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 1 - 0.4 / (panel_h * rows + head_in)),
+            ncol=min(4, len(handles)),
+            fontsize=7,
+            frameon=False,
+        )
     return figure
-
-
-def _short(text: str, limit: int = 38) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _draw_frontier(
-    axes: Axes,
-    group: GroupFrontier,
-    x: Metric,
-    y: Metric,
-    colour: str,
-    label: str,
-    size: float,
-    dash: Any,
-) -> None:
-    """Every configuration of a group as faint points, its frontier as a line through them."""
-    everyone = group.frontier + group.dominated
-    axes.scatter(
-        [r.get(x.column) for r in everyone],
-        [r.get(y.column) for r in everyone],
-        s=size,
-        alpha=0.3,
-        color=colour,
-    )
-    axes.plot(
-        [r.get(x.column) for r in group.frontier],
-        [r.get(y.column) for r in group.frontier],
-        marker="o",
-        markersize=size / 3,
-        label=label,
-        color=colour,
-        linestyle=dash,
-    )
 
 
 def frontier_figure(
     groups: Sequence[GroupFrontier], x: Metric, y: Metric, group_by: tuple[str, ...]
 ) -> Figure:
-    """All configurations (faint) and each group's frontier (line), one colour per group."""
-    figure = _new(8, 5)
-    axes = figure.add_subplot()
-    for index, group in enumerate(groups[:20]):
-        colour, dash = _style(index)
-        _draw_frontier(axes, group, x, y, colour, _short(_key_text(group.key)), 12, dash)
-    axes.set_xlabel(_label(x))
-    axes.set_ylabel(_label(y))
-    axes.set_yscale("log")
-    axes.grid(alpha=0.3)
-    title = f"time–energy frontier by {', '.join(group_by)}" if group_by else "frontier"
-    axes.set_title(title + ("" if len(groups) <= 20 else f" (first 20 of {len(groups)})"))
-    if groups:
-        axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return figure
-
-
-def frontier_panels(
-    groups: Sequence[GroupFrontier], x: Metric, y: Metric, panel_by: int, title: str
-) -> Figure:
-    """Small multiples: one panel per value of the first ``panel_by`` group keys; lines inside."""
-    panels: dict[tuple[Any, ...], list[GroupFrontier]] = {}
-    for group in groups:
-        panels.setdefault(group.key[:panel_by], []).append(group)
-    keys = list(panels)[:_MAX_PANELS]
-    columns = min(4, max(1, len(keys)))
-    rows = max(1, -(-len(keys) // columns))
-    # fixed margins: constrained layout over dozens of log axes costs seconds per figure
-    figure = _new(3.4 * columns, 2.7 * rows + 0.8, constrained=False)
-    figure.subplots_adjust(
-        left=0.07,
-        right=0.98,
-        bottom=0.1 / rows,
-        top=1 - 0.75 / (2.7 * rows + 0.8),
-        hspace=0.55,
-        wspace=0.3,
-    )
-    figure.suptitle(title)
-    for index, key in enumerate(keys):
-        axes = figure.add_subplot(rows, columns, index + 1)
-        for line, group in enumerate(panels[key]):
-            colour = f"C{line % 10}"
-            _draw_frontier(axes, group, x, y, colour, _key_text(group.key[panel_by:]), 8, "-")
-        axes.set_title(_short(_key_text(key), 34), fontsize=8)
-        axes.tick_params(labelsize=7)
-        axes.set_yscale("log")
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=6)
-        if index % columns == 0:
-            axes.set_ylabel(_label(y), fontsize=7)
-        axes.set_xlabel(_label(x), fontsize=7)
-    return figure
-
-
-def _lines_by_group(
-    axes: Axes,
-    rows: Sequence[AnalysisRow],
-    x_column: str,
-    y_column: str,
-    group_by: tuple[str, ...],
-    limit: int = 20,
-) -> None:
-    groups: dict[tuple[Any, ...], list[AnalysisRow]] = {}
-    for row in rows:
-        if row.get(x_column) is not None and row.get(y_column) is not None:
-            groups.setdefault(group_key(row, group_by), []).append(row)
-    for index, (key, members) in enumerate(list(groups.items())[:limit]):
-        members.sort(key=lambda r: r.get(x_column))
-        axes.plot(
-            [r.get(x_column) for r in members],
-            [r.get(y_column) for r in members],
-            marker="o",
-            markersize=3,
-            label=_short(_key_text(key)),
-            color=_style(index)[0],
-            linestyle=_style(index)[1],
-        )
-    if groups:
-        axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-
-
-def batch_figure(rows: Sequence[AnalysisRow], group_by: tuple[str, ...], title: str) -> Figure:
-    """Energy per output token against the batch cap: the main lever of serving efficiency."""
-    figure = _new(8, 4.5)
-    axes = figure.add_subplot()
-    _lines_by_group(axes, rows, "batch_cap", "energy_per_token_j", group_by)
-    axes.set_xscale("log", base=2)
-    axes.set_yscale("log")
-    axes.set_xlabel("batch cap (max concurrent requests)")
-    axes.set_ylabel("energy per output token (J)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    return figure
-
-
-def intvty_figure(rows: Sequence[AnalysisRow], group_by: tuple[str, ...], title: str) -> Figure:
-    """Energy per output token against interactivity (tok/s per user), one line per group."""
-    figure = _new(8, 4.5)
-    axes = figure.add_subplot()
-    _lines_by_group(axes, rows, "median_intvty_tok_s", "energy_per_token_j", group_by)
-    axes.set_yscale("log")
-    axes.set_xlabel("median interactivity (tok/s/user)")
-    axes.set_ylabel("energy per output token (J)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    return figure
-
-
-def timeline_figure(
-    timelines: Mapping[str, tuple[NDArray[np.float64], NDArray[np.float64]]], title: str
-) -> Figure:
-    """Power over time per device (seconds from the start, watts)."""
-    figure = _new(8, 3.5)
-    axes = figure.add_subplot()
-    for index, (label, (time_s, power_w)) in enumerate(timelines.items()):
-        axes.plot(time_s, power_w, linewidth=0.9, color=f"C{index % 10}", label=label)
-    axes.set_xlabel("time (s)")
-    axes.set_ylabel("power (W)")
-    axes.set_title(title)
-    axes.grid(alpha=0.3)
-    if timelines:
-        axes.legend(fontsize=7)
-    return figure
+    """All configurations (faint) and each group's frontier (line), every group in the legend."""
+    return chart_figure(groups_chart(groups, x, y, group_by))
 
 
 def save_figure(figure: Figure, path: Path) -> None:
     """PNG or SVG chosen by the file suffix."""
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix not in ("png", "svg"):
-        raise ConfigError(f"plot files must end in .png or .svg, got {path.name!r}", field="--plot")
+    suffix = _suffix(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format=suffix, dpi=120)
 
 
-def svg_text(figure: Figure) -> str:
-    """SVG markup without the XML prolog, ready to inline into HTML."""
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
+def save_chart(chart: Chart, path: Path) -> None:
+    """A chart to a file: SVG drawn directly (fast), PNG through matplotlib."""
+    if _suffix(path) == "svg":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(chart_document(chart), encoding="utf-8")
+    else:
+        save_figure(chart_figure(chart), path)
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg"):
+        raise ConfigError(f"plot files must end in .png or .svg, got {path.name!r}", field="--plot")
+    return suffix

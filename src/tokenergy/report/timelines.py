@@ -8,6 +8,7 @@ or ``timestamp_s``; shifted to start at 0), ``power_w`` (empty cells skipped), a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from tokenergy.errors import IngestError
+from tokenergy.report.charts import timeline_chart
+from tokenergy.report.figures import FigureWriter
+from tokenergy.report.model import Section
 
 _TIME_COLUMNS = ("time_s", "t_s", "timestamp_s")
 _PATTERNS = ("power*.csv", "power*.parquet", "timeline*.csv", "timeline*.parquet")
@@ -57,3 +61,57 @@ def read_timeline(path: Path) -> Timeline:
         order = np.argsort(time_s[mask])
         out[device] = (time_s[mask][order] - start, power_w[mask][order])
     return out
+
+
+MAX_TIMELINES = 12
+MAX_POINTS = 2000
+
+
+def _thin(timeline: Timeline) -> tuple[Timeline, bool]:
+    """At most MAX_POINTS per device for drawing: each bucket keeps its min and max (peaks stay)."""
+    out: Timeline = {}
+    thinned = False
+    for device, (time_s, power_w) in timeline.items():
+        if len(time_s) <= MAX_POINTS:
+            out[device] = (time_s, power_w)
+            continue
+        thinned = True
+        buckets = np.array_split(np.arange(len(time_s)), MAX_POINTS // 2)
+        keep = np.unique(
+            np.concatenate(
+                [[b[np.argmin(power_w[b])], b[np.argmax(power_w[b])]] for b in buckets if len(b)]
+            )
+        )
+        out[device] = (time_s[keep], power_w[keep])
+    return out, thinned
+
+
+def timeline_section(run_dirs: Sequence[Path], figures: FigureWriter) -> Section:
+    """One chart per power timeline file found next to the runs (the first MAX_TIMELINES)."""
+    section = Section("timelines", "Power timelines of measured runs")
+    found = [(run, path) for run in run_dirs for path in timeline_files(run)]
+    if not found:
+        section.paragraphs.append(
+            "No power timeline files (power*.csv|parquet or timeline*.csv|parquet with time_s and "
+            "power_w columns) were found next to the runs in these sources."
+        )
+        return section
+    if len(found) > MAX_TIMELINES:
+        section.paragraphs.append(
+            f"{len(found)} timeline files; the first {MAX_TIMELINES} are drawn: "
+            + ", ".join(str(path) for _, path in found[MAX_TIMELINES:])
+            + " are not."
+        )
+    for index, (run, path) in enumerate(found[:MAX_TIMELINES]):
+        timeline, thinned = _thin(read_timeline(path))
+        caption = (
+            f"Drawn with at most {MAX_POINTS} points per device (each bucket's min and max)."
+            if thinned
+            else None
+        )
+        section.figures.append(
+            figures.block(
+                timeline_chart(f"timeline-{index}", f"{run.name}: {path.name}", timeline, caption)
+            )
+        )
+    return section

@@ -20,7 +20,7 @@ from typing import Any, Self
 import numpy as np
 from aiohttp import web
 
-from tokenergy import __version__
+from tokenergy._version import __version__
 from tokenergy.sim import tokenizer
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.engine import Engine, Sequence, TokenEvent

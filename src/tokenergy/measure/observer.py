@@ -1,26 +1,25 @@
-"""Measured runs: meters attached to ``tokenergy bench`` through the runner's observer hook.
+"""One load point's recorder: meters attached through the runner's observer hook, and the
+summary (counts, energy, J/token, Wh/query, validity) that goes into run.json.
 
-The meters are opened and the idle power measured before any load (so a bad spec or an
-unreachable endpoint fails first); during the load they poll on their own threads; when the
-runner settles its window (the steady state when reached, else the whole run) the observer
-returns that window's energy and keeps the whole run's too — the same windows as the latency
-statistics. A meter failing mid-run only makes the energy invalid: latency results are kept.
+The meters are opened and the idle power measured before any load (see ``bench.py``); during
+the load they poll on their own threads; when the runner settles its window (the steady state
+when reached, else the whole run) this observer returns that window's energy, then the whole
+run's — the same windows as the latency statistics. A meter failing mid-run only makes the
+energy invalid: latency results are kept. run.json is written once, by the runner, with the
+``summary`` section this observer supplies.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tokenergy.load.client import ClockAnchor, RequestRecord
-from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
-from tokenergy.load.metrics import Window, whole_run_window
-from tokenergy.load.runlog import RUN_FILE, write_json
-from tokenergy.load.summary import RunResult, write_run
+from tokenergy.load.metrics import Window
+from tokenergy.load.summary import RunResult
 from tokenergy.meters.meterset import Idle, MeterSet
 from tokenergy.meters.record import energy_record, host_energy_j, idle_subtracted_j
 from tokenergy.meters.timeline import write_timeline
@@ -44,17 +43,16 @@ def achieved_batch(records: Sequence[RequestRecord], window: Window) -> float:
 
 
 @dataclass
-class MeterObserver(RunObserver):
-    """Feeds one load point's windows to the meters and keeps what they measured."""
+class PointObserver(RunObserver):
+    """Feeds one load point's windows to the meters (if any) and writes its run.json summary."""
 
-    meters: MeterSet
+    out_dir: Path
+    meters: MeterSet | None = None
     idle: Idle | None = None
     expected_gpus: int | None = None
     concurrency: int | None = None
     anchor: ClockAnchor | None = None
     records: list[RequestRecord] = field(default_factory=list)
-    window_energy: EnergyMeasurement | None = None
-    whole_energy: EnergyMeasurement | None = None
     failures: list[str] = field(default_factory=list)
     span_s: tuple[float, float] | None = None
     edges_s: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -62,45 +60,65 @@ class MeterObserver(RunObserver):
     def on_start(self, anchor: ClockAnchor) -> None:
         self.anchor = anchor
         self.records = []
-        self.meters.mark()  # a reading right at the start of the load
+        if self.meters is not None:
+            self.meters.mark()  # a reading right at the start of the load
 
     def on_request_done(self, record: RequestRecord) -> None:
         if not record.warmup:
             self.records.append(record)
 
     def on_stop(self, stop_ns: int) -> None:
-        self.meters.mark()  # and one right after it, so the last edge is bracketed
+        if self.meters is not None:
+            self.meters.mark()  # and one right after it, so the last edge is bracketed
 
     def on_window(self, window: Window) -> EnergyMeasurement | None:
-        assert self.anchor is not None
-        end_s = self.meters.mark()
-        self.span_s = (self.anchor.wall_s(0), end_s)
-        whole = whole_run_window(self.records)
-        try:
-            if whole is not None:
-                self.whole_energy = self._measure(whole, batch_ratio=None, name="whole_run")
-            ratio = None
-            if window.steady and self.concurrency:
-                ratio = achieved_batch(self.records, window) / self.concurrency
-            self.window_energy = self._measure(window, batch_ratio=ratio, name="window")
-        except Exception as error:  # a meter bug must not cost the latency results
-            self.failures.append(f"metering failed: {type(error).__name__}: {error}")
+        if self.meters is None or self.anchor is None:
             return None
-        return self.window_energy
+        self.span_s = (self.anchor.wall_s(0), self.meters.mark())
+        ratio = None
+        if window.steady and self.concurrency:
+            ratio = achieved_batch(self.records, window) / self.concurrency
+        return self._measure(window, batch_ratio=ratio, name="window")
+
+    def on_whole_run(self, window: Window) -> EnergyMeasurement | None:
+        if self.meters is None or self.anchor is None:
+            return None
+        return self._measure(window, batch_ratio=None, name="whole_run")
 
     def _measure(
         self, window: Window, batch_ratio: float | None, name: str
     ) -> EnergyMeasurement | None:
-        assert self.anchor is not None
+        assert self.meters is not None and self.anchor is not None
         start_s, end_s = self.anchor.wall_s(window.start_ns), self.anchor.wall_s(window.end_ns)
         self.edges_s[name] = (start_s, end_s)
-        measured = self.meters.window(
-            start_s, end_s, expected_gpus=self.expected_gpus, batch_ratio=batch_ratio
-        )
-        record = energy_record(measured, self.idle)
+        try:
+            measured = self.meters.window(
+                start_s, end_s, expected_gpus=self.expected_gpus, batch_ratio=batch_ratio
+            )
+            record = energy_record(measured, self.idle)
+        except Exception as error:  # a meter bug must not cost the latency results
+            self.failures.append(f"metering failed: {type(error).__name__}: {error}")
+            return None
         if record is None:
             self.failures.extend(measured.reasons or ["no device yielded energy"])
         return record
+
+    def run_sections(self, outcome: RunResult) -> dict[str, Any]:
+        """run.json's ``summary``: the window's figures, the whole run's under
+        ``whole_run_figures``; also saves the power timeline next to it."""
+        summary = figures(outcome.result, self.failures)
+        summary["whole_run_figures"] = figures(outcome.whole_run, self.failures)
+        if self.meters is not None:
+            if self.span_s is not None:
+                start_s, end_s = self.span_s
+                write_timeline(self.meters, self.out_dir / TIMELINE_FILE, start_s, end_s)
+            # Unix times, to line windows up with the power timeline
+            summary["window_unix_s"] = self.edges_s.get("window")
+            summary["whole_run_figures"]["window_unix_s"] = self.edges_s.get("whole_run")
+            summary["meter_notes"] = self.meters.notes
+            summary["idle_reasons"] = list(self.idle.reasons) if self.idle else []
+            summary["power_timeline"] = TIMELINE_FILE if self.span_s else None
+        return {"summary": summary}
 
 
 def _ratio(value: float | None, per: float | None) -> float | None:
@@ -167,36 +185,3 @@ def figures(result: ServingResult, failures: Sequence[str] = ()) -> dict[str, An
         "method": energy.method if energy is not None else None,
         "meter": energy.meter if energy is not None else None,
     }
-
-
-def finish_point(
-    config: BenchConfig, outcome: RunResult, observer: MeterObserver | None
-) -> dict[str, Any]:
-    """Attach the whole run's energy, save the power timeline, and add the summary to run.json.
-
-    Returns the summary: the window's figures at the top level and the whole run's under
-    ``whole_run_figures`` (both None-valued for energy when no meter ran).
-    """
-    failures: list[str] = []
-    if observer is not None:
-        failures = observer.failures
-        outcome.whole_run.energy = observer.whole_energy
-        if observer.anchor is not None:
-            write_run(config, outcome, observer.anchor)  # run.json again, now with both energies
-        if observer.span_s is not None:
-            start_s, end_s = observer.span_s
-            write_timeline(observer.meters, config.out_dir / TIMELINE_FILE, start_s, end_s)
-    summary = figures(outcome.result, failures)
-    summary["whole_run_figures"] = figures(outcome.whole_run, failures)
-    if observer is not None:  # Unix times, to line windows up with the power timeline
-        summary["window_unix_s"] = observer.edges_s.get("window")
-        summary["whole_run_figures"]["window_unix_s"] = observer.edges_s.get("whole_run")
-    if observer is not None:
-        summary["meter_notes"] = observer.meters.notes
-        summary["idle_reasons"] = list(observer.idle.reasons) if observer.idle else []
-        summary["power_timeline"] = TIMELINE_FILE if observer.span_s else None
-    run_path = Path(config.out_dir) / RUN_FILE
-    payload = json.loads(run_path.read_text())
-    payload["summary"] = summary
-    write_json(run_path, payload)
-    return summary

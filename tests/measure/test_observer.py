@@ -24,9 +24,10 @@ from exporter_fake import Exporter, serve
 from nvml_fake import SinePower
 from prometheus_server import needs_prometheus, prometheus
 
+from tokenergy.ingest import load_results
 from tokenergy.load.client import RequestRecord
 from tokenergy.load.metrics import Window
-from tokenergy.meters.measured import TIMELINE_FILE, achieved_batch
+from tokenergy.measure.observer import TIMELINE_FILE, achieved_batch
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.record import energy_record
 from tokenergy.sim.server import SimHandle, run_in_thread
@@ -120,6 +121,12 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
     assert stored["summary"]["energy_j"] == high["energy_j"]
     assert stored["whole_run"]["energy"]["energy_j"] == high["whole_run_figures"]["energy_j"]
     assert stored["result"]["energy"]["devices"][0]["uuid"].startswith("GPU-")
+    # metered runs rewrite vllm_bench.json: it still names the served model (no --model given),
+    # and ingesting it shows that model and no 'openai' framework (the API is not the engine)
+    export = json.loads((out / "c8" / "vllm_bench.json").read_text())
+    assert export["model_id"] == stored["result"]["identity"]["model"] != ""
+    ingested = load_results([out / "c8" / "vllm_bench.json"]).results[0]
+    assert ingested.identity.model == export["model_id"] and ingested.identity.engine is None
 
 
 @needs_prometheus
