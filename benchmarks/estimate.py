@@ -136,8 +136,8 @@ def main() -> None:
         f"identical results: {same}"
     )
     print(
-        f"  the workers used {children:.2f} CPU-s in {t_all:.2f} s: {children / t_all:.2f} cores "
-        f"on average (load average now {os.getloadavg()[0]:.1f}; the speed-up cannot exceed this)"
+        f"  the workers got {children:.2f} CPU-s in {t_all:.2f} s: {children / t_all:.2f} cores on "
+        f"average (load average {os.getloadavg()[0]:.1f}: other processes share the cores)"
     )
 
     loop_samples = int(args.loop_samples)
