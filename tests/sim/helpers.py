@@ -86,3 +86,39 @@ async def http_steady_state(
     (start_mj, start_tokens), (end_mj, end_tokens) = marks["start"], marks["end"]
     tokens = end_tokens - start_tokens
     return (end_mj - start_mj) / 1000.0 / tokens, tokens
+
+
+async def sim_ledger(session: aiohttp.ClientSession, base_url: str) -> tuple[float, float]:
+    """(total energy J, generation tokens) at one instant of the sim (GET /sim/energy)."""
+    async with session.get(f"{base_url}/sim/energy") as response:
+        doc = json.loads(await response.text())
+    return float(doc["total_energy_j"]), float(doc["generation_tokens"])
+
+
+async def closed_loop_j_per_output_token(
+    base_url: str, *, concurrency: int, waves: int, isl: int, osl: int, model: str
+) -> float:
+    """Closed loop of equal streamed requests, ``waves`` per slot; J/output-token from the
+    sim's ledger between the c-th and the (N − c)-th completion (whole waves, no ramps)."""
+    body = {"model": model, "prompt": [11] * isl, "max_tokens": osl, "ignore_eos": True,
+            "stream": True}  # fmt: skip
+    total = concurrency * waves
+    done = 0
+    marks: dict[str, tuple[float, float]] = {}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as load, aiohttp.ClientSession() as meter:
+
+        async def worker() -> None:
+            nonlocal done
+            for _ in range(waves):
+                async with load.post(f"{base_url}/v1/completions", json=body) as response:
+                    assert response.status == 200
+                    await response.read()
+                done += 1
+                if done in (concurrency, total - concurrency):
+                    key = "start" if done == concurrency else "end"
+                    marks[key] = await sim_ledger(meter, base_url)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    (start_j, start_tokens), (end_j, end_tokens) = marks["start"], marks["end"]
+    return (end_j - start_j) / (end_tokens - start_tokens)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from tokenergy.sim.clock import SimClock
-from tokenergy.sim.engine import Engine, Sequence, TokenEvent
+from tokenergy.sim.engine import Engine, Sequence, TokenEvent, TokenStream
 from tokenergy.sim.power import EnergyLedger, gpu_power_w
 from tokenergy.sim.profiles import Profile, load_profile
 
@@ -29,14 +29,14 @@ async def _run(
     runner = asyncio.create_task(engine.run())
     queues, seqs = [], []
     for prompt_len, output_len in prompts:
-        queue: asyncio.Queue[TokenEvent] = asyncio.Queue()
+        queue = TokenStream()
         seqs.append(engine.submit(prompt_len, output_len, "length", queue))
         queues.append(queue)
 
-    async def drain(queue: asyncio.Queue[TokenEvent]) -> list[TokenEvent]:
-        events = [await queue.get()]
+    async def drain(queue: TokenStream) -> list[TokenEvent]:
+        events = await queue.take()
         while events[-1].finish_reason is None:
-            events.append(await queue.get())
+            events += await queue.take()
         return events
 
     results = await asyncio.gather(*(drain(q) for q in queues))
@@ -100,9 +100,11 @@ async def test_energy_equals_step_power_times_step_time() -> None:
     ledger = EnergyLedger(profile.power, 1)
     engine = Engine(profile, clock, ledger)
     runner = asyncio.create_task(engine.run())
-    queue: asyncio.Queue[TokenEvent] = asyncio.Queue()
+    queue = TokenStream()
     seq = engine.submit(50, 10, "length", queue)
-    events = [await queue.get() for _ in range(10)]
+    events = await queue.take()
+    while len(events) < 10:
+        events += await queue.take()
     busy_s, _ = ledger.busy_idle_s(events[-1].time_s)
     energy_j = ledger.energy_j(events[-1].time_s)
     runner.cancel()

@@ -24,6 +24,7 @@ class SimClock:
         self._wall_start_s = self._anchor_wall_s
         self._cap_s: float | None = None  # busy: end of the current (or just finished) step
         self._step_wall_s = 0.0
+        self.behind_s = 0.0  # wall seconds the current step's end is already past
 
     def now_s(self) -> float:
         """Current simulated time in seconds since the sim started."""
@@ -56,7 +57,14 @@ class SimClock:
         self._step_wall_s = duration_s / self.speed
         self._anchor_sim_s, self._anchor_wall_s = start_s, wall_start_s
         self._cap_s = start_s + duration_s
-        return start_s, max(0.0, wall_start_s + self._step_wall_s - wall_now_s)
+        ahead_s = wall_start_s + self._step_wall_s - wall_now_s
+        self.behind_s = max(0.0, -ahead_s)
+        return start_s, max(0.0, ahead_s)
+
+    @property
+    def busy(self) -> bool:
+        """A step is running or has just ended (simulated time is held at its end)."""
+        return self._cap_s is not None
 
     def end_step(self) -> float:
         """The step is over: simulated time stays at its end until the next step or idling."""
@@ -64,10 +72,13 @@ class SimClock:
         self._anchor_sim_s = self._cap_s
         return self._cap_s
 
-    def go_idle(self) -> float:
-        """No work left: from now on simulated time follows the wall clock again."""
+    def go_idle(self, since_wall_s: float | None = None) -> float:
+        """No work left: simulated time follows the wall clock again, from ``since_wall_s``
+        (a monotonic time in the past, e.g. when a hold for more work began) or from now."""
         if self._cap_s is not None:
-            self._anchor_sim_s, self._anchor_wall_s = self._cap_s, time.monotonic()
+            now_wall_s = time.monotonic()
+            since_s = now_wall_s if since_wall_s is None else min(since_wall_s, now_wall_s)
+            self._anchor_sim_s, self._anchor_wall_s = self._cap_s, since_s
             self._cap_s = None
         return self._anchor_sim_s
 

@@ -8,28 +8,68 @@ admitted one is preempted and recomputed later (vLLM's recompute preemption).
 
 Step time = base + per_seq·(decoding seqs) + per_context_token·(their context tokens)
           + per_prefill_token·(prefill tokens in the step).
+
+Client turnaround: when sequences finish and a closed-loop client owes follow-ups, the engine
+holds the next step (no simulated time passes) until they arrive (see turnaround.py), so that
+the client's own wall time does not become ``speed``× simulated time with the batch one short.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile
+from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold
+
+# Far behind schedule (by more than BEHIND_S wall), steps run back to back for up to
+# MAX_UNYIELDED_S before the server writes: a write then carries several steps' tokens instead of
+# one send per token per step. On schedule, every step's tokens are written at its end.
+BEHIND_S = 0.01
+MAX_UNYIELDED_S = 0.002
 
 
-@dataclass(frozen=True)
-class TokenEvent:
+class TokenEvent(NamedTuple):
     """One generated token of prompt ``choice``, emitted at the simulated end of its step."""
 
     choice: int
     token_index: int
     time_s: float
     finish_reason: str | None  # "length" or "stop" on the last token
+
+
+class TokenStream:
+    """The tokens of one request's prompts: the engine appends each step's tokens, the reader
+    takes everything pending at once (one wake-up and one write per step, not per token)."""
+
+    __slots__ = ("_pending", "_waiter")
+
+    def __init__(self) -> None:
+        self._pending: list[TokenEvent] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: TokenEvent) -> None:
+        self._pending.append(event)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def take(self) -> list[TokenEvent]:
+        """Every token delivered since the last call (waits for at least one)."""
+        while not self._pending:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        events, self._pending = self._pending, []
+        return events
 
 
 @dataclass(eq=False)
@@ -40,7 +80,7 @@ class Sequence:
     stop_at: int
     finish_reason: str
     arrival_s: float
-    events: asyncio.Queue[TokenEvent]
+    events: TokenStream
     choice: int = 0
     generated: int = 0
     computed: int = 0  # tokens whose KV is in the cache
@@ -53,8 +93,7 @@ class Sequence:
         return self.prompt_len + self.generated
 
 
-@dataclass
-class _Planned:
+class _Planned(NamedTuple):
     seq: Sequence
     tokens: int
 
@@ -71,13 +110,23 @@ class EngineStats:
 
 
 class Engine:
-    def __init__(self, profile: Profile, clock: SimClock, ledger: EnergyLedger) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        clock: SimClock,
+        ledger: EnergyLedger,
+        max_unyielded_s: float = MAX_UNYIELDED_S,
+    ) -> None:
         self.profile = profile
+        self.max_unyielded_s = max_unyielded_s
         self.clock = clock
         self.ledger = ledger
         self.stats = EngineStats()
         self._waiting: deque[Sequence] = deque()
         self._running: list[Sequence] = []
+        self._kv_used = 0  # tokens in the KV cache of running sequences
+        self._aborts = 0  # aborted sequences not yet dropped
+        self._hold = ClosedLoopHold()
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self.on_finish: Callable[[Sequence, float], None] | None = None
@@ -94,7 +143,7 @@ class Engine:
 
     @property
     def kv_used_tokens(self) -> int:
-        return sum(seq.computed for seq in self._running)
+        return self._kv_used
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -103,7 +152,7 @@ class Engine:
         prompt_len: int,
         stop_at: int,
         finish_reason: str,
-        events: asyncio.Queue[TokenEvent],
+        events: TokenStream,
         choice: int = 0,
     ) -> Sequence:
         """Queue a prompt; its tokens arrive on ``events`` (shared by a request's prompts)."""
@@ -118,12 +167,15 @@ class Engine:
             choice=choice,
         )
         self._waiting.append(seq)
+        self._hold.arrived()
         self._wake.set()
         return seq
 
     def abort(self, seq: Sequence) -> None:
         """The client went away: drop the sequence at the next step."""
-        seq.aborted = True
+        if not seq.aborted and seq.generated < seq.stop_at:
+            seq.aborted = True
+            self._aborts += 1
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -132,21 +184,53 @@ class Engine:
         if start_delay_s > 0:
             await asyncio.sleep(self.clock.wall_delay_s(start_delay_s))
         self._ready.set()
+        yielded_wall_s = time.monotonic()
         while True:
+            idle_since_wall_s = (
+                await self._wait_for_turnaround() if self._hold.should_hold else None
+            )
             plan = self._schedule()
             if not plan:
                 if self._running or self._waiting:
                     raise RuntimeError("scheduler stalled: a sequence needs more KV than exists")
-                self.ledger.set_running(self.clock.go_idle(), 0)
+                self.ledger.set_running(self.clock.go_idle(idle_since_wall_s), 0)
+                self._hold.idle()
                 self._wake.clear()
                 await self._wake.wait()
                 continue
             duration_s = self.step_time_s(plan)
-            earliest_s = min(item.seq.arrival_s for item in plan)
+            earliest_s = 0.0 if self.clock.busy else min(item.seq.arrival_s for item in plan)
             start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
-            await asyncio.sleep(sleep_s)
+            if (
+                self.clock.behind_s < BEHIND_S
+                or time.monotonic() - yielded_wall_s >= self.max_unyielded_s
+            ):
+                await asyncio.sleep(sleep_s)
+                yielded_wall_s = time.monotonic()
             self._complete(plan, self.clock.end_step())
+
+    async def _wait_for_turnaround(self) -> float | None:
+        """Hold (no simulated time) while freed slots are owed follow-ups and the batch has room.
+
+        Returns None, or the wall time the hold began if it expired, so that idling counts from
+        then and a client that has stopped sending leaves the idle time unchanged.
+        """
+        cap = self.profile.scheduler.max_num_seqs
+        started_wall_s = time.monotonic()
+        deadline_s = started_wall_s + HOLD_WAIT_S
+        while self._hold.should_hold and len(self._running) + len(self._waiting) < cap:
+            self._wake.clear()
+            remaining_s = deadline_s - time.monotonic()
+            if remaining_s <= 0:
+                self._hold.expired()
+                return started_wall_s
+            try:
+                async with asyncio.timeout(remaining_s):
+                    await self._wake.wait()
+            except TimeoutError:
+                continue
+        return None
 
     @property
     def ready(self) -> bool:
@@ -157,30 +241,47 @@ class Engine:
 
     def step_time_s(self, plan: list[_Planned]) -> float:
         timing = self.profile.step
-        decode = [p for p in plan if p.tokens == 1 and p.seq.computed > 0]
-        prefill_tokens = sum(p.tokens for p in plan) - len(decode)
-        context_tokens = sum(p.seq.computed + 1 for p in decode)
+        decoding = prefill_tokens = context_tokens = 0
+        for seq, tokens in plan:
+            if tokens == 1 and seq.computed > 0:
+                decoding += 1
+                context_tokens += seq.computed + 1
+            else:
+                prefill_tokens += tokens
         return (
             timing.base_s
-            + timing.per_seq_s * len(decode)
+            + timing.per_seq_s * decoding
             + timing.per_context_token_s * context_tokens
             + timing.per_prefill_token_s * prefill_tokens
         )
 
+    def _drop_aborted(self) -> None:
+        running: list[Sequence] = []
+        for seq in self._running:
+            if seq.aborted:
+                self._kv_used -= seq.computed
+                self._hold.freed()
+            else:
+                running.append(seq)
+        self._running = running
+        self._waiting = deque(seq for seq in self._waiting if not seq.aborted)
+        self._aborts = 0
+
     def _schedule(self) -> list[_Planned]:
         """Running sequences first (preempting the newest when KV runs out), then admissions."""
         limits = self.profile.scheduler
-        self._running = [seq for seq in self._running if not seq.aborted]
-        self._waiting = deque(seq for seq in self._waiting if not seq.aborted)
+        if self._aborts:
+            self._drop_aborted()
         budget = limits.max_num_batched_tokens
-        kv_free = limits.kv_cache_tokens - self.kv_used_tokens
+        kv_free = limits.kv_cache_tokens - self._kv_used
         plan: list[_Planned] = []
+        running = self._running
         index = 0
-        while index < len(self._running) and budget > 0:
-            seq = self._running[index]
-            tokens = min(seq.target - seq.computed, budget)
-            while tokens > kv_free and self._running[-1] is not seq:
-                kv_free += self._preempt(self._running[-1])
+        while index < len(running) and budget > 0:
+            seq = running[index]
+            tokens = min(seq.prompt_len + seq.generated - seq.computed, budget)
+            while tokens > kv_free and running[-1] is not seq:
+                kv_free += self._preempt(running[-1])
             if tokens > kv_free:
                 kv_free += self._preempt(seq)
                 break
@@ -188,13 +289,13 @@ class Engine:
             budget -= tokens
             kv_free -= tokens
             index += 1
-        while self._waiting and budget > 0 and len(self._running) < limits.max_num_seqs:
+        while self._waiting and budget > 0 and len(running) < limits.max_num_seqs:
             seq = self._waiting[0]
             tokens = min(seq.target - seq.computed, budget)
             if tokens > kv_free:
                 break
             self._waiting.popleft()
-            self._running.append(seq)
+            running.append(seq)
             plan.append(_Planned(seq, tokens))
             budget -= tokens
             kv_free -= tokens
@@ -204,6 +305,7 @@ class Engine:
         """Free a sequence's KV and requeue it at the front; returns the tokens freed."""
         freed = seq.computed
         self._running.remove(seq)
+        self._kv_used -= freed
         seq.computed = 0
         self._waiting.appendleft(seq)
         self.stats.preemptions += 1
@@ -211,26 +313,29 @@ class Engine:
 
     def _complete(self, plan: list[_Planned], end_s: float) -> None:
         """Apply a finished step: KV grows, sequences at their target sample a token."""
-        self.stats.steps += 1
-        for item in plan:
-            seq = item.seq
-            seq.computed += item.tokens
-            if seq.computed < seq.target or seq.aborted:
+        stats = self.stats
+        stats.steps += 1
+        finished = 0
+        for seq, tokens in plan:
+            seq.computed += tokens
+            self._kv_used += tokens
+            if seq.computed < seq.prompt_len + seq.generated or seq.aborted:
                 continue
             if seq.first_token_s is None:
                 seq.first_token_s = end_s
-                self.stats.prompt_tokens += seq.prompt_len
+                stats.prompt_tokens += seq.prompt_len
             seq.generated += 1
-            self.stats.generation_tokens += 1
-            done = seq.generated >= seq.stop_at
-            seq.events.put_nowait(
-                TokenEvent(
-                    seq.choice, seq.generated - 1, end_s, seq.finish_reason if done else None
-                )
-            )
-            if done:
-                self._running.remove(seq)
-                reasons = self.stats.finished_by_reason
-                reasons[seq.finish_reason] = reasons.get(seq.finish_reason, 0) + 1
-                if self.on_finish is not None:
-                    self.on_finish(seq, end_s)
+            stats.generation_tokens += 1
+            if seq.generated < seq.stop_at:
+                seq.events.put(TokenEvent(seq.choice, seq.generated - 1, end_s, None))
+                continue
+            seq.events.put(TokenEvent(seq.choice, seq.generated - 1, end_s, seq.finish_reason))
+            finished += 1
+            self._kv_used -= seq.computed
+            self._hold.freed()
+            reasons = stats.finished_by_reason
+            reasons[seq.finish_reason] = reasons.get(seq.finish_reason, 0) + 1
+            if self.on_finish is not None:
+                self.on_finish(seq, end_s)
+        if finished:
+            self._running = [seq for seq in self._running if seq.generated < seq.stop_at]

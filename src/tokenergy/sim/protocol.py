@@ -32,9 +32,9 @@ class Generation:
 
 
 def _ids(value: list[Any], vocab_size: int) -> list[int]:
-    if not all(isinstance(token, int) and not isinstance(token, bool) for token in value):
+    if not set(map(type, value)) <= {int}:  # bool is not a token id (type(True) is bool)
         raise BadRequest("prompt token ids must be integers")
-    if any(not 0 <= token < vocab_size for token in value):
+    if value and (min(value) < 0 or max(value) >= vocab_size):
         raise BadRequest(f"token id out of vocabulary (0..{vocab_size - 1})")
     return list(value)
 

@@ -23,7 +23,7 @@ from aiohttp import web
 from tokenergy._version import __version__
 from tokenergy.sim import tokenizer
 from tokenergy.sim.clock import SimClock
-from tokenergy.sim.engine import Engine, Sequence, TokenEvent
+from tokenergy.sim.engine import Engine, Sequence, TokenEvent, TokenStream
 from tokenergy.sim.faults import FaultSpec, RequestFaults, draw_faults, parse_faults
 from tokenergy.sim.metrics import (
     GpuReading,
@@ -43,6 +43,7 @@ from tokenergy.sim.protocol import (
 )
 from tokenergy.sim.responses import (
     Outcome,
+    TokenChunks,
     chat_completion,
     chunk_builder,
     error_response,
@@ -136,6 +137,8 @@ class SimServer:
             "wall_time_s": self.clock.wall_elapsed_s(),
             "busy_s": busy_s,
             "idle_s": idle_s,
+            "generation_tokens": self.engine.stats.generation_tokens,
+            "prompt_tokens": self.engine.stats.prompt_tokens,
             "power_w_per_gpu": self.ledger.power_w,
             "total_energy_j": energy_j * len(self.gpus),
             "gpus": [
@@ -286,7 +289,7 @@ class SimServer:
         await self.engine.wait_ready()
         if self._engine_failed:
             return error_response(500, "simulated engine stopped")
-        events: asyncio.Queue[TokenEvent] = asyncio.Queue()
+        events = TokenStream()
         seqs = [
             self.engine.submit(len(prompt), stop_at, reason, events, choice)
             for choice, (prompt, (stop_at, reason)) in enumerate(
@@ -328,20 +331,20 @@ class SimServer:
         request: web.Request,
         chat: bool,
         seqs: list[Sequence],
-        events: asyncio.Queue[TokenEvent],
+        events: TokenStream,
         faults: RequestFaults,
         index: int,
     ) -> web.StreamResponse:
         outcome = Outcome.empty(len(seqs))
         delivered = 0
         while not outcome.done:
-            event = await events.get()
-            await self._stall(faults, delivered)
-            if faults.disconnect_after == delivered:
-                self._cut(request)
-                return web.Response(status=499)
-            outcome.add(event, self._token_text(event, index))
-            delivered += 1
+            for event in await events.take():
+                await self._stall(faults, delivered)
+                if faults.disconnect_after == delivered:
+                    self._cut(request)
+                    return web.Response(status=499)
+                outcome.add(event, self._token_text(event, index))
+                delivered += 1
         usage = self._usage(seqs, outcome.completion_tokens)
         body = (
             chat_completion(self.profile.model, outcome, usage)
@@ -356,7 +359,7 @@ class SimServer:
         gen: Generation,
         chat: bool,
         seqs: list[Sequence],
-        events: asyncio.Queue[TokenEvent],
+        events: TokenStream,
         faults: RequestFaults,
         index: int,
     ) -> web.StreamResponse:
@@ -374,11 +377,19 @@ class SimServer:
             "model": self.profile.model,
         }
         outcome = Outcome.empty(len(seqs))
-        chunk = chunk_builder(base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens))
+        running_usage = chunk_builder(
+            base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens)
+        )
+        templated = TokenChunks(base, chat, gen)
+
+        def chunk(event: TokenEvent, text: str) -> bytes:
+            return running_usage(stream_choice(chat, event, text))
+
+        token_chunk = chunk if gen.continuous_usage else templated
         try:
             if chat:
                 await response.write(
-                    chunk(
+                    running_usage(
                         {
                             "index": 0,
                             "delta": {"role": "assistant", "content": ""},
@@ -388,12 +399,9 @@ class SimServer:
                     )
                 )
             delivered = 0
-            while not outcome.done:
-                batch = [await events.get()]
-                while not events.empty():
-                    batch.append(events.get_nowait())
+            while True:
                 pieces: list[bytes] = []
-                for event in batch:
+                for event in await events.take():
                     if faults.stall_after == delivered or faults.disconnect_after == delivered:
                         if pieces:
                             await response.write(b"".join(pieces))
@@ -405,7 +413,9 @@ class SimServer:
                     text = self._token_text(event, index)
                     outcome.add(event, text)
                     delivered += 1
-                    pieces.append(chunk(stream_choice(chat, event, text)))
+                    pieces.append(token_chunk(event, text))
+                if outcome.done:
+                    break
                 await response.write(b"".join(pieces))
             if gen.include_usage:
                 final: dict[str, Any] = {
@@ -413,9 +423,9 @@ class SimServer:
                     "choices": [],
                     "usage": self._usage(seqs, outcome.completion_tokens),
                 }
-                await response.write(sse(final))
-            await response.write(b"data: [DONE]\n\n")
-            await response.write_eof()
+                pieces.append(sse(final))
+            pieces.append(b"data: [DONE]\n\n")
+            await response.write_eof(b"".join(pieces))  # last tokens, usage, [DONE]: one write
         except ConnectionResetError:
             pass  # the client went away; _generate aborts the sequences
         return response

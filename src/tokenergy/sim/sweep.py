@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tokenergy.sim.clock import SimClock
-from tokenergy.sim.engine import Engine, TokenEvent
+from tokenergy.sim.engine import Engine, TokenStream
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile, with_max_num_seqs
 
@@ -49,7 +49,7 @@ async def _sweep(
     capped = with_max_num_seqs(profile, max_num_seqs)
     clock = SimClock(_AS_FAST_AS_POSSIBLE)
     ledger = EnergyLedger(capped.power, capped.num_gpus)
-    engine = Engine(capped, clock, ledger)
+    engine = Engine(capped, clock, ledger, max_unyielded_s=0.0)  # the ledger stays in step
     runner = asyncio.create_task(engine.run())
     lengths = iter(output_lengths(osl, num_requests, seed))
     first_tokens: list[float] = []
@@ -60,22 +60,22 @@ async def _sweep(
 
     async def client() -> None:
         for stop_at in lengths:
-            events: asyncio.Queue[TokenEvent] = asyncio.Queue()
+            events = TokenStream()
             engine.submit(isl, stop_at, "length", events)
             previous: float | None = None
-            while True:
-                event = await events.get()
-                token_times.append(event.time_s)
-                if previous is None:
-                    first_tokens.append(event.time_s)
-                    if len(first_tokens) == max_num_seqs:
-                        window["start_s"] = event.time_s
-                        window["start_j"] = ledger.energy_j(event.time_s)
-                else:
-                    gaps.append((event.time_s, event.time_s - previous))
-                previous = event.time_s
-                if event.finish_reason is not None:
-                    break
+            finish: str | None = None
+            while finish is None:
+                for event in await events.take():
+                    token_times.append(event.time_s)
+                    if previous is None:
+                        first_tokens.append(event.time_s)
+                        if len(first_tokens) == max_num_seqs:
+                            window["start_s"] = event.time_s
+                            window["start_j"] = ledger.energy_j(event.time_s)
+                    else:
+                        gaps.append((event.time_s, event.time_s - previous))
+                    previous, finish = event.time_s, event.finish_reason
+            assert previous is not None
             completions.append(previous)
             if len(completions) == num_requests - max_num_seqs:
                 window["end_s"] = previous
