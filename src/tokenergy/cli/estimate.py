@@ -11,7 +11,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tokenergy import units
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.carbon import (
+    add_fleet_footprint,
+    estimate_footprint,
+    estimate_footprint_lines,
+    fleet_footprint_line,
+)
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
@@ -41,6 +47,7 @@ from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
 from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
+from tokenergy.footprint import Grid
 
 _PROGRESS_MIN_DRAWS = 20_000_000
 _E = TypeVar("_E", Regime, Leff, Trim)
@@ -52,6 +59,10 @@ PMAX_HELP = (
 )
 PIDLE_HELP = "Idle node power, e.g. 2.7kW; default 2.7/11.3 of P_max."
 CORRELATE_HELP = "Node power rises linearly from idle to u·P_max with TPS/TPS_max (else u·P_max)."
+LEFF_HELP = (
+    "Tokens charged per query, out or in+out; set by the table's rate (output/s ↔ out, "
+    "total/s ↔ in+out): a contradicting value is refused."
+)
 LEVER_HELP = "Efficiency lever model|serving|hardware|custom:P5,P95 (repeatable; they multiply)."
 
 
@@ -63,14 +74,21 @@ def register(app: typer.Typer) -> None:
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _count(option: str, text: str, minimum: int = 1) -> int:
-    """A whole number >= minimum, written as 100000000 or 1e8."""
+# 1e10 draws take ~12 minutes on 2 cores (1e8: ~7 s); more is a typo, not a plan, and would
+# otherwise run for days.
+MAX_DRAWS = 10**10
+
+
+def _count(option: str, text: str, minimum: int = 1, maximum: int = MAX_DRAWS) -> int:
+    """A whole number in [minimum, maximum], written as 100000000 or 1e8."""
     try:
         value = float(text)
     except ValueError:
         raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
     if not (math.isfinite(value) and value >= minimum and value == int(value)):
         raise ConfigError(f"must be a whole number >= {minimum}, got {text!r}", field=option)
+    if value > maximum:
+        raise ConfigError(f"at most {maximum:.0e} draws, got {text!r}", field=option)
     return int(value)
 
 
@@ -233,7 +251,7 @@ def estimate_command(
         "--lout-file",
         help="Observed output lengths: ML.ENERGY model JSON, requests JSONL, JSON list or text.",
     ),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
@@ -256,8 +274,12 @@ def estimate_command(
         None, "--sensitivity-plot", help="Bar chart of the Sobol indices (PNG/SVG)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
+    layer = grid_option(grid, region, wue)
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
     if lin_median is not None and lin_file is not None:
@@ -278,7 +300,7 @@ def estimate_command(
         regime=_enum(Regime, "--regime", regime),
         lin=_lin(lin, lin_median, lin_file),
         lout=lout,
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         correlate_power=correlate_power,
@@ -309,11 +331,14 @@ def estimate_command(
         payload = result.to_dict()
         if indices is not None:
             payload["sensitivity"] = indices.to_dict()
+        if layer is not None:
+            for row in [*payload["models"], *([payload["pooled"]] if "pooled" in payload else [])]:
+                row["footprint"] = estimate_footprint(row, layer, result)
         print_json(payload)
         return
     if show_fit:
         console.print(_fit_table(fits, params.pmax_w))
-    console.print(_estimate_table(result, _reduced(fits)))
+    console.print(_estimate_table(result, _reduced(fits), layer))
     if indices is not None:
         console.print(_sensitivity_table(indices))
 
@@ -348,7 +373,9 @@ def _sensitivity_table(result: SensitivityResult) -> Table:
     return table
 
 
-def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> Table:
+def _estimate_table(
+    result: EstimateResult, reduced: dict[str, SurfaceFit], layer: Grid | None = None
+) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
@@ -379,7 +406,7 @@ def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> T
     )
     lines = [
         f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
-        f"L_out {lout_text}, L_eff {params.leff.value}",
+        f"L_out {lout_text}, L_eff {_leff_text(result)}",
         f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
         + (", power correlated with throughput" if params.correlate_power else ""),
@@ -393,8 +420,19 @@ def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> T
         )
     if has_levers:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
+    if layer is not None:
+        lines += estimate_footprint_lines(result, layer)
     table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
+
+
+def _leff_text(result: EstimateResult) -> str:
+    """The tokens charged, as the surfaces' rate bases set them."""
+    rates = {estimate.fit.rate.value for estimate in result.models}
+    return " / ".join(
+        "L_out (output tok/s)" if rate == "output" else "L_in + L_out (total tok/s)"
+        for rate in sorted(rates)
+    )
 
 
 def _lin_text(lin: Distribution) -> str:
@@ -459,7 +497,7 @@ def fleet_command(
     model: list[str] = typer.Option([], "--model", help=MODEL_HELP),
     table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     min_load: float | None = typer.Option(None, "--min-load", help="Diurnal minimum load (0.5)."),
@@ -481,8 +519,12 @@ def fleet_command(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Daily fleet energy (GWh/day, fleet boundary, modeled) with scenario-level uncertainty."""
+    layer = grid_option(grid, region, wue)
     profile = {
         "--p-idle": p_idle,
         "--min-load": min_load,
@@ -515,7 +557,7 @@ def fleet_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         lin=Point(value=_positive("--lin", lin)),
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         beta=beta,
@@ -533,11 +575,16 @@ def fleet_command(
     _note_mix(params)
     result = run_fleet(params, fits)
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if layer is not None:
+            add_fleet_footprint(payload, layer, result)
+        print_json(payload)
         return
     console.print(_fleet_table(result, _reduced(fits)))
     for line in _fleet_notes(result):
         console.print(line, highlight=False)
+    if layer is not None:
+        console.print(fleet_footprint_line(result, layer), highlight=False)
 
 
 def _note_mix(params: FleetParams) -> None:

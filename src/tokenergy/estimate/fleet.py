@@ -24,7 +24,7 @@ from tokenergy.estimate.distributions import Exponential, FloatArray
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
     NodePower,
-    charged_tokens,
+    check_leff,
     draw_lengths,
     fit_dict,
     load_fits,
@@ -111,7 +111,7 @@ def draw_xy(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator, n: i
     for regime, count in zip(regimes, counts, strict=True):
         lout = Exponential(median=Regime(regime).lout_median)
         lin_tokens, lout_tokens = draw_lengths(params.lin, lout, rng, int(count))
-        tokens = charged_tokens(lin_tokens, lout_tokens, params.leff)
+        tokens = fit.charged_tokens(lin_tokens, lout_tokens)
         columns.append(np.stack([tokens / fit.tps(lin_tokens, lout_tokens), tokens]))
     return np.concatenate(columns, axis=1)
 
@@ -295,6 +295,7 @@ def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> Flee
     """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
     if fits is None:
         fits = load_fits(params.table, params.models)
+    check_leff(fits, params.leff)
     scenarios = draw_scenarios(params)
     rows = [_fleet_model(fit, params, scenarios) for fit in fits]
     pooled = None

@@ -36,6 +36,7 @@ from tokenergy.estimate.surface import (
     select,
     why_no_points,
 )
+from tokenergy.records import RateBasis
 from tokenergy.units import Basis, Boundary
 
 CHUNK_DRAWS = 1 << 16  # 65,536 draws: each array (512 KiB) stays in a core's L2 cache
@@ -92,8 +93,18 @@ def draw_lengths(
     return lin_tokens, lout_tokens
 
 
-def charged_tokens(lin: FloatArray, lout: FloatArray, leff: Leff) -> FloatArray:
-    return lout if leff is Leff.OUT else lin + lout
+def check_leff(fits: list[SurfaceFit], leff: Leff | None) -> None:
+    """Refuse charging tokens the surface's rate does not count (e.g. in+out against output/s)."""
+    if leff is None:
+        return
+    for fit in fits:
+        if fit.rate is not leff.rate:
+            raise ConfigError(
+                f"{fit.model}: the table's rates are {fit.rate.value} tokens/s, which pair with "
+                f"{'output' if fit.rate.value == 'output' else 'input + output'} tokens, "
+                f"not L_eff = {leff.value}",
+                field="--leff",
+            )
 
 
 def node_power_w(
@@ -113,13 +124,15 @@ def query_energy_wh(
     lout: FloatArray,
     util: FloatArray,
     pue: FloatArray,
-    leff: Leff,
     correlate: bool = False,
 ) -> FloatArray:
-    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise."""
+    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise.
+
+    L_eff is the tokens the surface's rate counts: L_out for output rates, L_in + L_out for total.
+    """
     tps = fit.tps(lin, lout)
     power_w = node_power_w(util, tps, fit, node, correlate)
-    return pue * power_w * charged_tokens(lin, lout, leff) / tps / units.J_PER_WH
+    return pue * power_w * fit.charged_tokens(lin, lout) / tps / units.J_PER_WH
 
 
 class Summary:
@@ -276,6 +289,7 @@ def run_estimate(
     """
     if fits is None:
         fits = load_fits(params.table, params.models)
+    check_leff(fits, params.leff)
     workers = default_workers(params.samples) if workers is None else max(workers, 1)
     estimates = [_run_model(fit, params, progress, workers) for fit in fits]
     if trim is Trim.PAPER:
@@ -368,7 +382,7 @@ class _Plan:
     @property
     def log_fast(self) -> bool:
         """E factorises in log space unless power depends on throughput or inputs are charged."""
-        return not self.params.correlate_power and self.params.leff is Leff.OUT
+        return not self.params.correlate_power and self.fit.rate is RateBasis.OUTPUT
 
 
 @dataclass(frozen=True)
@@ -380,11 +394,17 @@ class _Block:
 
 
 def _map_blocks(plan: _Plan, blocks: list[tuple[int, int]], workers: int) -> Iterator[_Block]:
-    """Blocks in order: here, or in ``workers`` spawned processes (no fork of a threaded parent)."""
+    """Blocks in order: here, or in ``workers`` processes.
+
+    Forked where the platform can (the children only draw numbers: no re-import of ``__main__``,
+    which a spawned child needs and which fails from a notebook cell, stdin or an unguarded
+    script); spawned elsewhere.
+    """
     if workers <= 1 or len(blocks) <= 1:
         yield from (_draw_block(plan, start, stop) for start, stop in blocks)
         return
-    context = multiprocessing.get_context("spawn")
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context) as pool:
         starts, stops = zip(*blocks, strict=True)
         yield from pool.map(_draw_block, [plan] * len(blocks), starts, stops)
@@ -454,7 +474,7 @@ def _log_energy_wh(
         lin_tokens = lin if lin is not None else np.full(n, math.exp(constants.log_lin or 0.0))
         util, pue = params.util.sample(rng, n), params.pue.sample(rng, n)
         energy = query_energy_wh(
-            fit, plan.node, lin_tokens, lout, util, pue, params.leff, params.correlate_power
+            fit, plan.node, lin_tokens, lout, util, pue, params.correlate_power
         )
         return np.log(energy, out=energy)
     log_lout = np.log(lout, out=lout)

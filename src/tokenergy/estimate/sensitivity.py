@@ -216,7 +216,6 @@ def _energy(
             lout[rows],
             util[rows],
             pue[rows],
-            params.leff,
             params.correlate_power,
         )
     for lever in params.levers:
