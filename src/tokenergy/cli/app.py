@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from tokenergy._version import __version__
-from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
+from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim, sweep
 from tokenergy.cli.paths import os_problem
 from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem
@@ -50,6 +50,7 @@ estimate.register(app)
 analyze.register(app)
 app.command("reconcile")(reconcile.reconcile_command)
 app.command("bench")(bench.bench_command)
+app.command("sweep")(sweep.sweep_command)
 app.add_typer(sim.app, name="sim")
 
 
