@@ -26,6 +26,7 @@ from tokenergy.sweep import (
     parse_spec,
     sweep,
 )
+from tokenergy.sweep.driver import point_name
 from tokenergy.sweep.spec import SweepSpec
 
 
@@ -207,7 +208,7 @@ def _render(result: SweepResult) -> None:
     console.print(table)
     slo = " and ".join(c.text for c in result.constraints)
     for group in result.frontier:
-        names = ", ".join(row.label or row.source for row in group.frontier)
+        names = ", ".join(point_name(row) for row in group.frontier)
         console.print(f"frontier ({', '.join(map(str, group.key))}): {names}", highlight=False)
     for choice in result.best:
         if choice.chosen is None:
@@ -215,7 +216,10 @@ def _render(result: SweepResult) -> None:
             continue
         energy = result.spec.slo.energy
         chosen = choice.chosen
-        line = f"least energy under {slo}: {chosen.label} ({fmt(chosen.get(energy))} {energy})"
+        line = (
+            f"least energy under {slo}: {point_name(chosen)} ({fmt(chosen.get(energy))} {energy})"
+        )
         if choice.runner_up is not None:
-            line += f"; runner-up {choice.runner_up.label} ({fmt(choice.runner_up.get(energy))})"
+            runner = choice.runner_up
+            line += f"; runner-up {point_name(runner)} ({fmt(runner.get(energy))})"
         console.print(line, highlight=False)

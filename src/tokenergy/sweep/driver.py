@@ -69,7 +69,7 @@ class SweepResult:
             "skipped": self.skipped,
             "best": [choice_dict(c, GROUP_BY, self.constraints, energy) for c in self.best],
             "frontier": [
-                {"key": list(g.key), "frontier": [r.label or r.source for r in g.frontier]}
+                {"key": list(g.key), "frontier": [point_name(r) for r in g.frontier]}
                 for g in self.frontier
             ],
         }
@@ -118,6 +118,12 @@ def sweep(
     )
 
 
+def point_name(row: AnalysisRow) -> str:
+    """A sweep point in words: its configuration's label and the client concurrency."""
+    name = row.label or row.source
+    return name if row.batch_cap is None else f"{name} c={row.batch_cap}"
+
+
 def _constraints(spec: SweepSpec) -> list[Constraint]:
     name = metric(spec.slo.metric, "slo.metric").column
     bound = {"median_itl_s": "max_itl", "median_tpot_s": "max_tpot", "median_ttft_s": "max_ttft"}
@@ -151,11 +157,12 @@ def _claim(spec: SweepSpec, out_dir: Path, resume: bool) -> None:
 
 
 def _rows(out_dir: Path, outcomes: list[ConfigOutcome]) -> list[AnalysisRow]:
-    """Analysis rows of every point of every configuration that completed."""
+    """Analysis rows of every point of every configuration that completed, leaving out points
+    whose energy the meters marked invalid (as ``tokenergy best`` does by default)."""
     rows = []
     for outcome in outcomes:
         if not outcome.done:
             continue
         for point in outcome.points:
             rows.append(to_row(read_run_json(out_dir / outcome.id / point / RUN_FILE)))
-    return rows
+    return [row for row in rows if row.energy_valid is not False]

@@ -95,7 +95,11 @@ def _bench(
     hooks: BenchHooks | None,
 ) -> list[PointResult]:
     work = spec.workload
-    meters = Meters(tuple(render(s, values) for s in spec.meters.specs), idle_s=spec.meters.idle_s)
+    meters = Meters(
+        tuple(render(s, values) for s in spec.meters.specs),
+        idle_s=spec.meters.idle_s,
+        min_window_s=spec.meters.min_window_s,
+    )
     return bench(
         url,
         model=work.model,

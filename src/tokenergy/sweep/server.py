@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -58,6 +59,9 @@ class ServerProcess:
             argv = shlex.split(self.command)
         except ValueError as error:
             raise ServerFailed(f"bad server command: {error}", "bad_command") from None
+        if not argv:
+            raise ServerFailed("empty server command", "bad_command")
+        argv[0] = _resolve(argv[0])
         with self.log_path.open("ab") as log:
             try:
                 self.process = subprocess.Popen(
@@ -107,6 +111,15 @@ class ServerProcess:
                 self.process.wait(timeout=grace_s)
         _signal_group(group, signal.SIGKILL)  # stragglers the leader left behind
         self.process.wait()
+
+
+def _resolve(program: str) -> str:
+    """PATH, then this interpreter's own bin directory: a spec naming ``tokenergy`` (or ``vllm``)
+    finds the one installed beside the running tokenergy even when its venv is not activated."""
+    if os.sep in program:
+        return program
+    search = os.pathsep.join([os.environ.get("PATH", ""), os.path.dirname(sys.executable)])
+    return shutil.which(program, path=search) or program
 
 
 def _die_with_parent() -> None:

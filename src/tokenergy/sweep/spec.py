@@ -71,6 +71,7 @@ class WorkloadSpec(_Spec):
 class MeterSpec(_Spec):
     specs: list[str] = Field(default_factory=list, description="templated meter specs")
     idle_s: float = Field(default=0.0, ge=0)
+    min_window_s: float = Field(default=1.0, gt=0, description="shortest valid energy window")
 
 
 class SloSpec(_Spec):
