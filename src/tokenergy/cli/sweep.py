@@ -186,8 +186,10 @@ def sweep_command(
         signal.signal(signal.SIGTERM, previous)
     if as_json:
         print_json(result.to_dict())
-        return
-    _render(result)
+    else:
+        _render(result)
+    if result.outcomes and len(result.failed) == len(result.outcomes):
+        raise typer.Exit(1)  # nothing was measured: a script must not take this for success
 
 
 def _render(result: SweepResult) -> None:
