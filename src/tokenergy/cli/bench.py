@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.footprint import Grid
-from tokenergy.load.client import Api, RequestRecord
+from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api, RequestRecord
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
 from tokenergy.load.runlog import RUN_FILE
@@ -48,18 +49,34 @@ FLAGS = {
     "idle_s": "--idle-seconds",
     "expect_gpus": "--expect-gpus",
     "min_window_s": "--min-window",
+    "timeout_s": "--timeout",
+    "request_timeout_s": "--request-timeout",
+    "run_timeout_s": "--run-timeout",
+    "seed": "--seed",
 }
+PROGRESS_EVERY_S = 0.1  # the bar is redrawn at most this often (it costs the event loop)
 
 
 class _ProgressObserver(RunObserver):
-    """Advances a rich progress bar as requests end (the library itself never renders)."""
+    """Advances a rich progress bar as requests end (the library itself never renders), at
+    most every PROGRESS_EVERY_S: a redraw per request would cost the load its event loop."""
 
     def __init__(self, progress: Progress, total: int | None, label: str) -> None:
         self.progress = progress
         self.task = progress.add_task(label, total=total)
+        self.pending = 0
+        self.shown_s = time.monotonic()
 
     def on_request_done(self, record: RequestRecord) -> None:
-        self.progress.advance(self.task)
+        self.pending += 1
+        now_s = time.monotonic()
+        if now_s - self.shown_s >= PROGRESS_EVERY_S:
+            self.progress.advance(self.task, self.pending)
+            self.pending, self.shown_s = 0, now_s
+
+    def on_stop(self, stop_ns: int) -> None:
+        self.progress.advance(self.task, self.pending)
+        self.pending = 0
 
 
 class _Render(BenchHooks):
@@ -148,6 +165,17 @@ def bench_command(
     timeout: float = typer.Option(
         600.0, "--timeout", help="Seconds without data before a request counts as a timeout."
     ),
+    request_timeout: float = typer.Option(
+        DEFAULT_REQUEST_TIMEOUT_S,
+        "--request-timeout",
+        help="Seconds from send to the last byte before a request counts as a timeout.",
+    ),
+    run_timeout: float | None = typer.Option(
+        None,
+        "--run-timeout",
+        help="Stop each point after S seconds (warm-up included); requests in flight are "
+        "kept as incomplete.",
+    ),
     max_length_mismatch: str = typer.Option(
         "1%",
         "--max-length-mismatch",
@@ -165,7 +193,9 @@ def bench_command(
     workers: int = typer.Option(
         1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
     ),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run directory (default runs/bench-TIME-RANDOM; never reused)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
     meter: list[str] = typer.Option([], "--meter", help=metering.METER_HELP),
     idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
@@ -208,6 +238,8 @@ def bench_command(
                 prompt_kind=prompt_kind,
                 seed=seed,
                 timeout_s=timeout,
+                request_timeout_s=request_timeout,
+                run_timeout_s=run_timeout,
                 max_length_mismatch=mismatch,
                 tokenizer=tokenizer,
                 ignore_eos=ignore_eos,

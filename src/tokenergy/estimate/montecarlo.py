@@ -394,11 +394,17 @@ class _Block:
 
 
 def _map_blocks(plan: _Plan, blocks: list[tuple[int, int]], workers: int) -> Iterator[_Block]:
-    """Blocks in order: here, or in ``workers`` spawned processes (no fork of a threaded parent)."""
+    """Blocks in order: here, or in ``workers`` processes.
+
+    Forked where the platform can (the children only draw numbers: no re-import of ``__main__``,
+    which a spawned child needs and which fails from a notebook cell, stdin or an unguarded
+    script); spawned elsewhere.
+    """
     if workers <= 1 or len(blocks) <= 1:
         yield from (_draw_block(plan, start, stop) for start, stop in blocks)
         return
-    context = multiprocessing.get_context("spawn")
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context) as pool:
         starts, stops = zip(*blocks, strict=True)
         yield from pool.map(_draw_block, [plan] * len(blocks), starts, stops)
