@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli import metering
+from tokenergy.cli.carbon import bench_footprint, bench_footprint_line
 from tokenergy.cli.flags import as_flags
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
-from tokenergy.load.client import Api, RequestRecord
+from tokenergy.footprint import Grid
+from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api, RequestRecord
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
 from tokenergy.load.runlog import RUN_FILE
@@ -46,26 +49,43 @@ FLAGS = {
     "idle_s": "--idle-seconds",
     "expect_gpus": "--expect-gpus",
     "min_window_s": "--min-window",
+    "timeout_s": "--timeout",
+    "request_timeout_s": "--request-timeout",
+    "run_timeout_s": "--run-timeout",
+    "seed": "--seed",
 }
+PROGRESS_EVERY_S = 0.1  # the bar is redrawn at most this often (it costs the event loop)
 
 
 class _ProgressObserver(RunObserver):
-    """Advances a rich progress bar as requests end (the library itself never renders)."""
+    """Advances a rich progress bar as requests end (the library itself never renders), at
+    most every PROGRESS_EVERY_S: a redraw per request would cost the load its event loop."""
 
     def __init__(self, progress: Progress, total: int | None, label: str) -> None:
         self.progress = progress
         self.task = progress.add_task(label, total=total)
+        self.pending = 0
+        self.shown_s = time.monotonic()
 
     def on_request_done(self, record: RequestRecord) -> None:
-        self.progress.advance(self.task)
+        self.pending += 1
+        now_s = time.monotonic()
+        if now_s - self.shown_s >= PROGRESS_EVERY_S:
+            self.progress.advance(self.task, self.pending)
+            self.pending, self.shown_s = 0, now_s
+
+    def on_stop(self, stop_ns: int) -> None:
+        self.progress.advance(self.task, self.pending)
+        self.pending = 0
 
 
 class _Render(BenchHooks):
     """The bench's terminal: a spinner while idle power is measured, a progress bar per point,
     then the point's tables (with ``--json``, one JSON document at the end instead)."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, layer: Grid | None = None) -> None:
         self.as_json = as_json
+        self.layer = layer
         self.current: Path | None = None
         self.progress: Progress | None = None
 
@@ -105,6 +125,9 @@ class _Render(BenchHooks):
             console.print(_table(point.outcome))
             if point.metered:
                 console.print(metering.energy_table(point.summary))
+            if point.metered and self.layer is not None:
+                line = bench_footprint_line(bench_footprint(point.summary, self.layer))
+                console.print(line, highlight=False)
 
 
 def bench_command(
@@ -142,6 +165,17 @@ def bench_command(
     timeout: float = typer.Option(
         600.0, "--timeout", help="Seconds without data before a request counts as a timeout."
     ),
+    request_timeout: float = typer.Option(
+        DEFAULT_REQUEST_TIMEOUT_S,
+        "--request-timeout",
+        help="Seconds from send to the last byte before a request counts as a timeout.",
+    ),
+    run_timeout: float | None = typer.Option(
+        None,
+        "--run-timeout",
+        help="Stop each point after S seconds (warm-up included); requests in flight are "
+        "kept as incomplete.",
+    ),
     max_length_mismatch: str = typer.Option(
         "1%",
         "--max-length-mismatch",
@@ -159,7 +193,9 @@ def bench_command(
     workers: int = typer.Option(
         1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
     ),
-    out: Path | None = typer.Option(None, "--out", help="Run directory (default runs/bench-TIME)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Run directory (default runs/bench-TIME-RANDOM; never reused)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
     meter: list[str] = typer.Option([], "--meter", help=metering.METER_HELP),
     idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
@@ -168,6 +204,9 @@ def bench_command(
     save: bool = typer.Option(
         False, "--save", help="Also add each point's run directory to the store (tokenergy runs)."
     ),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     mismatch = parse_option("--max-length-mismatch", units.parse_fraction, max_length_mismatch)
@@ -177,7 +216,8 @@ def bench_command(
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     caps = None if concurrency is None else list(parse_concurrency_list(concurrency))
     root = output_dir(out or default_out_dir(), "--out")
-    render = _Render(as_json)
+    layer = grid_option(grid, region, wue)
+    render = _Render(as_json, layer)
     terminated: list[bool] = []
     try:
         with as_flags(FLAGS):
@@ -198,6 +238,8 @@ def bench_command(
                 prompt_kind=prompt_kind,
                 seed=seed,
                 timeout_s=timeout,
+                request_timeout_s=request_timeout,
+                run_timeout_s=run_timeout,
                 max_length_mismatch=mismatch,
                 tokenizer=tokenizer,
                 ignore_eos=ignore_eos,
@@ -220,6 +262,10 @@ def bench_command(
         render.stop_progress()
     if as_json:
         payloads = [point.to_dict() for point in points]
+        if layer is not None:
+            for payload, point in zip(payloads, points, strict=True):
+                if point.metered:
+                    payload["footprint"] = bench_footprint(point.summary, layer)
         print_json(payloads[0] if len(payloads) == 1 else payloads)
 
 

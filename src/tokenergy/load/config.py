@@ -37,15 +37,15 @@ class BenchConfig:
     extra_body: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name, value, flag in (
-            ("timeout_s", self.timeout_s, "--timeout"),
-            ("request_timeout_s", self.request_timeout_s, "--request-timeout"),
-            ("run_timeout_s", self.run_timeout_s, "--run-timeout"),
+        for name, value in (
+            ("timeout_s", self.timeout_s),
+            ("request_timeout_s", self.request_timeout_s),
+            ("run_timeout_s", self.run_timeout_s),
         ):
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a finite number of seconds > 0", field=flag)
+                raise ConfigError(f"must be finite seconds > 0, not {value}", field=name)
         if not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed must be in [0, 2^63), got {self.seed}", field="--seed")
+            raise ConfigError(f"must be in [0, 2^63), got {self.seed}", field="seed")
 
     def to_json(self) -> dict[str, Any]:
         shape = self.shape

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -142,7 +143,10 @@ def point_name(concurrency: int | None, rate_rps: float | None) -> str:
 
 
 def default_out_dir() -> Path:
-    return Path("runs") / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+    """``runs/bench-<UTC time>-<random>``: two benches started in the same second never share
+    a directory (and a directory holding a run is refused anyway)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return Path("runs") / f"bench-{stamp}-{secrets.token_hex(3)}"
 
 
 def _points(concurrency: int | Sequence[int] | None, rate_rps: float | None) -> list[int | None]:
