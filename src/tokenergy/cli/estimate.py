@@ -48,15 +48,25 @@ from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
 from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
 from tokenergy.footprint import Grid
+from tokenergy.units import Boundary
 
 _PROGRESS_MIN_DRAWS = 20_000_000
-_E = TypeVar("_E", Regime, Leff, Trim)
+_E = TypeVar("_E", Regime, Leff, Trim, Boundary)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
 TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
 PMAX_HELP = (
     "Full-draw node power, e.g. 11.3kW; default by the table's tp: 8 GPUs 11.3 kW, 10: 14.1."
 )
+PUE_HELP = "PUE, {0} (default {1}); facility boundary only."
+BOUNDARY_HELP = (
+    "accelerator (GPUs × W/GPU × u), node (+ host overhead, or P_max), or facility (node × PUE)."
+)
+GPU_HELP = "GPU model for its catalog TDP (e.g. H100); default: the table's GPU."
+PER_GPU_HELP = "Stated power per GPU, e.g. 700W, instead of the TDP or a measured power."
+HOST_HELP = "Host share on top of GPU power, e.g. 30%: node = accelerator × (1 + it)."
+BATCH_HELP = "Operating batch of surfaces calibrated on measurements; default: largest measured."
+FIT_NOISE_HELP = "Add the surface's own fit error (log residual std) to the uncertainty."
 PIDLE_HELP = "Idle node power, e.g. 2.7kW; default 2.7/11.3 of P_max."
 CORRELATE_HELP = "Node power rises linearly from idle to u·P_max with TPS/TPS_max (else u·P_max)."
 LEFF_HELP = (
@@ -112,6 +122,42 @@ def _range(name: str, p5: float, p95: float) -> Distribution:
     if name == "pue" and p5 < 1:
         raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=option)
     return Point(value=p5) if p5 == p95 else spread
+
+
+def _ladder(
+    boundary: str,
+    pue_p5: float | None,
+    pue_p95: float | None,
+    gpu: str | None,
+    power_per_gpu: str | None,
+    host_overhead: str | None,
+    batch: float | None,
+    fit_noise: bool,
+) -> dict[str, object]:
+    """The boundary-ladder parameters; a PUE is refused below the facility boundary."""
+    chosen = _enum(Boundary, "--boundary", boundary)
+    given_pue = pue_p5 is not None or pue_p95 is not None
+    if given_pue and chosen is not Boundary.FACILITY:
+        raise ConfigError(
+            f"a PUE applies at the facility boundary only, not {chosen}", field="--pue-p5"
+        )
+    p5 = PUE_P5_P95[0] if pue_p5 is None else pue_p5
+    p95 = PUE_P5_P95[1] if pue_p95 is None else pue_p95
+    if batch is not None and not (math.isfinite(batch) and batch > 0):
+        raise ConfigError(f"must be a positive number, got {batch:g}", field="--batch")
+    return {
+        "pue": _range("pue", p5, p95),
+        "boundary": chosen,
+        "gpu": gpu,
+        "power_per_gpu_w": _power("--power-per-gpu", power_per_gpu),
+        "host_overhead": (
+            None
+            if host_overhead is None
+            else parse_option("--host-overhead", units.parse_fraction, host_overhead)
+        ),
+        "batch": batch,
+        "fit_noise": fit_noise,
+    }
 
 
 def _power(option: str, text: str | None) -> float | None:
@@ -257,8 +303,14 @@ def estimate_command(
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
     util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
     util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
-    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
-    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    pue_p5: float | None = typer.Option(None, "--pue-p5", help=PUE_HELP.format("P5", 1.05)),
+    pue_p95: float | None = typer.Option(None, "--pue-p95", help=PUE_HELP.format("P95", 1.40)),
+    boundary: str = typer.Option("facility", "--boundary", help=BOUNDARY_HELP),
+    gpu: str | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help=PER_GPU_HELP),
+    host_overhead: str | None = typer.Option(None, "--host-overhead", help=HOST_HELP),
+    batch: float | None = typer.Option(None, "--batch", help=BATCH_HELP),
+    fit_noise: bool = typer.Option(False, "--fit-noise", help=FIT_NOISE_HELP),
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
@@ -278,7 +330,7 @@ def estimate_command(
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
-    """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
+    """Per-query energy distribution (Wh; accelerator/node/facility boundary) by Monte Carlo."""
     layer = grid_option(grid, region, wue)
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
@@ -305,7 +357,7 @@ def estimate_command(
         p_idle_w=_power("--p-idle", p_idle),
         correlate_power=correlate_power,
         util=_range("util", util_p5, util_p95),
-        pue=_range("pue", pue_p5, pue_p95),
+        **_ladder(boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise),
         levers=_levers(lever),
         samples=_count("--samples", samples),
         seed=seed,
@@ -380,7 +432,10 @@ def _estimate_table(
     has_levers = bool(params.levers)
     # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
     workload = f"{params.regime.value} regime" if params.lout is None else "given output lengths"
-    table = Table(title=f"Wh per query — {workload} (facility boundary, modeled)")
+    bases = ", ".join(sorted({e.node.basis.value for e in result.models}))
+    table = Table(
+        title=f"Wh per query — {workload} ({result.boundary} boundary, modeled; {bases} power)"
+    )
     table.add_column("model")
     for column in ("median", "IQR", "P5–P95", "mean"):
         table.add_column(column, justify="right")
@@ -404,12 +459,19 @@ def _estimate_table(
         if isinstance(lout, Exponential)
         else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
     )
-    lines = [
-        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
-        f"L_out {lout_text}, L_eff {_leff_text(result)}",
-        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
+    pue_text = (
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
-        + (", power correlated with throughput" if params.correlate_power else ""),
+        if result.boundary is Boundary.FACILITY
+        else "no PUE (below the facility boundary)"
+    )
+    lines = [
+        f"E = {_formula(result)} · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
+        f"L_out {lout_text}, L_eff {_leff_text(result)}",
+        *_power_lines(result),
+        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))} "
+        f"(not applied to measured power), {pue_text}"
+        + (", power correlated with throughput" if params.correlate_power else "")
+        + (", fit residual noise included" if params.fit_noise else ""),
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
     ]
@@ -424,6 +486,24 @@ def _estimate_table(
         lines += estimate_footprint_lines(result, layer)
     table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
+
+
+def _formula(result: EstimateResult) -> str:
+    """The power chain actually applied, outermost factor first."""
+    pue = "PUE · " if result.boundary is Boundary.FACILITY else ""
+    return f"{pue}u · P"
+
+
+def _power_lines(result: EstimateResult) -> list[str]:
+    """One line per model: where P came from, at which boundary, from how many GPUs."""
+    lines = []
+    for estimate in result.models:
+        node = estimate.node
+        lines.append(
+            f"{estimate.model}: P = {node.pmax_w / 1000:.4g} kW = {node.method} "
+            f"({node.basis.value}, {node.gpus} GPUs)"
+        )
+    return lines
 
 
 def _leff_text(result: EstimateResult) -> str:
@@ -510,8 +590,14 @@ def fleet_command(
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
     util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
     util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
-    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
-    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    pue_p5: float | None = typer.Option(None, "--pue-p5", help=PUE_HELP.format("P5", 1.05)),
+    pue_p95: float | None = typer.Option(None, "--pue-p95", help=PUE_HELP.format("P95", 1.40)),
+    boundary: str = typer.Option("facility", "--boundary", help=BOUNDARY_HELP),
+    gpu: str | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help=PER_GPU_HELP),
+    host_overhead: str | None = typer.Option(None, "--host-overhead", help=HOST_HELP),
+    batch: float | None = typer.Option(None, "--batch", help=BATCH_HELP),
+    fit_noise: bool = typer.Option(False, "--fit-noise", help=FIT_NOISE_HELP),
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     scenarios: str = typer.Option("10000", "--scenarios", help="Scenario draws (u, PUE, α)."),
     length_samples: str = typer.Option(
@@ -563,7 +649,7 @@ def fleet_command(
         beta=beta,
         correlate_power=correlate_power,
         util=_range("util", util_p5, util_p95),
-        pue=_range("pue", pue_p5, pue_p95),
+        **_ladder(boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise),
         levers=_levers(lever),
         scenarios=_count("--scenarios", scenarios),
         length_samples=_count("--length-samples", length_samples, minimum=2),

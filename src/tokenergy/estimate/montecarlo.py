@@ -3,8 +3,8 @@
 Draws are made in chunks of ``CHUNK_DRAWS`` with numpy and folded into a streaming log histogram,
 so memory stays bounded whatever ``samples`` is; the mean is exact, quantiles within 0.115 %.
 Each model has its own generator seeded from (seed, CRC32 of the model name), so a model's numbers
-do not depend on which other models were asked for. Results are at the facility boundary (PUE
-applied) on a modeled basis.
+do not depend on which other models were asked for. Results are at the boundary the parameters
+state (estimate/ladder.py: accelerator, node, or facility with PUE) on a modeled basis.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from tokenergy import units
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, FloatArray, Point
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR, LogHistogram
+from tokenergy.estimate.ladder import NodePower, deployment_power, model_params
+from tokenergy.estimate.ladder import node_power as node_power  # re-exported
 from tokenergy.estimate.levers import Lever
-from tokenergy.estimate.params import EstimateParams, Leff, default_p_idle_w, default_pmax_w
+from tokenergy.estimate.params import EstimateParams, Leff
 from tokenergy.estimate.surface import (
     SurfaceFit,
     fit_surfaces,
@@ -59,25 +61,6 @@ class Trim(StrEnum):
 
 
 PAPER_TRIM_STEPS = ((0.05, 0.95), (0.10, 0.90))
-
-
-@dataclass(frozen=True)
-class NodePower:
-    """Full-draw and idle power of the node a model runs on."""
-
-    pmax_w: float
-    p_idle_w: float
-
-
-def node_power(fit: SurfaceFit, pmax_w: float | None, p_idle_w: float | None) -> NodePower:
-    """The given powers, or the defaults for the node size in the throughput table."""
-    pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
-    idle = p_idle_w if p_idle_w is not None else default_p_idle_w(pmax)
-    if idle >= pmax:
-        raise ConfigError(
-            f"idle power {idle:g} W must be below P_max {pmax:g} W ({fit.model})", field="--p-idle"
-        )
-    return NodePower(pmax, idle)
 
 
 def rng_for(seed: int, model: str) -> np.random.Generator:
@@ -216,6 +199,9 @@ class EstimateResult:
                 "pmax_w": estimate.node.pmax_w,
                 "p_idle_w": estimate.node.p_idle_w,
                 "node_gpus": estimate.fit.gpus,
+                "boundary": estimate.node.boundary.value,
+                "power_basis": estimate.node.basis.value,
+                "power": estimate.node.to_dict(),
                 "fit": fit_dict(estimate.fit),
             }
             if estimate.improved is not None:
@@ -224,6 +210,7 @@ class EstimateResult:
         payload: dict[str, Any] = {
             "boundary": self.boundary.value,
             "basis": self.basis.value,
+            "power_bases": sorted({e.node.basis.value for e in self.models}),
             "unit": "Wh/query",
             "quantile_relative_error": RELATIVE_QUANTILE_ERROR,
             "trim": self.trim.value,
@@ -250,6 +237,12 @@ def fit_dict(fit: SurfaceFit) -> dict[str, Any]:
         "lin_range": list(fit.lin_range),
         "lout_range": list(fit.lout_range),
         "warning": fit.warning,
+        "rate": fit.rate.value,
+        "gpu": fit.gpu,
+        "gpus": fit.gpus,
+        "batch": fit.batch,
+        "power_per_gpu_w": fit.power_per_gpu_w,
+        "noise_sigma": fit.noise_sigma,
     }
 
 
@@ -304,7 +297,7 @@ def run_estimate(
             for estimate in estimates[1:]:
                 assert estimate.improved is not None
                 pooled_improved = pooled_improved.pooled_with(estimate.improved)
-    return EstimateResult(params, estimates, pooled, pooled_improved, trim)
+    return EstimateResult(params, estimates, pooled, pooled_improved, trim, params.boundary)
 
 
 def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
@@ -324,8 +317,8 @@ def _run_model(
     Blocks are merged in block order, and each chunk's stream depends only on (seed, model,
     chunk index), so the result is the same for any number of workers.
     """
-    node = node_power(fit, params.pmax_w, params.p_idle_w)
-    plan = _Plan(fit, node, params)
+    node = deployment_power(fit, params)
+    plan = _Plan(fit, node, model_params(params, node))
     blocks = [
         (start, min(start + BLOCK_DRAWS, params.samples))
         for start in range(0, params.samples, BLOCK_DRAWS)
@@ -476,7 +469,7 @@ def _log_energy_wh(
         energy = query_energy_wh(
             fit, plan.node, lin_tokens, lout, util, pue, params.correlate_power
         )
-        return np.log(energy, out=energy)
+        return _with_fit_noise(plan, np.log(energy, out=energy), rng, n)
     log_lout = np.log(lout, out=lout)
     log_wh = np.multiply(log_lout, fit.b2)
     if lin is None:
@@ -488,6 +481,16 @@ def _log_energy_wh(
     log_wh += constants.log_scale
     log_wh += params.util.log_sample(rng, n)
     log_wh += params.pue.log_sample(rng, n)
+    return _with_fit_noise(plan, log_wh, rng, n)
+
+
+def _with_fit_noise(
+    plan: _Plan, log_wh: FloatArray, rng: np.random.Generator, n: int
+) -> FloatArray:
+    """Adds the surface's own error, ln E += σ·N(0, 1) (``fit_noise``; σ = fit residual std)."""
+    sigma = plan.fit.noise_sigma
+    if plan.params.fit_noise and sigma:
+        log_wh += sigma * rng.standard_normal(n)
     return log_wh
 
 

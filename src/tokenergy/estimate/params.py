@@ -15,6 +15,7 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.levers import Lever
 from tokenergy.records import RateBasis
+from tokenergy.units import Boundary
 
 P_MAX_8GPU_W = 11_300.0  # 8×H100 node at full draw
 P_MAX_10GPU_W = 14_100.0  # the 10×H100 node of the DeepSeek-R1 rows
@@ -83,6 +84,23 @@ class _Params(BaseModel):
     correlate_power: bool = Field(
         default=False,
         description="node power rises linearly from idle to u·P_max with TPS/TPS_max",
+    )
+    boundary: Boundary = Field(
+        default=Boundary.FACILITY, description="accelerator, node or facility (estimate/ladder.py)"
+    )
+    gpu: str | None = Field(default=None, description="GPU model for its TDP; None: the table's")
+    power_per_gpu_w: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    host_overhead: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="node = accelerator × (1 + this)"
+    )
+    batch: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="operating batch of calibrated surfaces; None: the largest measured",
+    )
+    fit_noise: bool = Field(
+        default=False, description="draw the surface's own log residual error per query"
     )
     seed: int = Field(default=0, ge=0)
 

@@ -72,6 +72,9 @@ class SurfaceFit:
     warning: str | None = None
     rate: RateBasis = DEFAULT_RATE
     gpu: str | None = None
+    power_per_gpu_w: float | None = None  # measured mean W per GPU at the operating point
+    batch: float | None = None  # operating batch of a calibrated surface
+    noise_sigma: float | None = None  # std of the log residual (n − p dof); None: no dof left
 
     def charged_tokens(
         self, lin: NDArray[np.float64], lout: NDArray[np.float64]
@@ -274,6 +277,9 @@ def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
     }
     kind, coef, r2 = _choose(candidates, y)
     b0, b1, b2 = _expand(kind, coef)
+    dof = len(rows) - candidates[kind].shape[1]
+    residual = y - candidates[kind] @ coef
+    sigma = math.sqrt(float(residual @ residual) / dof) if dof > 0 else None
     warning = None
     if kind is not FitKind.FULL:
         warning = (
@@ -295,6 +301,7 @@ def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
         warning=warning,
         rate=rates.pop(),
         gpu=gpu_models.pop() if gpu_models else None,
+        noise_sigma=sigma,
     )
 
 
