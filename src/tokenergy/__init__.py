@@ -41,7 +41,10 @@ _EXPORTS: dict[str, str] = {
     "AnalysisRow": "tokenergy.analyze.table",
     "reference_data": "tokenergy.api",
     "IngestOptions": "tokenergy.ingest.options",
-    # reconcile: added with issue 10's tokenergy.analyze.reconcile
+    # reconcile measured, converted and estimated figures
+    "reconcile": "tokenergy.analyze.reconcile",
+    "reconcilable_models": "tokenergy.analyze.reconcile",
+    "Reconciliation": "tokenergy.analyze.reconcile",
     # estimate
     "estimate": "tokenergy.api",
     "fleet": "tokenergy.api",
@@ -49,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "FleetParams": "tokenergy.estimate.params",
     "EstimateResult": "tokenergy.estimate.montecarlo",
     "FleetResult": "tokenergy.estimate.fleet",
+    "sensitivity": "tokenergy.estimate.sensitivity",
+    "SensitivityResult": "tokenergy.estimate.sensitivity",
+    "Trim": "tokenergy.estimate.montecarlo",
     # measure
     "bench": "tokenergy.measure.bench",
     "bench_async": "tokenergy.measure.bench",
@@ -87,10 +93,13 @@ __all__ = [
     "MeterSet",
     "Meters",
     "PointResult",
+    "Reconciliation",
+    "SensitivityResult",
     "ServingResult",
     "Store",
     "ThroughputKind",
     "TokenergyError",
+    "Trim",
     "__version__",
     "bench",
     "bench_async",
@@ -105,8 +114,11 @@ __all__ = [
     "grid_of",
     "ingest_options",
     "load_sources",
+    "reconcilable_models",
+    "reconcile",
     "reference_data",
     "rows",
+    "sensitivity",
     "simulator",
     "to_arrow",
     "to_pandas",
@@ -142,6 +154,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from tokenergy.analyze.reconcile import Reconciliation, reconcilable_models, reconcile
     from tokenergy.analyze.table import AnalysisRow
     from tokenergy.api import (
         BestUnder,
@@ -163,8 +176,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.calculator import Conversion, ThroughputKind
     from tokenergy.errors import TokenergyError
     from tokenergy.estimate.fleet import FleetResult
-    from tokenergy.estimate.montecarlo import EstimateResult
+    from tokenergy.estimate.montecarlo import EstimateResult, Trim
     from tokenergy.estimate.params import EstimateParams, FleetParams
+    from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
     from tokenergy.footprint import Footprint, Grid, footprint, footprint_figures
     from tokenergy.ingest.options import IngestOptions
     from tokenergy.load.client import Api
