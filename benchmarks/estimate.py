@@ -80,6 +80,11 @@ def python_loop_mean_wh(fit: SurfaceFit, params: EstimateParams, n: int) -> floa
     return total / n
 
 
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(function: object, *args: object, **kwargs: object) -> tuple[float, object]:
     start = time.perf_counter()
     value = function(*args, **kwargs)  # type: ignore[operator]
@@ -121,12 +126,18 @@ def main() -> None:
     workers = os.cpu_count() or 1
     big_params = params.model_copy(update={"samples": big})
     t_one, one = timed(run_estimate, big_params, fits=[fit], workers=1)
+    children_before = children_cpu_s()
     t_all, every = timed(run_estimate, big_params, fits=[fit], workers=workers)
+    children = children_cpu_s() - children_before
     same = one.to_dict() == every.to_dict()  # type: ignore[attr-defined]
     print(
         f"{big:.3g} draws: 1 worker {t_one:.2f} s ({big / t_one:,.0f}/s), {workers} workers "
         f"{t_all:.2f} s ({big / t_all:,.0f}/s): speed-up {t_one / t_all:.2f}x; "
         f"identical results: {same}"
+    )
+    print(
+        f"  the workers got {children:.2f} CPU-s in {t_all:.2f} s: {children / t_all:.2f} cores on "
+        f"average (load average {os.getloadavg()[0]:.1f}: other processes share the cores)"
     )
 
     loop_samples = int(args.loop_samples)

@@ -58,7 +58,7 @@ def test_refuses_incomplete_or_double_counting(
         (PowerSpec(power_w=1000.0, boundary=Boundary.FACILITY, pue=1.2), "already|facility"),
         (PowerSpec(power_w=1000.0, host_overhead=0.1), "already at the node"),
         (PowerSpec(power_w=1000.0, boundary=Boundary.FLEET, host_overhead=0.1), "fleet"),
-        (PowerSpec(gpu_basis=GpuBasis.TDP, pue=1.3), "add --host-overhead"),
+        (PowerSpec(gpu_basis=GpuBasis.TDP, pue=1.3), "add a host overhead"),
         (PowerSpec(power_w=0.0), "positive"),
         (PowerSpec(power_per_gpu_w=float("inf")), "finite"),
     ],

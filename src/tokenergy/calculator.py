@@ -114,15 +114,13 @@ def convert(
     """One Conversion per power bracket; with a ``grid``, each also has its carbon and water."""
     if not throughput_tok_s > 0:
         raise ConfigError(
-            f"throughput must be positive, got {throughput_tok_s:g}", field="throughput"
+            f"throughput must be positive, got {throughput_tok_s:g}", field="throughput_tok_s"
         )
-    for name, value in (("--isl", isl), ("--osl", osl), ("--queries", queries)):
+    for name, value in (("isl", isl), ("osl", osl), ("queries", queries)):
         if value is not None and not 0 <= value < math.inf:
             raise ConfigError(f"must be a finite number >= 0, got {value!r}", field=name)
     if osl is None and (isl is not None or queries is not None):
-        raise ConfigError("Wh/query needs the output length: give --osl (and --isl)", field="--osl")
+        raise ConfigError("Wh/query needs the output length: give osl (and isl)", field="osl")
     if kind is ThroughputKind.TOTAL and osl is not None and isl is None:
-        raise ConfigError(
-            "J per total token needs input and output lengths: give --isl", field="--isl"
-        )
+        raise ConfigError("J per total token needs input and output lengths: give isl", field="isl")
     return [Conversion(throughput_tok_s, kind, power, isl, osl, queries, grid) for power in powers]

@@ -162,6 +162,37 @@ def footprint_figures(
     }
 
 
+def footprint_of(
+    energies_j: dict[str, float | None],
+    grid: Grid,
+    *,
+    boundary: Boundary | None = None,
+    basis: Basis | None = None,
+    pue: float | None = None,
+) -> dict[str, Any]:
+    """Carbon and water of several named energies (J), e.g. the quantiles of a distribution:
+    the footprint is linear in energy, so quantiles map to quantiles. Keys: ``gco2e`` and
+    ``water_l`` (each {name: value}; ``water_l`` None without water data), the labels and grid."""
+    carbon: dict[str, float | None] = {}
+    water: dict[str, float | None] = {}
+    for name, energy_j in energies_j.items():
+        if energy_j is None:
+            carbon[name] = water[name] = None
+            continue
+        result = footprint(energy_j, grid, boundary=boundary, basis=basis, pue=pue)
+        carbon[name], water[name] = result.gco2e, result.water_l
+    has_water = grid.water_l_per_kwh is not None or grid.wue_onsite_l_per_kwh is not None
+    return {
+        "gco2e": carbon,
+        "water_l": water if has_water else None,
+        "carbon_boundary": boundary.value if boundary else None,
+        "carbon_basis": basis.value if basis else None,
+        "carbon_note": boundary_note(boundary),
+        "pue_for_onsite_water": pue if grid.wue_onsite_l_per_kwh is not None else None,
+        **grid.to_dict(),
+    }
+
+
 def pue_of(steps: list[Any]) -> float | None:
     """The PUE factor among an EnergyMeasurement's boundary steps, if one was applied."""
     for step in steps:

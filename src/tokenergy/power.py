@@ -7,11 +7,12 @@ every multiplier applied (host overhead, PUE), so no conversion is ever silent.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tokenergy import catalog, units
-from tokenergy.errors import ConfigError
+from tokenergy.errors import ConfigError, TokenergyError
 from tokenergy.records import BoundaryStep, EnergyMeasurement
 from tokenergy.units import Basis, Boundary
 
@@ -47,22 +48,97 @@ def _sources(spec: PowerSpec) -> int:
     return sum(x is not None for x in (spec.power_w, spec.power_per_gpu_w, spec.gpu_basis))
 
 
+def _parsed(name: str, parser: Callable[[str], float], value: float | str) -> float:
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return parser(value)
+    except TokenergyError as error:
+        raise ConfigError(error.message, field=name) from None
+
+
+def _parse_pue(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"cannot parse {text!r} as a PUE (e.g. 1.2)") from None
+    if not 1.0 <= value < float("inf"):
+        raise ConfigError(f"PUE must be a finite number >= 1, got {text!r}")
+    return value
+
+
+def power_spec(
+    *,
+    power: float | str | None = None,
+    power_per_gpu: float | str | None = None,
+    basis: str | None = None,
+    boundary: str | None = None,
+    host_overhead: float | str | None = None,
+    pue: float | str | None = None,
+) -> PowerSpec:
+    """A PowerSpec from numbers (W, fractions) or text ("1.5kW", "10%"); unknown names are
+    refused with the valid ones. ``basis`` is tdp|allin (catalog per-GPU figures) or the label
+    of a stated power (measured|provisioned|nameplate|modeled; default provisioned)."""
+    gpu_basis: GpuBasis | None = None
+    label = Basis.PROVISIONED
+    if basis is not None:
+        names = [b.value for b in GpuBasis] + [b.value for b in Basis]
+        if basis in {b.value for b in GpuBasis}:
+            gpu_basis = GpuBasis(basis)
+        elif basis in {b.value for b in Basis}:
+            label = Basis(basis)
+        else:
+            raise ConfigError(
+                f"unknown basis {basis!r}; use one of {', '.join(names)}", field="basis"
+            )
+    if gpu_basis is not None and (power is not None or power_per_gpu is not None):
+        raise ConfigError(
+            "basis tdp|allin reads the catalog; do not combine with a stated power", field="basis"
+        )
+    bound = Boundary.NODE
+    if boundary is not None:
+        try:
+            bound = Boundary(boundary)
+        except ValueError:
+            raise ConfigError(
+                f"unknown boundary {boundary!r}; use one of {', '.join(b.value for b in Boundary)}",
+                field="boundary",
+            ) from None
+    return PowerSpec(
+        power_w=None if power is None else _parsed("power", units.parse_power_w, power),
+        power_per_gpu_w=(
+            None
+            if power_per_gpu is None
+            else _parsed("power_per_gpu", units.parse_power_w, power_per_gpu)
+        ),
+        gpu_basis=gpu_basis,
+        basis=label,
+        boundary=bound,
+        host_overhead=(
+            None
+            if host_overhead is None
+            else _parsed("host_overhead", units.parse_fraction, host_overhead)
+        ),
+        pue=None if pue is None else _parsed("pue", _parse_pue, pue),
+    )
+
+
 def validate_spec(spec: PowerSpec) -> None:
     """Refuse contradictory or incomplete power specifications before any work is done."""
     if _sources(spec) == 0:
         raise ConfigError(
-            "no power given: use --power W, --power-per-gpu W, or --basis tdp|allin with a GPU",
+            "no power given: state a power, a power per GPU, or basis tdp|allin with a GPU",
             field="power",
         )
     if _sources(spec) > 1:
-        raise ConfigError("give only one of --power, --power-per-gpu, --basis tdp|allin")
+        raise ConfigError("give only one of power, power_per_gpu, basis tdp|allin", field="power")
     if spec.gpu_basis is GpuBasis.ALLIN and (spec.pue is not None or spec.host_overhead):
         raise ConfigError(
             "all-in provisioned figures already include host share and facility overhead; "
-            "--pue/--host-overhead would count them twice",
+            "a PUE or host overhead would count them twice",
             field="basis",
         )
-    for name, value in (("--power", spec.power_w), ("--power-per-gpu", spec.power_per_gpu_w)):
+    for name, value in (("power", spec.power_w), ("power_per_gpu", spec.power_per_gpu_w)):
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise ConfigError(
                 f"a stated power must be positive and finite, got {value:g} W", field=name
@@ -80,13 +156,13 @@ def resolve(spec: PowerSpec, gpu: str | None, num_gpus: int | None) -> EnergyMea
         method = "stated-total"
     else:
         if num_gpus is None:
-            raise ConfigError("the GPU count is unknown: give --gpus", field="gpus")
+            raise ConfigError("the GPU count is unknown: give the GPU count", field="gpus")
         if spec.power_per_gpu_w is not None:
             per_gpu_w, basis, boundary = spec.power_per_gpu_w, spec.basis, spec.boundary
             method = "stated-per-gpu"
         else:
             if gpu is None:
-                raise ConfigError("the GPU model is unknown: give --gpu", field="gpu")
+                raise ConfigError("the GPU model is unknown: give the GPU", field="gpu")
             if spec.gpu_basis is GpuBasis.ALLIN:
                 per_gpu_w, basis, boundary = (
                     catalog.allin_w(gpu),
@@ -119,9 +195,9 @@ def _step_outward(
     if spec.host_overhead is not None:
         if boundary is not Boundary.ACCELERATOR:
             raise ConfigError(
-                f"--host-overhead moves accelerator power to the node, but this power is already "
+                f"a host overhead moves accelerator power to the node, but this power is already "
                 f"at the {boundary} boundary",
-                field="--host-overhead",
+                field="host_overhead",
             )
         power_w = units.with_host_overhead(power_w, spec.host_overhead)
         boundary = Boundary.NODE
@@ -131,14 +207,14 @@ def _step_outward(
     if spec.pue is not None:
         if boundary is not Boundary.NODE:
             hint = (
-                " (add --host-overhead, e.g. 0% to state that the host is ignored)"
+                " (add a host overhead, e.g. 0% to state that the host is ignored)"
                 if boundary is Boundary.ACCELERATOR
                 else ""
             )
             raise ConfigError(
-                f"--pue moves node power to the facility, but this power is at the {boundary} "
+                f"a PUE moves node power to the facility, but this power is at the {boundary} "
                 f"boundary{hint}",
-                field="--pue",
+                field="pue",
             )
         power_w = units.with_pue(power_w, spec.pue)
         boundary = Boundary.FACILITY

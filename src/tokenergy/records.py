@@ -39,6 +39,17 @@ def expected_mean_length(nominal: int, sampler: LengthSampler, range_ratio: floa
     return float(nominal)
 
 
+class RateBasis(StrEnum):
+    """What a token rate counts: output tokens only, or input + output tokens.
+
+    An output rate pairs with output tokens, a total rate with input + output tokens (DESIGN §2);
+    dividing a power by one and multiplying by the other's tokens is the classic basis error.
+    """
+
+    OUTPUT = "output"
+    TOTAL = "total"
+
+
 class Identity(_Record):
     """What was served on what: the configuration that a result describes."""
 
@@ -132,6 +143,23 @@ class Throughput(_Record):
         default=None, ge=0, description="total as the source reported it (checked, or used alone)"
     )
     request_per_s: float | None = Field(default=None, ge=0)
+    stated_rate: RateBasis | None = Field(
+        default=None,
+        description="the one rate the source stated when the others are implied by fixed lengths "
+        "(throughput tables); None when each rate was measured or reported as such",
+    )
+
+    @classmethod
+    def from_fixed_lengths(
+        cls, rate_tok_s: float, rate: RateBasis, lin: float, lout: float
+    ) -> Throughput:
+        """All three rates from one stated rate at fixed lengths.
+
+        With every request ``lin`` tokens in and ``lout`` out, the steady-state rates stand in the
+        ratio lin : lout, so output = total · lout/(lin + lout) and input = output · lin/lout.
+        """
+        output = rate_tok_s if rate is RateBasis.OUTPUT else rate_tok_s * lout / (lin + lout)
+        return cls(input_tok_s=output * lin / lout, output_tok_s=output, stated_rate=rate)
 
     @property
     def total_tok_s(self) -> float | None:
@@ -233,6 +261,12 @@ class Provenance(_Record):
     hardware: str | None = None
     engine_config: dict[str, Any] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    label: str | None = Field(
+        default=None, description="the user's name for this run (bench --label), for comparisons"
+    )
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="the user's key=value notes (bench --metadata)"
+    )
     simulated: bool = Field(
         default=False,
         description="served by a simulator (tokenergy sim labels every response); the energy "
@@ -335,17 +369,23 @@ class ServingResult(_Record):
 
     @property
     def wh_per_query_nominal(self) -> float | None:
-        jpt, tokens = self.j_per_token, self.tokens_per_query_nominal
-        if jpt is None or tokens is None:
-            return None
-        return units.wh_per_query_from_tokens(jpt, tokens)
+        """J/token × (ISL + OSL), else J/output-token × OSL: a rate only meets its own tokens."""
+        work = self.workload
+        return self._wh_from_lengths(work.isl, work.osl)
 
     @property
     def wh_per_query_benchmarked(self) -> float | None:
-        jpt, tokens = self.j_per_token, self.tokens_per_query_benchmarked
-        if jpt is None or tokens is None:
-            return None
-        return units.wh_per_query_from_tokens(jpt, tokens)
+        lengths = self.workload.benchmarked_lengths()
+        return None if lengths is None else self._wh_from_lengths(*lengths)
+
+    def _wh_from_lengths(self, lin: float | None, lout: float | None) -> float | None:
+        jpt = self.j_per_token
+        if jpt is not None and lin is not None and lout is not None:
+            return units.wh_per_query_from_tokens(jpt, lin + lout)
+        jpo = self.j_per_output_token
+        if jpo is not None and lout is not None:
+            return units.wh_per_query_from_tokens(jpo, lout)
+        return None
 
     @property
     def kwh_per_mtok(self) -> float | None:

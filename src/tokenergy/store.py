@@ -163,7 +163,9 @@ class Store:
 
     def resolve(self, prefix: str) -> Path:
         """Directory of the run whose id starts with ``prefix`` (unique)."""
-        matches = sorted(self.runs_dir.glob(f"{prefix}*")) if prefix else []
+        # compare names, never glob: an id like 'a**' or '../..' is text, not a pattern or a path
+        names = sorted(self.runs_dir.iterdir()) if prefix and self.runs_dir.is_dir() else []
+        matches = [path for path in names if path.name.startswith(prefix)]
         if len(matches) != 1:
             what = "no" if not matches else "several"
             raise ConfigError(f"{what} stored runs match id {prefix!r}", field="RUN_ID")

@@ -111,7 +111,8 @@ def test_compare_json_shape_and_hand_values(chat: Path, raw: list[dict[str, Any]
         "--group-by",
         "model",
     )
-    assert set(payload) == {"cases", "summary"}
+    assert set(payload) == {"energy_metric", "energy_label", "cases", "summary"}
+    assert payload["energy_metric"] == "energy_per_token_j"
     assert set(payload["summary"]) == {"wins", "cases", "median_change", "min_change", "max_change"}
     cases = {(c["model"], c["constraint"]): c for c in payload["cases"]}
     for model in (LLAMA, QWEN):
@@ -132,12 +133,12 @@ def test_compare_json_shape_and_hand_values(chat: Path, raw: list[dict[str, Any]
                 "constraint",
                 "baseline",
                 "candidate",
-                "baseline_j_per_token",
-                "candidate_j_per_token",
+                "baseline_energy_per_token_j",
+                "candidate_energy_per_token_j",
                 "energy_change",
             }
-            assert case["baseline_j_per_token"] == pytest.approx(energy["H100"])
-            assert case["candidate_j_per_token"] == pytest.approx(energy["B200"])
+            assert case["baseline_energy_per_token_j"] == pytest.approx(energy["H100"])
+            assert case["candidate_energy_per_token_j"] == pytest.approx(energy["B200"])
             assert case["energy_change"] == pytest.approx(energy["B200"] / energy["H100"] - 1)
             assert case["baseline"].startswith("H100") and case["candidate"].startswith("B200")
     changes = [c["energy_change"] for c in payload["cases"]]
@@ -204,7 +205,7 @@ def test_store_round_trip(chat: Path, tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("best", "--max-itl", "fast"), "--max-itl"),
-        (("best",), "give at least one of --max-itl"),
+        (("best",), "--max-itl: give at least one bound"),
         (("frontier", "--x", "speed"), "unknown metric 'speed'"),
         (("compare", "--at-itl", "50ms", "--by", "gpu", "--baseline", "A100"), "not in the data"),
         (("best", "--max-itl", "50ms", "--where", "colour=red"), "unknown column 'colour'"),

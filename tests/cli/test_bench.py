@@ -8,8 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -223,3 +224,33 @@ def test_save_adds_the_run_to_the_store(
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert len(rows) == 1 and rows[0]["model"]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--timeout", "-1"], "--timeout"),
+        (["--timeout", "0"], "--timeout"),
+        (["--timeout", "nan"], "--timeout"),
+        (["--request-timeout", "0"], "--request-timeout"),
+        (["--run-timeout", "inf"], "--run-timeout"),
+        (["--seed", "-1"], "--seed"),
+        (["--concurrency", "100000000"], "--concurrency"),
+    ],
+)
+def test_values_that_would_measure_nothing_are_refused(
+    cli: Callable[..., Any], args: list[str], flag: str
+) -> None:
+    done = cli("bench", "http://127.0.0.1:9", "--concurrency", "1", *args)
+    assert done.code == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0]
+
+
+def test_a_binary_dataset_is_one_line(cli: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(bytes(range(256)) * 16)
+    done = cli("bench", "http://127.0.0.1:9", "--concurrency", "1", "--dataset", str(path))
+    assert done.code == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and "UTF-8" in lines[0]

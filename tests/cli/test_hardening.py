@@ -145,3 +145,37 @@ def test_reduced_fit_is_a_footnote_unless_the_model_is_named(cli: Cli) -> None:
     named = cli("estimate", "--samples", "1000", "--model", "llama-3.1-nemotron-ultra-253b")
     assert named.code == 0, named.stderr
     assert named.stderr.count("cannot identify") == 1
+
+
+@pytest.mark.parametrize("run_id", ["a**", "../..", "[/bold]"])
+def test_runs_show_takes_ids_as_text_not_patterns(cli: Cli, run_id: str) -> None:
+    """'a**' was a ValueError traceback from pathlib's glob; '../..' must not escape the store."""
+    one_error(cli("runs", "show", run_id), "RUN_ID", run_id)
+
+
+HOSTILE_MODEL = "llama[/v2] \x1b[31mred\x1b[0m\x1b]8;;http://evil\x07[blink]x :smile:"
+
+
+def test_hostile_model_names_in_data_print_literally(
+    cli: Cli, tmp_path: Path, shared_data: Path
+) -> None:
+    """A model name from a file reaches tables as text: no markup, no emoji, no escapes."""
+    raw = shared_data / "inferencex/raw/pr1633_local_results"
+    source = sorted(raw.glob("*conc32.json"))[0]
+    document = json.loads(source.read_text())
+    document["model_id"] = HOSTILE_MODEL
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(json.dumps(document))
+    for args in (
+        ("ingest", str(hostile), "--power", "8kW", "--gpus", "8"),
+        ("check", str(hostile), "--power", "8kW", "--gpus", "8", "--all"),
+        ("runs", "add", str(hostile), "--power-per-gpu", "1kW"),
+        ("runs", "list"),
+        ("frontier", str(hostile), "--power-per-gpu", "1kW", "--group-by", "model"),
+    ):
+        done = cli(*args)
+        assert done.code in (0, 1), (args, done.stderr)
+        text = done.stdout + done.stderr
+        assert "\x1b" not in text and "\x07" not in text, args
+        if args[0] == "ingest":
+            assert "[/v2]" in text and "[blink]" in text and ":smile:" in text, (args, text)

@@ -220,3 +220,24 @@ def test_json_rows_carry_wh_per_attempted_query(shared_data: Path) -> None:
     row = json.loads(done.stdout)[0]
     assert row["wh_per_attempted_query"] is not None
     assert row["wh_per_attempted_query"] <= row["wh_per_query_measured"]
+
+
+def test_region_adds_carbon_and_water_per_row_with_its_boundary(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """AIPerf's measured 2286.344 J / 40 queries = 0.0158774 Wh/query (accelerator);
+    × 369.473 gCO2e/kWh (USA 2023) = 0.0058663 g; water × 3.1321 L/kWh = 4.973e-5 L."""
+    from tokenergy.cli.app import run as run_in_process
+
+    path = shared_data / "peers" / "aiperf-0.13"
+    assert run_in_process(["ingest", str(path), "--region", "US", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    wh = 2286.34399999994 / 40 / 3600
+    assert row["gco2e_per_query"] == pytest.approx(wh / 1000 * 369.473)
+    assert row["water_l_per_query"] == pytest.approx(wh / 1000 * 3.1321)
+    assert (row["carbon_boundary"], row["carbon_basis"]) == ("accelerator", "measured")
+    assert "not included" in row["carbon_note"] and row["carbon_per_query_from"] == "measured"
+    assert "United States 2023" in row["grid_source"]
+    assert run_in_process(["ingest", str(path), "--grid", "400g/kWh", "--format", "csv"]) == 0
+    flat = next(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert float(flat["gco2e_per_query"]) == pytest.approx(wh / 1000 * 400)

@@ -56,10 +56,24 @@ def test_fixed_inputs_reproduce_the_formula(table: Path) -> None:
     assert (result.to_dict()["boundary"], result.to_dict()["basis"]) == ("facility", "modeled")
 
 
-def test_leff_in_plus_out_and_pmax_override(table: Path) -> None:
-    result = run_estimate(fixed(table, leff=Leff.IN_OUT, pmax_w=5000.0))
+def test_total_rate_table_charges_input_plus_output_and_pmax_override(
+    table: Path, tmp_path: Path
+) -> None:
+    """A table labelled rate=total pairs its rates with L_in + L_out (like with like)."""
+    total = tmp_path / "total.csv"
+    lines = table.read_text().splitlines()
+    total.write_text(
+        "\n".join([lines[0] + ",rate", *(line + ",total" for line in lines[1:])]) + "\n"
+    )
+    result = run_estimate(fixed(total, pmax_w=5000.0))
     tps = math.exp(8.0) * 400**-0.5 * 2500**0.25
     assert result.models[0].baseline.mean_wh == pytest.approx(1.2 * 0.6 * 5000 * 2900 / tps / 3600)
+    assert run_estimate(fixed(total, leff=Leff.IN_OUT)).models[0].fit.rate.value == "total"
+
+
+def test_leff_contradicting_the_table_rate_is_refused(table: Path) -> None:
+    with pytest.raises(ConfigError, match=r"output tokens/s.*not L_eff = in\+out"):
+        run_estimate(fixed(table, leff=Leff.IN_OUT))
 
 
 def test_default_pmax_by_node_size(table: Path) -> None:
@@ -119,7 +133,7 @@ def test_chunked_stream_equals_one_replay_of_the_same_draws(
         rng = montecarlo.chunk_rng(0, "toy", chunk)
         lin, lout = montecarlo.draw_lengths(params.lin, Exponential(median=300.0), rng, n)
         util, pue = params.util.sample(rng, n), params.pue.sample(rng, n)
-        replay.append(query_energy_wh(fit, NodePower(11_300, 2700), lin, lout, util, pue, Leff.OUT))
+        replay.append(query_energy_wh(fit, NodePower(11_300, 2700), lin, lout, util, pue))
     draws = np.concatenate(replay)
     summary = result.models[0].baseline
     assert summary.mean_wh == pytest.approx(float(np.mean(draws)), rel=1e-12)
@@ -198,6 +212,6 @@ def test_query_energy_is_vectorised_over_draws(table: Path) -> None:
     fit = fit_surfaces(load_throughput_table(table))["toy"]
     lin = np.array([100.0, 1000.0])
     lout = np.array([100.0, 1000.0])
-    energy = query_energy_wh(fit, NodePower(10_000, 0), lin, lout, np.ones(2), np.ones(2), Leff.OUT)
+    energy = query_energy_wh(fit, NodePower(10_000, 0), lin, lout, np.ones(2), np.ones(2))
     expected = 10_000 * lout / (math.exp(8.0) * lin**-0.5 * lout**0.25) / 3600
     np.testing.assert_allclose(energy, expected, rtol=1e-12)

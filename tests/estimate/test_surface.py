@@ -20,6 +20,7 @@ from tokenergy.estimate.surface import (
     select,
 )
 from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.records import RateBasis
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -158,15 +159,48 @@ def test_points_from_ingested_results_fit_like_the_csv() -> None:
         assert (other.b0, other.b1, other.b2) == pytest.approx((fit.b0, fit.b1, fit.b2))
 
 
-def test_ingested_sweeps_keep_the_saturated_point_per_node_size(shared_data: Path) -> None:
+def test_ingested_sweeps_keep_the_saturated_point_per_deployment(shared_data: Path) -> None:
     from tokenergy.estimate.montecarlo import load_fits
 
     path = shared_data / "inferencex" / "agg" / "run_20218553330.json"
     ingested = load_results([path], IngestOptions())
     fits = {fit.model: fit for fit in load_fits(str(path), [])}
-    assert set(fits) == {f"gptoss ({n} GPUs)" for n in (1, 2, 4, 8)}
-    one_gpu = [
-        r.throughput.total_tok_s or 0.0 for r in ingested.results if r.identity.num_gpus == 1
+    deployments = {(r.identity.gpu, r.identity.num_gpus) for r in ingested.results}
+    assert set(fits) == {f"gptoss ({n}×{gpu})" for gpu, n in deployments}
+    one_b200 = [
+        r.throughput.output_tok_s or 0.0
+        for r in ingested.results
+        if (r.identity.gpu, r.identity.num_gpus) == ("B200", 1)
     ]
-    assert fits["gptoss (1 GPUs)"].cap_tps == pytest.approx(max(one_gpu))
-    assert fits["gptoss (1 GPUs)"].n_points == 3  # one saturated point per (ISL, OSL)
+    fit = fits["gptoss (1×B200)"]
+    assert fit.cap_tps == pytest.approx(max(one_b200))
+    assert (fit.gpu, fit.gpus, fit.rate) == ("B200", 1, RateBasis.OUTPUT)
+    assert fit.n_points == 3  # one saturated point per (ISL, OSL)
+
+
+def test_inferencex_surface_charges_output_tokens_against_output_rates(shared_data: Path) -> None:
+    """DeepSeek-R1 FP8 on 8×H200 (SGLang, run 20286929996), 8k/1k, best conc 64:
+    output 143.05192361749397 tok/s/GPU × 8 = 1 144.4154 tok/s; benchmarked lengths at R = 0.8:
+    (6553 + 8192)/2 = 7 372.5 in, (819 + 1024)/2 = 921.5 out. At 5.6 kW (8 × 700 W), u = PUE = 1:
+    5 600 × 921.5 / 1 144.4154 / 3600 = 1.252556 Wh/query. Charging the same tokens against the
+    total rate (1 289.4382785162218 × 8 = 10 315.506 tok/s) gave 0.139 — 9× low.
+    """
+    from tokenergy.estimate import EstimateParams, run_estimate
+    from tokenergy.estimate.distributions import Point
+
+    path = shared_data / "inferencex" / "agg" / "run_20286929996.json"
+    params = EstimateParams(
+        models=["dsr1 (8×H200)"],
+        table=str(path),
+        lin=Point(value=7372.5),
+        lout=Point(value=921.5),
+        util=Point(value=1.0),
+        pue=Point(value=1.0),
+        pmax_w=5600.0,
+        samples=10,
+    )
+    estimate = run_estimate(params).models[0]
+    assert estimate.fit.n_points == 3 and estimate.fit.rate is RateBasis.OUTPUT
+    expected = 5600 * 921.5 / (143.05192361749397 * 8) / 3600
+    assert estimate.baseline.mean_wh == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(1.252556, rel=1e-6)

@@ -33,6 +33,11 @@ def test_disaggregated_raw_file_hand_computed(shared_data: Path) -> None:
     assert row.j_per_token == pytest.approx(0.955991, rel=1e-6)
     assert row.wh_per_query_measured == pytest.approx(0.543853, rel=1e-6)
     assert row.workload.benchmarked_lengths() == (1024.0, 1024.0)
+    # output rate 1 310 720 / 156.629553565057 s = 8 368.2803 tok/s pairs with output tokens:
+    # 16 000 / 8 368.2803 × 1024 / 3600 = the total-rate figure × 2048 tokens
+    assert row.throughput.output_tok_s == pytest.approx(8368.28025, rel=1e-8)
+    assert row.j_per_output_token == pytest.approx(1.911982, rel=1e-6)
+    assert row.wh_per_query_benchmarked == pytest.approx(1.911982 * 1024 / 3600, rel=1e-6)
     assert row.counts.failure_rate == 0.0
     assert row.latency.e2el_s is not None
     assert row.latency.e2el_s.mean == pytest.approx(15.535346396989553)

@@ -23,6 +23,11 @@ def test_v3_task_record_hand_computed(shared_data: Path) -> None:
     assert row.identity.model == "Qwen/Qwen3-14B" and row.identity.gpu == "B200"
     assert row.j_per_output_token == pytest.approx(0.6993091867226764, rel=1e-9)
     assert row.j_per_token is None  # no input rate is published: J per total token is unknown
+    # the output rate pairs with output tokens: J/output token × mean output length = J/request
+    assert row.workload.mean_output_len is not None
+    assert row.j_per_output_token * row.workload.mean_output_len == pytest.approx(
+        430.1127103864672, rel=1e-9
+    )
     assert measured_wh_per_query(row) == pytest.approx(0.119476, rel=1e-5)
     assert row.energy is not None
     assert (row.energy.basis, row.energy.boundary) == (Basis.MEASURED, Boundary.ACCELERATOR)

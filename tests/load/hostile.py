@@ -9,9 +9,11 @@ both successes and failures.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,3 +174,27 @@ CAUSES: dict[str, str] = {
     "huge_header": "bad_response",
     "early_close": "disconnect",
 }
+
+
+@contextlib.contextmanager
+def in_thread() -> Iterator[tuple[HostileServer, str]]:
+    """The server on its own event loop in a background thread (for synchronous callers, like
+    the CLI, that run their own loop); stopped on exit."""
+    server = HostileServer()
+    loop = asyncio.new_event_loop()
+    started: concurrent.futures.Future[str] = concurrent.futures.Future()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with server.running() as url:
+            started.set_result(url)
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        yield server, started.result(timeout=30)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()

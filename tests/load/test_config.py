@@ -25,23 +25,16 @@ def config(**overrides: Any) -> BenchConfig:
     return BenchConfig(**(base | overrides))
 
 
-@pytest.mark.parametrize(
-    ("name", "flag"),
-    [
-        ("timeout_s", "--timeout"),
-        ("request_timeout_s", "--request-timeout"),
-        ("run_timeout_s", "--run-timeout"),
-    ],
-)
+@pytest.mark.parametrize("name", ["timeout_s", "request_timeout_s", "run_timeout_s"])
 @pytest.mark.parametrize("value", [-1.0, 0.0, math.nan, math.inf])
-def test_deadlines_must_be_finite_and_positive(name: str, flag: str, value: float) -> None:
-    with pytest.raises(ConfigError, match="finite number of seconds") as error:
+def test_deadlines_must_be_finite_and_positive(name: str, value: float) -> None:
+    with pytest.raises(ConfigError, match="must be finite seconds > 0") as error:
         config(**{name: value})
-    assert error.value.field == flag
+    assert error.value.field == name
 
 
 def test_seed_must_be_non_negative() -> None:
-    with pytest.raises(ConfigError, match="seed must be in") as error:
+    with pytest.raises(ConfigError, match="must be in") as error:
         config(seed=-1)
-    assert error.value.field == "--seed"
+    assert error.value.field == "seed"
     assert config(seed=2**63 - 1).seed == 2**63 - 1

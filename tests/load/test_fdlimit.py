@@ -45,7 +45,7 @@ def test_a_concurrency_the_limit_cannot_hold_is_refused() -> None:
     check_fd_limit(None, 1024)  # an uncapped open loop: nothing to check up front
     with pytest.raises(ConfigError, match="limit is 1024") as error:
         check_fd_limit(5000, 1024)
-    assert error.value.field == "--concurrency"
+    assert error.value.field == "concurrency"
 
 
 def test_running_out_of_descriptors_is_classified_as_the_clients() -> None:

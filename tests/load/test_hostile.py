@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from tokenergy.load.runner import run_point
 from tokenergy.load.schedule import LoadShape
 from tokenergy.load.workload import LengthKind, LengthSpec
 
-from .hostile import CAUSES, MIB, HostileServer
+from .hostile import CAUSES, MIB, HostileServer, in_thread
 
 HANG_GUARD_S = 120  # not a timing assertion: only turns a hang into a failure
 
@@ -108,7 +110,7 @@ async def test_concurrency_is_capped_at_the_prompts_to_send(
 
 
 def test_absurd_concurrency_is_refused() -> None:
-    with pytest.raises(ConfigError, match="concurrency must be in"):
+    with pytest.raises(ConfigError, match=r"must be in \[1, 65535\]"):
         LoadShape(concurrency=10**8, num_prompts=10)
 
 
@@ -139,3 +141,22 @@ async def test_not_http_at_all_is_a_failed_request() -> None:
         url = f"http://127.0.0.1:{port}/v1/completions"
         await stream_request(session, url, Api.COMPLETIONS, body, record, 0, 5.0)
     assert record.failed and record.outcome in ("bad_response", "disconnect")
+
+
+def test_the_cli_survives_a_hostile_server(tmp_path: Path) -> None:
+    """End to end through the console script: exit 0, every request accounted for."""
+    tokenergy = str(Path(sys.executable).parent / "tokenergy")
+    with in_thread() as (_, url):
+        done = subprocess.run(
+            [
+                *(tokenergy, "bench", f"{url}/trickle", "--isl", "4", "--osl", "8"),
+                *("--concurrency", "2", "--num-prompts", "6", "--request-timeout", "1"),
+                *("--out", str(tmp_path / "run")),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=HANG_GUARD_S,
+        )
+    assert done.returncode == 0, done.stderr
+    assert accounted(tmp_path / "run")["failures_by_cause"] == {"timeout": 3}

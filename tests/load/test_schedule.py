@@ -66,14 +66,14 @@ def test_closed_loop_duration_is_endless_but_deterministic() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"concurrency": None}, "--concurrency"),
-        ({"concurrency": 0, "num_prompts": 1}, "--concurrency"),
-        ({"concurrency": 1}, "--num-prompts"),
-        ({"concurrency": 1, "num_prompts": 1, "rate_rps": 0.0}, "--rate"),
-        ({"concurrency": 1, "num_prompts": 1, "warmup": -1}, "--warmup"),
+        ({"concurrency": None}, "concurrency"),
+        ({"concurrency": 0, "num_prompts": 1}, "concurrency"),
+        ({"concurrency": 1}, "num_prompts"),
+        ({"concurrency": 1, "num_prompts": 1, "rate_rps": 0.0}, "rate_rps"),
+        ({"concurrency": 1, "num_prompts": 1, "warmup": -1}, "warmup"),
     ],
 )
-def test_bad_shapes_name_the_option(kwargs: dict[str, object], field: str) -> None:
+def test_bad_shapes_name_the_parameter(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(ConfigError) as error:
         LoadShape(**kwargs)  # type: ignore[arg-type]
     assert error.value.field == field

@@ -110,7 +110,7 @@ def test_sweep_exact_lengths_every_request_accounted(vllm_url: str, tmp_path: Pa
         rows = [json.loads(line) for line in lines]
         assert len(rows) == 14 and sum(r["warmup"] for r in rows) == 2
         assert {(r["prompt_tokens"], r["completion_tokens"]) for r in rows} == {(100, 24)}
-        assert all(len(r["chunk_s"]) >= 1 and r["chunk_tokens_exact"] for r in rows)
+        assert all(len(r["chunk_ns"]) >= 1 and r["chunk_tokens_exact"] for r in rows)
         export = json.loads((tmp_path / f"c{cap}" / "vllm_bench.json").read_text())
         assert export["completed"] == 12 and export["total_output_tokens"] == 12 * 24
         assert export["max_concurrency"] == cap and "p99_ttft_ms" in export

@@ -125,6 +125,9 @@ _LAYOUT = """
   firstSection: document.querySelector("section").id,
   headlineCards: document.querySelectorAll("#energy-per-query .card").length,
   charts: Number(document.body.getAttribute("data-charts-ready")),
+  scrolled: Array.from(document.querySelectorAll(".tablewrap"))
+      .filter(w => w.scrollWidth > w.clientWidth)
+      .map(w => w.querySelector("table").id),
 }))()
 """
 _INTERACT = """
@@ -235,6 +238,8 @@ def test_layout_fits_and_headline_comes_first(report_dir: Path, tmp_path: Path, 
     assert layout["overflow"] <= 0 and layout["bodyOverflow"] <= 0, layout
     assert layout["firstSection"] == "energy-per-query" and layout["headlineCards"] >= 4
     assert layout["charts"] >= 40
+    if width >= 1400:  # every column of every table visible without scrolling sideways
+        assert layout["scrolled"] == [], layout["scrolled"]
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 10_000
 
 

@@ -113,3 +113,32 @@ def summarize(cases: Sequence[Case]) -> Summary:
         min_change=min(changes) if changes else None,
         max_change=max(changes) if changes else None,
     )
+
+
+def comparison_dict(
+    cases: Sequence[Case], summary: Summary, group_by: tuple[str, ...], energy: Metric
+) -> dict[str, Any]:
+    """Cases and their summary; energies are keyed by the metric compared (``energy_metric``)."""
+    return {
+        "energy_metric": energy.column,
+        "energy_label": f"{energy.label} ({energy.unit})",
+        "cases": [
+            {
+                **dict(zip(group_by, case.key, strict=True)),
+                "constraint": case.constraint.text,
+                "baseline": case.baseline.config_label,
+                "candidate": case.candidate.config_label,
+                f"baseline_{energy.column}": case.baseline_energy,
+                f"candidate_{energy.column}": case.candidate_energy,
+                "energy_change": case.energy_change,
+            }
+            for case in cases
+        ],
+        "summary": {
+            "wins": summary.wins,
+            "cases": summary.cases,
+            "median_change": summary.median_change,
+            "min_change": summary.min_change,
+            "max_change": summary.max_change,
+        },
+    }

@@ -6,11 +6,15 @@ energy relative to the group's unconstrained minimum.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tokenergy.analyze.table import AnalysisRow, Better, Metric, group_key
+from tokenergy import units
+from tokenergy.analyze.table import AnalysisRow, Better, Metric, group_key, metric
+from tokenergy.errors import ConfigError, TokenergyError
+
+Bound = float | str  # seconds (or tok/s/user), or text with a unit: "50ms", "20 tok/s"
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,105 @@ def best_under(
             )
         )
     return choices
+
+
+def _parsed(name: str, value: Bound, parser: Callable[[str], float]) -> float:
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return parser(value)
+    except TokenergyError as error:
+        raise ConfigError(error.message, field=name) from None
+
+
+def latency_metric(name: str, stat: str) -> Metric:
+    """The column a latency bound applies to: ``itl`` at ``median`` → median_itl_s."""
+    return metric(f"{stat}_{name}_s", "stat")
+
+
+def slo_constraints(
+    *,
+    max_itl: Bound | None = None,
+    max_tpot: Bound | None = None,
+    max_ttft: Bound | None = None,
+    min_intvty: Bound | None = None,
+    stat: str = "median",
+) -> list[Constraint]:
+    """A latency SLO from its bounds (seconds or text such as ``"50ms"``); at least one."""
+    constraints = []
+    for name, parameter, value in (
+        ("itl", "max_itl", max_itl),
+        ("tpot", "max_tpot", max_tpot),
+        ("ttft", "max_ttft", max_ttft),
+    ):
+        if value is not None:
+            bound = _parsed(parameter, value, units.parse_duration_s)
+            constraints.append(Constraint(latency_metric(name, stat), bound))
+    if min_intvty is not None:
+        rate = _parsed("min_intvty", min_intvty, units.parse_rate_tok_s)
+        constraints.append(Constraint(metric("median_intvty_tok_s"), rate))
+    if not constraints:
+        raise ConfigError(
+            "give at least one bound: ITL, TPOT, TTFT or interactivity", field="max_itl"
+        )
+    return constraints
+
+
+def latency_bounds(
+    *, at_itl: Sequence[Bound] = (), at_tpot: Sequence[Bound] = (), stat: str = "median"
+) -> list[Constraint]:
+    """One constraint per bound (a comparison at several matched latencies); at least one."""
+    constraints = [
+        Constraint(latency_metric(name, stat), _parsed(parameter, bound, units.parse_duration_s))
+        for name, parameter, bounds in (("itl", "at_itl", at_itl), ("tpot", "at_tpot", at_tpot))
+        for bound in bounds
+    ]
+    if not constraints:
+        raise ConfigError("give at least one ITL or TPOT bound", field="at_itl")
+    return constraints
+
+
+def _config(row: AnalysisRow | None, energy: Metric) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {
+        "gpu": row.gpu,
+        "num_gpus": row.num_gpus,
+        "batch_cap": row.batch_cap,
+        "precision": row.precision,
+        energy.column: row.get(energy.column),
+        "source": row.source,
+        "row": row.row,
+    }
+
+
+def choice_dict(
+    choice: Choice, group_by: tuple[str, ...], constraints: Sequence[Constraint], energy: Metric
+) -> dict[str, Any]:
+    """One group's answer; the chosen configuration's fields are at the top level, and the
+    runner-up and unconstrained minimum carry the energy metric that was minimised."""
+    row = choice.chosen
+    chosen = _config(row, energy) or {}
+    return {
+        **dict(zip(group_by, choice.key, strict=True)),
+        "constraint": " and ".join(c.text for c in constraints),
+        "energy_metric": energy.column,
+        "energy_label": f"{energy.label} ({energy.unit})",
+        "gpu": chosen.get("gpu"),
+        "num_gpus": chosen.get("num_gpus"),
+        "batch_cap": chosen.get("batch_cap"),
+        "precision": chosen.get("precision"),
+        "energy_per_token_j": None if row is None else row.energy_per_token_j,
+        "j_per_token": None if row is None else row.j_per_token,
+        "energy_per_response_j": None if row is None else row.energy_per_response_j,
+        "wh_per_query": None if row is None else row.wh_per_query,
+        "avg_output_len": None if row is None else row.avg_output_len,
+        **{c.metric.column: None if row is None else row.get(c.metric.column) for c in constraints},
+        "runner_up": _config(choice.runner_up, energy),
+        "unconstrained": _config(choice.unconstrained, energy),
+        "slo_cost": choice.slo_cost(energy),
+        "feasible": choice.feasible,
+        "candidates": choice.candidates,
+        "source": chosen.get("source"),
+        "row": chosen.get("row"),
+    }

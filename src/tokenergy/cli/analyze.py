@@ -12,17 +12,16 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from tokenergy import units
-from tokenergy.analyze.compare import Case, Summary, compare, pick_sides, summarize
 from tokenergy.analyze.frontier import GroupFrontier, frontiers
-from tokenergy.analyze.slo import Choice, Constraint, best_under
+from tokenergy.analyze.slo import Choice, Constraint, latency_bounds, slo_constraints
 from tokenergy.analyze.table import (
     AnalysisRow,
     Metric,
     check_columns,
     metric,
 )
-from tokenergy.cli.options import parse_option
+from tokenergy.api import Comparison, best_under, compare
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, fmt, print_json, warn
 from tokenergy.cli.sources import (
@@ -46,35 +45,22 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _latency_metric(name: str, stat: str, option: str) -> Metric:
-    return metric(f"{stat}_{name}_s", option)
-
-
-def constraints_from(
-    max_itl: str | None,
-    max_tpot: str | None,
-    max_ttft: str | None,
-    min_intvty: str | None,
-    stat: str,
-) -> list[Constraint]:
-    constraints = []
-    for name, option, text in (
-        ("itl", "--max-itl", max_itl),
-        ("tpot", "--max-tpot", max_tpot),
-        ("ttft", "--max-ttft", max_ttft),
-    ):
-        if text is not None:
-            bound = parse_option(option, units.parse_duration_s, text)
-            constraints.append(Constraint(_latency_metric(name, stat, "--stat"), bound))
-    if min_intvty is not None:
-        rate = parse_option("--min-intvty", units.parse_rate_tok_s, min_intvty)
-        constraints.append(Constraint(metric("median_intvty_tok_s"), rate))
-    if not constraints:
-        raise ConfigError(
-            "give at least one of --max-itl, --max-tpot, --max-ttft, --min-intvty",
-            field="--max-itl",
-        )
-    return constraints
+ANALYSIS_FLAGS = {
+    "max_itl": "--max-itl",
+    "max_tpot": "--max-tpot",
+    "max_ttft": "--max-ttft",
+    "min_intvty": "--min-intvty",
+    "at_itl": "--at-itl",
+    "at_tpot": "--at-tpot",
+    "stat": "--stat",
+    "energy": "--energy",
+    "x": "--x",
+    "y": "--y",
+    "group_by": "--group-by",
+    "by": "--by",
+    "baseline": "--baseline",
+    "candidate": "--candidate",
+}
 
 
 def _labelled(table: Table, rows: list[AnalysisRow]) -> Table:
@@ -234,65 +220,28 @@ def best_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (one object per group)."),
 ) -> None:
     """Per group, the least-energy configuration meeting a latency SLO, and what the SLO costs."""
-    constraints = constraints_from(max_itl, max_tpot, max_ttft, min_intvty, stat)
-    energy_metric = metric(energy, "--energy")
-    groups_by = check_columns(_split(group_by), "--group-by")
-    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
-    _warn_without(rows, energy_metric)
-    choices = best_under(
-        rows,
-        constraints,
-        energy_metric,
-        groups_by,
-    )
+    with as_flags(ANALYSIS_FLAGS):
+        slo_constraints(
+            max_itl=max_itl, max_tpot=max_tpot, max_ttft=max_ttft, min_intvty=min_intvty, stat=stat
+        )  # checked before any file is read
+        energy_metric = metric(energy, "energy")
+        rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+        _warn_without(rows, energy_metric)
+        answer = best_under(
+            rows,
+            max_itl=max_itl,
+            max_tpot=max_tpot,
+            max_ttft=max_ttft,
+            min_intvty=min_intvty,
+            stat=stat,
+            energy=energy,
+            group_by=group_by,
+            include_invalid=include_invalid,
+        )
     if as_json:
-        print_json([best_json(c, groups_by, constraints, energy_metric) for c in choices])
+        print_json(answer.to_dict())
         return
-    console.print(_labelled(_best_table(choices, constraints, energy_metric), rows))
-
-
-def _config(row: AnalysisRow | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
-    return {
-        "gpu": row.gpu,
-        "num_gpus": row.num_gpus,
-        "batch_cap": row.batch_cap,
-        "precision": row.precision,
-        "energy_per_token_j": row.energy_per_token_j,
-        "source": row.source,
-        "row": row.row,
-    }
-
-
-def best_json(
-    choice: Choice, group_by: tuple[str, ...], constraints: list[Constraint], energy: Metric
-) -> dict[str, Any]:
-    """One group's answer; the chosen configuration's fields are at the top level."""
-    row = choice.chosen
-    chosen = _config(row) or {}
-    return {
-        **_keys(group_by, choice.key),
-        "constraint": " and ".join(c.text for c in constraints),
-        "energy_metric": energy.column,
-        "gpu": chosen.get("gpu"),
-        "num_gpus": chosen.get("num_gpus"),
-        "batch_cap": chosen.get("batch_cap"),
-        "precision": chosen.get("precision"),
-        "energy_per_token_j": None if row is None else row.energy_per_token_j,
-        "j_per_token": None if row is None else row.j_per_token,
-        "energy_per_response_j": None if row is None else row.energy_per_response_j,
-        "wh_per_query": None if row is None else row.wh_per_query,
-        "avg_output_len": None if row is None else row.avg_output_len,
-        **{c.metric.column: None if row is None else row.get(c.metric.column) for c in constraints},
-        "runner_up": _config(choice.runner_up),
-        "unconstrained": _config(choice.unconstrained),
-        "slo_cost": choice.slo_cost(energy),
-        "feasible": choice.feasible,
-        "candidates": choice.candidates,
-        "source": chosen.get("source"),
-        "row": chosen.get("row"),
-    }
+    console.print(_labelled(_best_table(answer.choices, answer.constraints, answer.energy), rows))
 
 
 def _pct(value: float | None) -> str:
@@ -359,78 +308,56 @@ def compare_command(
     as_json: bool = typer.Option(False, "--json", help="Print {cases, summary} JSON."),
 ) -> None:
     """Matched-latency comparison: best baseline vs best candidate per group and bound."""
-    (by_column,) = check_columns([by], "--by")
-    groups_by = check_columns(_split(group_by), "--group-by")
-    if by_column in groups_by:
-        raise ConfigError(
-            f"--by {by_column} cannot also be a --group-by column", field="--group-by"
+    with as_flags(ANALYSIS_FLAGS):
+        (by_column,) = check_columns([by], "by")
+        groups_by = check_columns(_split(group_by), "group_by")
+        if by_column in groups_by:
+            raise ConfigError(
+                f"--by {by_column} cannot also be a --group-by column", field="--group-by"
+            )
+        bounds = {"at_itl": _split(at_itl or ""), "at_tpot": _split(at_tpot or "")}
+        latency_bounds(**bounds, stat=stat)  # checked before any file is read
+        energy_metric = metric(energy, "energy")
+        rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+        _warn_without(rows, energy_metric)
+        result = compare(
+            rows,
+            by=by_column,
+            **bounds,
+            stat=stat,
+            baseline=baseline,
+            candidate=candidate,
+            energy=energy,
+            group_by=groups_by,
+            include_invalid=include_invalid,
         )
-    if baseline is not None and candidate is not None and baseline.lower() == candidate.lower():
-        raise ConfigError(
-            f"baseline and candidate are both {baseline!r}; compare two different values",
-            field="--candidate",
-        )
-    constraints = _bounds(at_itl, at_tpot, stat)
-    energy_metric = metric(energy, "--energy")
-    rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
-    _warn_without(rows, energy_metric)
-    base, cand = pick_sides(rows, by_column, baseline, candidate)
-    cases = compare(rows, by_column, base, cand, constraints, energy_metric, groups_by)
-    summary = summarize(cases)
     if as_json:
-        print_json(compare_json(cases, summary, groups_by))
+        print_json(result.to_dict())
         return
-    console.print(_labelled(_compare_table(cases, summary, by_column, base, cand), rows))
+    console.print(
+        _labelled(
+            _compare_table(result, by_column),
+            rows,
+        )
+    )
 
 
-def _bounds(at_itl: str | None, at_tpot: str | None, stat: str) -> list[Constraint]:
-    constraints = []
-    for name, option, text in (("itl", "--at-itl", at_itl), ("tpot", "--at-tpot", at_tpot)):
-        for part in _split(text or ""):
-            bound = parse_option(option, units.parse_duration_s, part)
-            constraints.append(Constraint(_latency_metric(name, stat, "--stat"), bound))
-    if not constraints:
-        raise ConfigError("give latency bounds with --at-itl or --at-tpot", field="--at-itl")
-    return constraints
-
-
-def compare_json(cases: list[Case], summary: Summary, group_by: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        "cases": [
-            {
-                **_keys(group_by, case.key),
-                "constraint": case.constraint.text,
-                "baseline": case.baseline.config_label,
-                "candidate": case.candidate.config_label,
-                "baseline_j_per_token": case.baseline_energy,
-                "candidate_j_per_token": case.candidate_energy,
-                "energy_change": case.energy_change,
-            }
-            for case in cases
-        ],
-        "summary": {
-            "wins": summary.wins,
-            "cases": summary.cases,
-            "median_change": summary.median_change,
-            "min_change": summary.min_change,
-            "max_change": summary.max_change,
-        },
-    }
-
-
-def _compare_table(cases: list[Case], summary: Summary, by: str, base: str, cand: str) -> Table:
+def _compare_table(result: Comparison, by: str) -> Table:
+    cases, summary, base, cand = result.cases, result.summary, result.baseline, result.candidate
+    unit = result.energy.column
     table = Table(title=f"{cand} vs {base} ({by}) at matched latency")
     for column in (
         "group",
         "constraint",
         "baseline",
         "candidate",
-        f"{base} J/tok",
-        f"{cand} J/tok",
+        f"{base} {unit}",
+        f"{cand} {unit}",
         "energy change",
     ):
         table.add_column(
-            column, justify="right" if "J/tok" in column or column == "energy change" else "left"
+            column,
+            justify="right" if column.endswith(unit) or column == "energy change" else "left",
         )
     for case in cases:
         table.add_row(
@@ -448,15 +375,3 @@ def _compare_table(cases: list[Case], summary: Summary, by: str, base: str, cand
         f"range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
     )
     return table
-
-
-def register(app: typer.Typer) -> None:
-    """Add the analysis and report commands to the application."""
-    from tokenergy.cli.report import report_command
-    from tokenergy.cli.runs import runs_app
-
-    app.add_typer(runs_app, name="runs")
-    app.command("frontier")(frontier_command)
-    app.command("best")(best_command)
-    app.command("compare")(compare_command)
-    app.command("report")(report_command)

@@ -6,20 +6,30 @@ import typer
 from rich.table import Table
 
 from tokenergy import units
-from tokenergy.calculator import Conversion, ThroughputKind, convert, equivalents_of
+from tokenergy.api import convert
+from tokenergy.calculator import Conversion, ThroughputKind, equivalents_of
 from tokenergy.cli.carbon import footprint_caption
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import (
     BASIS_HELP,
     GRID_HELP,
+    POWER_FLAGS,
     REGION_HELP,
     WUE_HELP,
-    grid_option,
-    parse_option,
-    power_spec,
 )
 from tokenergy.cli.render import console, fmt, print_json
-from tokenergy.errors import ConfigError
-from tokenergy.power import resolve
+
+CONVERT_FLAGS = {
+    **POWER_FLAGS,
+    "throughput_tok_s": "--throughput",
+    "gpu": "--gpu",
+    "isl": "--isl",
+    "osl": "--osl",
+    "queries": "--queries",
+    "grid": "--grid",
+    "region": "--region",
+    "wue": "--wue",
+}
 
 
 def convert_command(
@@ -51,27 +61,24 @@ def convert_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON (a list for several --power)."),
 ) -> None:
     """Convert a throughput and a power into J/token, kWh per million tokens and Wh/query."""
-    rate_tok_s = parse_option("--throughput", units.parse_rate_tok_s, throughput)
-    brackets: list[str | None] = list(power) if power else [None]
-    if gpus is None and gpu is not None and basis in ("tdp", "allin"):
-        raise ConfigError("--basis needs the GPU count: give --gpus", field="--gpus")
-    measurements = [
-        resolve(
-            power_spec(
-                power=bracket,
-                power_per_gpu=None,
-                basis=basis,
-                boundary=boundary,
-                host_overhead=host_overhead,
-                pue=pue,
-            ),
-            gpu,
-            gpus,
+    with as_flags(CONVERT_FLAGS):
+        results = convert(
+            throughput,
+            list(power) or None,
+            kind=throughput_kind,
+            gpu=gpu,
+            gpus=gpus,
+            basis=basis,
+            boundary=boundary,
+            host_overhead=host_overhead,
+            pue=pue,
+            isl=isl,
+            osl=osl,
+            queries=queries,
+            grid=grid,
+            region=region,
+            wue=wue,
         )
-        for bracket in brackets
-    ]
-    layer = grid_option(grid, region, wue)
-    results = convert(rate_tok_s, throughput_kind, measurements, isl, osl, queries, layer)
     if as_json:
         payload = [r.to_dict() for r in results]
         print_json(payload[0] if len(payload) == 1 else payload)

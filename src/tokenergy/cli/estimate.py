@@ -11,13 +11,20 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tokenergy import units
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.carbon import (
+    add_fleet_footprint,
+    estimate_footprint,
+    estimate_footprint_lines,
+    fleet_footprint_line,
+)
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
+from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.lengthfiles import INPUT, load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
@@ -35,42 +42,58 @@ from tokenergy.estimate.params import (
     FleetParams,
     Leff,
     Regime,
-    default_pmax_w,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
 from tokenergy.estimate.sensitivity_plot import plot_sensitivity
 from tokenergy.estimate.surface import SurfaceFit
+from tokenergy.footprint import Grid
+from tokenergy.units import Boundary
 
 _PROGRESS_MIN_DRAWS = 20_000_000
-_E = TypeVar("_E", Regime, Leff, Trim)
+_E = TypeVar("_E", Regime, Leff, Trim, Boundary)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
 TABLE_HELP = "Throughput CSV (model,tp,quant,tps,lin,lout,source); default: packaged 8×H100 FP8."
 PMAX_HELP = (
     "Full-draw node power, e.g. 11.3kW; default by the table's tp: 8 GPUs 11.3 kW, 10: 14.1."
 )
+PUE_HELP = "PUE, {0} (default {1}); facility boundary only."
+BOUNDARY_HELP = (
+    "accelerator (GPUs × W/GPU × u), node (+ host overhead, or P_max), or facility (node × PUE)."
+)
+GPU_HELP = "GPU model for its catalog TDP (e.g. H100); default: the table's GPU."
+PER_GPU_HELP = "Stated power per GPU, e.g. 700W, instead of the TDP or a measured power."
+HOST_HELP = "Host share on top of GPU power, e.g. 30%: node = accelerator × (1 + it)."
+BATCH_HELP = "Operating batch of surfaces calibrated on measurements; default: largest measured."
+FIT_NOISE_HELP = "Add the surface's own fit error (log residual std) to the uncertainty."
 PIDLE_HELP = "Idle node power, e.g. 2.7kW; default 2.7/11.3 of P_max."
 CORRELATE_HELP = "Node power rises linearly from idle to u·P_max with TPS/TPS_max (else u·P_max)."
+LEFF_HELP = (
+    "Tokens charged per query, out or in+out; set by the table's rate (output/s ↔ out, "
+    "total/s ↔ in+out): a contradicting value is refused."
+)
 LEVER_HELP = "Efficiency lever model|serving|hardware|custom:P5,P95 (repeatable; they multiply)."
-
-
-def register(app: typer.Typer) -> None:
-    app.command("estimate")(estimate_command)
-    app.command("fleet")(fleet_command)
 
 
 # --- shared parsing ------------------------------------------------------------------------------
 
 
-def _count(option: str, text: str, minimum: int = 1) -> int:
-    """A whole number >= minimum, written as 100000000 or 1e8."""
+# 1e10 draws take ~12 minutes on 2 cores (1e8: ~7 s); more is a typo, not a plan, and would
+# otherwise run for days.
+MAX_DRAWS = 10**10
+
+
+def _count(option: str, text: str, minimum: int = 1, maximum: int = MAX_DRAWS) -> int:
+    """A whole number in [minimum, maximum], written as 100000000 or 1e8."""
     try:
         value = float(text)
     except ValueError:
         raise ConfigError(f"cannot parse {text!r} as a number", field=option) from None
     if not (math.isfinite(value) and value >= minimum and value == int(value)):
         raise ConfigError(f"must be a whole number >= {minimum}, got {text!r}", field=option)
+    if value > maximum:
+        raise ConfigError(f"at most {maximum:.0e} draws, got {text!r}", field=option)
     return int(value)
 
 
@@ -94,6 +117,42 @@ def _range(name: str, p5: float, p95: float) -> Distribution:
     if name == "pue" and p5 < 1:
         raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=option)
     return Point(value=p5) if p5 == p95 else spread
+
+
+def _ladder(
+    boundary: str,
+    pue_p5: float | None,
+    pue_p95: float | None,
+    gpu: str | None,
+    power_per_gpu: str | None,
+    host_overhead: str | None,
+    batch: float | None,
+    fit_noise: bool,
+) -> dict[str, object]:
+    """The boundary-ladder parameters; a PUE is refused below the facility boundary."""
+    chosen = _enum(Boundary, "--boundary", boundary)
+    given_pue = pue_p5 is not None or pue_p95 is not None
+    if given_pue and chosen is not Boundary.FACILITY:
+        raise ConfigError(
+            f"a PUE applies at the facility boundary only, not {chosen}", field="--pue-p5"
+        )
+    p5 = PUE_P5_P95[0] if pue_p5 is None else pue_p5
+    p95 = PUE_P5_P95[1] if pue_p95 is None else pue_p95
+    if batch is not None and not (math.isfinite(batch) and batch > 0):
+        raise ConfigError(f"must be a positive number, got {batch:g}", field="--batch")
+    return {
+        "pue": _range("pue", p5, p95),
+        "boundary": chosen,
+        "gpu": gpu,
+        "power_per_gpu_w": _power("--power-per-gpu", power_per_gpu),
+        "host_overhead": (
+            None
+            if host_overhead is None
+            else parse_option("--host-overhead", units.parse_fraction, host_overhead)
+        ),
+        "batch": batch,
+        "fit_noise": fit_noise,
+    }
 
 
 def _power(option: str, text: str | None) -> float | None:
@@ -173,12 +232,13 @@ def _reduced_note(reduced: dict[str, SurfaceFit]) -> list[str]:
     ]
 
 
-def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
+def _fit_table(fits: list[SurfaceFit], params: EstimateParams) -> Table:
     table = Table(title="Throughput surface: log TPS = b0 + b1·log L_in + b2·log L_out (capped)")
-    for column in ("model", "fit", "b0", "b1", "b2", "R²", "points", "cap tok/s", "GPUs", "P_max"):
+    columns = ("model", "fit", "b0", "b1", "b2", "R²", "σ", "points", "cap tok/s", "GPUs", "P")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("model", "fit") else "right")
     for fit in fits:
-        pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
+        node = deployment_power(fit, params)
         table.add_row(
             fit.model,
             fit.kind.value,
@@ -186,11 +246,17 @@ def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
             fmt(fit.b1),
             fmt(fit.b2),
             fmt(fit.r2),
+            fmt(fit.noise_sigma),
             str(fit.n_points),
             f"{fit.cap_tps:,.0f}",
             str(fit.gpus),
-            f"{pmax / 1000:g} kW",
+            f"{node.pmax_w / 1000:.4g} kW {node.boundary} ({node.basis})",
         )
+    table.caption = (
+        "σ: residual std of the log fit (--fit-noise draws it); P: the power u scales "
+        "(measured power: u not applied); calibrated surfaces: TPS at the operating batch, "
+        "normalised to the power at the reference length"
+    )
     return table
 
 
@@ -233,14 +299,20 @@ def estimate_command(
         "--lout-file",
         help="Observed output lengths: ML.ENERGY model JSON, requests JSONL, JSON list or text.",
     ),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
     util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
     util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
-    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
-    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    pue_p5: float | None = typer.Option(None, "--pue-p5", help=PUE_HELP.format("P5", 1.05)),
+    pue_p95: float | None = typer.Option(None, "--pue-p95", help=PUE_HELP.format("P95", 1.40)),
+    boundary: str = typer.Option("facility", "--boundary", help=BOUNDARY_HELP),
+    gpu: str | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help=PER_GPU_HELP),
+    host_overhead: str | None = typer.Option(None, "--host-overhead", help=HOST_HELP),
+    batch: float | None = typer.Option(None, "--batch", help=BATCH_HELP),
+    fit_noise: bool = typer.Option(False, "--fit-noise", help=FIT_NOISE_HELP),
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     samples: str = typer.Option("1000000", "--samples", help="Draws per model, e.g. 1e8."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
@@ -256,8 +328,12 @@ def estimate_command(
         None, "--sensitivity-plot", help="Bar chart of the Sobol indices (PNG/SVG)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
-    """Per-query energy distribution (Wh, facility boundary, modeled) by bottom-up Monte Carlo."""
+    """Per-query energy distribution (Wh; accelerator/node/facility boundary) by Monte Carlo."""
+    layer = grid_option(grid, region, wue)
     if lout_median is not None and lout_file is not None:
         raise ConfigError("give --lout-median or --lout-file, not both", field="--lout-median")
     if lin_median is not None and lin_file is not None:
@@ -278,18 +354,18 @@ def estimate_command(
         regime=_enum(Regime, "--regime", regime),
         lin=_lin(lin, lin_median, lin_file),
         lout=lout,
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         correlate_power=correlate_power,
         util=_range("util", util_p5, util_p95),
-        pue=_range("pue", pue_p5, pue_p95),
+        **_ladder(boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise),
         levers=_levers(lever),
         samples=_count("--samples", samples),
         seed=seed,
         pool=pool,
     )
-    fits = load_fits(params.table, params.models)
+    fits = load_fits(params.table, params.models, params.batch)
     fixed_lin = params.lin.value if isinstance(params.lin, Point) else None
     _check_fits(fits, params.pmax_w, params.p_idle_w, fixed_lin, named=bool(model))
     total = params.samples * len(fits)
@@ -309,11 +385,14 @@ def estimate_command(
         payload = result.to_dict()
         if indices is not None:
             payload["sensitivity"] = indices.to_dict()
+        if layer is not None:
+            for row in [*payload["models"], *([payload["pooled"]] if "pooled" in payload else [])]:
+                row["footprint"] = estimate_footprint(row, layer, result)
         print_json(payload)
         return
     if show_fit:
-        console.print(_fit_table(fits, params.pmax_w))
-    console.print(_estimate_table(result, _reduced(fits)))
+        console.print(_fit_table(fits, params))
+    console.print(_estimate_table(result, _reduced(fits), layer))
     if indices is not None:
         console.print(_sensitivity_table(indices))
 
@@ -348,12 +427,17 @@ def _sensitivity_table(result: SensitivityResult) -> Table:
     return table
 
 
-def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> Table:
+def _estimate_table(
+    result: EstimateResult, reduced: dict[str, SurfaceFit], layer: Grid | None = None
+) -> Table:
     params = result.params
     has_levers = bool(params.levers)
     # --lout-median/--lout-file replace the regime's lengths, so the regime would mislabel the table
     workload = f"{params.regime.value} regime" if params.lout is None else "given output lengths"
-    table = Table(title=f"Wh per query — {workload} (facility boundary, modeled)")
+    bases = ", ".join(sorted({e.node.basis.value for e in result.models}))
+    table = Table(
+        title=f"Wh per query — {workload} ({result.boundary} boundary, modeled; {bases} power)"
+    )
     table.add_column("model")
     for column in ("median", "IQR", "P5–P95", "mean"):
         table.add_column(column, justify="right")
@@ -377,12 +461,19 @@ def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> T
         if isinstance(lout, Exponential)
         else f"{lout.kind} ({getattr(lout, 'source', None) or 'given'})"
     )
-    lines = [
-        f"E = PUE · u·P_max · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
-        f"L_out {lout_text}, L_eff {params.leff.value}",
-        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))}, "
+    pue_text = (
         f"PUE P5–P95 {_f(params.pue.quantile(0.05))}–{_f(params.pue.quantile(0.95))}"
-        + (", power correlated with throughput" if params.correlate_power else ""),
+        if result.boundary is Boundary.FACILITY
+        else "no PUE (below the facility boundary)"
+    )
+    lines = [
+        f"E = {_formula(result)} · L_eff / TPS(L_in, L_out) / 3600; L_in {_lin_text(params.lin)}, "
+        f"L_out {lout_text}, L_eff {_leff_text(result)}",
+        *_power_lines(result),
+        f"u P5–P95 {_f(params.util.quantile(0.05))}–{_f(params.util.quantile(0.95))} "
+        f"(not applied to measured power), {pue_text}"
+        + (", power correlated with throughput" if params.correlate_power else "")
+        + (", fit residual noise included" if params.fit_noise else ""),
         f"{params.samples:,} draws per model, seed {params.seed}; quantiles within "
         f"{RELATIVE_QUANTILE_ERROR:.2%}, mean exact",
     ]
@@ -393,8 +484,37 @@ def _estimate_table(result: EstimateResult, reduced: dict[str, SurfaceFit]) -> T
         )
     if has_levers:
         lines.append("levers: " + ", ".join(_lever_text(lever) for lever in params.levers))
+    if layer is not None:
+        lines += estimate_footprint_lines(result, layer)
     table.caption = "\n".join(lines + _reduced_note(reduced))
     return table
+
+
+def _formula(result: EstimateResult) -> str:
+    """The power chain actually applied, outermost factor first."""
+    pue = "PUE · " if result.boundary is Boundary.FACILITY else ""
+    return f"{pue}u · P"
+
+
+def _power_lines(result: EstimateResult) -> list[str]:
+    """One line per model: where P came from, at which boundary, from how many GPUs."""
+    lines = []
+    for estimate in result.models:
+        node = estimate.node
+        lines.append(
+            f"{estimate.model}: P = {node.pmax_w / 1000:.4g} kW = {node.method} "
+            f"({node.basis.value}, {node.gpus} GPUs)"
+        )
+    return lines
+
+
+def _leff_text(result: EstimateResult) -> str:
+    """The tokens charged, as the surfaces' rate bases set them."""
+    rates = {estimate.fit.rate.value for estimate in result.models}
+    return " / ".join(
+        "L_out (output tok/s)" if rate == "output" else "L_in + L_out (total tok/s)"
+        for rate in sorted(rates)
+    )
 
 
 def _lin_text(lin: Distribution) -> str:
@@ -459,7 +579,7 @@ def fleet_command(
     model: list[str] = typer.Option([], "--model", help=MODEL_HELP),
     table: Path | None = typer.Option(None, "--table", help=TABLE_HELP),
     lin: str = typer.Option("500", "--lin", help="Input tokens per query (fixed)."),
-    leff: str = typer.Option("out", "--leff", help="Tokens charged per query: out or in+out."),
+    leff: str | None = typer.Option(None, "--leff", help=LEFF_HELP),
     p_idle: str | None = typer.Option(None, "--p-idle", help=PIDLE_HELP),
     pmax: str | None = typer.Option(None, "--pmax", help=PMAX_HELP),
     min_load: float | None = typer.Option(None, "--min-load", help="Diurnal minimum load (0.5)."),
@@ -472,8 +592,14 @@ def fleet_command(
     correlate_power: bool = typer.Option(False, "--correlate-power", help=CORRELATE_HELP),
     util_p5: float = typer.Option(UTIL_P5_P95[0], "--util-p5", help="Node utilisation u, P5."),
     util_p95: float = typer.Option(UTIL_P5_P95[1], "--util-p95", help="Node utilisation u, P95."),
-    pue_p5: float = typer.Option(PUE_P5_P95[0], "--pue-p5", help="PUE, P5."),
-    pue_p95: float = typer.Option(PUE_P5_P95[1], "--pue-p95", help="PUE, P95."),
+    pue_p5: float | None = typer.Option(None, "--pue-p5", help=PUE_HELP.format("P5", 1.05)),
+    pue_p95: float | None = typer.Option(None, "--pue-p95", help=PUE_HELP.format("P95", 1.40)),
+    boundary: str = typer.Option("facility", "--boundary", help=BOUNDARY_HELP),
+    gpu: str | None = typer.Option(None, "--gpu", help=GPU_HELP),
+    power_per_gpu: str | None = typer.Option(None, "--power-per-gpu", help=PER_GPU_HELP),
+    host_overhead: str | None = typer.Option(None, "--host-overhead", help=HOST_HELP),
+    batch: float | None = typer.Option(None, "--batch", help=BATCH_HELP),
+    fit_noise: bool = typer.Option(False, "--fit-noise", help=FIT_NOISE_HELP),
     lever: list[str] = typer.Option([], "--lever", help=LEVER_HELP),
     scenarios: str = typer.Option("10000", "--scenarios", help="Scenario draws (u, PUE, α)."),
     length_samples: str = typer.Option(
@@ -481,8 +607,12 @@ def fleet_command(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the random generators."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Daily fleet energy (GWh/day, fleet boundary, modeled) with scenario-level uncertainty."""
+    layer = grid_option(grid, region, wue)
     profile = {
         "--p-idle": p_idle,
         "--min-load": min_load,
@@ -515,29 +645,34 @@ def fleet_command(
         models=model,
         **({"table": str(table)} if table is not None else {}),
         lin=Point(value=_positive("--lin", lin)),
-        leff=_enum(Leff, "--leff", leff),
+        leff=None if leff is None else _enum(Leff, "--leff", leff),
         pmax_w=_power("--pmax", pmax),
         p_idle_w=_power("--p-idle", p_idle),
         beta=beta,
         correlate_power=correlate_power,
         util=_range("util", util_p5, util_p95),
-        pue=_range("pue", pue_p5, pue_p95),
+        **_ladder(boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise),
         levers=_levers(lever),
         scenarios=_count("--scenarios", scenarios),
         length_samples=_count("--length-samples", length_samples, minimum=2),
         seed=seed,
         **overrides,
     )
-    fits = load_fits(params.table, params.models)
+    fits = load_fits(params.table, params.models, params.batch)
     _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
     _note_mix(params)
     result = run_fleet(params, fits)
     if as_json:
-        print_json(result.to_dict())
+        payload = result.to_dict()
+        if layer is not None:
+            add_fleet_footprint(payload, layer, result)
+        print_json(payload)
         return
     console.print(_fleet_table(result, _reduced(fits)))
     for line in _fleet_notes(result):
         console.print(line, highlight=False)
+    if layer is not None:
+        console.print(fleet_footprint_line(result, layer), highlight=False)
 
 
 def _note_mix(params: FleetParams) -> None:

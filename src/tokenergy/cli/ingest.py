@@ -22,7 +22,16 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from tokenergy import units
-from tokenergy.cli.options import BASIS_HELP, parse_option, power_spec
+from tokenergy.cli.carbon import footprint_caption
+from tokenergy.cli.options import (
+    BASIS_HELP,
+    GRID_HELP,
+    REGION_HELP,
+    WUE_HELP,
+    grid_option,
+    parse_option,
+    power_spec,
+)
 from tokenergy.cli.paths import output_file
 from tokenergy.cli.render import (
     clean,
@@ -43,6 +52,7 @@ from tokenergy.ingest import (
     Status,
     load_results,
     summary_row,
+    with_footprint,
 )
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.records import LengthSampler
@@ -225,6 +235,8 @@ def _table(rows: list[dict[str, Any]]) -> Table:
     ]
     for name, justify in columns:
         table.add_column(name, justify=justify)
+    if rows and "grid_source" in rows[0]:  # carbon/water columns are in --json/--format csv
+        table.caption = footprint_caption(rows[0]) + " (gCO2e/L per row: --json or --format csv)"
     colour = {"pass": "green", "warn": "yellow", "fail": "bold red"}
     for row in rows:
         lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
@@ -361,6 +373,9 @@ def ingest_command(
     save: bool = typer.Option(
         False, "--save", help="Also add every ingested result to the store (tokenergy runs)."
     ),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> int:
     """Convert published benchmark results into J/token and Wh/query, with checks."""
     options = _options(
@@ -382,6 +397,7 @@ def ingest_command(
         )
     if out is not None:
         output_file(out, "--out")
+    layer = grid_option(grid, region, wue)
     ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
     if not ingested.results and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
@@ -390,6 +406,10 @@ def ingest_command(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )
     rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    if layer is not None:
+        rows = [
+            with_footprint(row, r, layer) for row, r in zip(rows, ingested.results, strict=True)
+        ]
     filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
     rows = [r for r in rows if _keep(r, {**filters, "min_interactivity": min_interactivity})]
     rows = _sorted(rows, sort, descending)

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import typer
 
+from tokenergy.analyze.select import select_rows
 from tokenergy.analyze.sources import load_sources
-from tokenergy.analyze.table import AnalysisRow, filter_rows, parse_where, to_rows
-from tokenergy.cli.options import power_spec
+from tokenergy.analyze.table import AnalysisRow, parse_where
+from tokenergy.api import ingest_options as stated_ingest_options
+from tokenergy.cli.flags import as_flags
+from tokenergy.cli.options import POWER_FLAGS
 from tokenergy.cli.render import warn
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import IngestOptions
@@ -26,17 +29,8 @@ WHERE_HELP = "Keep rows with COLUMN=VALUE (repeatable), e.g. gpu=B200."
 
 def ingest_options(basis: str | None, power_per_gpu: str | None) -> IngestOptions:
     """Power basis for foreign results that carry no energy (measured energy always wins)."""
-    if basis is None and power_per_gpu is None:
-        return IngestOptions()
-    spec = power_spec(
-        power=None,
-        power_per_gpu=power_per_gpu,
-        basis=basis,
-        boundary=None,
-        host_overhead=None,
-        pue=None,
-    )
-    return IngestOptions(power=spec)
+    with as_flags(POWER_FLAGS):
+        return stated_ingest_options(basis, power_per_gpu)
 
 
 BASIS_OPTION = typer.Option(
@@ -75,17 +69,16 @@ def load_rows(
         raise ConfigError(
             f"no sources given and the store at {Store().home} is empty", field="SOURCES"
         )
-    rows = filter_rows(to_rows(results), parse_where(where))
-    invalid = [row for row in rows if row.energy_valid is False]
-    if invalid and not include_invalid:
+    with as_flags({"where": "--where"}):
+        selection = select_rows(results, parse_where(where), include_invalid)
+    if selection.invalid_left_out:
         warn(
-            f"left out {len(invalid)} result(s) with invalid energy (--include-invalid keeps them)"
+            f"left out {selection.invalid_left_out} result(s) with invalid energy "
+            "(--include-invalid keeps them)"
         )
-        rows = [row for row in rows if row.energy_valid is not False]
-    kinds = sorted({f"{row.basis}/{row.boundary}" for row in rows if row.basis is not None})
-    if len(kinds) > 1:
+    if selection.mixed:
         warn(
-            f"these results mix power bases/boundaries ({', '.join(kinds)}); compare like with "
-            "like, e.g. --where basis=measured"
+            f"these results mix power bases/boundaries ({', '.join(selection.mixed)}); compare "
+            "like with like, e.g. --where basis=measured"
         )
-    return rows
+    return selection.rows

@@ -21,14 +21,13 @@ import numpy as np
 from tokenergy import calculator, catalog, units
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Exponential, FloatArray
+from tokenergy.estimate.ladder import NodePower, deployment_power
 from tokenergy.estimate.levers import sample_alpha
 from tokenergy.estimate.montecarlo import (
-    NodePower,
-    charged_tokens,
+    check_leff,
     draw_lengths,
     fit_dict,
     load_fits,
-    node_power,
     rng_for,
 )
 from tokenergy.estimate.params import FleetParams, Regime
@@ -111,7 +110,7 @@ def draw_xy(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator, n: i
     for regime, count in zip(regimes, counts, strict=True):
         lout = Exponential(median=Regime(regime).lout_median)
         lin_tokens, lout_tokens = draw_lengths(params.lin, lout, rng, int(count))
-        tokens = charged_tokens(lin_tokens, lout_tokens, params.leff)
+        tokens = fit.charged_tokens(lin_tokens, lout_tokens)
         columns.append(np.stack([tokens / fit.tps(lin_tokens, lout_tokens), tokens]))
     return np.concatenate(columns, axis=1)
 
@@ -272,6 +271,7 @@ class FleetResult:
         if row.node is not None and row.fit is not None:
             out["pmax_w"] = row.node.pmax_w
             out["p_idle_w"] = row.node.p_idle_w
+            out["power"] = row.node.to_dict()
             out["node_gpus"] = row.fit.gpus
             out["fit"] = fit_dict(row.fit)
         return out
@@ -279,6 +279,7 @@ class FleetResult:
     def to_dict(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "boundary": self.boundary.value,
+            "power_boundary": self.params.boundary.value,
             "basis": self.basis.value,
             "unit": "GWh/day",
             "queries_per_day": self.params.queries_per_day,
@@ -294,7 +295,8 @@ class FleetResult:
 def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> FleetResult:
     """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
     if fits is None:
-        fits = load_fits(params.table, params.models)
+        fits = load_fits(params.table, params.models, params.batch)
+    check_leff(fits, params.leff)
     scenarios = draw_scenarios(params)
     rows = [_fleet_model(fit, params, scenarios) for fit in fits]
     pooled = None
@@ -317,19 +319,21 @@ def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> Flee
 
 
 def _fleet_model(fit: SurfaceFit, params: FleetParams, scenarios: ScenarioDraws) -> FleetModel:
-    node = node_power(fit, params.pmax_w, params.p_idle_w)
+    node = deployment_power(fit, params)
     beta = fleet_beta(params, node)
     noise_rng = rng_for(params.seed + 1, fit.model)
     day = daily_query_means(fit, params, noise_rng)
     seconds, tokens = day[:, 0], day[:, 1]  # Σ L_eff/TPS and Σ L_eff, per query, per scenario
-    full_w = scenarios.util * node.pmax_w
+    util = scenarios.util if node.applies_util else np.ones_like(scenarios.util)
+    full_w = util * node.pmax_w
     if params.correlate_power:
         energy_j = node.p_idle_w * seconds + np.maximum(full_w - node.p_idle_w, 0.0) * (
             tokens / fit.cap_tps
         )
     else:
         energy_j = full_w * seconds
-    query_wh = scenarios.pue * energy_j / units.J_PER_WH
+    pue = scenarios.pue if node.applies_pue else 1.0  # PUE only at the facility boundary
+    query_wh = pue * energy_j / units.J_PER_WH
     facility_gwh = params.queries_per_day * query_wh / 1e9
     fleet_gwh = facility_gwh * beta.value
     improved = None if scenarios.alpha is None else fleet_gwh / scenarios.alpha

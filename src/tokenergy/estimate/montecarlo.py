@@ -3,8 +3,8 @@
 Draws are made in chunks of ``CHUNK_DRAWS`` with numpy and folded into a streaming log histogram,
 so memory stays bounded whatever ``samples`` is; the mean is exact, quantiles within 0.115 %.
 Each model has its own generator seeded from (seed, CRC32 of the model name), so a model's numbers
-do not depend on which other models were asked for. Results are at the facility boundary (PUE
-applied) on a modeled basis.
+do not depend on which other models were asked for. Results are at the boundary the parameters
+state (estimate/ladder.py: accelerator, node, or facility with PUE) on a modeled basis.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from tokenergy import units
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, FloatArray, Point
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR, LogHistogram
+from tokenergy.estimate.ladder import NodePower, deployment_power, model_params
+from tokenergy.estimate.ladder import node_power as node_power  # re-exported
 from tokenergy.estimate.levers import Lever
-from tokenergy.estimate.params import EstimateParams, Leff, default_p_idle_w, default_pmax_w
+from tokenergy.estimate.params import EstimateParams, Leff
 from tokenergy.estimate.surface import (
     SurfaceFit,
     fit_surfaces,
@@ -36,6 +38,7 @@ from tokenergy.estimate.surface import (
     select,
     why_no_points,
 )
+from tokenergy.records import RateBasis
 from tokenergy.units import Basis, Boundary
 
 CHUNK_DRAWS = 1 << 16  # 65,536 draws: each array (512 KiB) stays in a core's L2 cache
@@ -60,25 +63,6 @@ class Trim(StrEnum):
 PAPER_TRIM_STEPS = ((0.05, 0.95), (0.10, 0.90))
 
 
-@dataclass(frozen=True)
-class NodePower:
-    """Full-draw and idle power of the node a model runs on."""
-
-    pmax_w: float
-    p_idle_w: float
-
-
-def node_power(fit: SurfaceFit, pmax_w: float | None, p_idle_w: float | None) -> NodePower:
-    """The given powers, or the defaults for the node size in the throughput table."""
-    pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
-    idle = p_idle_w if p_idle_w is not None else default_p_idle_w(pmax)
-    if idle >= pmax:
-        raise ConfigError(
-            f"idle power {idle:g} W must be below P_max {pmax:g} W ({fit.model})", field="--p-idle"
-        )
-    return NodePower(pmax, idle)
-
-
 def rng_for(seed: int, model: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(model.encode())])
 
@@ -92,8 +76,18 @@ def draw_lengths(
     return lin_tokens, lout_tokens
 
 
-def charged_tokens(lin: FloatArray, lout: FloatArray, leff: Leff) -> FloatArray:
-    return lout if leff is Leff.OUT else lin + lout
+def check_leff(fits: list[SurfaceFit], leff: Leff | None) -> None:
+    """Refuse charging tokens the surface's rate does not count (e.g. in+out against output/s)."""
+    if leff is None:
+        return
+    for fit in fits:
+        if fit.rate is not leff.rate:
+            raise ConfigError(
+                f"{fit.model}: the table's rates are {fit.rate.value} tokens/s, which pair with "
+                f"{'output' if fit.rate.value == 'output' else 'input + output'} tokens, "
+                f"not L_eff = {leff.value}",
+                field="--leff",
+            )
 
 
 def node_power_w(
@@ -113,13 +107,15 @@ def query_energy_wh(
     lout: FloatArray,
     util: FloatArray,
     pue: FloatArray,
-    leff: Leff,
     correlate: bool = False,
 ) -> FloatArray:
-    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise."""
+    """E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600, element-wise.
+
+    L_eff is the tokens the surface's rate counts: L_out for output rates, L_in + L_out for total.
+    """
     tps = fit.tps(lin, lout)
     power_w = node_power_w(util, tps, fit, node, correlate)
-    return pue * power_w * charged_tokens(lin, lout, leff) / tps / units.J_PER_WH
+    return pue * power_w * fit.charged_tokens(lin, lout) / tps / units.J_PER_WH
 
 
 class Summary:
@@ -203,6 +199,9 @@ class EstimateResult:
                 "pmax_w": estimate.node.pmax_w,
                 "p_idle_w": estimate.node.p_idle_w,
                 "node_gpus": estimate.fit.gpus,
+                "boundary": estimate.node.boundary.value,
+                "power_basis": estimate.node.basis.value,
+                "power": estimate.node.to_dict(),
                 "fit": fit_dict(estimate.fit),
             }
             if estimate.improved is not None:
@@ -211,6 +210,7 @@ class EstimateResult:
         payload: dict[str, Any] = {
             "boundary": self.boundary.value,
             "basis": self.basis.value,
+            "power_bases": sorted({e.node.basis.value for e in self.models}),
             "unit": "Wh/query",
             "quantile_relative_error": RELATIVE_QUANTILE_ERROR,
             "trim": self.trim.value,
@@ -237,23 +237,36 @@ def fit_dict(fit: SurfaceFit) -> dict[str, Any]:
         "lin_range": list(fit.lin_range),
         "lout_range": list(fit.lout_range),
         "warning": fit.warning,
+        "rate": fit.rate.value,
+        "gpu": fit.gpu,
+        "gpus": fit.gpus,
+        "batch": fit.batch,
+        "power_per_gpu_w": fit.power_per_gpu_w,
+        "noise_sigma": fit.noise_sigma,
     }
 
 
-def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
+def load_fits(table: str, models: list[str], batch: float | None = None) -> list[SurfaceFit]:
     """Fit the table and pick the requested models (all of them when none is named).
 
-    A ``.csv`` is read as a throughput table; anything else goes through the ingest adapters
-    (InferenceX, bench-serving JSON, run directories …) and is reduced to saturated points.
+    A ``.csv`` is read as a throughput table; anything else goes through the ingest adapters.
+    Results with measured accelerator power and a batch (ML.ENERGY, metered bench runs) give
+    surfaces calibrated on the measurements (estimate/calibrate.py) at operating ``batch``
+    (default: the largest measured); others (InferenceX, bench-serving JSON) saturated points.
     """
     path = Path(table)
     if path.suffix.lower() == ".csv":
         points = load_throughput_table(path)
     else:
         # imported here: worker processes then start without the ingest adapters
+        from tokenergy.estimate.calibrate import calibrated_surfaces
         from tokenergy.ingest import IngestOptions, load_results
 
         ingested = load_results([path], IngestOptions(), keep_going=False)
+        calibrated = calibrated_surfaces(ingested.results)
+        if calibrated:
+            fits = {name: surface.surface_fit(batch) for name, surface in calibrated.items()}
+            return select(fits, models, table)
         points = points_from_results(ingested.results)
         if not points:
             raise ConfigError(why_no_points(ingested.results), file=table)
@@ -275,7 +288,8 @@ def run_estimate(
     the numbers do not depend on it.
     """
     if fits is None:
-        fits = load_fits(params.table, params.models)
+        fits = load_fits(params.table, params.models, params.batch)
+    check_leff(fits, params.leff)
     workers = default_workers(params.samples) if workers is None else max(workers, 1)
     estimates = [_run_model(fit, params, progress, workers) for fit in fits]
     if trim is Trim.PAPER:
@@ -290,7 +304,7 @@ def run_estimate(
             for estimate in estimates[1:]:
                 assert estimate.improved is not None
                 pooled_improved = pooled_improved.pooled_with(estimate.improved)
-    return EstimateResult(params, estimates, pooled, pooled_improved, trim)
+    return EstimateResult(params, estimates, pooled, pooled_improved, trim, params.boundary)
 
 
 def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
@@ -310,8 +324,8 @@ def _run_model(
     Blocks are merged in block order, and each chunk's stream depends only on (seed, model,
     chunk index), so the result is the same for any number of workers.
     """
-    node = node_power(fit, params.pmax_w, params.p_idle_w)
-    plan = _Plan(fit, node, params)
+    node = deployment_power(fit, params)
+    plan = _Plan(fit, node, model_params(params, node))
     blocks = [
         (start, min(start + BLOCK_DRAWS, params.samples))
         for start in range(0, params.samples, BLOCK_DRAWS)
@@ -368,7 +382,7 @@ class _Plan:
     @property
     def log_fast(self) -> bool:
         """E factorises in log space unless power depends on throughput or inputs are charged."""
-        return not self.params.correlate_power and self.params.leff is Leff.OUT
+        return not self.params.correlate_power and self.fit.rate is RateBasis.OUTPUT
 
 
 @dataclass(frozen=True)
@@ -380,11 +394,17 @@ class _Block:
 
 
 def _map_blocks(plan: _Plan, blocks: list[tuple[int, int]], workers: int) -> Iterator[_Block]:
-    """Blocks in order: here, or in ``workers`` spawned processes (no fork of a threaded parent)."""
+    """Blocks in order: here, or in ``workers`` processes.
+
+    Forked where the platform can (the children only draw numbers: no re-import of ``__main__``,
+    which a spawned child needs and which fails from a notebook cell, stdin or an unguarded
+    script); spawned elsewhere.
+    """
     if workers <= 1 or len(blocks) <= 1:
         yield from (_draw_block(plan, start, stop) for start, stop in blocks)
         return
-    context = multiprocessing.get_context("spawn")
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context) as pool:
         starts, stops = zip(*blocks, strict=True)
         yield from pool.map(_draw_block, [plan] * len(blocks), starts, stops)
@@ -454,9 +474,9 @@ def _log_energy_wh(
         lin_tokens = lin if lin is not None else np.full(n, math.exp(constants.log_lin or 0.0))
         util, pue = params.util.sample(rng, n), params.pue.sample(rng, n)
         energy = query_energy_wh(
-            fit, plan.node, lin_tokens, lout, util, pue, params.leff, params.correlate_power
+            fit, plan.node, lin_tokens, lout, util, pue, params.correlate_power
         )
-        return np.log(energy, out=energy)
+        return _with_fit_noise(plan, np.log(energy, out=energy), rng, n)
     log_lout = np.log(lout, out=lout)
     log_wh = np.multiply(log_lout, fit.b2)
     if lin is None:
@@ -468,6 +488,16 @@ def _log_energy_wh(
     log_wh += constants.log_scale
     log_wh += params.util.log_sample(rng, n)
     log_wh += params.pue.log_sample(rng, n)
+    return _with_fit_noise(plan, log_wh, rng, n)
+
+
+def _with_fit_noise(
+    plan: _Plan, log_wh: FloatArray, rng: np.random.Generator, n: int
+) -> FloatArray:
+    """Adds the surface's own error, ln E += σ·N(0, 1) (``fit_noise``; σ = fit residual std)."""
+    sigma = plan.fit.noise_sigma
+    if plan.params.fit_noise and sigma:
+        log_wh += sigma * rng.standard_normal(n)
     return log_wh
 
 

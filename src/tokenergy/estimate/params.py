@@ -14,6 +14,8 @@ from tokenergy.catalog import DEFAULT_THROUGHPUT_TABLE, catalog_path
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.levers import Lever
+from tokenergy.records import RateBasis
+from tokenergy.units import Boundary
 
 P_MAX_8GPU_W = 11_300.0  # 8×H100 node at full draw
 P_MAX_10GPU_W = 14_100.0  # the 10×H100 node of the DeepSeek-R1 rows
@@ -36,10 +38,18 @@ class Regime(StrEnum):
 
 
 class Leff(StrEnum):
-    """Tokens a query is charged for: its output (default) or input + output."""
+    """Tokens a query is charged for: its output or input + output.
+
+    It is fixed by the surface's rate basis (output rate ↔ output tokens, total rate ↔ input +
+    output tokens); stating it only asserts which one you expect.
+    """
 
     OUT = "out"
     IN_OUT = "in+out"
+
+    @property
+    def rate(self) -> RateBasis:
+        return RateBasis.OUTPUT if self is Leff.OUT else RateBasis.TOTAL
 
 
 def default_pmax_w(gpus: int) -> float:
@@ -63,7 +73,9 @@ class _Params(BaseModel):
     models: list[str] = Field(default_factory=list, description="empty: every model of the table")
     table: str = Field(default_factory=lambda: str(catalog_path(DEFAULT_THROUGHPUT_TABLE)))
     lin: Distribution = Field(default_factory=lambda: Point(value=DEFAULT_LIN_TOKENS))
-    leff: Leff = Leff.OUT
+    leff: Leff | None = Field(
+        default=None, description="None: by the table's rate basis; else must agree with it"
+    )
     pmax_w: float | None = Field(default=None, gt=0, description="None: by the node's GPU count")
     p_idle_w: float | None = Field(default=None, ge=0, description="None: 2.7/11.3 of P_max")
     util: Distribution = Field(default_factory=lambda: LogNormal.from_p5_p95(*UTIL_P5_P95))
@@ -72,6 +84,23 @@ class _Params(BaseModel):
     correlate_power: bool = Field(
         default=False,
         description="node power rises linearly from idle to u·P_max with TPS/TPS_max",
+    )
+    boundary: Boundary = Field(
+        default=Boundary.FACILITY, description="accelerator, node or facility (estimate/ladder.py)"
+    )
+    gpu: str | None = Field(default=None, description="GPU model for its TDP; None: the table's")
+    power_per_gpu_w: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    host_overhead: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="node = accelerator × (1 + this)"
+    )
+    batch: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="operating batch of calibrated surfaces; None: the largest measured",
+    )
+    fit_noise: bool = Field(
+        default=False, description="draw the surface's own log residual error per query"
     )
     seed: int = Field(default=0, ge=0)
 

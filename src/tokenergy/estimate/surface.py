@@ -1,16 +1,19 @@
 """Throughput surface: per model, log TPS = b0 + b1·log L_in + b2·log L_out, capped (DESIGN §3).
 
-A throughput table has rows (model, tp, quant, tps, lin, lout, source), ``tps`` being the tokens/s
-of a saturated node. The fit is ordinary least squares in log space; predictions are capped at the
-model's largest observed TPS, so the surface never promises a node faster than anyone measured.
-When the points cannot identify all three coefficients (rank-deficient design), a reduced model is
-fitted instead and the fit carries a warning naming the model.
+A throughput table has rows (model, tp, quant, tps, lin, lout, source[, rate, gpu]), ``tps`` being
+the tokens/s of a saturated node; ``rate`` says whether it counts output tokens (the default, as
+TensorRT-LLM's tables do) or input + output tokens, and the fit keeps that label so energy is
+charged for the same tokens the rate counts. The fit is ordinary least squares in log space;
+predictions are capped at the model's largest observed TPS, so the surface never promises a node
+faster than anyone measured. When the points cannot identify all three coefficients (rank-deficient
+design), a reduced model is fitted instead and the fit carries a warning naming the model.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -20,10 +23,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tokenergy.errors import ConfigError
+from tokenergy.ingest.common import canonical_gpu, known_gpu
 from tokenergy.naming import match_name
-from tokenergy.records import ServingResult
+from tokenergy.records import RateBasis, ServingResult
 
 _COLUMNS = ("model", "tp", "quant", "tps", "lin", "lout", "source")
+DEFAULT_RATE = RateBasis.OUTPUT  # TensorRT-LLM perf overviews: "Total Output Throughput"
+_GPU_X = re.compile(r"(?<![0-9a-z])([a-z]+\d+[a-z]*)x\d+", re.IGNORECASE)  # 'h100x8' in a name
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class ThroughputPoint:
     lin: float
     lout: float
     source: str
+    rate: RateBasis = DEFAULT_RATE
+    gpu: str | None = None
 
 
 class FitKind(StrEnum):
@@ -62,6 +70,17 @@ class SurfaceFit:
     lin_range: tuple[float, float]
     lout_range: tuple[float, float]
     warning: str | None = None
+    rate: RateBasis = DEFAULT_RATE
+    gpu: str | None = None
+    power_per_gpu_w: float | None = None  # measured mean W per GPU at the operating point
+    batch: float | None = None  # operating batch of a calibrated surface
+    noise_sigma: float | None = None  # std of the log residual (n − p dof); None: no dof left
+
+    def charged_tokens(
+        self, lin: NDArray[np.float64], lout: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """The tokens a query is charged against this surface's rate: like with like."""
+        return lout if self.rate is RateBasis.OUTPUT else lin + lout
 
     def log_tps(
         self, lin: NDArray[np.float64] | float, lout: NDArray[np.float64] | float
@@ -87,7 +106,11 @@ def load_throughput_table(path: Path) -> list[ThroughputPoint]:
                 raise ConfigError("throughput table is empty", file=source)
             if missing:
                 raise ConfigError(f"missing column(s) {', '.join(missing)}", file=source)
-            points = [_point(row, source, number) for number, row in enumerate(reader, start=2)]
+            named = _GPU_X.search(path.stem)
+            gpu = known_gpu(named[1]) if named else None
+            points = [
+                _point(row, source, number, gpu) for number, row in enumerate(reader, start=2)
+            ]
     except UnicodeDecodeError:
         raise ConfigError("not a text CSV file (cannot decode as UTF-8)", file=source) from None
     except OSError as error:
@@ -97,7 +120,7 @@ def load_throughput_table(path: Path) -> list[ThroughputPoint]:
     return points
 
 
-def _point(row: dict[str, str], source: str, line: int) -> ThroughputPoint:
+def _point(row: dict[str, str], source: str, line: int, gpu: str | None) -> ThroughputPoint:
     def number(field: str) -> float:
         try:
             value = float(row[field])
@@ -112,6 +135,13 @@ def _point(row: dict[str, str], source: str, line: int) -> ThroughputPoint:
     model = (row["model"] or "").strip()
     if not model:
         raise ConfigError(f"line {line}: empty model", file=source, field="model")
+    rate_text = (row.get("rate") or "").strip().lower()
+    try:
+        rate = RateBasis(rate_text) if rate_text else DEFAULT_RATE
+    except ValueError:
+        raise ConfigError(
+            f"line {line}: expected output or total, got {row['rate']!r}", file=source, field="rate"
+        ) from None
     return ThroughputPoint(
         model=model,
         tp=_whole(number("tp"), source, line),
@@ -120,6 +150,8 @@ def _point(row: dict[str, str], source: str, line: int) -> ThroughputPoint:
         lin=number("lin"),
         lout=number("lout"),
         source=row["source"] or "",
+        rate=rate,
+        gpu=canonical_gpu((row.get("gpu") or "").strip() or gpu),
     )
 
 
@@ -133,57 +165,73 @@ def _whole(value: float, source: str, line: int) -> int:
 
 
 def points_from_results(results: Iterable[ServingResult]) -> list[ThroughputPoint]:
-    """Saturated throughput points from ingested or measured results.
+    """Saturated *output*-rate points from ingested or measured results.
 
-    A benchmark sweeps concurrency at each (ISL, OSL); the surface wants the node's saturated rate,
-    so of results with a concurrency the highest total tok/s per (model, node size, lengths) is
-    kept; rows without one (throughput tables) are saturated figures already and all kept. A model
-    measured on several node sizes becomes one surface per size ('model (8 GPUs)'): a fit must not
-    mix them.
-    Results without a total rate or lengths are skipped: they say nothing about the surface.
+    Output rates are used because every source has them (InferenceX, bench JSON, ML.ENERGY,
+    throughput tables) and the estimator charges output tokens against them. A benchmark sweeps
+    concurrency at each (ISL, OSL); the surface wants the node's saturated rate, so of results with
+    a concurrency the highest output tok/s per (model, node size, lengths) is kept; rows without
+    one (throughput tables) are saturated figures already and all kept. A model measured on
+    several deployments becomes one surface per (GPU, GPU count), e.g. 'model (8×H200)'.
+    Results without an output rate or lengths are skipped: they say nothing about the surface.
     """
-    best: dict[tuple[str, int, float, float] | int, ThroughputPoint] = {}
+    best: dict[tuple[str, str | None, int, float, float] | int, ThroughputPoint] = {}
     for index, result in enumerate(results):
-        total = result.throughput.total_tok_s
+        output = result.throughput.output_tok_s
         lengths = result.workload.benchmarked_lengths()
         ident = result.identity
         gpus = ident.num_gpus or ident.tp
-        if not total or lengths is None or gpus is None or min(lengths) <= 0:
+        if not output or lengths is None or gpus is None or min(lengths) <= 0:
             continue
         swept = result.workload.concurrency is not None  # table rows are already saturated
-        key = (ident.model, gpus, lengths[0], lengths[1]) if swept else index
-        if key not in best or total > best[key].tps:
+        key = (ident.model, ident.gpu, gpus, lengths[0], lengths[1]) if swept else index
+        if key not in best or output > best[key].tps:
             best[key] = ThroughputPoint(
                 model=ident.model,
                 tp=gpus,
                 quant=ident.precision or "",
-                tps=total,
+                tps=output,
                 lin=lengths[0],
                 lout=lengths[1],
                 source=result.provenance.source,
+                rate=RateBasis.OUTPUT,
+                gpu=ident.gpu,
             )
-    sizes: dict[str, set[int]] = {}
-    for point in best.values():
-        sizes.setdefault(point.model, set()).add(point.tp)
+    return split_by_deployment(list(best.values()))
+
+
+def split_by_deployment(points: list[ThroughputPoint]) -> list[ThroughputPoint]:
+    """Rename points so each surface covers one (model, GPU, GPU count): a fit must not mix them.
+
+    A model seen on one deployment keeps its name; otherwise 'model (8×H200)', or
+    'model (8 GPUs)' when the GPU model is unknown.
+    """
+    deployments: dict[str, set[tuple[str | None, int]]] = {}
+    for point in points:
+        deployments.setdefault(point.model, set()).add((point.gpu, point.tp))
     return [
-        replace(point, model=f"{point.model} ({point.tp} GPUs)")
-        if len(sizes[point.model]) > 1
+        replace(point, model=f"{point.model} ({deployment_label(point.gpu, point.tp)})")
+        if len(deployments[point.model]) > 1
         else point
-        for point in best.values()
+        for point in points
     ]
+
+
+def deployment_label(gpu: str | None, gpus: int) -> str:
+    return f"{gpus}×{gpu}" if gpu else f"{gpus} GPUs"
 
 
 def why_no_points(results: list[ServingResult]) -> str:
     """Why ``points_from_results`` kept nothing: the user can only fix what is named."""
     if not results:
         return "no results found"
-    missing = {"a total tok/s": 0, "lengths": 0, "a GPU count": 0}
+    missing = {"an output tok/s": 0, "lengths": 0, "a GPU count": 0}
     for result in results:
-        missing["a total tok/s"] += not result.throughput.total_tok_s
+        missing["an output tok/s"] += not result.throughput.output_tok_s
         missing["lengths"] += result.workload.benchmarked_lengths() is None
         missing["a GPU count"] += (result.identity.num_gpus or result.identity.tp) is None
     lacking = ", ".join(f"{count} without {what}" for what, count in missing.items() if count)
-    only_gpus = missing["a GPU count"] and not missing["a total tok/s"] + missing["lengths"]
+    only_gpus = missing["a GPU count"] and not missing["an output tok/s"] + missing["lengths"]
     hint = " (name it in the file name, e.g. tp8)" if only_gpus else ""
     return f"none of {len(results)} result(s) can be fitted: {lacking}{hint}"
 
@@ -205,6 +253,18 @@ def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
             "use one node size per model",
             field="tp",
         )
+    rates = {row.rate for row in rows}
+    if len(rates) > 1:
+        raise ConfigError(
+            f"model {model!r} mixes output and total tok/s rows; one rate basis per model",
+            field="rate",
+        )
+    gpu_models = {row.gpu for row in rows if row.gpu}
+    if len(gpu_models) > 1:
+        raise ConfigError(
+            f"model {model!r} has rows for GPUs {sorted(gpu_models)}; one GPU model per model",
+            field="gpu",
+        )
     lin = np.log([row.lin for row in rows])
     lout = np.log([row.lout for row in rows])
     y = np.log([row.tps for row in rows])
@@ -217,6 +277,9 @@ def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
     }
     kind, coef, r2 = _choose(candidates, y)
     b0, b1, b2 = _expand(kind, coef)
+    dof = len(rows) - candidates[kind].shape[1]
+    residual = y - candidates[kind] @ coef
+    sigma = math.sqrt(float(residual @ residual) / dof) if dof > 0 else None
     warning = None
     if kind is not FitKind.FULL:
         warning = (
@@ -236,6 +299,9 @@ def fit_model(model: str, rows: list[ThroughputPoint]) -> SurfaceFit:
         lin_range=(min(row.lin for row in rows), max(row.lin for row in rows)),
         lout_range=(min(row.lout for row in rows), max(row.lout for row in rows)),
         warning=warning,
+        rate=rates.pop(),
+        gpu=gpu_models.pop() if gpu_models else None,
+        noise_sigma=sigma,
     )
 
 

@@ -8,13 +8,14 @@ Stable API for other parts (analysis, report)::
     ingested.checks     # list[list[Finding]] aligned with results
     ingested.skipped    # list[SkippedFile(name, reason, failed)]
     summary_row(result, findings)  # the flat analyst row used by `tokenergy ingest --json`
+    with_footprint(row, result, grid)  # + gCO2e/litres (tokenergy.footprint.region_grid("DE"))
 """
 
 from tokenergy.ingest.checks import CHECKS, Finding, Status, run_checks, worst
 from tokenergy.ingest.loader import IngestResult, load_results, read_document
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import ADAPTERS
-from tokenergy.ingest.rows import measured_wh_per_query, summary_row
+from tokenergy.ingest.rows import measured_wh_per_query, summary_row, with_footprint
 from tokenergy.ingest.sources import SkippedFile
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "read_document",
     "run_checks",
     "summary_row",
+    "with_footprint",
     "worst",
 ]

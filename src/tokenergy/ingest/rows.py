@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenergy import units
+from tokenergy.footprint import Grid, footprint_figures, pue_of
 from tokenergy.ingest.checks import Finding, worst
 from tokenergy.records import ServingResult
 
@@ -44,3 +45,32 @@ def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any
         }
     )
     return row
+
+
+def with_footprint(row: dict[str, Any], result: ServingResult, grid: Grid) -> dict[str, Any]:
+    """The row plus its carbon and water (methodology §12): per query from the measured Wh/query,
+    else the benchmarked, else the nominal one (``carbon_per_query_from`` says which); per million
+    tokens from kWh/Mtok; per day of operation at the row's power."""
+    source, wh = next(
+        (
+            (name, row[key])
+            for name, key in (
+                ("measured", "wh_per_query_measured"),
+                ("benchmarked", "wh_per_query_benchmarked"),
+                ("nominal", "wh_per_query_nominal"),
+            )
+            if row.get(key) is not None
+        ),
+        (None, None),
+    )
+    energy = result.energy
+    figures = footprint_figures(
+        grid,
+        wh_per_query=wh,
+        kwh_per_mtok=row.get("kwh_per_mtok"),
+        power_w=row.get("power_w"),
+        boundary=energy.boundary if energy else None,
+        basis=energy.basis if energy else None,
+        pue=pue_of(energy.steps) if energy else None,
+    )
+    return {**row, **figures, "carbon_per_query_from": source}

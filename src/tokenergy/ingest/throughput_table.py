@@ -1,8 +1,10 @@
-"""Saturated-node throughput tables (model, tp, quant, tps, lin, lout, source), e.g. TensorRT-LLM.
+"""Saturated-node throughput tables (model, tp, quant, tps, lin, lout, source[, rate, gpu]).
 
-``tps`` is total (input + output) tokens/s of the whole node at fixed lengths ``lin``/``lout``;
-``tp`` GPUs serve. The GPU model is not in the rows: it comes from a name such as ``h100x8`` or
-from ``--gpu``.
+``tps`` is the token rate of the whole node at fixed lengths ``lin``/``lout`` with ``tp`` GPUs
+serving. The optional ``rate`` column says what it counts: ``output`` (output tokens/s, the
+default: TensorRT-LLM's perf overviews report "Total Output Throughput") or ``total`` (input +
+output tokens/s). The other rates follow from the fixed lengths. The GPU model comes from an
+optional ``gpu`` column, ``--gpu``, or a name such as ``h100x8``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tokenergy.records import (
     Identity,
     LengthSampler,
     Provenance,
+    RateBasis,
     ServingResult,
     Throughput,
     Workload,
@@ -26,6 +29,18 @@ from tokenergy.records import (
 
 _COLUMNS = {"model", "tp", "tps", "lin", "lout"}
 _GPU_X = re.compile(r"(?<![0-9a-z])([a-z]+\d+[a-z]*)x\d+", re.IGNORECASE)
+DEFAULT_RATE = RateBasis.OUTPUT  # the TensorRT-LLM layout: "Total Output Throughput (tokens/sec)"
+
+
+def rate_basis(reader: RowReader, key: str = "rate") -> RateBasis:
+    """The row's ``rate`` cell (output|total); absent or empty: output (TensorRT-LLM layout)."""
+    text = reader.optional_text(key)
+    if text is None:
+        return DEFAULT_RATE
+    try:
+        return RateBasis(text.strip().lower())
+    except ValueError:
+        raise reader.error(key, f"expected output or total, got {text!r}") from None
 
 
 @register
@@ -46,13 +61,14 @@ class ThroughputTable:
 
 def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingResult:
     tp = reader.integer("tp", minimum=1)
-    lin, lout = reader.integer("lin"), reader.integer("lout")
+    lin, lout = reader.integer("lin", minimum=1), reader.integer("lout", minimum=1)
     source = reader.optional_text("source")
+    rate = rate_basis(reader)
     identity = Identity(
         model=reader.text("model"),
         precision=reader.optional_text("quant"),
         engine="trt-llm" if source and "tensorrt" in source.lower() else None,
-        gpu=canonical_gpu(gpu),
+        gpu=canonical_gpu(options.gpu or reader.optional_text("gpu") or gpu),
         num_gpus=options.gpus or tp,
         tp=tp,
     )
@@ -60,6 +76,8 @@ def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingR
     energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
     if why:
         extras["power_missing"] = why
+    implied = "input" if rate is RateBasis.OUTPUT else "input and output"
+    notes = [f"tps is {rate.value} tokens/s; {implied} rate implied by the fixed lengths"]
     return ServingResult(
         identity=identity,
         workload=Workload(
@@ -69,13 +87,13 @@ def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingR
             mean_output_len=float(lout),
             sampler=LengthSampler.FIXED,
         ),
-        throughput=Throughput(reported_total_tok_s=reader.number("tps")),
+        throughput=Throughput.from_fixed_lengths(reader.number("tps"), rate, lin, lout),
         energy=energy,
         provenance=Provenance(
             source=reader.source,
             source_format="throughput-table",
             row=reader.row,
-            notes=[f"source: {source}"] if source else [],
+            notes=([f"source: {source}"] if source else []) + notes,
         ),
         extras=extras,
     )

@@ -35,17 +35,19 @@ class BenchConfig:
     ignore_eos: bool = True
     tokenizer: Path | None = None  # local tokenizer.json instead of the server's /tokenize
     extra_body: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None  # the user's name for the run (provenance.label)
+    metadata: dict[str, str] = field(default_factory=dict)  # the user's key=value notes
 
     def __post_init__(self) -> None:
-        for name, value, flag in (
-            ("timeout_s", self.timeout_s, "--timeout"),
-            ("request_timeout_s", self.request_timeout_s, "--request-timeout"),
-            ("run_timeout_s", self.run_timeout_s, "--run-timeout"),
+        for name, value in (
+            ("timeout_s", self.timeout_s),
+            ("request_timeout_s", self.request_timeout_s),
+            ("run_timeout_s", self.run_timeout_s),
         ):
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a finite number of seconds > 0", field=flag)
+                raise ConfigError(f"must be finite seconds > 0, not {value}", field=name)
         if not 0 <= self.seed < 2**63:
-            raise ConfigError(f"seed must be in [0, 2^63), got {self.seed}", field="--seed")
+            raise ConfigError(f"must be in [0, 2^63), got {self.seed}", field="seed")
 
     def to_json(self) -> dict[str, Any]:
         shape = self.shape
@@ -77,6 +79,8 @@ class BenchConfig:
             "workers": self.workers,
             "ignore_eos": self.ignore_eos,
             "tokenizer": None if self.tokenizer is None else str(self.tokenizer),
+            "label": self.label,
+            "metadata": self.metadata,
         }
 
 

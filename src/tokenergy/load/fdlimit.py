@@ -36,5 +36,5 @@ def check_fd_limit(connections: int | None, limit: int) -> None:
         f"{connections} connections per process need about {connections + FD_RESERVE} file "
         f"descriptors but the limit is {limit} (ulimit -n); lower it, raise the hard limit, "
         "or spread the load with --workers",
-        field="--concurrency",
+        field="concurrency",
     )

@@ -52,24 +52,23 @@ class LoadShape:
 
     def __post_init__(self) -> None:
         if self.rate_rps is None and self.concurrency is None:
-            raise ConfigError("give a concurrency or a request rate", field="--concurrency")
+            raise ConfigError("give a concurrency or a request rate", field="concurrency")
         if self.concurrency is not None and not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise ConfigError(
-                f"concurrency must be in [1, {MAX_CONCURRENCY}], got {self.concurrency}",
-                field="--concurrency",
+                f"must be in [1, {MAX_CONCURRENCY}], got {self.concurrency}", field="concurrency"
             )
         if self.rate_rps is not None and not self.rate_rps > 0:
-            raise ConfigError("request rate must be > 0", field="--rate")
+            raise ConfigError("request rate must be > 0", field="rate_rps")
         if not self.burstiness > 0:
-            raise ConfigError("burstiness must be > 0", field="--burstiness")
+            raise ConfigError("burstiness must be > 0", field="burstiness")
         if self.num_prompts is None and self.duration_s is None:
-            raise ConfigError("give --num-prompts or --duration", field="--num-prompts")
+            raise ConfigError("give a number of prompts or a duration", field="num_prompts")
         if self.num_prompts is not None and self.num_prompts < 1:
-            raise ConfigError("num-prompts must be >= 1", field="--num-prompts")
+            raise ConfigError("num-prompts must be >= 1", field="num_prompts")
         if self.duration_s is not None and not self.duration_s > 0:
-            raise ConfigError("duration must be > 0", field="--duration")
+            raise ConfigError("duration must be > 0", field="duration_s")
         if self.warmup < 0:
-            raise ConfigError("warmup must be >= 0", field="--warmup")
+            raise ConfigError("warmup must be >= 0", field="warmup")
 
     @property
     def closed_loop(self) -> bool:

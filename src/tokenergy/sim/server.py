@@ -533,3 +533,8 @@ def run_in_thread(
         max_num_seqs=max_num_seqs,
     )
     return SimHandle(server, host, port).start()
+
+
+simulator = (
+    run_in_thread  # the public name: ``with tokenergy.simulator("llama-3.1-8b-h100") as sim``
+)

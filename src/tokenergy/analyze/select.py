@@ -1,0 +1,37 @@
+"""Which rows an analysis uses: a ``where`` filter, invalid energy left out unless asked, and the
+facts a caller should tell the user (how many were left out, whether bases or boundaries mix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from tokenergy.analyze.table import AnalysisRow, check_columns, filter_rows, to_row
+from tokenergy.records import ServingResult
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows kept, and what the caller should say about them."""
+
+    rows: list[AnalysisRow]
+    invalid_left_out: int
+    mixed: list[str]  # "basis/boundary" pairs when more than one is present, else empty
+
+
+def select_rows(
+    data: Iterable[ServingResult | AnalysisRow],
+    where: Mapping[str, str] | None = None,
+    include_invalid: bool = False,
+) -> Selection:
+    """Rows of results (or rows) matching ``where`` ({column: value}, text, case-insensitive)."""
+    all_rows = [item if isinstance(item, AnalysisRow) else to_row(item) for item in data]
+    clauses = dict(where or {})
+    check_columns(clauses, "where")
+    kept = filter_rows(all_rows, clauses)
+    invalid = [row for row in kept if row.energy_valid is False]
+    if invalid and not include_invalid:
+        kept = [row for row in kept if row.energy_valid is not False]
+    kinds = sorted({f"{row.basis}/{row.boundary}" for row in kept if row.basis is not None})
+    return Selection(kept, 0 if include_invalid else len(invalid), kinds if len(kinds) > 1 else [])
