@@ -22,6 +22,11 @@ _EXPORTS: dict[str, str] = {
     "Conversion": "tokenergy.calculator",
     "ThroughputKind": "tokenergy.calculator",
     "grid_of": "tokenergy.api",
+    # carbon and water over any energy figure
+    "footprint": "tokenergy.footprint",
+    "footprint_figures": "tokenergy.footprint",
+    "Footprint": "tokenergy.footprint",
+    "Grid": "tokenergy.footprint",
     # ingest and analyse
     "load_sources": "tokenergy.api",
     "ingest_options": "tokenergy.api",
@@ -85,6 +90,8 @@ __all__ = [
     "EstimateResult",
     "FleetParams",
     "FleetResult",
+    "Footprint",
+    "Grid",
     "IngestOptions",
     "MeterSet",
     "Meters",
@@ -105,6 +112,8 @@ __all__ = [
     "convert",
     "estimate",
     "fleet",
+    "footprint",
+    "footprint_figures",
     "frontier",
     "grid_of",
     "ingest_options",
@@ -175,6 +184,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.estimate.montecarlo import EstimateResult, Trim
     from tokenergy.estimate.params import EstimateParams, FleetParams
     from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+    from tokenergy.footprint import Footprint, Grid, footprint, footprint_figures
     from tokenergy.ingest.options import IngestOptions
     from tokenergy.load.client import Api
     from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench, bench_async
