@@ -10,9 +10,10 @@ lengths actually run. Per deployment two least-squares fits on the same terms,
 predict J per output token = GPUs · P/GPU / TPS_out, and Wh/query = J/output-token × L_out / 3600
 (accelerator boundary, measured basis). A quadratic in ln B follows the saturation of throughput
 and power with batch; L_out separates tasks of different lengths; L_in enters only when measured
-(ML.ENERGY publishes none); a length is used only when it varies ×1.5 or more. Terms are dropped, richest set first, until the design has full rank
-and at least one residual degree of freedom. σ = the residual standard deviation of ln J (n − p
-degrees of freedom) is the surface's own error, drawn with ``--fit-noise``.
+(ML.ENERGY publishes none); a length is used only when it varies ×1.5 or more. Terms are dropped,
+richest set first, until the design has full rank and at least one residual degree of freedom.
+σ = the residual standard deviation of ln J (n − p degrees of freedom) is the surface's own
+error, drawn with ``--fit-noise``.
 
 Library use (e.g. for reconciliation)::
 
