@@ -22,6 +22,11 @@ _EXPORTS: dict[str, str] = {
     "Conversion": "tokenergy.calculator",
     "ThroughputKind": "tokenergy.calculator",
     "grid_of": "tokenergy.api",
+    # carbon and water over any energy figure
+    "footprint": "tokenergy.footprint",
+    "footprint_figures": "tokenergy.footprint",
+    "Footprint": "tokenergy.footprint",
+    "Grid": "tokenergy.footprint",
     # ingest and analyse
     "load_sources": "tokenergy.api",
     "ingest_options": "tokenergy.api",
@@ -40,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "reconcile": "tokenergy.analyze.reconcile",
     "reconcilable_models": "tokenergy.analyze.reconcile",
     "Reconciliation": "tokenergy.analyze.reconcile",
+    # report
+    "make_report": "tokenergy.report.build",
+    "Report": "tokenergy.report.model",
     # estimate
     "estimate": "tokenergy.api",
     "fleet": "tokenergy.api",
@@ -82,11 +90,14 @@ __all__ = [
     "EstimateResult",
     "FleetParams",
     "FleetResult",
+    "Footprint",
+    "Grid",
     "IngestOptions",
     "MeterSet",
     "Meters",
     "PointResult",
     "Reconciliation",
+    "Report",
     "SensitivityResult",
     "ServingResult",
     "Store",
@@ -101,10 +112,13 @@ __all__ = [
     "convert",
     "estimate",
     "fleet",
+    "footprint",
+    "footprint_figures",
     "frontier",
     "grid_of",
     "ingest_options",
     "load_sources",
+    "make_report",
     "reconcilable_models",
     "reconcile",
     "reference_data",
@@ -170,6 +184,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.estimate.montecarlo import EstimateResult, Trim
     from tokenergy.estimate.params import EstimateParams, FleetParams
     from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+    from tokenergy.footprint import Footprint, Grid, footprint, footprint_figures
     from tokenergy.ingest.options import IngestOptions
     from tokenergy.load.client import Api
     from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench, bench_async
