@@ -19,12 +19,14 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli import metering
+from tokenergy.cli.carbon import bench_footprint, bench_footprint_line
 from tokenergy.cli.configfile import load_config, parse_metadata, save_config
 from tokenergy.cli.flags import as_flags
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
+from tokenergy.footprint import Grid
 from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api, RequestRecord
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
@@ -82,8 +84,11 @@ class _Render(BenchHooks):
     """The bench's terminal: a spinner while idle power is measured, a progress bar per point,
     then the point's tables (with ``--json``, one JSON document at the end instead)."""
 
-    def __init__(self, as_json: bool, ctx: typer.Context, root: Path) -> None:
+    def __init__(
+        self, as_json: bool, ctx: typer.Context, root: Path, layer: Grid | None = None
+    ) -> None:
         self.as_json = as_json
+        self.layer = layer
         self.current: Path | None = None
         self.progress: Progress | None = None
         self.ctx, self.root, self.saved = ctx, root, False
@@ -127,6 +132,9 @@ class _Render(BenchHooks):
             console.print(_table(point.outcome))
             if point.metered:
                 console.print(metering.energy_table(point.summary))
+            if point.metered and self.layer is not None:
+                line = bench_footprint_line(bench_footprint(point.summary, self.layer))
+                console.print(line, highlight=False)
 
 
 def bench_command(
@@ -235,6 +243,9 @@ def bench_command(
         "--save-result",
         help="Also add each point's run directory to the store (tokenergy runs).",
     ),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     mismatch = parse_option("--max-length-mismatch", units.parse_fraction, max_length_mismatch)
@@ -245,7 +256,8 @@ def bench_command(
     caps = None if concurrency is None else list(parse_concurrency_list(concurrency))
     root = output_dir(out or default_out_dir(), "--out")
     notes = parse_metadata(metadata)
-    render = _Render(as_json, ctx, root)
+    layer = grid_option(grid, region, wue)
+    render = _Render(as_json, ctx, root, layer)
     terminated: list[bool] = []
     try:
         with as_flags(FLAGS):
@@ -292,6 +304,10 @@ def bench_command(
         render.stop_progress()
     if as_json:
         payloads = [point.to_dict() for point in points]
+        if layer is not None:
+            for payload, point in zip(payloads, points, strict=True):
+                if point.metered:
+                    payload["footprint"] = bench_footprint(point.summary, layer)
         print_json(payloads[0] if len(payloads) == 1 else payloads)
 
 

@@ -77,7 +77,7 @@ class SweepResult:
 
 def sweep(
     spec: SweepSpec,
-    out_dir: Path,
+    out_dir: Path | str,
     *,
     executor: Executor | str = Executor.LOCAL,
     resume: bool = False,
@@ -87,6 +87,13 @@ def sweep(
 ) -> SweepResult:
     """Run every configuration of ``spec`` into ``out_dir`` and pick the winner under its SLO."""
     constraints = _constraints(spec)  # a bad SLO fails before any server starts
+    try:
+        chosen = Executor(executor)
+    except ValueError:
+        raise ConfigError(
+            f"unknown executor {executor!r}: local or ray", field="executor"
+        ) from None
+    out_dir = Path(out_dir)
     hooks = hooks or SweepHooks()
     _claim(spec, out_dir, resume)
     configs = spec.configurations()
@@ -95,7 +102,7 @@ def sweep(
     for index, config in enumerate(configs, 1):
         if config.id in done:
             hooks.config_done(index, len(configs), done[config.id], skipped=True)
-    if Executor(executor) is Executor.RAY:
+    if chosen is Executor.RAY:
         from tokenergy.sweep.ray_executor import run_on_ray
 
         ran = run_on_ray(spec, todo, len(configs), out_dir, store, address, hooks)
