@@ -56,7 +56,6 @@ from tokenergy.ingest import (
 )
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.records import LengthSampler
-from tokenergy.store import Store
 
 
 class OutputFormat(StrEnum):
@@ -417,6 +416,8 @@ def ingest_command(
         rows = _top(rows, top)
     _write(rows, OutputFormat.JSON if as_json else output, out)
     if save:
+        from tokenergy.store import Store  # DuckDB, pyarrow, aiohttp: 1–3 s, only for --save
+
         store = Store()
         added = sum(store.add(result).added for result in ingested.results)
         err_console.print(f"stored {added} new of {len(ingested.results)} results in {store.home}")
