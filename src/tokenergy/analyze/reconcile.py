@@ -32,7 +32,9 @@ from tokenergy import catalog, units
 from tokenergy.analyze.modelkey import ModelKey, model_key, normal_precision
 from tokenergy.catalog import DEFAULT_THROUGHPUT_TABLE, catalog_path
 from tokenergy.errors import CatalogError, ConfigError
+from tokenergy.estimate.calibrate import calibration_points, fit_calibrated
 from tokenergy.estimate.distributions import LogNormal, Point
+from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.montecarlo import load_fits, run_estimate
 from tokenergy.estimate.params import DEFAULT_LIN_TOKENS, PUE_P5_P95, EstimateParams
 from tokenergy.estimate.surface import SurfaceFit, ThroughputPoint, load_throughput_table
@@ -42,7 +44,6 @@ from tokenergy.units import Basis, Boundary
 
 MLENERGY_DIR = "reference/mlenergy_v3"
 INFERENCEX_DIR = "reference/inferencex"
-PACKAGED_TABLE_GPU = "H100"  # catalog/SOURCES.md: the packaged table is 8×H100 (10×H100 for R1)
 DEFAULT_PUE = LogNormal.from_p5_p95(*PUE_P5_P95).median  # 1.212, the estimator's median PUE
 ESTIMATE_SAMPLES = 200_000
 _ORDER = (Boundary.ACCELERATOR, Boundary.NODE, Boundary.FACILITY)
@@ -93,6 +94,7 @@ class Figure:
     lengths: float = 1.0  # J/token multiplier from the figure's lengths to the workload's
     residual: float = 1.0
     length_class: str = ""
+    batch: float | None = None  # concurrency cap of a measured or benchmarked point
     notes: tuple[str, ...] = ()
 
     @property
@@ -300,6 +302,7 @@ def _result_figure(
         "input_len": input_len,
         "output_len": output_len,
         "length_class": _length_class(result),
+        "batch": float(batch) if batch else None,
     }
     if energy is not None and energy.basis is Basis.MEASURED:
         power = result.power_w
@@ -393,50 +396,56 @@ def _table_figure(
 def _estimated_figure(
     fit: SurfaceFit,
     table: str,
-    gpu: str,
+    gpu: str | None,
     workload: Workload,
     setting: _Setting,
     seed: int,
 ) -> Figure:
-    """The Monte Carlo at the workload's fixed lengths, with GPUs × TDP × u as the power.
+    """The Monte Carlo at the workload's fixed lengths, on the estimator's boundary ladder.
 
+    Accelerator: GPUs × TDP × u; node: × (1 + host overhead); facility: × PUE (estimate/ladder.py).
     Its mean (expected energy per query) is the figure; utilisation and PUE terms are the
     analytic means of their distributions, so the residual is the Monte Carlo's sampling noise.
     """
-    tdp = _tdp(gpu)
-    if tdp is None:
-        raise ConfigError(f"no TDP known for the table's GPU {gpu!r}", field="table_gpu")
-    host = setting.host()
     defaults = EstimateParams()
-    pue_dist = defaults.pue if setting.boundary is Boundary.FACILITY else Point(value=1.0)
     params = EstimateParams(
         models=[fit.model],
         table=table,
         lin=Point(value=workload.input_len),
         lout=Point(value=workload.output_len),
-        pmax_w=fit.gpus * tdp * host,
-        pue=pue_dist,
+        boundary=setting.boundary,
+        gpu=gpu,
+        host_overhead=(None if setting.boundary is Boundary.ACCELERATOR else setting.host() - 1.0),
+        pue=defaults.pue if setting.boundary is Boundary.FACILITY else Point(value=1.0),
         samples=ESTIMATE_SAMPLES,
         seed=seed,
     )
+    node = deployment_power(fit, params)
+    if node.power_per_gpu_w is None:  # the ladder names the missing GPU otherwise
+        raise ConfigError(f"{fit.model}: no per-GPU power for the estimate", field="table_gpu")
     summary = run_estimate(params, fits=[fit]).models[0].baseline
     j_per_token = summary.mean_wh * units.J_PER_WH / workload.output_len
     tps = float(fit.tps(workload.input_len, workload.output_len))
+    util = params.util.mean if node.applies_util else 1.0
     figure = Figure(
         method=Method.ESTIMATED,
         source=f"estimator: {Path(table).name}",
         config=_config(
-            fit.gpus, gpu, None, None, f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed"
+            fit.gpus,
+            node.gpu,
+            None,
+            None,
+            f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed, {node.method}",
         ),
         model=fit.model,
-        gpu=gpu,
+        gpu=node.gpu,
         gpus=fit.gpus,
         boundary=setting.boundary,
         basis=Basis.MODELED,
-        power_per_gpu_w=tdp,
-        utilisation=defaults.util.mean,
-        host=host,
-        pue=pue_dist.mean,
+        power_per_gpu_w=node.power_per_gpu_w,
+        utilisation=util,
+        host=node.host_factor or 1.0,
+        pue=params.pue.mean if node.applies_pue else 1.0,
         output_tok_s_per_gpu=tps / fit.gpus,
         input_len=workload.input_len,
         output_len=workload.output_len,
@@ -447,6 +456,63 @@ def _estimated_figure(
         ),
     )
     return replace(figure, residual=j_per_token / figure.j_per_output_token)
+
+
+def _calibrated_figure(
+    reference: Figure, matched: list[ServingResult], workload: Workload, setting: _Setting
+) -> tuple[Figure | None, str]:
+    """The calibrated estimator (estimate/calibrate.py) for the reference's deployment, fitted on
+    the other measured configurations of that deployment (leave-one-out: the reference's own point
+    is not in the fit), predicted at the reference's batch and the workload's lengths."""
+    points = [
+        p
+        for p in calibration_points(matched)
+        if p.gpu == reference.gpu and p.gpus == reference.gpus
+    ]
+    held_out = [
+        p
+        for p in points
+        if not (
+            p.batch == reference.batch
+            and reference.output_len is not None
+            and math.isclose(p.lout, reference.output_len, rel_tol=1e-9)
+        )
+    ]
+    if len(held_out) < 2 or len(held_out) == len(points) or reference.batch is None:
+        return None, f"fewer than 2 other measured points of {reference.gpus}×{reference.gpu}"
+    surface = fit_calibrated(reference.model, held_out)
+    lin = workload.input_len if "ln_lin" in surface.terms else None
+    prediction = surface.predict(lout=workload.output_len, batch=reference.batch, lin=lin)
+    tdp = _tdp(reference.gpu)
+    per_gpu = prediction.power_per_gpu_w
+    scale, util = (tdp, per_gpu / tdp) if tdp else (per_gpu, 1.0)
+    figure = Figure(
+        method=Method.ESTIMATED,
+        source=f"estimator: calibrated on {len(held_out)} other measured points (leave-one-out)",
+        config=_config(
+            reference.gpus,
+            reference.gpu,
+            None,
+            None,
+            f"batch {reference.batch:g}, {workload.input_len:.0f}/{workload.output_len:.0f}",
+        ),
+        model=reference.model,
+        gpu=reference.gpu,
+        gpus=reference.gpus,
+        boundary=setting.boundary,
+        basis=Basis.MODELED,
+        power_per_gpu_w=scale,
+        utilisation=util,
+        host=reference.host,
+        pue=reference.pue,
+        output_tok_s_per_gpu=prediction.output_tok_s / reference.gpus,
+        input_len=workload.input_len,
+        output_len=workload.output_len,
+        length_class="workload",
+        batch=reference.batch,
+        notes=(f"ln TPS and ln W/GPU on {', '.join(surface.terms) or 'a constant'}",),
+    )
+    return figure, ""
 
 
 def _length_factor(figure: Figure, fit: SurfaceFit | None, workload: Workload) -> Figure:
@@ -528,7 +594,9 @@ def _candidates(
     gpus: int | None,
     setting: _Setting,
     skipped: list[str],
+    matched: list[ServingResult],
 ) -> list[Figure]:
+    """Measured and converted figures of the results that match; ``matched`` collects those."""
     figures = []
     wanted_gpu = catalog.canonical_gpu(gpu) if gpu else None
     for result in results:
@@ -540,6 +608,7 @@ def _candidates(
             continue
         if gpus is not None and (ident.num_gpus or ident.tp) != gpus:
             continue
+        matched.append(result)
         figure, why = _result_figure(result, setting, gpu)
         if figure is None:
             skipped.append(f"{_source_label(result)}: {why}")
@@ -578,7 +647,7 @@ def reconcile(
     ``results``: ServingResults to draw measured and converted figures from (default: the embedded
     ML.ENERGY v3 and InferenceX data; add stored runs yourself). ``table``: throughput table for
     the converted table rows, the estimator and the length adjustment (default: the packaged 8×H100
-    FP8 table, whose GPU is H100; give ``table_gpu`` for another). ``gpu``/``gpus``/``precision``
+    FP8 table; a table without a ``gpu`` column needs ``table_gpu``). ``gpu``/``gpus``/``precision``
     filter measured and converted figures. The reference is the measured figure with the least
     J/output token (a concurrency sweep's saturated point); without measurements, a converted one,
     else the estimate. The workload defaults to the reference's lengths (500 input tokens when
@@ -593,22 +662,18 @@ def reconcile(
     if results is None:
         results = embedded_results()
     table_path = table or str(catalog_path(DEFAULT_THROUGHPUT_TABLE))
-    if table_gpu is None:
-        if table is not None and gpu is None:
-            raise ConfigError(
-                "give the GPU the throughput table was measured on", field="table_gpu"
-            )
-        table_gpu = PACKAGED_TABLE_GPU if table is None else gpu
-    assert table_gpu is not None
     fits = [fit for fit in load_fits(table_path, []) if key.matches(model_key(fit.model))]
     fit = fits[0] if fits else None
     notes: list[str] = []
     skipped: list[str] = []
     target = boundary or Boundary.ACCELERATOR
     setting = _Setting(target, host_overhead, pue)
-    figures = _candidates(key, wanted_precision, results, gpu, gpus, setting, skipped)
+    matched: list[ServingResult] = []
+    figures = _candidates(key, wanted_precision, results, gpu, gpus, setting, skipped, matched)
     if table_path.lower().endswith(".csv"):
-        figures += _table_figures(key, wanted_precision, table_path, table_gpu, gpu, gpus, setting)
+        figures += _table_figures(
+            key, wanted_precision, table_path, table_gpu, gpu, gpus, setting, skipped
+        )
     workload = _workload(figures, isl, osl)
     figures = [_length_factor(f, fit, workload) for f in figures]
     if not all_points:
@@ -625,12 +690,19 @@ def reconcile(
             )
         figures = kept
     if estimate and fit is not None:
-        figures.append(_estimated_figure(fit, table_path, table_gpu, workload, setting, seed))
+        estimate_gpu = table_gpu or fit.gpu or gpu
+        figures.append(_estimated_figure(fit, table_path, estimate_gpu, workload, setting, seed))
     elif estimate:
         notes.append(f"no estimate: {model!r} is not in the throughput table {table_path}")
     if not figures:
         raise ConfigError(f"no figure found for model {model!r}", field="model")
     reference, choice = _reference(figures)
+    if estimate and reference.method is Method.MEASURED:
+        calibrated, why = _calibrated_figure(reference, matched, workload, setting)
+        if calibrated is not None:
+            figures.append(calibrated)
+        else:
+            notes.append(f"no calibrated estimate: {why}")
     figures.sort(key=lambda f: (list(Method).index(f.method), f.j_per_output_token))
     rows = [_row(f, reference, workload) for f in figures]
     notes.extend(sorted(set(skipped))[:10])
@@ -649,22 +721,29 @@ def _table_figures(
     key: ModelKey,
     precision: str | None,
     table: str,
-    table_gpu: str,
+    table_gpu: str | None,
     gpu: str | None,
     gpus: int | None,
     setting: _Setting,
+    skipped: list[str],
 ) -> list[Figure]:
-    if gpu is not None and _canonical(gpu) != _canonical(table_gpu):
-        return []
+    """Converted figures from the table's rows; a row's GPU is its ``gpu`` column, else
+    ``table_gpu``, else ``gpu``."""
     figures = []
     for point in load_throughput_table(Path(table)):
         if not _matches(key, precision, point.model, point.quant):
             continue
+        row_gpu = table_gpu or point.gpu or gpu
+        if gpu is not None and (row_gpu is None or _canonical(row_gpu) != _canonical(gpu)):
+            continue
         if gpus is not None and point.tp != gpus:
             continue
-        figure = _table_figure(point, table_gpu, f"table: {Path(table).name}", setting)
-        if figure is not None:
-            figures.append(figure)
+        source = f"table: {Path(table).name}"
+        figure = None if row_gpu is None else _table_figure(point, row_gpu, source, setting)
+        if figure is None:
+            skipped.append(f"{source}: no GPU or no catalog power for {point.model}")
+            continue
+        figures.append(figure)
     return figures
 
 
