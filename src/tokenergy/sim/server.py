@@ -127,11 +127,13 @@ class SimServer:
 
     def energy_snapshot(self) -> dict[str, Any]:
         """The sim's exact bookkeeping: per-GPU energy since start and the counter it shows."""
+        read_unix_s = time.time()  # the instant the ledger is read (wall clock, as meters use)
         now_s = self.clock.now_s()
         energy_j = self.ledger.energy_j(now_s)
         busy_s, idle_s = self.ledger.busy_idle_s(now_s)
         return {
             "simulated": True,
+            "unix_s": read_unix_s,
             "speed": self.clock.speed,
             "sim_time_s": now_s,
             "wall_time_s": self.clock.wall_elapsed_s(),
@@ -153,9 +155,10 @@ class SimServer:
         }
 
     def _readings(self) -> list[GpuReading]:
+        read_ms = round(time.time() * 1000)
         energy_j = self.ledger.energy_j(self.clock.now_s())
         return [
-            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w)
+            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms)
             for gpu in self.gpus
         ]
 
