@@ -51,6 +51,7 @@ from tokenergy.sim.responses import (
     stream_choice,
     text_completion,
 )
+from tokenergy.sim.turnaround import HoldMode
 
 SIMULATED_HEADER = "x-tokenergy-simulated"
 OWNED_BY = "tokenergy-sim"
@@ -70,6 +71,7 @@ class SimServer:
         num_gpus: int | None = None,
         max_num_seqs: int | None = None,
         hostname: str | None = None,
+        hold: HoldMode = HoldMode.AUTO,
     ) -> None:
         if max_num_seqs is not None:
             profile = with_max_num_seqs(profile, max_num_seqs)
@@ -81,7 +83,7 @@ class SimServer:
         self.clock = SimClock(speed)
         self.ledger = EnergyLedger(profile.power, gpus)
         self.gpus = make_gpus(gpus, profile.gpu_model_name, profile.power.idle_w, seed)
-        self.engine = Engine(profile, self.clock, self.ledger)
+        self.engine = Engine(profile, self.clock, self.ledger, hold=hold)
         self._registry = vllm_registry(self.engine, profile.model, speed)
         self._requests = 0
         self._engine_task: asyncio.Task[None] | None = None
@@ -523,6 +525,7 @@ def run_in_thread(
     seed: int = 0,
     num_gpus: int | None = None,
     max_num_seqs: int | None = None,
+    hold: HoldMode = HoldMode.AUTO,
 ) -> SimHandle:
     """Start a simulator on a background thread; use as a context manager or call .stop()."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
@@ -534,6 +537,7 @@ def run_in_thread(
         seed=seed,
         num_gpus=num_gpus,
         max_num_seqs=max_num_seqs,
+        hold=hold,
     )
     return SimHandle(server, host, port).start()
 
