@@ -78,21 +78,21 @@ class BenchProgress(RunObserver):
     def on_stop(self, stop_ns: int) -> None:
         self.close()
 
-    def rates(self) -> str:
+    def rates(self, fresh: bool = False) -> str:
         """'1,234 output tok/s, 0.52 J/output token so far, 3 failed'."""
         elapsed = max(time.monotonic() - self.started, 1e-9)
         parts = [f"{fmt(self.output_tokens / elapsed)} output tok/s"]
-        energy = self._energy_note()
+        energy = self._energy_note(fresh)
         if energy:
             parts.append(energy)
         if self.failed:
             parts.append(f"{self.failed} failed")
         return ", ".join(parts)
 
-    def _energy_note(self) -> str:
+    def _energy_note(self, fresh: bool = False) -> str:
         if self.meters is None or self.metered_from is None or not self.output_tokens:
             return ""
-        if time.monotonic() - self.energy_at < ENERGY_EVERY_S:
+        if not fresh and time.monotonic() - self.energy_at < ENERGY_EVERY_S:
             return self.energy_note
         self.energy_at = time.monotonic()
         try:
@@ -105,16 +105,20 @@ class BenchProgress(RunObserver):
             self.energy_note = f"{fmt(joules / self.output_tokens, 3)} J/output token so far"
         return self.energy_note
 
-    def line(self) -> str:
+    def line(self, fresh: bool = False) -> str:
         total = "" if self.total is None else f"/{self.total}"
         elapsed = time.monotonic() - self.started
-        return f"{self.label}: {self.done}{total} requests, {self.rates()}, {elapsed:.0f} s"
+        return f"{self.label}: {self.done}{total} requests, {self.rates(fresh)}, {elapsed:.0f} s"
 
     def _line_loop(self, every_s: float) -> None:
         while not self.stop_lines.wait(every_s):
             err_console.print(self.line(), highlight=False, soft_wrap=True)
 
     def close(self) -> None:
+        """Stop the display; in a log, the point's last line says where it ended."""
+        if self.lines is not None and not self.stop_lines.is_set():
+            self.stop_lines.set()
+            err_console.print(self.line(fresh=True), highlight=False, soft_wrap=True)
         self.stop_lines.set()
         if self.bar is not None:
             self.bar.stop()
