@@ -18,5 +18,12 @@ def test_the_notebook_tour_runs(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    for step in ("convert:", "best:", "estimate:", "bench:", "loaded 2 measured results"):
+    for step in (
+        "convert:",
+        "best:",
+        "estimate:",
+        "bench:",
+        "loaded 2 measured results",
+        "reconcile:",
+    ):
         assert step in done.stdout

@@ -22,6 +22,11 @@ _EXPORTS: dict[str, str] = {
     "Conversion": "tokenergy.calculator",
     "ThroughputKind": "tokenergy.calculator",
     "grid_of": "tokenergy.api",
+    # carbon and water over any energy figure
+    "footprint": "tokenergy.footprint",
+    "footprint_figures": "tokenergy.footprint",
+    "Footprint": "tokenergy.footprint",
+    "Grid": "tokenergy.footprint",
     # ingest and analyse
     "load_sources": "tokenergy.api",
     "ingest_options": "tokenergy.api",
@@ -36,7 +41,10 @@ _EXPORTS: dict[str, str] = {
     "AnalysisRow": "tokenergy.analyze.table",
     "reference_data": "tokenergy.api",
     "IngestOptions": "tokenergy.ingest.options",
-    # reconcile: added with issue 10's tokenergy.analyze.reconcile
+    # reconcile measured, converted and estimated figures
+    "reconcile": "tokenergy.analyze.reconcile",
+    "reconcilable_models": "tokenergy.analyze.reconcile",
+    "Reconciliation": "tokenergy.analyze.reconcile",
     # estimate
     "estimate": "tokenergy.api",
     "fleet": "tokenergy.api",
@@ -44,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "FleetParams": "tokenergy.estimate.params",
     "EstimateResult": "tokenergy.estimate.montecarlo",
     "FleetResult": "tokenergy.estimate.fleet",
+    "sensitivity": "tokenergy.estimate.sensitivity",
+    "SensitivityResult": "tokenergy.estimate.sensitivity",
+    "Trim": "tokenergy.estimate.montecarlo",
     # measure
     "bench": "tokenergy.measure.bench",
     "bench_async": "tokenergy.measure.bench",
@@ -76,14 +87,19 @@ __all__ = [
     "EstimateResult",
     "FleetParams",
     "FleetResult",
+    "Footprint",
+    "Grid",
     "IngestOptions",
     "MeterSet",
     "Meters",
     "PointResult",
+    "Reconciliation",
+    "SensitivityResult",
     "ServingResult",
     "Store",
     "ThroughputKind",
     "TokenergyError",
+    "Trim",
     "__version__",
     "bench",
     "bench_async",
@@ -92,12 +108,17 @@ __all__ = [
     "convert",
     "estimate",
     "fleet",
+    "footprint",
+    "footprint_figures",
     "frontier",
     "grid_of",
     "ingest_options",
     "load_sources",
+    "reconcilable_models",
+    "reconcile",
     "reference_data",
     "rows",
+    "sensitivity",
     "simulator",
     "to_arrow",
     "to_pandas",
@@ -133,6 +154,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from tokenergy.analyze.reconcile import Reconciliation, reconcilable_models, reconcile
     from tokenergy.analyze.table import AnalysisRow
     from tokenergy.api import (
         BestUnder,
@@ -154,8 +176,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.calculator import Conversion, ThroughputKind
     from tokenergy.errors import TokenergyError
     from tokenergy.estimate.fleet import FleetResult
-    from tokenergy.estimate.montecarlo import EstimateResult
+    from tokenergy.estimate.montecarlo import EstimateResult, Trim
     from tokenergy.estimate.params import EstimateParams, FleetParams
+    from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
+    from tokenergy.footprint import Footprint, Grid, footprint, footprint_figures
     from tokenergy.ingest.options import IngestOptions
     from tokenergy.load.client import Api
     from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench, bench_async

@@ -261,6 +261,12 @@ class Provenance(_Record):
     hardware: str | None = None
     engine_config: dict[str, Any] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
+    label: str | None = Field(
+        default=None, description="the user's name for this run (bench --label), for comparisons"
+    )
+    metadata: dict[str, str] = Field(
+        default_factory=dict, description="the user's key=value notes (bench --metadata)"
+    )
     simulated: bool = Field(
         default=False,
         description="served by a simulator (tokenergy sim labels every response); the energy "

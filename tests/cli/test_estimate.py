@@ -230,3 +230,45 @@ def test_binary_files_fractional_tp_and_duplicate_mix_are_one_line_errors(tmp_pa
 def test_piped_tables_are_not_truncated() -> None:
     done = run("estimate", "--show-fit", "--model", "Llama 3.1 70B", "--samples", "2000")
     assert "-0.4641" in done.stdout and "…" not in done.stdout
+
+
+def test_boundary_ladder_through_the_cli(toy: Path) -> None:
+    """Accelerator: u·8·700 W; node: × 1.3; facility: × PUE; a PUE below facility is refused."""
+    fixed = ("--table", str(toy), "--lin", "400", "--lout-file", str(toy.parent / "l.txt"))
+    (toy.parent / "l.txt").write_text("2500\n")
+    common = (*fixed, "--util-p5", "0.5", "--util-p95", "0.5", "--samples", "100")
+    tps = math.exp(8) * 400**-0.5 * 2500**0.25
+    acc = run_json("estimate", *common, "--boundary", "accelerator", "--gpu", "H100")
+    assert acc["boundary"] == "accelerator" and acc["power_bases"] == ["nameplate"]
+    assert acc["models"][0]["mean_wh"] == pytest.approx(0.5 * 5600 * 2500 / tps / 3600)
+    node = run_json(
+        "estimate", *common, "--boundary", "node", "--gpu", "H100", "--host-overhead", "30%"
+    )
+    assert node["models"][0]["mean_wh"] == pytest.approx(0.5 * 5600 * 1.3 * 2500 / tps / 3600)
+    refused = run("estimate", *common, "--boundary", "node", "--pue-p5", "1.1")
+    assert refused.returncode == 2 and "facility boundary only" in refused.stderr
+
+
+def test_estimate_calibrated_on_mlenergy_states_measured_power(shared_data: Path) -> None:
+    task = shared_data / "mlenergy/leaderboard_v3/tasks/lm-arena-chat.json"
+    model = "meta-llama/Llama-3.1-405B-Instruct-FP8 (8×H100)"
+    payload = run_json(
+        "estimate",
+        "--table",
+        str(task),
+        "--model",
+        model,
+        "--boundary",
+        "accelerator",
+        "--samples",
+        "1000",
+        "--batch",
+        "64",
+    )
+    row = payload["models"][0]
+    assert (row["boundary"], row["power_basis"], row["fit"]["batch"]) == (
+        "accelerator",
+        "measured",
+        64,
+    )
+    assert row["power"]["util_applied"] is False and row["power"]["gpus"] == 8

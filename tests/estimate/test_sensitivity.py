@@ -82,3 +82,15 @@ def test_input_lengths_from_files(tmp_path: Path) -> None:
     log.write_text('{"usage": {"prompt_tokens": 7, "completion_tokens": 3}}\n')
     assert load_lengths(log, "--lin-file", INPUT).values == [7.0]
     assert load_lengths(log).values == [3.0]
+
+
+def test_fit_noise_is_an_input_and_the_ladder_drops_pue_below_the_facility() -> None:
+    from tokenergy.units import Boundary
+
+    params = EstimateParams(
+        models=["Llama 3.1 405B"], fit_noise=True, boundary=Boundary.ACCELERATOR, gpu="H100"
+    )
+    row = sensitivity(params, base_samples=1024).rows[0]
+    names = {i.name for i in row.indices}
+    assert names == {"output length", "utilisation", "fit noise"}
+    assert {i.name: i for i in row.indices}["fit noise"].st_log > 0.01

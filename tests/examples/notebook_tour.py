@@ -51,4 +51,15 @@ measured = t.load_sources([out / "runs"])
 assert len(measured) == 2
 print(f"loaded {len(measured)} measured results; frontier groups:", len(t.frontier(measured)))
 
-# reconcile: added with issue 10 (t.reconcile)
+# 6. Reconcile the three ways for one model: the factors multiply to each ratio
+rec = t.reconcile("Llama-3.1-405B", gpu="H100", precision="fp8")
+methods = {row.figure.method.value for row in rec.rows}
+assert methods == {"measured", "converted", "estimated"}
+for row in rec.rows:
+    product = 1.0
+    for factor in row.factors:
+        product *= factor.ratio
+    assert abs(product / row.ratio - 1) < 1e-9
+print(
+    f"reconcile: {', '.join(f'{r.figure.method.value} {r.wh_per_query:.3f} Wh' for r in rec.rows)}"
+)

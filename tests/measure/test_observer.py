@@ -93,6 +93,7 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
             "--isl", "128", "--osl", "128", "--concurrency", "1,8", "--num-prompts", "32",
             "--meter", f"dcgm:{sim.dcgm_url}?interval=0.2s",
             "--idle-seconds", "1", "--min-window", "0.5", "--out", str(out), "--json",
+            "--grid", "400g/kWh",
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
     points = json.loads(done.stdout)
@@ -102,6 +103,9 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
         assert point["energy_valid"], point["energy_reasons"]
         assert (point["boundary"], point["basis"]) == ("accelerator", "simulated")  # sim watts
         assert point["method"] == "dcgm-counter"
+        carbon = point["footprint"]  # 400 g/kWh: gCO2e/query = Wh/query × 0.4, labels kept
+        assert carbon["gco2e_per_query"] == pytest.approx(point["wh_per_query"] * 0.4)
+        assert (carbon["carbon_basis"], carbon["carbon_boundary"]) == ("simulated", "accelerator")
         assert point["scope"] == "steady state"
         for scope in (point, point["whole_run_figures"]):
             start_s, end_s = scope["window_unix_s"]

@@ -33,6 +33,7 @@ from tokenergy.analyze.modelkey import ModelKey, model_key, normal_precision
 from tokenergy.catalog import DEFAULT_THROUGHPUT_TABLE, catalog_path
 from tokenergy.errors import CatalogError, ConfigError
 from tokenergy.estimate.distributions import LogNormal, Point
+from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.montecarlo import load_fits, run_estimate
 from tokenergy.estimate.params import DEFAULT_LIN_TOKENS, PUE_P5_P95, EstimateParams
 from tokenergy.estimate.surface import SurfaceFit, ThroughputPoint, load_throughput_table
@@ -42,7 +43,6 @@ from tokenergy.units import Basis, Boundary
 
 MLENERGY_DIR = "reference/mlenergy_v3"
 INFERENCEX_DIR = "reference/inferencex"
-PACKAGED_TABLE_GPU = "H100"  # catalog/SOURCES.md: the packaged table is 8×H100 (10×H100 for R1)
 DEFAULT_PUE = LogNormal.from_p5_p95(*PUE_P5_P95).median  # 1.212, the estimator's median PUE
 ESTIMATE_SAMPLES = 200_000
 _ORDER = (Boundary.ACCELERATOR, Boundary.NODE, Boundary.FACILITY)
@@ -393,50 +393,56 @@ def _table_figure(
 def _estimated_figure(
     fit: SurfaceFit,
     table: str,
-    gpu: str,
+    gpu: str | None,
     workload: Workload,
     setting: _Setting,
     seed: int,
 ) -> Figure:
-    """The Monte Carlo at the workload's fixed lengths, with GPUs × TDP × u as the power.
+    """The Monte Carlo at the workload's fixed lengths, on the estimator's boundary ladder.
 
+    Accelerator: GPUs × TDP × u; node: × (1 + host overhead); facility: × PUE (estimate/ladder.py).
     Its mean (expected energy per query) is the figure; utilisation and PUE terms are the
     analytic means of their distributions, so the residual is the Monte Carlo's sampling noise.
     """
-    tdp = _tdp(gpu)
-    if tdp is None:
-        raise ConfigError(f"no TDP known for the table's GPU {gpu!r}", field="table_gpu")
-    host = setting.host()
     defaults = EstimateParams()
-    pue_dist = defaults.pue if setting.boundary is Boundary.FACILITY else Point(value=1.0)
     params = EstimateParams(
         models=[fit.model],
         table=table,
         lin=Point(value=workload.input_len),
         lout=Point(value=workload.output_len),
-        pmax_w=fit.gpus * tdp * host,
-        pue=pue_dist,
+        boundary=setting.boundary,
+        gpu=gpu,
+        host_overhead=(None if setting.boundary is Boundary.ACCELERATOR else setting.host() - 1.0),
+        pue=defaults.pue if setting.boundary is Boundary.FACILITY else Point(value=1.0),
         samples=ESTIMATE_SAMPLES,
         seed=seed,
     )
+    node = deployment_power(fit, params)
+    if node.power_per_gpu_w is None:  # the ladder names the missing GPU otherwise
+        raise ConfigError(f"{fit.model}: no per-GPU power for the estimate", field="table_gpu")
     summary = run_estimate(params, fits=[fit]).models[0].baseline
     j_per_token = summary.mean_wh * units.J_PER_WH / workload.output_len
     tps = float(fit.tps(workload.input_len, workload.output_len))
+    util = params.util.mean if node.applies_util else 1.0
     figure = Figure(
         method=Method.ESTIMATED,
         source=f"estimator: {Path(table).name}",
         config=_config(
-            fit.gpus, gpu, None, None, f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed"
+            fit.gpus,
+            node.gpu,
+            None,
+            None,
+            f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed, {node.method}",
         ),
         model=fit.model,
-        gpu=gpu,
+        gpu=node.gpu,
         gpus=fit.gpus,
         boundary=setting.boundary,
         basis=Basis.MODELED,
-        power_per_gpu_w=tdp,
-        utilisation=defaults.util.mean,
-        host=host,
-        pue=pue_dist.mean,
+        power_per_gpu_w=node.power_per_gpu_w,
+        utilisation=util,
+        host=node.host_factor or 1.0,
+        pue=params.pue.mean if node.applies_pue else 1.0,
         output_tok_s_per_gpu=tps / fit.gpus,
         input_len=workload.input_len,
         output_len=workload.output_len,
@@ -578,7 +584,7 @@ def reconcile(
     ``results``: ServingResults to draw measured and converted figures from (default: the embedded
     ML.ENERGY v3 and InferenceX data; add stored runs yourself). ``table``: throughput table for
     the converted table rows, the estimator and the length adjustment (default: the packaged 8×H100
-    FP8 table, whose GPU is H100; give ``table_gpu`` for another). ``gpu``/``gpus``/``precision``
+    FP8 table; a table without a ``gpu`` column needs ``table_gpu``). ``gpu``/``gpus``/``precision``
     filter measured and converted figures. The reference is the measured figure with the least
     J/output token (a concurrency sweep's saturated point); without measurements, a converted one,
     else the estimate. The workload defaults to the reference's lengths (500 input tokens when
@@ -593,13 +599,6 @@ def reconcile(
     if results is None:
         results = embedded_results()
     table_path = table or str(catalog_path(DEFAULT_THROUGHPUT_TABLE))
-    if table_gpu is None:
-        if table is not None and gpu is None:
-            raise ConfigError(
-                "give the GPU the throughput table was measured on", field="table_gpu"
-            )
-        table_gpu = PACKAGED_TABLE_GPU if table is None else gpu
-    assert table_gpu is not None
     fits = [fit for fit in load_fits(table_path, []) if key.matches(model_key(fit.model))]
     fit = fits[0] if fits else None
     notes: list[str] = []
@@ -608,7 +607,9 @@ def reconcile(
     setting = _Setting(target, host_overhead, pue)
     figures = _candidates(key, wanted_precision, results, gpu, gpus, setting, skipped)
     if table_path.lower().endswith(".csv"):
-        figures += _table_figures(key, wanted_precision, table_path, table_gpu, gpu, gpus, setting)
+        figures += _table_figures(
+            key, wanted_precision, table_path, table_gpu, gpu, gpus, setting, skipped
+        )
     workload = _workload(figures, isl, osl)
     figures = [_length_factor(f, fit, workload) for f in figures]
     if not all_points:
@@ -625,7 +626,8 @@ def reconcile(
             )
         figures = kept
     if estimate and fit is not None:
-        figures.append(_estimated_figure(fit, table_path, table_gpu, workload, setting, seed))
+        estimate_gpu = table_gpu or fit.gpu or gpu
+        figures.append(_estimated_figure(fit, table_path, estimate_gpu, workload, setting, seed))
     elif estimate:
         notes.append(f"no estimate: {model!r} is not in the throughput table {table_path}")
     if not figures:
@@ -649,22 +651,29 @@ def _table_figures(
     key: ModelKey,
     precision: str | None,
     table: str,
-    table_gpu: str,
+    table_gpu: str | None,
     gpu: str | None,
     gpus: int | None,
     setting: _Setting,
+    skipped: list[str],
 ) -> list[Figure]:
-    if gpu is not None and _canonical(gpu) != _canonical(table_gpu):
-        return []
+    """Converted figures from the table's rows; a row's GPU is its ``gpu`` column, else
+    ``table_gpu``, else ``gpu``."""
     figures = []
     for point in load_throughput_table(Path(table)):
         if not _matches(key, precision, point.model, point.quant):
             continue
+        row_gpu = table_gpu or point.gpu or gpu
+        if gpu is not None and (row_gpu is None or _canonical(row_gpu) != _canonical(gpu)):
+            continue
         if gpus is not None and point.tp != gpus:
             continue
-        figure = _table_figure(point, table_gpu, f"table: {Path(table).name}", setting)
-        if figure is not None:
-            figures.append(figure)
+        source = f"table: {Path(table).name}"
+        figure = None if row_gpu is None else _table_figure(point, row_gpu, source, setting)
+        if figure is None:
+            skipped.append(f"{source}: no GPU or no catalog power for {point.model}")
+            continue
+        figures.append(figure)
     return figures
 
 

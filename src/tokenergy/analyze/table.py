@@ -122,6 +122,8 @@ class AnalysisRow:
     basis: str | None
     energy_valid: bool | None
     simulated: bool
+    label: str | None = None
+    metadata: str | None = None  # 'k=v;k2=v2', the provenance's metadata as text
 
     def get(self, column: str) -> Any:
         return getattr(self, column)
@@ -242,6 +244,8 @@ def to_row(result: ServingResult) -> AnalysisRow:
         basis=energy.basis.value if energy else None,
         energy_valid=energy.valid if energy else None,
         simulated=result.provenance.simulated,
+        label=result.provenance.label,
+        metadata=";".join(f"{k}={v}" for k, v in result.provenance.metadata.items()) or None,
     )
 
 

@@ -19,11 +19,14 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli import metering
+from tokenergy.cli.carbon import bench_footprint, bench_footprint_line
+from tokenergy.cli.configfile import load_config, parse_metadata, save_config
 from tokenergy.cli.flags import as_flags
-from tokenergy.cli.options import parse_option
+from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_dir
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
+from tokenergy.footprint import Grid
 from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api, RequestRecord
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
@@ -81,10 +84,14 @@ class _Render(BenchHooks):
     """The bench's terminal: a spinner while idle power is measured, a progress bar per point,
     then the point's tables (with ``--json``, one JSON document at the end instead)."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(
+        self, as_json: bool, ctx: typer.Context, root: Path, layer: Grid | None = None
+    ) -> None:
         self.as_json = as_json
+        self.layer = layer
         self.current: Path | None = None
         self.progress: Progress | None = None
+        self.ctx, self.root, self.saved = ctx, root, False
 
     def idle(self, seconds: float) -> contextlib.AbstractContextManager[Any]:
         return err_console.status(f"measuring idle power for {seconds:g} s")
@@ -114,6 +121,9 @@ class _Render(BenchHooks):
 
     def point_done(self, point: PointResult) -> None:
         self.stop_progress()
+        if not self.saved:  # once the run directory exists: an unreachable server leaves no file
+            save_config(self.ctx, self.root, leave_out={"out"})
+            self.saved = True
         if point.stored is not None:
             err_console.print(f"stored {point.run_dir} as {point.stored.id}", highlight=False)
         for message in point.outcome.self_check.warnings:
@@ -122,29 +132,58 @@ class _Render(BenchHooks):
             console.print(_table(point.outcome))
             if point.metered:
                 console.print(metering.energy_table(point.summary))
+            if point.metered and self.layer is not None:
+                line = bench_footprint_line(bench_footprint(point.summary, self.layer))
+                console.print(line, highlight=False)
 
 
 def bench_command(
+    ctx: typer.Context,
     url: str = typer.Argument(..., help="Base URL of the server, e.g. http://127.0.0.1:8000"),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        is_eager=True,
+        callback=load_config,
+        help="TOML file of flags (keys: flag names, e.g. num-prompts = 200; url = ...); "
+        "flags given on the command line win. Each run saves its own as bench.toml.",
+    ),
+    label: str | None = typer.Option(
+        None, "--label", help="Name of this run, stored with it (compare --by label)."
+    ),
+    metadata: list[str] = typer.Option(
+        [], "--metadata", help="KEY=VALUE note stored with the run (repeatable)."
+    ),
     model: str | None = typer.Option(None, "--model", help="Model id (default: the first served)."),
-    isl: int = typer.Option(1024, "--isl", help="Input tokens per request (mean when ranged)."),
-    osl: int = typer.Option(1024, "--osl", help="Output tokens per request (mean when ranged)."),
+    isl: int = typer.Option(
+        1024, "--isl", "--random-input-len", help="Input tokens per request (mean when ranged)."
+    ),
+    osl: int = typer.Option(
+        1024, "--osl", "--random-output-len", help="Output tokens per request (mean when ranged)."
+    ),
     range_ratio: float = typer.Option(
-        0.0, "--range-ratio", help="Uniform lengths in [L(1-r), L(1+r)] (mean L); 0 = fixed."
+        0.0,
+        "--range-ratio",
+        "--random-range-ratio",
+        help="Uniform lengths in [L(1-r), L(1+r)] (mean L); 0 = fixed.",
     ),
     dataset: Path | None = typer.Option(
         None,
         "--dataset",
+        "--dataset-path",
         help="Lengths from a JSON/JSONL file: ShareGPT conversations or rows "
         "with input_len, output_len and optionally count.",
     ),
     concurrency: str | None = typer.Option(
         None,
         "--concurrency",
+        "--max-concurrency",
         help="Closed-loop concurrency; a list (1,8,64) is a sweep. With "
         "--rate: a cap on requests in flight.",
     ),
-    rate: float | None = typer.Option(None, "--rate", help="Open loop: mean requests per second."),
+    rate: float | None = typer.Option(
+        None, "--rate", "--request-rate", help="Open loop: mean requests per second."
+    ),
     burstiness: float = typer.Option(1.0, "--burstiness", help="Gamma shape (1 = Poisson)."),
     num_prompts: int | None = typer.Option(
         None, "--num-prompts", help="Measured requests per point (default 200 without --duration)."
@@ -188,7 +227,10 @@ def bench_command(
         1, "--workers", help="Client processes sharing one schedule (for loads one can't drive)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Run directory (default runs/bench-TIME-RANDOM; never reused)."
+        None,
+        "--out",
+        "--result-dir",
+        help="Run directory (default runs/bench-TIME-RANDOM; never reused).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run.json of each point."),
     meter: list[str] = typer.Option([], "--meter", help=metering.METER_HELP),
@@ -196,8 +238,14 @@ def bench_command(
     expect_gpus: int | None = typer.Option(None, "--expect-gpus", help=metering.EXPECT_GPUS_HELP),
     min_window: float = typer.Option(1.0, "--min-window", help=metering.MIN_WINDOW_HELP),
     save: bool = typer.Option(
-        False, "--save", help="Also add each point's run directory to the store (tokenergy runs)."
+        False,
+        "--save",
+        "--save-result",
+        help="Also add each point's run directory to the store (tokenergy runs).",
     ),
+    grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
+    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
 ) -> None:
     """Measure a server under an exact workload: latency, throughput, failures, steady state."""
     mismatch = parse_option("--max-length-mismatch", units.parse_fraction, max_length_mismatch)
@@ -207,7 +255,9 @@ def bench_command(
         raise ConfigError(f"unknown prompt kind {prompt!r}", field="--prompt") from None
     caps = None if concurrency is None else list(parse_concurrency_list(concurrency))
     root = output_dir(out or default_out_dir(), "--out")
-    render = _Render(as_json)
+    notes = parse_metadata(metadata)
+    layer = grid_option(grid, region, wue)
+    render = _Render(as_json, ctx, root, layer)
     terminated: list[bool] = []
     try:
         with as_flags(FLAGS):
@@ -237,6 +287,8 @@ def bench_command(
                 meters=Meters(tuple(meter), idle_seconds, expect_gpus, min_window),
                 out_dir=root,
                 store=Store() if save else None,
+                label=label,
+                metadata=notes,
                 hooks=render,
             )
             points = asyncio.run(_until_signal(work, terminated))
@@ -252,6 +304,10 @@ def bench_command(
         render.stop_progress()
     if as_json:
         payloads = [point.to_dict() for point in points]
+        if layer is not None:
+            for payload, point in zip(payloads, points, strict=True):
+                if point.metered:
+                    payload["footprint"] = bench_footprint(point.summary, layer)
         print_json(payloads[0] if len(payloads) == 1 else payloads)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from tokenergy import units
 from tokenergy.estimate.fleet import FleetResult
 from tokenergy.estimate.montecarlo import EstimateResult
-from tokenergy.footprint import Grid, footprint_of
+from tokenergy.footprint import Grid, footprint_figures, footprint_of
+from tokenergy.units import Basis, Boundary
 
 
 def footprint_caption(figures: dict[str, Any]) -> str:
@@ -86,4 +87,34 @@ def fleet_footprint_line(result: FleetResult, grid: Grid) -> str:
     )
     if water is not None:
         text += f", {water['median'] / 1e3:.4g} m³ water/day"
+    return f"{text}\n{footprint_caption(figures)}"
+
+
+def bench_footprint(summary: dict[str, Any], grid: Grid) -> dict[str, Any]:
+    """A metered bench point's carbon and water: per completed query, per million tokens and
+    per day at the measured power, at the meter's boundary and basis."""
+    jpt = summary.get("j_per_token")
+    return footprint_figures(
+        grid,
+        wh_per_query=summary.get("wh_per_query"),
+        kwh_per_mtok=None if jpt is None else units.kwh_per_mtok(jpt),
+        power_w=summary.get("avg_power_w"),
+        boundary=Boundary(summary["boundary"]) if summary.get("boundary") else None,
+        basis=Basis(summary["basis"]) if summary.get("basis") else None,
+    )
+
+
+def bench_footprint_line(figures: dict[str, Any]) -> str:
+    """gCO2e (and litres) per query and per million tokens, then the grid line."""
+
+    def g(value: float | None, scale: float = 1.0) -> str:
+        return "—" if value is None else f"{value * scale:.4g}"
+
+    text = (
+        f"carbon: {g(figures['gco2e_per_query'])} gCO2e/query, "
+        f"{g(figures['gco2e_per_mtok'], 1e-3)} kgCO2e/Mtok ({figures['carbon_basis']}, "
+        f"{figures['carbon_boundary']} boundary)"
+    )
+    if figures.get("water_l_per_query") is not None:
+        text += f"; {g(figures['water_l_per_query'])} L water/query"
     return f"{text}\n{footprint_caption(figures)}"

@@ -24,6 +24,7 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
+from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.lengthfiles import INPUT, load_lengths
 from tokenergy.estimate.levers import Lever, parse_lever
 from tokenergy.estimate.montecarlo import (
@@ -41,7 +42,6 @@ from tokenergy.estimate.params import (
     FleetParams,
     Leff,
     Regime,
-    default_pmax_w,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
@@ -237,12 +237,13 @@ def _reduced_note(reduced: dict[str, SurfaceFit]) -> list[str]:
     ]
 
 
-def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
+def _fit_table(fits: list[SurfaceFit], params: EstimateParams) -> Table:
     table = Table(title="Throughput surface: log TPS = b0 + b1·log L_in + b2·log L_out (capped)")
-    for column in ("model", "fit", "b0", "b1", "b2", "R²", "points", "cap tok/s", "GPUs", "P_max"):
+    columns = ("model", "fit", "b0", "b1", "b2", "R²", "σ", "points", "cap tok/s", "GPUs", "P")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("model", "fit") else "right")
     for fit in fits:
-        pmax = pmax_w if pmax_w is not None else default_pmax_w(fit.gpus)
+        node = deployment_power(fit, params)
         table.add_row(
             fit.model,
             fit.kind.value,
@@ -250,11 +251,17 @@ def _fit_table(fits: list[SurfaceFit], pmax_w: float | None) -> Table:
             fmt(fit.b1),
             fmt(fit.b2),
             fmt(fit.r2),
+            fmt(fit.noise_sigma),
             str(fit.n_points),
             f"{fit.cap_tps:,.0f}",
             str(fit.gpus),
-            f"{pmax / 1000:g} kW",
+            f"{node.pmax_w / 1000:.4g} kW {node.boundary} ({node.basis})",
         )
+    table.caption = (
+        "σ: residual std of the log fit (--fit-noise draws it); P: the power u scales "
+        "(measured power: u not applied); calibrated surfaces: TPS at the operating batch, "
+        "normalised to the power at the reference length"
+    )
     return table
 
 
@@ -363,7 +370,7 @@ def estimate_command(
         seed=seed,
         pool=pool,
     )
-    fits = load_fits(params.table, params.models)
+    fits = load_fits(params.table, params.models, params.batch)
     fixed_lin = params.lin.value if isinstance(params.lin, Point) else None
     _check_fits(fits, params.pmax_w, params.p_idle_w, fixed_lin, named=bool(model))
     total = params.samples * len(fits)
@@ -389,7 +396,7 @@ def estimate_command(
         print_json(payload)
         return
     if show_fit:
-        console.print(_fit_table(fits, params.pmax_w))
+        console.print(_fit_table(fits, params))
     console.print(_estimate_table(result, _reduced(fits), layer))
     if indices is not None:
         console.print(_sensitivity_table(indices))
@@ -656,7 +663,7 @@ def fleet_command(
         seed=seed,
         **overrides,
     )
-    fits = load_fits(params.table, params.models)
+    fits = load_fits(params.table, params.models, params.batch)
     _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
     _note_mix(params)
     result = run_fleet(params, fits)

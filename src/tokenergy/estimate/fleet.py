@@ -295,7 +295,7 @@ class FleetResult:
 def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> FleetResult:
     """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
     if fits is None:
-        fits = load_fits(params.table, params.models)
+        fits = load_fits(params.table, params.models, params.batch)
     check_leff(fits, params.leff)
     scenarios = draw_scenarios(params)
     rows = [_fleet_model(fit, params, scenarios) for fit in fits]

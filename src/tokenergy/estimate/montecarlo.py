@@ -246,20 +246,27 @@ def fit_dict(fit: SurfaceFit) -> dict[str, Any]:
     }
 
 
-def load_fits(table: str, models: list[str]) -> list[SurfaceFit]:
+def load_fits(table: str, models: list[str], batch: float | None = None) -> list[SurfaceFit]:
     """Fit the table and pick the requested models (all of them when none is named).
 
-    A ``.csv`` is read as a throughput table; anything else goes through the ingest adapters
-    (InferenceX, bench-serving JSON, run directories …) and is reduced to saturated points.
+    A ``.csv`` is read as a throughput table; anything else goes through the ingest adapters.
+    Results with measured accelerator power and a batch (ML.ENERGY, metered bench runs) give
+    surfaces calibrated on the measurements (estimate/calibrate.py) at operating ``batch``
+    (default: the largest measured); others (InferenceX, bench-serving JSON) saturated points.
     """
     path = Path(table)
     if path.suffix.lower() == ".csv":
         points = load_throughput_table(path)
     else:
         # imported here: worker processes then start without the ingest adapters
+        from tokenergy.estimate.calibrate import calibrated_surfaces
         from tokenergy.ingest import IngestOptions, load_results
 
         ingested = load_results([path], IngestOptions(), keep_going=False)
+        calibrated = calibrated_surfaces(ingested.results)
+        if calibrated:
+            fits = {name: surface.surface_fit(batch) for name, surface in calibrated.items()}
+            return select(fits, models, table)
         points = points_from_results(ingested.results)
         if not points:
             raise ConfigError(why_no_points(ingested.results), file=table)
@@ -281,7 +288,7 @@ def run_estimate(
     the numbers do not depend on it.
     """
     if fits is None:
-        fits = load_fits(params.table, params.models)
+        fits = load_fits(params.table, params.models, params.batch)
     check_leff(fits, params.leff)
     workers = default_workers(params.samples) if workers is None else max(workers, 1)
     estimates = [_run_model(fit, params, progress, workers) for fit in fits]

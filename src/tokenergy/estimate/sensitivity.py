@@ -1,13 +1,15 @@
 """Which uncertain input drives the estimate: Sobol first- and total-order indices (SALib).
 
 Each uncertain input of the per-query model — output length, input length, which model (when
-pooled), utilisation, PUE, each lever's α — is one dimension of a Saltelli/Sobol design on [0, 1]^d
-(SALib ``sample.sobol``, scrambled); a design value q becomes the input's own quantile (its inverse
-CDF), which model is ⌊q·k⌋. Inputs that are fixed (a point) carry no variance and are left out.
-E (Wh/query, the estimator's formula) is evaluated on the design and SALib's ``analyze.sobol``
-returns S1 (the share of Var explained by the input alone) and ST (including its interactions),
-with bootstrap 95 % confidence intervals, on log E (the multiplicative structure: shares of the
-spread in orders of magnitude) and on E itself (dominated by the right tail).
+pooled), utilisation, PUE, each lever's α, the surface's fit noise (``fit_noise``) — is one
+dimension of a Saltelli/Sobol design on [0, 1]^d (SALib ``sample.sobol``, scrambled); a design
+value q becomes the input's own quantile (its inverse CDF), which model is ⌊q·k⌋, fit noise is
+σ_model·Φ⁻¹(q) added to ln E. Inputs that are fixed (a point, or u and PUE where the boundary
+ladder omits them) carry no variance and are left out. E (Wh/query, the estimator's formula at
+the parameters' boundary) is evaluated on the design and SALib's ``analyze.sobol`` returns S1
+(the share of Var explained by the input alone) and ST (including its interactions), with
+bootstrap 95 % confidence intervals, on log E (the multiplicative structure: shares of the spread
+in orders of magnitude) and on E itself (dominated by the right tail).
 """
 
 from __future__ import annotations
@@ -19,12 +21,8 @@ from typing import Any
 import numpy as np
 
 from tokenergy.estimate.distributions import Distribution, FloatArray, Point
-from tokenergy.estimate.montecarlo import (
-    MIN_LENGTH_TOKENS,
-    load_fits,
-    node_power,
-    query_energy_wh,
-)
+from tokenergy.estimate.ladder import deployment_power, model_params
+from tokenergy.estimate.montecarlo import MIN_LENGTH_TOKENS, load_fits, query_energy_wh
 from tokenergy.estimate.params import EstimateParams
 from tokenergy.estimate.surface import SurfaceFit
 
@@ -129,6 +127,9 @@ def _inputs(params: EstimateParams, fits: list[SurfaceFit]) -> list[_Input]:
     def ppf_of(dist: Distribution) -> Transform:
         return dist.ppf
 
+    # the ladder fixes u (measured power) and PUE (below facility) at 1: then they are not inputs
+    params = model_params(params, deployment_power(fits[0], params))
+
     candidates: list[tuple[str, Distribution]] = [
         ("output length", params.lout_distribution()),
         ("input length", params.lin),
@@ -140,7 +141,15 @@ def _inputs(params: EstimateParams, fits: list[SurfaceFit]) -> list[_Input]:
     if len(fits) > 1:
         count = len(fits)
         inputs.insert(2, _Input("model", lambda q: np.minimum(np.floor(q * count), count - 1)))
+    if params.fit_noise and any(fit.noise_sigma for fit in fits):
+        inputs.append(_Input("fit noise", _standard_normal))  # ln E += σ_model · Z
     return inputs
+
+
+def _standard_normal(q: FloatArray) -> FloatArray:
+    from scipy.special import ndtri
+
+    return np.asarray(ndtri(q), dtype=np.float64)
 
 
 def _fixed(dist: Distribution) -> bool:
@@ -206,18 +215,22 @@ def _energy(
     pue = value("PUE", params.pue)
     which = values.get("model", np.zeros(n)).astype(np.int64)
     energy = np.empty(n)
+    noise = values.get("fit noise")
     for index, fit in enumerate(fits):
         rows = which == index
-        node = node_power(fit, params.pmax_w, params.p_idle_w)
+        node = deployment_power(fit, params)
+        own = model_params(params, node)
         energy[rows] = query_energy_wh(
             fit,
             node,
             lin[rows],
             lout[rows],
-            util[rows],
-            pue[rows],
+            util[rows] if own.util is params.util else np.ones(int(rows.sum())),
+            pue[rows] if own.pue is params.pue else np.ones(int(rows.sum())),
             params.correlate_power,
         )
+        if noise is not None and fit.noise_sigma:
+            energy[rows] *= np.exp(fit.noise_sigma * noise[rows])
     for lever in params.levers:
         energy /= value(f"lever {lever.name}", lever.alpha)
     return energy

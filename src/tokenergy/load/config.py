@@ -35,6 +35,8 @@ class BenchConfig:
     ignore_eos: bool = True
     tokenizer: Path | None = None  # local tokenizer.json instead of the server's /tokenize
     extra_body: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None  # the user's name for the run (provenance.label)
+    metadata: dict[str, str] = field(default_factory=dict)  # the user's key=value notes
 
     def __post_init__(self) -> None:
         for name, value in (
@@ -77,6 +79,8 @@ class BenchConfig:
             "workers": self.workers,
             "ignore_eos": self.ignore_eos,
             "tokenizer": None if self.tokenizer is None else str(self.tokenizer),
+            "label": self.label,
+            "metadata": self.metadata,
         }
 
 

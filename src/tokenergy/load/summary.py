@@ -187,6 +187,8 @@ def summarise(
             "continuous_usage": caps.continuous_usage,
             "ignore_eos": config.ignore_eos,
         },
+        label=config.label,
+        metadata=dict(config.metadata),
         simulated=simulated,
     )
     identity = Identity(

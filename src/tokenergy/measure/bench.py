@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,6 +208,8 @@ async def bench_async(
     ignore_eos: bool = True,
     workers: int = 1,
     extra_body: dict[str, Any] | None = None,
+    label: str | None = None,
+    metadata: Mapping[str, str] | None = None,
     meters: Meters | Sequence[str] = (),
     out_dir: Path | None = None,
     store: Store | None = None,
@@ -219,6 +221,7 @@ async def bench_async(
     loop is open and ``concurrency`` caps the requests in flight. ``out_dir`` is the run
     directory (one point) or the parent of one sub-directory per point (``c8``, ``rate2``…).
     ``meters`` are meter specs or a :class:`Meters`; with a ``store`` each point is added to it.
+    ``label`` and ``metadata`` are stored in every point's provenance (``compare --by label``).
     Interrupted (Ctrl-C, a cancelled task), the point's finished requests are on disk and the
     meters are closed before the interruption propagates.
     """
@@ -258,6 +261,8 @@ async def bench_async(
                 ignore_eos=ignore_eos,
                 tokenizer=tokenizer,
                 extra_body=dict(extra_body or {}),
+                label=label,
+                metadata=dict(metadata or {}),
             )
             if request_timeout_s is not None:
                 config = replace(config, request_timeout_s=request_timeout_s)

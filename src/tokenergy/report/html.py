@@ -95,8 +95,9 @@ def _headline_markdown(report: Report) -> list[str]:
                 f"{md(figure.boundary)} | {md(basis)} | {md(figure.source)}: {md(figure.detail)} |"
             )
         lines.append("")
-    lines += [md(note) for note in report.headline.notes]
-    return [*lines, ""]
+    for note in report.headline.notes:
+        lines += [md(note), ""]
+    return lines
 
 
 def render_summary(report: Report) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 from matplotlib.typing import LineStyleType
 
 from tokenergy.analyze.frontier import GroupFrontier
@@ -39,16 +39,18 @@ def chart_figure(chart: Chart, columns: int = 4) -> Figure:
     rows = max(1, -(-len(chart.panels) // columns))
     panel_w, panel_h = _WIDE_IN if wide else _PANEL_IN
     legend_rows = -(-len(chart.legend) // 4) if chart.legend else 0
-    head_in = 0.5 + 0.22 * legend_rows
-    figure = Figure(figsize=(panel_w * columns, panel_h * rows + head_in))
+    title_lines = max((len(textwrap.wrap(p.title, 40)) for p in chart.panels), default=1)
+    head_in = 0.45 + 0.2 * legend_rows + 0.14 * title_lines  # suptitle, legend, panel titles
+    width_in, height_in = panel_w * columns, panel_h * rows + head_in
+    figure = Figure(figsize=(width_in, height_in))
     FigureCanvasAgg(figure)
     figure.subplots_adjust(
-        left=0.09 if wide else 0.06,
-        right=0.98,
-        bottom=0.45 / (panel_h * rows + head_in),
-        top=1 - head_in / (panel_h * rows + head_in),
-        hspace=0.6,
-        wspace=0.3,
+        left=0.7 / width_in,
+        right=1 - 0.15 / width_in,
+        bottom=0.45 / height_in,
+        top=1 - head_in / height_in,
+        hspace=0.3 + 0.2 * title_lines,
+        wspace=0.35,
     )
     figure.suptitle(textwrap.fill(chart.title, 110), fontsize=11, y=0.995, va="top")
     plain = FuncFormatter(lambda value, _: tick(value))
@@ -65,8 +67,9 @@ def chart_figure(chart: Chart, columns: int = 4) -> Figure:
             (axes.set_xscale, chart.x.log, axes.xaxis),
             (axes.set_yscale, chart.y.log, axes.yaxis),
         ):
-            if log:
+            if log:  # 1-2-5 majors so narrow ranges keep labels; no minor-tick labels
                 scale("log")
+                axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=7))
                 axis.set_minor_locator(NullLocator())
             axis.set_major_formatter(plain)
         axes.set_title(textwrap.fill(panel.title, 40), fontsize=8, y=1.0)
@@ -82,7 +85,7 @@ def chart_figure(chart: Chart, columns: int = 4) -> Figure:
         figure.legend(
             handles=handles,
             loc="upper center",
-            bbox_to_anchor=(0.5, 1 - 0.4 / (panel_h * rows + head_in)),
+            bbox_to_anchor=(0.5, 1 - 0.35 / height_in),
             ncol=min(4, len(handles)),
             fontsize=7,
             frameon=False,
