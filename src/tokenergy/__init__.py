@@ -45,6 +45,9 @@ _EXPORTS: dict[str, str] = {
     "reconcile": "tokenergy.analyze.reconcile",
     "reconcilable_models": "tokenergy.analyze.reconcile",
     "Reconciliation": "tokenergy.analyze.reconcile",
+    # report
+    "make_report": "tokenergy.report.build",
+    "Report": "tokenergy.report.model",
     # estimate
     "estimate": "tokenergy.api",
     "fleet": "tokenergy.api",
@@ -94,6 +97,7 @@ __all__ = [
     "Meters",
     "PointResult",
     "Reconciliation",
+    "Report",
     "SensitivityResult",
     "ServingResult",
     "Store",
@@ -114,6 +118,7 @@ __all__ = [
     "grid_of",
     "ingest_options",
     "load_sources",
+    "make_report",
     "reconcilable_models",
     "reconcile",
     "reference_data",

@@ -2,6 +2,8 @@
 
 Each wraps the library's own pieces with the defaults the CLI uses, so a notebook and a command
 give the same answer. Errors are :class:`tokenergy.errors.TokenergyError` naming the parameter.
+The analyses, the estimator and the ingest adapters are imported inside the functions that use
+them, so ``tokenergy convert`` (which imports this module) starts without numpy or aiohttp.
 """
 
 from __future__ import annotations
@@ -9,37 +11,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenergy import units
-from tokenergy.analyze.compare import Case, Summary, comparison_dict, pick_sides, summarize
-from tokenergy.analyze.compare import compare as compare_rows
-from tokenergy.analyze.frontier import GroupFrontier, frontiers
-from tokenergy.analyze.select import select_rows
-from tokenergy.analyze.slo import (
-    Bound,
-    Choice,
-    Constraint,
-    choice_dict,
-    latency_bounds,
-    slo_constraints,
-)
-from tokenergy.analyze.slo import best_under as best_rows
-from tokenergy.analyze.sources import load_sources as load_source_paths
-from tokenergy.analyze.table import AnalysisRow, Metric, check_columns, metric
 from tokenergy.calculator import Conversion, ThroughputKind
 from tokenergy.calculator import convert as convert_powers
 from tokenergy.catalog import catalog_path
 from tokenergy.errors import ConfigError, TokenergyError
-from tokenergy.estimate.fleet import FleetResult, run_fleet
-from tokenergy.estimate.montecarlo import EstimateResult, run_estimate
-from tokenergy.estimate.params import EstimateParams, FleetParams
 from tokenergy.footprint import Grid, region_grid, stated_grid
-from tokenergy.ingest import IngestOptions
 from tokenergy.power import power_spec, resolve
 from tokenergy.records import ServingResult
 
-Data = Iterable[ServingResult | AnalysisRow]
+if TYPE_CHECKING:
+    from tokenergy.analyze.compare import Case, Summary
+    from tokenergy.analyze.frontier import GroupFrontier
+    from tokenergy.analyze.slo import Bound, Choice, Constraint
+    from tokenergy.analyze.table import AnalysisRow, Metric
+    from tokenergy.estimate.fleet import FleetResult
+    from tokenergy.estimate.montecarlo import EstimateResult
+    from tokenergy.estimate.params import EstimateParams, FleetParams
+    from tokenergy.ingest import IngestOptions
+
+Data = Iterable["ServingResult | AnalysisRow"]
 
 
 def _number(name: str, value: float | str, parser: Any) -> float:
@@ -127,6 +120,8 @@ def ingest_options(
     basis: str | None = None, power_per_gpu: float | str | None = None
 ) -> IngestOptions:
     """Power basis for foreign results that carry no energy (measured energy always wins)."""
+    from tokenergy.ingest import IngestOptions
+
     if basis is None and power_per_gpu is None:
         return IngestOptions()
     return IngestOptions(power=power_spec(power_per_gpu=power_per_gpu, basis=basis))
@@ -153,6 +148,8 @@ def load_sources(
 
     ``basis`` (tdp|allin) or ``power_per_gpu`` states the power of results without energy.
     """
+    from tokenergy.analyze.sources import load_sources as load_source_paths
+
     return load_source_paths([Path(p) for p in paths], ingest_options(basis, power_per_gpu))
 
 
@@ -161,10 +158,14 @@ def rows(
 ) -> list[AnalysisRow]:
     """Flat analysis rows (one vocabulary whatever the source), filtered by ``where``;
     results whose energy the meters marked invalid are left out unless ``include_invalid``."""
+    from tokenergy.analyze.select import select_rows
+
     return select_rows(data, where, include_invalid).rows
 
 
 def _groups(group_by: Sequence[str] | str) -> tuple[str, ...]:
+    from tokenergy.analyze.table import check_columns
+
     names = group_by.split(",") if isinstance(group_by, str) else group_by
     return check_columns([n.strip() for n in names if n.strip()], "group_by")
 
@@ -177,6 +178,9 @@ def frontier(
     include_invalid: bool = False,
 ) -> list[GroupFrontier]:
     """Per group, the configurations not beaten on both latency (x) and energy (y)."""
+    from tokenergy.analyze.frontier import frontiers
+    from tokenergy.analyze.table import metric
+
     selected = rows(data, include_invalid=include_invalid)
     return frontiers(selected, metric(x, "x"), metric(y, "y"), _groups(group_by))
 
@@ -192,6 +196,8 @@ class BestUnder:
 
     def to_dict(self) -> list[dict[str, Any]]:
         """One object per group, as ``tokenergy best --json`` prints."""
+        from tokenergy.analyze.slo import choice_dict
+
         return [choice_dict(c, self.group_by, self.constraints, self.energy) for c in self.choices]
 
 
@@ -211,6 +217,10 @@ def best_under(
 
     Bounds are seconds or text with a unit; ``stat`` is the statistic they bound (median, p90).
     """
+    from tokenergy.analyze.slo import best_under as best_rows
+    from tokenergy.analyze.slo import slo_constraints
+    from tokenergy.analyze.table import metric
+
     constraints = slo_constraints(
         max_itl=max_itl, max_tpot=max_tpot, max_ttft=max_ttft, min_intvty=min_intvty, stat=stat
     )
@@ -238,6 +248,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """``{energy_metric, cases, summary}`` as ``tokenergy compare --json`` prints."""
+        from tokenergy.analyze.compare import comparison_dict
+
         return comparison_dict(self.cases, self.summary, self.group_by, self.energy)
 
 
@@ -258,6 +270,11 @@ def compare(
 
     With exactly two values of ``by`` in the data, baseline and candidate may be left out.
     """
+    from tokenergy.analyze.compare import compare as compare_rows
+    from tokenergy.analyze.compare import pick_sides, summarize
+    from tokenergy.analyze.slo import latency_bounds
+    from tokenergy.analyze.table import check_columns, metric
+
     (by_column,) = check_columns([by], "by")
     groups = _groups(group_by)
     if by_column in groups:
@@ -281,20 +298,28 @@ def estimate(params: EstimateParams | None = None, /, **fields: Any) -> Estimate
     Give an :class:`EstimateParams` or its fields, e.g. ``estimate(models=["llama-3.1-70b"],
     samples=100_000)``.
     """
+    from tokenergy.estimate.montecarlo import run_estimate
+    from tokenergy.estimate.params import EstimateParams
+
     return run_estimate(params if params is not None else EstimateParams(**fields))
 
 
 def fleet(params: FleetParams | None = None, /, **fields: Any) -> FleetResult:
     """Daily fleet energy (GWh/day, fleet boundary, modeled): ``fleet(queries_per_day=1e9)``."""
+    from tokenergy.estimate.fleet import run_fleet
+    from tokenergy.estimate.params import FleetParams
+
     return run_fleet(params if params is not None else FleetParams(**fields))
 
 
 def _records(data: Iterable[Any]) -> list[dict[str, Any]]:
+    from tokenergy.analyze.table import AnalysisRow, to_row
+
     items = list(data)
     records = []
     for item in items:
         if isinstance(item, ServingResult):
-            item = select_rows([item], include_invalid=True).rows[0]
+            item = to_row(item)
         if isinstance(item, AnalysisRow):
             records.append(item.as_dict())
         elif isinstance(item, Mapping):

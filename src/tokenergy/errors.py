@@ -6,7 +6,10 @@ so bad input never produces a traceback.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotation only: the CLI's error path imports pydantic when it needs it
+    from pydantic import ValidationError
 
 
 class TokenergyError(Exception):

@@ -13,10 +13,13 @@ from tokenergy.cli.app import app
 
 
 def _paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every command path of the app (typer vendors click, so groups are found by duck typing)."""
+    """Every command path of the app (typer vendors click, so groups are found by duck typing;
+    the top level loads its commands lazily, so they are asked for by name)."""
     paths = [prefix]
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        paths += _paths(sub, (*prefix, name))
+    if not hasattr(command, "list_commands"):
+        return paths
+    for name in sorted(command.list_commands(None)):
+        paths += _paths(command.get_command(None, name), (*prefix, name))
     return paths
 
 

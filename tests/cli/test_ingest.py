@@ -100,7 +100,7 @@ def test_table_csv_and_parquet_outputs(shared_data: Path, tmp_path: Path) -> Non
     table = run(
         "ingest", shared_data / GOLDEN, "--basis", "allin", "--model", "gptoss", "--top", "1"
     )
-    assert table.returncode == 0 and "J/token" in table.stdout and "provisioned" in table.stdout
+    assert table.returncode == 0 and "J per" in table.stdout and "provisioned" in table.stdout
     done = run("ingest", shared_data / GOLDEN, "--basis", "allin", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert len(rows) == len(json.loads((shared_data / GOLDEN).read_text()))
@@ -161,7 +161,9 @@ def test_check_lists_findings_with_file_and_row(shared_data: Path) -> None:
     strict = run("check", shared_data / ALL_FAILED, "--strict")
     assert strict.returncode == 1
     rows = run("check", shared_data / GOLDEN, "--basis", "allin")
-    assert f"{shared_data / GOLDEN}:137  WARN  reciprocal_spread" in rows.stdout
+    # a warning every row of the file shares is one line for the file (issue 12 item 6)
+    assert f"{shared_data / GOLDEN}  WARN  reciprocal_spread  every row (150)" in rows.stdout
+    assert f"{shared_data / GOLDEN}:137  WARN  reciprocal_spread" not in rows.stdout
     assert rows.returncode == 0
 
 

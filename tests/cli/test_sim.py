@@ -136,3 +136,73 @@ def test_calibrate_unknown_model_is_exit_2(shared_data: Path, tmp_path: Path) ->
         str(tmp_path / "p.yaml"),
     )
     assert done.returncode == 2 and "no records" in done.stderr
+
+
+def _one_line_exit_2(done: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    for needle in needles:
+        assert needle in done.stderr, done.stderr
+
+
+def test_serve_on_a_busy_port_is_one_line_exit_2() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [TOKENERGY, "sim", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    _one_line_exit_2(done, "--port", str(port))
+
+
+@pytest.mark.parametrize("host", ["999.1.1.1", ""])
+def test_serve_on_a_bad_or_empty_host_is_one_line_exit_2(host: str) -> None:
+    done = subprocess.run(
+        [TOKENERGY, "sim", "serve", "--host", host, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    _one_line_exit_2(done, "--host")
+
+
+@pytest.mark.parametrize("speed", ["inf", "nan", "0", "-1"])
+def test_serve_refuses_a_speed_that_is_not_finite_and_positive(speed: str) -> None:
+    _one_line_exit_2(run("sim", "serve", "--speed", speed, "--port", "0"), "--speed")
+
+
+def _calibrate(shared_data: Path, out: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    task = shared_data / "mlenergy" / "leaderboard_v3" / "tasks" / "lm-arena-chat.json"
+    return run(
+        "sim", "calibrate", "--task", str(task), "--model", "meta-llama/Llama-3.1-8B-Instruct",
+        "--gpu", "H100", "--out", out, "--no-check", *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--hbm-tb-s", "0"),
+        ("--hbm-tb-s", "inf"),
+        ("--kv-bytes-per-token", "-1"),
+        ("--idle-w", "nan"),
+    ],
+)
+def test_calibrate_refuses_non_physical_priors(
+    shared_data: Path, tmp_path: Path, flag: str, value: str
+) -> None:
+    _one_line_exit_2(_calibrate(shared_data, str(tmp_path / "p.yaml"), flag, value), flag)
+
+
+def test_calibrate_to_bad_out_paths_is_one_line_exit_2(shared_data: Path, tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    for out in (str(a_file / "p.yaml"), str(tmp_path), "/proc/p.yaml", "/dev/full"):
+        _one_line_exit_2(_calibrate(shared_data, out), "--out")

@@ -6,7 +6,9 @@ import json
 import zipfile
 from pathlib import Path
 
-from tokenergy.ingest import load_results
+import pytest
+
+from tokenergy.ingest import load_results, sources
 from tokenergy.ingest.sources import Document, SkippedFile, iter_documents
 
 
@@ -38,3 +40,80 @@ def test_missing_path_and_bad_zip_are_failures(tmp_path: Path) -> None:
     assert "no such file" in items[0].reason  # type: ignore[union-attr]
     assert str(tmp_path / "nope.json") in items[0].reason  # type: ignore[union-attr]
     assert "zip" in items[1].reason  # type: ignore[union-attr]
+
+
+def _stored_zip(path: Path, member: str, data: bytes) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(member, data)
+
+
+def _patch(path: Path, offset_in_header: int, local: bytes, central: bytes) -> None:
+    """Overwrite a field in the local file header and the central directory entry."""
+    raw = bytearray(path.read_bytes())
+    for signature, value in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        start = raw.index(signature)
+        offset = start + (offset_in_header if signature == b"PK\x03\x04" else offset_in_header + 2)
+        raw[offset : offset + len(value)] = value
+    path.write_bytes(bytes(raw))
+
+
+def _failure(path: Path) -> str:
+    (item,) = [i for i in iter_documents([path]) if isinstance(i, SkippedFile)]
+    assert item.failed
+    return item.reason
+
+
+def test_zip_with_a_bad_crc_is_a_failure_naming_the_member(tmp_path: Path) -> None:
+    artifact = tmp_path / "crc.zip"
+    _stored_zip(artifact, "a.json", b'[{"x": 1}]')
+    raw = bytearray(artifact.read_bytes())
+    raw[raw.index(b'[{"x": 1}]') + 7] = ord("2")
+    artifact.write_bytes(bytes(raw))
+    reason = _failure(artifact)
+    assert "crc.zip!a.json" in reason and "CRC" in reason
+
+
+def test_encrypted_and_unknown_compression_members_are_failures(tmp_path: Path) -> None:
+    encrypted = tmp_path / "enc.zip"
+    _stored_zip(encrypted, "a.json", b"[]")
+    _patch(encrypted, 6, b"\x01\x00", b"\x01\x00")  # general purpose flag: encrypted
+    assert "encrypted" in _failure(encrypted)
+    unknown = tmp_path / "method.zip"
+    _stored_zip(unknown, "a.json", b"[]")
+    _patch(unknown, 8, b"\x63\x00", b"\x63\x00")  # compression method 99
+    assert "compression method 99" in _failure(unknown)
+
+
+def test_zip_members_over_the_size_cap_are_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 1024)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("big.json", b"[" + b" " * 4096 + b"]")
+    assert "limit" in _failure(bomb)
+    # a header that understates the size: reading stops at the cap
+    liar = tmp_path / "liar.zip"
+    _stored_zip(liar, "big.json", b"[" + b" " * 4096 + b"]")
+    _patch(liar, 22, (10).to_bytes(4, "little"), (10).to_bytes(4, "little"))
+    assert "zip" in _failure(liar)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '[{"x": 1' + "0" * 5000 + "}]"])
+def test_deep_json_and_huge_integers_are_one_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(text)
+    ingested = load_results([path])
+    (skipped,) = ingested.failed
+    assert "invalid JSON" in skipped.reason and str(path) in skipped.reason
+
+
+def test_an_integer_beyond_float_range_names_its_field(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "inferencex/agg/run_20218553330.json"
+    rows = json.loads(source.read_text())
+    text = json.dumps(rows[:1]).replace(f'"tput_per_gpu": {rows[0]["tput_per_gpu"]}',
+                                        '"tput_per_gpu": 1' + "0" * 400)  # fmt: skip
+    path = tmp_path / "big.json"
+    path.write_text(text)
+    (skipped,) = load_results([path]).failed
+    assert "tput_per_gpu" in skipped.reason and "out of range" in skipped.reason

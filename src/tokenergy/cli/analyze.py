@@ -375,15 +375,3 @@ def _compare_table(result: Comparison, by: str) -> Table:
         f"range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
     )
     return table
-
-
-def register(app: typer.Typer) -> None:
-    """Add the analysis and report commands to the application."""
-    from tokenergy.cli.report import report_command
-    from tokenergy.cli.runs import runs_app
-
-    app.add_typer(runs_app, name="runs")
-    app.command("frontier")(frontier_command)
-    app.command("best")(best_command)
-    app.command("compare")(compare_command)
-    app.command("report")(report_command)

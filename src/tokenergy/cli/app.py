@@ -1,7 +1,9 @@
 """The typer application: thin — parse, call the library, render.
 
-Each command lives in its own module and registers itself here; ``main`` turns every
-TokenergyError (and pydantic validation error) into one line on stderr and exit code 2.
+Each command lives in its own module, named in ``COMMANDS`` and imported only when that command
+runs (or help lists it), so ``tokenergy --version`` and ``tokenergy convert`` do not load the
+analyses, the estimator, aiohttp or DuckDB. ``run`` turns every TokenergyError (and pydantic
+validation error) into one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -9,17 +11,63 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from importlib import import_module
+from typing import Any
 
 import typer
-from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from tokenergy._version import __version__
-from tokenergy.cli import analyze, bench, convert, estimate, ingest, reconcile, sim
-from tokenergy.cli.paths import os_problem
-from tokenergy.cli.render import error_line
 from tokenergy.errors import TokenergyError, validation_problem
 
+# command name → (module, attribute): a command function, or a typer app of subcommands
+COMMANDS: dict[str, tuple[str, str]] = {
+    "convert": ("tokenergy.cli.convert", "convert_command"),
+    "ingest": ("tokenergy.cli.ingest", "ingest_command"),
+    "check": ("tokenergy.cli.ingest", "check_command"),
+    "estimate": ("tokenergy.cli.estimate", "estimate_command"),
+    "fleet": ("tokenergy.cli.estimate", "fleet_command"),
+    "runs": ("tokenergy.cli.runs", "runs_app"),
+    "frontier": ("tokenergy.cli.analyze", "frontier_command"),
+    "best": ("tokenergy.cli.analyze", "best_command"),
+    "compare": ("tokenergy.cli.analyze", "compare_command"),
+    "report": ("tokenergy.cli.report", "report_command"),
+    "reconcile": ("tokenergy.cli.reconcile", "reconcile_command"),
+    "bench": ("tokenergy.cli.bench", "bench_command"),
+    "sim": ("tokenergy.cli.sim", "app"),
+}
+
+
+def _load(name: str) -> Any:
+    """The click command of one tokenergy command, built by typer from its module (typed Any:
+    recent typer versions carry their own click)."""
+    module, attribute = COMMANDS[name]
+    target = getattr(import_module(module), attribute)
+    holder = typer.Typer()
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    holder.callback()(lambda: None)  # a group, even with one command
+    group = typer.main.get_command(holder)
+    assert isinstance(group, TyperGroup)
+    return group.commands[name]
+
+
+class _LazyGroup(TyperGroup):
+    """Lists every command; imports a command's module only when it is looked up."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(_load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     name="tokenergy",
     help="How much energy does serving an LLM query take, and why: measure, convert, estimate.",
     no_args_is_help=True,
@@ -43,43 +91,51 @@ def _root(
     """tokenergy: J/token, Wh/query and GWh/day, each with its boundary and power basis."""
 
 
-app.command("convert")(convert.convert_command)
-app.command("ingest")(ingest.ingest_command)
-app.command("check")(ingest.check_command)
-estimate.register(app)
-analyze.register(app)
-app.command("reconcile")(reconcile.reconcile_command)
-app.command("bench")(bench.bench_command)
-app.add_typer(sim.app, name="sim")
-
-
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` and return its exit code (tests call this in-process)."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="tokenergy", standalone_mode=False)
-    except typer.TyperException as error:  # usage errors of the parser itself
-        ctx = getattr(error, "ctx", None)
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        error_line(f"{error.format_message()}{hint}")
-        return 2
     except (typer.Abort, KeyboardInterrupt):
-        error_line("aborted")
+        _error_line("aborted")
         return 130
-    except TokenergyError as error:
-        error_line(str(error))
-        return 2
-    except ValidationError as error:
-        field, message = validation_problem(error)
-        error_line(f"{field}: {message}")
-        return 2
     except BrokenPipeError:  # `tokenergy ... | head`: the reader left, nothing more to say
         _silence_stdout()
         return 1
-    except OSError as error:  # an unwritable --out, a full disk: the environment, not a bug
-        error_line(os_problem(error))
-        return 2
+    except Exception as error:
+        return _exit_code(error)
     return code if isinstance(code, int) else 0
+
+
+def _exit_code(error: Exception) -> int:
+    """One line and exit code 2 for what the user can fix; anything else is a bug: re-raised.
+
+    The renderers and pydantic are imported here, on failure, not at every start.
+    """
+    from pydantic import ValidationError
+
+    from tokenergy.cli.paths import os_problem
+
+    if isinstance(error, typer.TyperException):  # usage errors of the parser itself
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _error_line(f"{error.format_message()}{hint}")
+    elif isinstance(error, TokenergyError):
+        _error_line(str(error))
+    elif isinstance(error, ValidationError):
+        field, message = validation_problem(error)
+        _error_line(f"{field}: {message}")
+    elif isinstance(error, OSError):  # an unwritable --out, a full disk: the environment
+        _error_line(os_problem(error))
+    else:
+        raise error
+    return 2
+
+
+def _error_line(message: str) -> None:
+    from tokenergy.cli.render import error_line
+
+    error_line(message)
 
 
 def _silence_stdout() -> None:

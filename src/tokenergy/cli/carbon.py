@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenergy import units
-from tokenergy.estimate.fleet import FleetResult
-from tokenergy.estimate.montecarlo import EstimateResult
 from tokenergy.footprint import Grid, footprint_figures, footprint_of
 from tokenergy.units import Basis, Boundary
+
+if TYPE_CHECKING:  # annotations only: `tokenergy convert` must not load the estimator (numpy)
+    from tokenergy.estimate.fleet import FleetResult
+    from tokenergy.estimate.montecarlo import EstimateResult
 
 
 def footprint_caption(figures: dict[str, Any]) -> str:

@@ -76,11 +76,6 @@ LEFF_HELP = (
 LEVER_HELP = "Efficiency lever model|serving|hardware|custom:P5,P95 (repeatable; they multiply)."
 
 
-def register(app: typer.Typer) -> None:
-    app.command("estimate")(estimate_command)
-    app.command("fleet")(fleet_command)
-
-
 # --- shared parsing ------------------------------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import JustifyMethod
 from rich.table import Table
 
 from tokenergy import units
@@ -34,10 +33,12 @@ from tokenergy.cli.options import (
 )
 from tokenergy.cli.paths import output_file
 from tokenergy.cli.render import (
+    Column,
     clean,
     console,
     echo,
     err_console,
+    fitted_table,
     fmt,
     make_console,
     one_line,
@@ -212,56 +213,102 @@ def _gpus(row: dict[str, Any]) -> str:
     return fmt(row.get("gpus"))
 
 
-def _table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"{len(rows)} results", show_lines=False)
-    columns: list[tuple[str, JustifyMethod]] = [
-        ("precision", "left"),
-        ("model", "left"),
-        ("ISL/OSL", "right"),
-        ("intvty tok/s/user", "right"),
-        ("E2EL s", "right"),
-        ("hw", "left"),
-        ("framework", "left"),
-        ("GPUs", "right"),
-        ("conc", "right"),
-        ("flags", "left"),
-        ("J/token", "right"),
-        ("J/out tok", "right"),
-        ("Wh/q bench", "right"),
-        ("Wh/q nominal", "right"),
-        ("Wh/q meas.", "right"),
-        ("basis", "left"),
-        ("checks", "left"),
+# (header, justify, numeric, drop rank: higher goes first when the terminal is narrow; 0 never)
+_COLUMNS = (
+    Column("precision", drop=6),
+    Column("model"),
+    Column("ISL/OSL", "right", numeric=True),
+    Column("interactivity\ntok/s/user", "right", numeric=True, drop=9),
+    Column("E2E latency\ns", "right", numeric=True, drop=10),
+    Column("GPU"),
+    Column("framework", drop=12),
+    Column("GPUs", "right", numeric=True),
+    Column("concurrency", "right", numeric=True, drop=5),
+    Column("flags", drop=13),
+    Column("J per\ntoken", "right", numeric=True),
+    Column("J per\noutput token", "right", numeric=True, drop=8),
+    Column("Wh/query\nbenchmarked", "right", numeric=True),
+    Column("Wh/query\nnominal", "right", numeric=True, drop=11),
+    Column("Wh/query per\ncompleted request", "right", numeric=True, drop=7),
+    Column("basis/boundary", drop=4),
+    Column("checks"),
+)
+_COLOUR = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def file_wide_warnings(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Per source file, the checks that warn on every one of its rows, with the first detail.
+
+    Such a warning is a property of the format (InferenceX files never carry request counts, and
+    always publish 1/std(TPOT) as a spread), so it is said once per file rather than making
+    every row 'warn' and hiding the rows that differ.
+    """
+    by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_source[row["source"]].append(row)
+    wide: dict[str, dict[str, str]] = {}
+    for source, group in by_source.items():
+        warned = [
+            {c["name"]: c["detail"] for c in r["checks"] if c["status"] == "warn"} for r in group
+        ]
+        common = set.intersection(*(set(w) for w in warned)) if len(group) > 1 else set()
+        if common:
+            wide[source] = {name: warned[0][name] for name in sorted(common)}
+    return wide
+
+
+def _status(row: dict[str, Any], wide: dict[str, dict[str, str]]) -> str:
+    """The row's own status: warnings every row of its file shares are not the row's."""
+    shared = wide.get(row["source"], {})
+    statuses = {c["status"] for c in row["checks"] if c["name"] not in shared}
+    return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+
+
+def _file_notes(wide: dict[str, dict[str, str]], counts: dict[str, int]) -> list[str]:
+    return [
+        f"every one of the {counts[source]} rows of {source} warns {name}: {detail}"
+        for source, checks in wide.items()
+        for name, detail in checks.items()
     ]
-    for name, justify in columns:
-        table.add_column(name, justify=justify)
-    if rows and "grid_source" in rows[0]:  # carbon/water columns are in --json/--format csv
-        table.caption = footprint_caption(rows[0]) + " (gCO2e/L per row: --json or --format csv)"
-    colour = {"pass": "green", "warn": "yellow", "fail": "bold red"}
+
+
+def _table(rows: list[dict[str, Any]], wide: dict[str, dict[str, str]], width: int | None) -> Table:
+    cells = []
     for row in rows:
         lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
         bench = row["wh_per_query_benchmarked"]
         nominal = row["wh_per_query_nominal"]
-        table.add_row(
-            row["precision"] or "—",
-            row["model"],
-            lengths or "—",
-            fmt(row["mean_intvty"]),
-            fmt(row["mean_e2el_s"]),
-            row["hw"] or "—",
-            row["framework"] or "—",
-            _gpus(row),
-            fmt(row["conc"]),
-            _flags(row),
-            fmt(row["j_per_token"]),
-            fmt(row["j_per_output_token"]),
-            fmt(bench),
-            fmt(nominal) if nominal != bench else "=",
-            fmt(row["wh_per_query_measured"]),
-            f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
-            styled(row["status"], colour[row["status"]]),
+        status = _status(row, wide)
+        cells.append(
+            [
+                row["precision"] or "—",
+                row["model"],
+                lengths or "—",
+                fmt(row["mean_intvty"]),
+                fmt(row["mean_e2el_s"]),
+                row["hw"] or "—",
+                row["framework"] or "—",
+                _gpus(row),
+                fmt(row["conc"]),
+                _flags(row),
+                fmt(row["j_per_token"]),
+                fmt(row["j_per_output_token"]),
+                fmt(bench),
+                fmt(nominal) if nominal != bench else "=",
+                fmt(row["wh_per_query_measured"]),
+                f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
+                styled(status, _COLOUR[status]),
+            ]
         )
-    return table
+    captions = [
+        "Wh/query benchmarked: J/token × the mean lengths run; nominal: × ISL+OSL as advertised "
+        "('=' when equal); per completed request: energy ÷ requests completed (needs counts)"
+    ]
+    if rows and "grid_source" in rows[0]:  # carbon/water columns are in --json/--format csv
+        captions.append(footprint_caption(rows[0]) + " (gCO2e/L per row: --json or --format csv)")
+    return fitted_table(
+        _COLUMNS, cells, title=f"{len(rows)} results", caption="\n".join(captions), width=width
+    )
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -287,17 +334,27 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _write(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) -> None:
+def _write(
+    rows: list[dict[str, Any]],
+    output: OutputFormat,
+    out: Path | None,
+    wide: dict[str, dict[str, str]],
+) -> None:
     """Render or save the rows; an unwritable --out is a one-line error, not a traceback."""
     try:
-        _render(rows, output, out)
+        _render(rows, output, out, wide)
     except OSError as error:
         raise ConfigError(
             f"cannot write: {error.strerror or error}", file=str(out), field="--out"
         ) from None
 
 
-def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) -> None:
+def _render(
+    rows: list[dict[str, Any]],
+    output: OutputFormat,
+    out: Path | None,
+    wide: dict[str, dict[str, str]],
+) -> None:
     if output is OutputFormat.PARQUET:
         if out is None:
             raise ConfigError("parquet is binary: give --out FILE", field="--out")
@@ -309,10 +366,10 @@ def _render(rows: list[dict[str, Any]], output: OutputFormat, out: Path | None) 
         return
     if output is OutputFormat.TABLE:
         if out is None:
-            console.print(_table(rows))
+            console.print(_table(rows, wide, None))
             return
         with out.open("w") as handle:
-            make_console(file=handle, width=250).print(_table(rows))
+            make_console(file=handle, width=250).print(_table(rows, wide, 250))
         return
     text = (
         _csv_text(rows)
@@ -406,6 +463,10 @@ def ingest_command(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )
     rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    wide = file_wide_warnings(rows)
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["source"]] += 1
     if layer is not None:
         rows = [
             with_footprint(row, r, layer) for row, r in zip(rows, ingested.results, strict=True)
@@ -415,7 +476,11 @@ def ingest_command(
     rows = _sorted(rows, sort, descending)
     if top is not None:
         rows = _top(rows, top)
-    _write(rows, OutputFormat.JSON if as_json else output, out)
+    chosen = OutputFormat.JSON if as_json else output
+    _write(rows, chosen, out, wide)
+    if chosen is OutputFormat.TABLE:
+        for note in _file_notes(wide, counts):
+            err_console.print("note: ", note, sep="", highlight=False, soft_wrap=True)
     if save:
         store = Store()
         added = sum(store.add(result).added for result in ingested.results)
@@ -463,20 +528,33 @@ def check_command(
         )
     tally: dict[str, int] = defaultdict(int)
     shown = {Status.FAIL, Status.WARN} | ({Status.PASS, Status.SKIP} if show_all else set())
+    rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    wide = file_wide_warnings(rows)
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["source"]] += 1
+    for source, checks in wide.items():
+        for name, detail in checks.items():
+            tally["file-wide"] += 1
+            echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {one_line(detail)}")
     for result, findings in zip(ingested.results, ingested.checks, strict=True):
         where = result.provenance.source
+        shared = wide.get(where, {})
         if result.provenance.row is not None:
             where += f":{result.provenance.row}"
         for finding in findings:
+            if finding.status is Status.WARN and finding.name in shared:
+                continue
             tally[finding.status] += 1
             if finding.status in shown:
                 echo(
                     f"{where}  {finding.status.value.upper()}  {finding.name}  "
                     + one_line(finding.detail)
                 )
+    file_wide = f" (+{tally['file-wide']} on every row of a file)" if tally["file-wide"] else ""
     echo(
         f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
-        f"{tally[Status.WARN]} warnings, {tally[Status.PASS]} passed checks"
+        f"{tally[Status.WARN]} warnings{file_wide}, {tally[Status.PASS]} passed checks"
     )
     code = _report_skipped(ingested)
     if code:

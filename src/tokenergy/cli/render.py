@@ -12,10 +12,14 @@ import json
 import math
 import re
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.cells import cell_len
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod, RenderableType
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 
 _PIPED_WIDTH = 250  # tables written to a pipe or file are read by people later: do not truncate
@@ -112,14 +116,92 @@ def echo(text: str) -> None:
 
 
 def fmt(value: float | int | None, digits: int = 4) -> str:
-    """Significant-digit formatting for tables; '—' for unknown."""
+    """A number as people read it: ``digits`` significant digits, no exponent between 1e-9 and
+    1e15 ('80,310' rather than '8.031e+04', '0.0001234' rather than '1.234e-04'); '—' unknown."""
     if value is None:
         return "—"
     if isinstance(value, int):
         return f"{value:,}"
     if not math.isfinite(value):
         return str(value)
+    magnitude = abs(value)
+    if magnitude == 0 or 1e-4 <= magnitude < 10**digits:
+        return f"{value:.{digits}g}"
+    if 10**digits <= magnitude < 1e15:
+        exponent = math.floor(math.log10(magnitude))
+        return f"{round(value, digits - 1 - exponent):,.0f}"
+    if 1e-9 <= magnitude < 1e-4:
+        decimals = digits - 1 - math.floor(math.log10(magnitude))
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
     return f"{value:.{digits}g}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: numbers never wrap or shorten to '0.…'; when the table is wider than the
+    terminal, columns with the highest ``drop`` rank go first (0: always shown)."""
+
+    header: str
+    justify: JustifyMethod = "left"
+    numeric: bool = False
+    drop: int = 0
+
+
+def fitted_table(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[RenderableType]],
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    width: int | None = None,
+) -> Table:
+    """A table that fits ``width`` (default: the terminal) by leaving out columns, never by
+    cutting numbers; the caption names what was left out."""
+    available = width if width is not None else console.width
+    kept = list(range(len(columns)))
+    droppable = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: -columns[i].drop)
+    minimum = [_min_width(column, [row[i] for row in rows]) for i, column in enumerate(columns)]
+    while sum(minimum[i] + 3 for i in kept) + 1 > available and droppable:
+        kept.remove(droppable.pop(0))
+    table = _table_of(columns, rows, kept, title)
+    hidden = [columns[i].header.replace("\n", " ") for i in range(len(columns)) if i not in kept]
+    lines = [caption] if caption else []
+    if hidden:
+        lines.append(f"not shown for width: {', '.join(hidden)} (a wider terminal, --json or csv)")
+    table.caption = "\n".join(lines) or None
+    return table
+
+
+def _min_width(column: Column, cells: Sequence[RenderableType]) -> int:
+    """Narrowest the column can be without cutting: whole numbers, the longest word of text."""
+    words = [cell_len(word) for line in column.header.split("\n") for word in line.split()]
+    for cell in cells:
+        text = cell.plain if isinstance(cell, Text) else str(cell)
+        if column.numeric:
+            words.append(cell_len(text))
+        else:
+            words.extend(cell_len(word) for word in text.split())
+    return max(words, default=1)
+
+
+def _table_of(
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[RenderableType]],
+    kept: list[int],
+    title: str | None,
+) -> Table:
+    table = Table(title=title)
+    for index in kept:
+        column = columns[index]
+        table.add_column(
+            column.header,
+            justify=column.justify,
+            no_wrap=column.numeric,
+            overflow="fold",
+        )
+    for row in rows:
+        table.add_row(*(row[index] for index in kept))
+    return table
 
 
 def _strict(value: Any) -> Any:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import socket
 from pathlib import Path
 
 import typer
@@ -51,8 +54,9 @@ def serve_command(
 
     from tokenergy.sim.server import SimServer
 
-    if not speed > 0:
-        raise ConfigError(f"must be > 0, got {speed}", field="--speed")
+    if not 0 < speed < math.inf:
+        raise ConfigError(f"must be a finite number > 0, got {speed}", field="--speed")
+    _check_host(host)
     resolved = load_profile(profile)
     server = SimServer(
         resolved,
@@ -75,7 +79,30 @@ def serve_command(
     def announce(message: str) -> None:  # aiohttp's line names the bound address (port 0 too)
         console.print(message.strip(), highlight=False)
 
-    web.run_app(server.app, host=host, port=port, print=announce, access_log=None)
+    try:
+        web.run_app(server.app, host=host, port=port, print=announce, access_log=None)
+    except OSError as error:  # busy port, an address not on this machine
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {error.strerror or error}", field="--host/--port"
+        ) from None
+
+
+def _check_host(host: str) -> None:
+    """A name or address to bind; never empty (aiohttp would bind every interface)."""
+    if not host.strip():
+        raise ConfigError(
+            "empty; give an address (default 127.0.0.1, or 0.0.0.0 to serve every interface)",
+            field="--host",
+        )
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            socket.getaddrinfo(host, None)
+        except (OSError, UnicodeError):
+            raise ConfigError(
+                f"not an address or a known host name: {host!r}", field="--host"
+            ) from None
 
 
 @app.command("profiles")
@@ -127,6 +154,10 @@ def calibrate_command(
     from tokenergy.sim.calibrate import Priors, fit_profile, load_records  # scipy: import late
     from tokenergy.sim.sweep import sweep_point
 
+    _positive(hbm_tb_s, "--hbm-tb-s")
+    _positive(kv_bytes_per_token, "--kv-bytes-per-token")
+    if not 0 <= idle_w < math.inf:
+        raise ConfigError(f"must be a finite number >= 0, got {idle_w}", field="--idle-w")
     output_file(out, "--out")
     records = load_records(task, model, gpu, gpus)
     priors = Priors(
@@ -176,3 +207,8 @@ def calibrate_command(
     with writing(out, "--out"):
         write_profile(profile, out)
     console.print(f"wrote {out}", highlight=False)
+
+
+def _positive(value: float, flag: str) -> None:
+    if not 0 < value < math.inf:
+        raise ConfigError(f"must be a finite number > 0, got {value}", field=flag)

@@ -67,7 +67,10 @@ class RowReader:
                 raise self.error(key, f"expected a number, got {raw!r}") from None
         if not isinstance(raw, int | float):
             raise self.error(key, f"expected a number, got {type(raw).__name__}")
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an integer beyond float range, e.g. 10**400
+            raise self.error(key, f"number out of range ({len(str(raw))} digits)") from None
         if not math.isfinite(value):
             raise self.error(key, f"not a finite number ({raw!r})")
         if minimum is not None and value < minimum:

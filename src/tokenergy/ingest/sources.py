@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ import yaml
 from tokenergy.errors import IngestError
 
 PARSED_SUFFIXES = (".json", ".csv", ".jsonl", ".yaml", ".yml")
+# Largest zip member read (uncompressed): a 1 MB archive can claim or inflate to gigabytes.
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -63,6 +66,10 @@ class Document:
                 if error.msg == "Extra data":  # one object per line, appended run after run
                     return self._json_lines()
                 raise _json_error(error, self.name) from None
+            except RecursionError:
+                raise _too_deep(self.name) from None
+            except ValueError as error:  # an integer over Python's 4300-digit limit
+                raise IngestError(f"invalid JSON: {error}", file=self.name, field="json") from None
         rows = list(csv.DictReader(io.StringIO(self.text)))
         if not rows:
             raise IngestError("CSV has a header but no rows", file=self.name)
@@ -81,6 +88,12 @@ class Document:
                     file=self.name,
                     field=f"line {number}",
                 ) from None
+            except RecursionError:
+                raise _too_deep(self.name) from None
+            except ValueError as error:
+                raise IngestError(
+                    f"invalid JSON: {error}", file=self.name, field=f"line {number}"
+                ) from None
         return values
 
     def _yaml(self) -> Any:
@@ -90,6 +103,10 @@ class Document:
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""
             raise IngestError(f"invalid YAML{where}", file=self.name, field="yaml") from None
+
+
+def _too_deep(name: str) -> IngestError:
+    return IngestError("invalid JSON: nested too deeply", file=name, field="json")
 
 
 def _json_error(error: json.JSONDecodeError, name: str) -> IngestError:
@@ -130,7 +147,37 @@ def _from_zip(path: Path) -> Iterator[Document | SkippedFile]:
             if suffix not in PARSED_SUFFIXES:
                 yield SkippedFile(name, f"not a result file ({suffix or 'no suffix'})", False)
                 continue
-            yield Document(name, _decode(archive.read(info), name), suffix)
+            try:
+                yield Document(name, _decode(_read_member(archive, info, name), name), suffix)
+            except IngestError as error:
+                yield SkippedFile(name, str(error), True)
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """A member's bytes, at most MAX_MEMBER_BYTES whatever its header claims; corrupt,
+    encrypted or unsupported members are IngestErrors."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise IngestError(
+            f"zip member of {info.file_size:,} bytes uncompressed is over the "
+            f"{MAX_MEMBER_BYTES:,}-byte limit",
+            file=name,
+        )
+    try:
+        with archive.open(info) as member:
+            data = member.read(MAX_MEMBER_BYTES + 1)
+    except NotImplementedError:  # (a RuntimeError: test it first)
+        raise IngestError(
+            f"zip compression method {info.compress_type} is not supported", file=name
+        ) from None
+    except RuntimeError:  # zipfile's "is encrypted, password required"
+        raise IngestError("encrypted zip member (password-protected)", file=name) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+        raise IngestError(f"corrupt zip member: {error}", file=name) from None
+    if len(data) > MAX_MEMBER_BYTES:
+        raise IngestError(
+            f"zip member inflates past the {MAX_MEMBER_BYTES:,}-byte limit", file=name
+        )
+    return data
 
 
 def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:

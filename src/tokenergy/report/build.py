@@ -219,8 +219,8 @@ def report_inputs(sources: Sequence[Path], options: IngestOptions | None = None)
 
 
 def make_report(
-    sources: Sequence[Path],
-    out: Path,
+    sources: Sequence[Path | str],
+    out: Path | str,
     *,
     options: IngestOptions | None = None,
     estimate: bool = True,
@@ -230,12 +230,18 @@ def make_report(
     grid: Grid | None = None,
     progress: Progress | None = None,
 ) -> tuple[Report, list[Path]]:
-    """Load, build and write a report (index.html, summary.md, report.json) into ``out``."""
+    """Load, build and write a report (index.html, summary.md, report.json) into ``out``.
+
+    No ``sources``: the embedded reference data. ``progress(done, total, step)`` is called as each
+    step starts (the library never prints). Returns the Report and the files written.
+    """
+    paths = [Path(source) for source in sources]
+    out = Path(out)
     prepare_out(out)  # a bad output directory fails before any work
-    background = Background(report_jobs(estimate, not sources, sensitivity))  # runs from here on
+    background = Background(report_jobs(estimate, not paths, sensitivity))  # runs from here on
     steps = Steps(progress, after=1)
-    steps.start("loading sources" if sources else "loading the embedded reference data")
-    inputs = report_inputs(sources, options)
+    steps.start("loading sources" if paths else "loading the embedded reference data")
+    inputs = report_inputs(paths, options)
     report = build_report(
         inputs.families,
         out,

@@ -1,0 +1,87 @@
+"""Terminal tables people can read (issue 12 item 6): they fit the terminal by leaving columns
+out (never '0.…'), numbers are human, and warnings every row of a file shares are said once."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tokenergy.cli.ingest import _table, file_wide_warnings
+from tokenergy.cli.render import Column, fitted_table, fmt, make_console
+from tokenergy.ingest import IngestOptions, load_results, summary_row
+from tokenergy.power import GpuBasis, PowerSpec
+
+GOLDEN = "inferencex/agg/run_20218553330.json"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (80312.4, "80,310"),
+        (8.03e4, "80,300"),
+        (0.000123456, "0.0001235"),
+        (35.8851, "35.89"),
+        (0.05, "0.05"),
+        (12345678.9, "12,350,000"),
+        (-80312.4, "-80,310"),
+        (5.48e15, "5.48e+15"),
+        (0.0, "0"),
+        (1234, "1,234"),
+        (None, "—"),
+    ],
+)
+def test_human_numbers(value: float | int | None, text: str) -> None:
+    assert fmt(value) == text
+
+
+def _render(table: Any, width: int) -> str:
+    buffer = io.StringIO()
+    make_console(file=buffer, width=width).print(table)
+    return buffer.getvalue()
+
+
+def test_a_table_leaves_columns_out_instead_of_cutting_numbers() -> None:
+    columns = [Column("name"), *(Column(f"value {i}", "right", True, drop=i) for i in range(1, 9))]
+    rows = [["model-a", *(fmt(0.012345 * i) for i in range(1, 9))]]
+    text = _render(fitted_table(columns, rows, width=60), 60)
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 60
+    assert "not shown for width: value 5, value 6, value 7," in text  # highest ranks first
+    assert "0.01235" in text  # the kept numbers are whole
+
+
+@pytest.fixture(scope="module")
+def golden_rows(shared_data: Path) -> list[dict[str, Any]]:
+    options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN))
+    ingested = load_results([shared_data / GOLDEN], options)
+    return [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+
+
+@pytest.mark.parametrize("width", [80, 100, 140])
+def test_ingest_table_fits_the_terminal(golden_rows: list[dict[str, Any]], width: int) -> None:
+    text = _render(_table(golden_rows[:5], file_wide_warnings(golden_rows), width), width)
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "J per" in text and "Wh/query" in text and "checks" in text
+
+
+def test_format_wide_warnings_do_not_make_every_row_warn(
+    golden_rows: list[dict[str, Any]],
+) -> None:
+    """InferenceX rows all lack counts and all publish 1/std(TPOT): a property of the file."""
+    wide = file_wide_warnings(golden_rows)
+    assert set(next(iter(wide.values()))) == {"counts_present", "reciprocal_spread"}
+    text = _render(_table(golden_rows, wide, 250), 250)
+    assert " warn " not in text and " pass " in text
+
+
+def test_check_tally_counts_file_wide_warnings_once(
+    cli: Callable[..., Any], shared_data: Path
+) -> None:
+    done = cli("check", str(shared_data / GOLDEN), "--basis", "allin")
+    assert done.code == 0, done.stderr
+    assert "150 results: 0 failed, 0 warnings (+2 on every row of a file)" in done.stdout
+    assert len(done.stdout.strip().splitlines()) == 3
