@@ -10,9 +10,10 @@ lengths actually run. Per deployment two least-squares fits on the same terms,
 predict J per output token = GPUs · P/GPU / TPS_out, and Wh/query = J/output-token × L_out / 3600
 (accelerator boundary, measured basis). A quadratic in ln B follows the saturation of throughput
 and power with batch; L_out separates tasks of different lengths; L_in enters only when measured
-(ML.ENERGY publishes none). Terms are dropped, richest set first, until the design has full rank
-and at least one residual degree of freedom. σ = the residual standard deviation of ln J (n − p
-degrees of freedom) is the surface's own error, drawn with ``--fit-noise``.
+(ML.ENERGY publishes none); a length is used only when it varies ×1.5 or more. Terms are dropped,
+richest set first, until the design has full rank and at least one residual degree of freedom.
+σ = the residual standard deviation of ln J (n − p degrees of freedom) is the surface's own
+error, drawn with ``--fit-noise``.
 
 Library use (e.g. for reconciliation)::
 
@@ -36,6 +37,7 @@ from tokenergy.records import RateBasis, ServingResult
 from tokenergy.units import Basis, Boundary
 
 TERMS = ("ln_batch", "ln_batch_sq", "ln_lout", "ln_lin")
+MIN_LENGTH_SPREAD = 1.5  # max/min of a length below which its slope is noise, not a trend
 # richest first; the first identifiable set (full rank, >= 1 residual dof) is used
 TERM_SETS: tuple[tuple[str, ...], ...] = (
     ("ln_batch", "ln_batch_sq", "ln_lout", "ln_lin"),
@@ -284,8 +286,16 @@ def _terms(
     points: list[CalibrationPoint], has_lin: bool
 ) -> tuple[tuple[str, ...], NDArray[np.float64]]:
     """The richest term set with a full-rank design and a residual degree of freedom."""
+    lengths = {
+        "ln_lout": [p.lout for p in points],
+        "ln_lin": [p.lin or 0.0 for p in points] if has_lin else [],
+    }
+    spread = {
+        name: bool(values) and min(values) > 0 and max(values) / min(values) >= MIN_LENGTH_SPREAD
+        for name, values in lengths.items()
+    }
     for terms in TERM_SETS:
-        if "ln_lin" in terms and not has_lin:
+        if any(term in spread and not spread[term] for term in terms):
             continue
         design = np.array([_features(terms, p.batch, p.lout, p.lin) for p in points])
         count = design.shape[1]
