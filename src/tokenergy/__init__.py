@@ -67,6 +67,11 @@ _EXPORTS: dict[str, str] = {
     "MeterSet": "tokenergy.meters.meterset",
     "Api": "tokenergy.load.client",
     "simulator": "tokenergy.sim.server",
+    # sweep: one server per configuration of a grid
+    "sweep": "tokenergy.sweep.driver",
+    "SweepSpec": "tokenergy.sweep.spec",
+    "SweepResult": "tokenergy.sweep.driver",
+    "SweepHooks": "tokenergy.sweep.driver",
     # records, units, store, errors
     "ServingResult": "tokenergy.records",
     "EnergyMeasurement": "tokenergy.records",
@@ -101,6 +106,9 @@ __all__ = [
     "SensitivityResult",
     "ServingResult",
     "Store",
+    "SweepHooks",
+    "SweepResult",
+    "SweepSpec",
     "ThroughputKind",
     "TokenergyError",
     "Trim",
@@ -125,6 +133,7 @@ __all__ = [
     "rows",
     "sensitivity",
     "simulator",
+    "sweep",
     "to_arrow",
     "to_pandas",
 ]
@@ -192,4 +201,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.records import EnergyMeasurement, ServingResult
     from tokenergy.sim.server import simulator
     from tokenergy.store import Store
+    from tokenergy.sweep.driver import SweepHooks, SweepResult, sweep
+    from tokenergy.sweep.spec import SweepSpec
     from tokenergy.units import Basis, Boundary

@@ -70,7 +70,7 @@ def test_405b_figures_by_hand(llama405: Reconciliation) -> None:
     assert factors["throughput per GPU"] == pytest.approx(2363.0 / 2963.36, rel=1e-3)
     assert factors["lengths"] == pytest.approx(length, rel=1e-9)
 
-    estimated = by_method[Method.ESTIMATED]
+    estimated = next(r for r in llama405.rows if r.figure.source.startswith("estimator: h100x8"))
     assert estimated.figure.basis is Basis.MODELED
     residual = estimated.figure.residual
     assert abs(residual - 1) < 0.01  # Monte Carlo noise of 2e5 draws on the mean
@@ -108,7 +108,9 @@ def test_node_and_facility_need_a_host_share_and_move_figures_outward(
         host_overhead=0.15,
         pue=1.3,
     )
-    by_method = {row.figure.method: row for row in facility.rows}
+    by_method = {
+        row.figure.method: row for row in facility.rows if "calibrated" not in row.figure.source
+    }
     assert facility.reference.figure.pue == 1.3
     converted = by_method[Method.CONVERTED]
     assert converted.figure.basis is Basis.PROVISIONED  # all-in kW/GPU at the facility
@@ -161,3 +163,13 @@ def test_model_spellings(a: str, b: str, same: bool) -> None:
 def test_unknown_model_is_an_error(embedded: list[ServingResult]) -> None:
     with pytest.raises(ConfigError, match="no figure"):
         reconcile("Nonexistent-7B", embedded)
+
+
+def test_calibrated_estimate_leaves_the_reference_out(llama405: Reconciliation) -> None:
+    calibrated = [r for r in llama405.rows if "calibrated" in r.figure.source]
+    assert len(calibrated) == 1
+    row = calibrated[0]
+    assert "7 other measured points" in row.figure.source  # 8 caps on 8×H100, the reference out
+    assert row.figure.batch == llama405.reference.figure.batch == 256
+    assert 0.7 < row.ratio < 1.4
+    assert math.prod(f.ratio for f in row.factors) == pytest.approx(row.ratio, rel=1e-12)

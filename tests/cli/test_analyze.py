@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_cli
 
 from analyze.builders import make_result
 from tokenergy.analyze.frontier import dominates
@@ -28,7 +29,7 @@ def run(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str
     env = dict(os.environ, COLUMNS="200")
     if home is not None:
         env["TOKENERGY_HOME"] = str(home)
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False, env=env)
+    return run_cli(*args, env=env)
 
 
 def run_json(*args: str, home: Path | None = None) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_cli
 
 from tokenergy.sim.server import run_in_thread
 
@@ -20,7 +21,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False)
+    return run_cli(*args)
 
 
 def free_port() -> int:

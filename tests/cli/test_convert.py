@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import run_cli
 from typer.testing import CliRunner
 
 from tokenergy.cli.app import app
@@ -16,7 +17,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False)
+    return run_cli(*args)
 
 
 def test_power_brackets_reproduce_hand_calculation() -> None:

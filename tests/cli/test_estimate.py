@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_cli
 
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
@@ -18,7 +19,7 @@ HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "220"}  # wide enough that rich does not wrap table cells
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False, env=env)
+    return run_cli(*args, env=env)
 
 
 def run_json(*args: str) -> dict[str, Any]:

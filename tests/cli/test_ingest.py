@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from inprocess import run_cli
 
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 GOLDEN = "inferencex/agg/run_20218553330.json"
@@ -20,7 +21,7 @@ ALL_FAILED = (
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, *map(str, args)], capture_output=True, text=True, check=False)
+    return run_cli(*args)
 
 
 def test_golden_row_as_json(shared_data: Path) -> None:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from inprocess import run_cli
 from prometheus_client import start_http_server
 
 from tokenergy.sim.server import run_in_thread
@@ -19,7 +20,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
 
 def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, "bench", *args], capture_output=True, text=True, check=False)
+    return run_cli("bench", *args)
 
 
 def free_port() -> int:

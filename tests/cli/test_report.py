@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from inprocess import run_cli
+
 from analyze.builders import make_result
 from tokenergy.records import EnergyMeasurement
 from tokenergy.units import Basis, Boundary
@@ -15,7 +17,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False)
+    return run_cli(*args)
 
 
 def test_default_report_uses_embedded_data(tmp_path: Path) -> None:

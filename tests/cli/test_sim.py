@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from inprocess import run_cli
 
 from tokenergy.sim.profiles import read_profile
 
@@ -20,7 +21,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([TOKENERGY, *args], capture_output=True, text=True, check=False)
+    return run_cli(*args)
 
 
 def _free_port() -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,21 @@ def test_fast_commands_load_no_heavy_library(argv: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_console_script_runs_a_command_and_maps_bad_input_to_exit_2() -> None:
+    """A smoke test of the installed entry point (the other CLI tests run it in-process)."""
+    tokenergy = str(Path(sys.executable).parent / "tokenergy")
+    ok = subprocess.run(
+        [tokenergy, "convert", "--throughput", "41.8", "--power", "1.5kW", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0 and '"j_per_token"' in ok.stdout, ok.stderr
+    bad = subprocess.run(
+        [tokenergy, "convert", "--throughput", "fast"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "error: --throughput: cannot parse 'fast' as a rate (e.g. '41.8', '1200 tok/s')"
+    ]

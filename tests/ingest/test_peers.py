@@ -266,3 +266,15 @@ def test_yaml_that_is_not_a_result_is_skipped(tmp_path: Path) -> None:
     ingested = load_results([tmp_path])
     assert not ingested.results and not ingested.failed
     assert "YAML" in ingested.skipped[0].reason
+
+
+def test_unknown_json_lines_in_a_directory_are_listed_not_failed(tmp_path: Path) -> None:
+    """A run directory's own log (tokenergy requests.jsonl) travels with results: skipped with a
+    reason inside a directory, an error when named explicitly."""
+    log = tmp_path / "requests.jsonl"
+    log.write_text('{"index": 0, "send_ns": 1}\n{"index": 1, "send_ns": 2}\n')
+    ingested = load_results([tmp_path])
+    assert not ingested.results and not ingested.failed
+    assert "no known result format" in ingested.skipped[0].reason
+    with pytest.raises(IngestError, match="line 1: unknown format"):
+        load_results([log], keep_going=False)

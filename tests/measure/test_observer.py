@@ -55,7 +55,7 @@ def bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 class Bookkeeping:
-    """The simulator's exact energy, sampled against wall time every 10 ms."""
+    """The simulator's exact energy, sampled every 10 ms at the wall time the sim read it."""
 
     def __init__(self, sim: SimHandle) -> None:
         self.sim = sim
@@ -66,14 +66,34 @@ class Bookkeeping:
 
     def _run(self) -> None:
         while not self._stop.wait(0.01):
-            before = time.time()
-            energy_j = self.sim.energy_j()
-            self.t_s.append((before + time.time()) / 2)
-            self.energy_j.append(energy_j)
+            # the sim's own read instant: a busy machine may answer this call late, and a
+            # request-midpoint stamp would then be tens of ms off (several % of a window)
+            snapshot = self.sim.energy()
+            self.t_s.append(snapshot["unix_s"])
+            self.energy_j.append(snapshot["total_energy_j"])
 
     def between(self, start_s: float, end_s: float) -> float:
         at_start, at_end = np.interp([start_s, end_s], self.t_s, self.energy_j)
         return float(at_end - at_start)
+
+    def unresolved_j(self, readings_s: list[float], start_s: float, end_s: float) -> float:
+        """Energy a meter reading at ``readings_s`` cannot see: at each window edge, how far the
+        truth departs from the straight line between the two readings around the edge.
+
+        About zero on a quiet machine. Under CPU contention the sim's energy is a staircase in
+        wall time (event-loop lag is not simulated time: tokenergy/sim/clock.py),
+        so a meter polled every 0.2 s interpolates across steps it never saw.
+        """
+        missed = 0.0
+        for edge in (start_s, end_s):
+            before = max((t for t in readings_s if t <= edge), default=None)
+            after = min((t for t in readings_s if t >= edge), default=None)
+            if before is None or after is None or after <= before:
+                continue
+            e0, e1, at_edge = np.interp([before, after, edge], self.t_s, self.energy_j)
+            line = e0 + (e1 - e0) * (edge - before) / (after - before)
+            missed += abs(float(at_edge - line))
+        return missed
 
     @contextmanager
     def running(self) -> Iterator[Bookkeeping]:
@@ -107,9 +127,14 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
         assert carbon["gco2e_per_query"] == pytest.approx(point["wh_per_query"] * 0.4)
         assert (carbon["carbon_basis"], carbon["carbon_boundary"]) == ("simulated", "accelerator")
         assert point["scope"] == "steady state"
+        timeline = out / f"c{point['config']['concurrency']}" / TIMELINE_FILE
+        with timeline.open() as handle:
+            readings_s = sorted({float(row["t_s"]) for row in csv.DictReader(handle)})
         for scope in (point, point["whole_run_figures"]):
             start_s, end_s = scope["window_unix_s"]
-            assert scope["energy_j"] == pytest.approx(truth.between(start_s, end_s), rel=0.01)
+            exact_j = truth.between(start_s, end_s)
+            allowed_j = 0.01 * exact_j + truth.unresolved_j(readings_s, start_s, end_s)
+            assert abs(scope["energy_j"] - exact_j) <= allowed_j, (scope["energy_j"], exact_j)
             assert scope["wh_per_query"] == pytest.approx(
                 scope["energy_j"] / scope["completed"] / 3600
             )

@@ -31,10 +31,15 @@ async def dcgm_energy_mj(session: aiohttp.ClientSession, url: str) -> int:
     async with session.get(url) as response:
         text = await response.text()
     return sum(
-        int(line.rsplit(" ", 1)[1])
+        int(sample_value(line))
         for line in text.splitlines()
         if line.startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{")
     )
+
+
+def sample_value(line: str) -> str:
+    """The value of an exposition line ``name{labels} value [timestamp_ms]``."""
+    return line.rsplit("}", 1)[1].split()[0]
 
 
 async def http_steady_state(

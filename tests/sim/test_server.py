@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tokenergy.sim.server import SimHandle
 
-from .helpers import post_json, sse_events
+from .helpers import post_json, sample_value, sse_events
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -227,7 +228,9 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
         "Hostname",
     ]
     assert 'modelName="NVIDIA H100 80GB HBM3"' in labels and 'device="nvidia0"' in labels
-    assert energy_line.rsplit(" ", 1)[1].isdigit()  # integer mJ, like dcgm-exporter
+    value, read_ms = energy_line.rsplit("}", 1)[1].split()
+    assert value.isdigit()  # integer mJ, like dcgm-exporter
+    assert abs(int(read_ms) / 1000 - time.time()) < 60  # when it was read (ms since the epoch)
     assert "DCGM_FI_DEV_POWER_USAGE{" in text  # also on /metrics
 
 
@@ -240,7 +243,7 @@ async def test_dcgm_counter_is_the_ledger_to_the_millijoule(sim: SimHandle) -> N
             text = await response.text()
         after = sim.energy()
     counter = next(
-        int(line.rsplit(" ", 1)[1])
+        int(sample_value(line))
         for line in text.splitlines()
         if line.startswith("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{")
     )

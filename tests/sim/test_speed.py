@@ -15,7 +15,7 @@ from tokenergy.sim.engine import Engine, TokenStream
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import load_profile
 from tokenergy.sim.server import run_in_thread
-from tokenergy.sim.turnaround import ClosedLoopHold
+from tokenergy.sim.turnaround import ClosedLoopHold, HoldMode
 
 from .conftest import PROFILE
 from .helpers import closed_loop_j_per_output_token
@@ -24,7 +24,7 @@ MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
 
 async def _j_per_token(speed: float) -> float:
-    with run_in_thread(PROFILE, speed=speed) as sim:
+    with run_in_thread(PROFILE, speed=speed, hold=HoldMode.ON) as sim:
         return await closed_loop_j_per_output_token(
             sim.url, concurrency=8, waves=3, isl=64, osl=32, model=MODEL
         )
@@ -50,6 +50,18 @@ def test_an_arrival_no_freed_slot_owes_marks_an_open_loop() -> None:
     assert hold.open_loop and not hold.should_hold
     hold.idle()
     assert not hold.open_loop
+
+
+def test_hold_modes_on_and_off() -> None:
+    trusting, never = ClosedLoopHold(HoldMode.ON), ClosedLoopHold(HoldMode.OFF)
+    for hold in (trusting, never):
+        hold.arrived()
+        hold.freed()
+        hold.arrived()
+        hold.arrived()  # would mark an open loop in auto mode
+        hold.freed()
+    assert trusting.should_hold and not trusting.open_loop
+    assert not never.should_hold
 
 
 def test_an_expired_hold_waits_for_the_owed_follow_ups() -> None:

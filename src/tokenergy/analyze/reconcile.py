@@ -32,6 +32,7 @@ from tokenergy import catalog, units
 from tokenergy.analyze.modelkey import ModelKey, model_key, normal_precision
 from tokenergy.catalog import DEFAULT_THROUGHPUT_TABLE, catalog_path
 from tokenergy.errors import CatalogError, ConfigError
+from tokenergy.estimate.calibrate import calibration_points, fit_calibrated
 from tokenergy.estimate.distributions import LogNormal, Point
 from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.montecarlo import load_fits, run_estimate
@@ -93,6 +94,7 @@ class Figure:
     lengths: float = 1.0  # J/token multiplier from the figure's lengths to the workload's
     residual: float = 1.0
     length_class: str = ""
+    batch: float | None = None  # concurrency cap of a measured or benchmarked point
     notes: tuple[str, ...] = ()
 
     @property
@@ -300,6 +302,7 @@ def _result_figure(
         "input_len": input_len,
         "output_len": output_len,
         "length_class": _length_class(result),
+        "batch": float(batch) if batch else None,
     }
     if energy is not None and energy.basis is Basis.MEASURED:
         power = result.power_w
@@ -455,6 +458,63 @@ def _estimated_figure(
     return replace(figure, residual=j_per_token / figure.j_per_output_token)
 
 
+def _calibrated_figure(
+    reference: Figure, matched: list[ServingResult], workload: Workload, setting: _Setting
+) -> tuple[Figure | None, str]:
+    """The calibrated estimator (estimate/calibrate.py) for the reference's deployment, fitted on
+    the other measured configurations of that deployment (leave-one-out: the reference's own point
+    is not in the fit), predicted at the reference's batch and the workload's lengths."""
+    points = [
+        p
+        for p in calibration_points(matched)
+        if p.gpu == reference.gpu and p.gpus == reference.gpus
+    ]
+    held_out = [
+        p
+        for p in points
+        if not (
+            p.batch == reference.batch
+            and reference.output_len is not None
+            and math.isclose(p.lout, reference.output_len, rel_tol=1e-9)
+        )
+    ]
+    if len(held_out) < 2 or len(held_out) == len(points) or reference.batch is None:
+        return None, f"fewer than 2 other measured points of {reference.gpus}×{reference.gpu}"
+    surface = fit_calibrated(reference.model, held_out)
+    lin = workload.input_len if "ln_lin" in surface.terms else None
+    prediction = surface.predict(lout=workload.output_len, batch=reference.batch, lin=lin)
+    tdp = _tdp(reference.gpu)
+    per_gpu = prediction.power_per_gpu_w
+    scale, util = (tdp, per_gpu / tdp) if tdp else (per_gpu, 1.0)
+    figure = Figure(
+        method=Method.ESTIMATED,
+        source=f"estimator: calibrated on {len(held_out)} other measured points (leave-one-out)",
+        config=_config(
+            reference.gpus,
+            reference.gpu,
+            None,
+            None,
+            f"batch {reference.batch:g}, {workload.input_len:.0f}/{workload.output_len:.0f}",
+        ),
+        model=reference.model,
+        gpu=reference.gpu,
+        gpus=reference.gpus,
+        boundary=setting.boundary,
+        basis=Basis.MODELED,
+        power_per_gpu_w=scale,
+        utilisation=util,
+        host=reference.host,
+        pue=reference.pue,
+        output_tok_s_per_gpu=prediction.output_tok_s / reference.gpus,
+        input_len=workload.input_len,
+        output_len=workload.output_len,
+        length_class="workload",
+        batch=reference.batch,
+        notes=(f"ln TPS and ln W/GPU on {', '.join(surface.terms) or 'a constant'}",),
+    )
+    return figure, ""
+
+
 def _length_factor(figure: Figure, fit: SurfaceFit | None, workload: Workload) -> Figure:
     """λ = surface(figure's lengths) / surface(workload): J/token moved to the workload."""
     if figure.output_len is None:
@@ -534,7 +594,9 @@ def _candidates(
     gpus: int | None,
     setting: _Setting,
     skipped: list[str],
+    matched: list[ServingResult],
 ) -> list[Figure]:
+    """Measured and converted figures of the results that match; ``matched`` collects those."""
     figures = []
     wanted_gpu = catalog.canonical_gpu(gpu) if gpu else None
     for result in results:
@@ -546,6 +608,7 @@ def _candidates(
             continue
         if gpus is not None and (ident.num_gpus or ident.tp) != gpus:
             continue
+        matched.append(result)
         figure, why = _result_figure(result, setting, gpu)
         if figure is None:
             skipped.append(f"{_source_label(result)}: {why}")
@@ -605,7 +668,8 @@ def reconcile(
     skipped: list[str] = []
     target = boundary or Boundary.ACCELERATOR
     setting = _Setting(target, host_overhead, pue)
-    figures = _candidates(key, wanted_precision, results, gpu, gpus, setting, skipped)
+    matched: list[ServingResult] = []
+    figures = _candidates(key, wanted_precision, results, gpu, gpus, setting, skipped, matched)
     if table_path.lower().endswith(".csv"):
         figures += _table_figures(
             key, wanted_precision, table_path, table_gpu, gpu, gpus, setting, skipped
@@ -633,6 +697,12 @@ def reconcile(
     if not figures:
         raise ConfigError(f"no figure found for model {model!r}", field="model")
     reference, choice = _reference(figures)
+    if estimate and reference.method is Method.MEASURED:
+        calibrated, why = _calibrated_figure(reference, matched, workload, setting)
+        if calibrated is not None:
+            figures.append(calibrated)
+        else:
+            notes.append(f"no calibrated estimate: {why}")
     figures.sort(key=lambda f: (list(Method).index(f.method), f.j_per_output_token))
     rows = [_row(f, reference, workload) for f in figures]
     notes.extend(sorted(set(skipped))[:10])

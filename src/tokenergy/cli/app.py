@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("tokenergy.cli.report", "report_command"),
     "reconcile": ("tokenergy.cli.reconcile", "reconcile_command"),
     "bench": ("tokenergy.cli.bench", "bench_command"),
+    "sweep": ("tokenergy.cli.sweep", "sweep_command"),
     "sim": ("tokenergy.cli.sim", "app"),
 }
 

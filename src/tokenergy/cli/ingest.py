@@ -57,7 +57,6 @@ from tokenergy.ingest import (
 )
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.records import LengthSampler
-from tokenergy.store import Store
 
 
 class OutputFormat(StrEnum):
@@ -482,6 +481,8 @@ def ingest_command(
         for note in _file_notes(wide, counts):
             err_console.print("note: ", note, sep="", highlight=False, soft_wrap=True)
     if save:
+        from tokenergy.store import Store  # DuckDB, pyarrow, aiohttp: 1–3 s, only for --save
+
         store = Store()
         added = sum(store.add(result).added for result in ingested.results)
         err_console.print(f"stored {added} new of {len(ingested.results)} results in {store.home}")

@@ -15,6 +15,7 @@ from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
+from tokenergy.sim.turnaround import HoldMode
 
 app = typer.Typer(
     help="A simulated OpenAI-compatible LLM server with a calibrated timing and power model.",
@@ -48,6 +49,12 @@ def serve_command(
         help="Batch cap, vLLM's max_num_seqs (default: profile).",
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of EOS draws, faults and GPU UUIDs."),
+    closed_loop_hold: HoldMode = typer.Option(
+        HoldMode.AUTO,
+        "--closed-loop-hold",
+        help="Hold the next step (no simulated time) for a closed-loop client's next request: "
+        "auto (detects open loops), on, off.",
+    ),
 ) -> None:
     """Serve until interrupted. Every response is labelled simulated."""
     from aiohttp import web  # heavy imports only for this command
@@ -65,6 +72,7 @@ def serve_command(
         seed=seed,
         num_gpus=gpus,
         max_num_seqs=max_num_seqs,
+        hold=closed_loop_hold,
     )
     console.print(
         styled("tokenergy-sim", "bold"),

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tokenergy.ingest.common import canonical_gpu, model_key
+from tokenergy.ingest.common import canonical_gpu, model_key, nvidia_stats
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
@@ -46,14 +46,6 @@ from tokenergy.units import Basis, Boundary
 
 _MS = 1e-3
 _SUMMARY = "profile_export_aiperf.json"
-_STAT_KEYS = {
-    "mean": "avg",
-    "median": "p50",
-    "std": "std",
-    "p90": "p90",
-    "p95": "p95",
-    "p99": "p99",
-}
 # CSV display names → summary JSON keys (only those read here)
 _CSV_NAMES = {
     "Benchmark Duration (sec)": "benchmark_duration",
@@ -174,10 +166,7 @@ def _stats(
     entry = data.get(key)
     if not isinstance(entry, Mapping):
         return None
-    values = {ours: _stat(reader, data, key, theirs) for ours, theirs in _STAT_KEYS.items()}
-    if all(v is None for v in values.values()):
-        return None
-    return MetricStats(**{k: None if v is None else v * scale for k, v in values.items()})
+    return nvidia_stats(RowReader(entry, reader.source, from_text=True), scale)
 
 
 def _whole(reader: RowReader, data: Mapping[str, Any], key: str) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 
 from tokenergy.ingest.options import IngestOptions
@@ -36,7 +36,8 @@ class Finding:
     detail: str
 
     def to_dict(self) -> dict[str, str]:
-        return {k: str(v) for k, v in asdict(self).items()}
+        """JSON-ready (``dataclasses.asdict`` deep-copies and cost 18 % of a large ingest)."""
+        return {"name": self.name, "status": self.status.value, "detail": self.detail}
 
 
 def _rel(a: float, b: float) -> float:

@@ -32,6 +32,27 @@ def metric_stats(
     return MetricStats(**values)
 
 
+_NVIDIA_STATS = {
+    "mean": "avg",
+    "median": "p50",
+    "std": "std",
+    "p90": "p90",
+    "p95": "p95",
+    "p99": "p99",
+}
+
+
+def nvidia_stats(entry: RowReader, scale: float = 1.0) -> MetricStats | None:
+    """A ``{avg, p50, std, p90, p95, p99, …}`` metric object (AIPerf, GenAI-Perf) as MetricStats
+    scaled (ms → s); None when it holds none of them."""
+    values = {
+        ours: entry.optional_number(theirs, minimum=None) for ours, theirs in _NVIDIA_STATS.items()
+    }
+    if all(v is None for v in values.values()):
+        return None
+    return MetricStats(**{k: None if v is None else v * scale for k, v in values.items()})
+
+
 _HF_CACHE = re.compile(r"models--(?P<org>[^/]+?)--(?P<name>[^/]+)")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from tokenergy.ingest.common import model_key
+from tokenergy.ingest.common import model_key, nvidia_stats
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import register
@@ -39,14 +39,6 @@ from tokenergy.records import (
 from tokenergy.units import Basis, Boundary
 
 _MS = 1e-3
-_STAT_KEYS = {
-    "mean": "avg",
-    "median": "p50",
-    "std": "std",
-    "p90": "p90",
-    "p95": "p95",
-    "p99": "p99",
-}
 
 
 @register
@@ -81,12 +73,7 @@ def _avg(reader: RowReader, key: str) -> float | None:
 
 def _stats(reader: RowReader, key: str, scale: float) -> MetricStats | None:
     entry = _entry(reader, key)
-    if entry is None:
-        return None
-    values = {ours: entry.optional_number(theirs) for ours, theirs in _STAT_KEYS.items()}
-    if all(v is None for v in values.values()):
-        return None
-    return MetricStats(**{k: None if v is None else v * scale for k, v in values.items()})
+    return None if entry is None else nvidia_stats(entry, scale)
 
 
 def _gpu_power(reader: RowReader) -> tuple[float | None, int]:

@@ -36,6 +36,9 @@ class JsonLinesAdapter:
         for index, line in enumerate(data):
             where = f"line {index + 1}"
             adapter = _line_adapter(line, document)
+            if adapter is None and index == 0 and not document.explicit:
+                # logs travel with results (tokenergy's requests.jsonl): listed, not an error
+                raise NotResults("JSON lines of no known result format")
             if adapter is None:
                 shape = ", ".join(sorted(line)[:6]) if isinstance(line, dict) else "not an object"
                 raise IngestError(f"unknown format ({shape})", file=document.name, field=where)

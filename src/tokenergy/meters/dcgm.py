@@ -18,6 +18,7 @@ from tokenergy.meters.dcgm_fields import (
     ENERGY_METRIC,
     LIMIT_METRIC,
     POWER_METRIC,
+    Sample,
     device_info,
     device_key,
     http_get,
@@ -27,14 +28,22 @@ from tokenergy.meters.registry import register
 from tokenergy.meters.selector import Selector, parse_selector
 
 
-def _named(
-    samples: Iterable[tuple[str, dict[str, str], float]], metric: str, selector: Selector
-) -> dict[str, tuple[dict[str, str], float]]:
+def _named(samples: Iterable[Sample], metric: str, selector: Selector) -> dict[str, Sample]:
     return {
-        device_key(labels): (labels, value)
-        for name, labels, value in samples
-        if name in (metric, f"{metric}_total") and selector.matches(labels)
+        device_key(sample.labels): sample
+        for sample in samples
+        if sample.name in (metric, f"{metric}_total") and selector.matches(sample.labels)
     }
+
+
+def _read_at(sample: Sample | None, sent_s: float, received_s: float) -> float:
+    """When a value was read: the exporter's own timestamp if it lies inside our request (so
+    the two clocks agree), exact however slowly the answer came back; else the request's middle.
+    """
+    stamp = None if sample is None else sample.unix_s
+    if stamp is not None and sent_s - 0.001 <= stamp <= received_s + 0.001:  # ms resolution
+        return stamp
+    return (sent_s + received_s) / 2
 
 
 @register
@@ -82,7 +91,7 @@ class DcgmMeter(PollingMeter):
     def method(self) -> str:
         return "dcgm-counter" if self._has_counter else "dcgm-power-trapezoid"
 
-    def _scrape(self) -> list[tuple[str, dict[str, str], float]]:
+    def _scrape(self) -> list[Sample]:
         return parse_exposition(http_get(self.url, self.where), self.url, self.where)
 
     def open(self) -> list[DeviceInfo]:
@@ -102,22 +111,24 @@ class DcgmMeter(PollingMeter):
         found = energy or power
         self._devices = sorted(found)
         return [
-            device_info(found[key][0], limits[key][1] if key in limits else None)
+            device_info(found[key].labels, limits[key].value if key in limits else None)
             for key in self._devices
         ]
 
     def read(self) -> dict[str, Reading]:
         sent_s = now_s()
         samples = self._scrape()
-        t_s = (sent_s + now_s()) / 2  # the exporter answered somewhere inside the request
+        received_s = now_s()
         energy = _named(samples, ENERGY_METRIC, self.selector)
         power = _named(samples, POWER_METRIC, self.selector)
         readings = {}
         for key in self._devices:
-            energy_mj = energy[key][1] if self._has_counter and key in energy else None
-            power_w = power[key][1] if key in power else None
-            if energy_mj is None and power_w is None:
+            counter = energy.get(key) if self._has_counter else None
+            gauge = power.get(key)
+            if counter is None and gauge is None:
                 continue  # missing from this scrape: a gap the window rules will judge
-            energy_j = None if energy_mj is None else energy_mj / 1000.0
+            t_s = _read_at(counter or gauge, sent_s, received_s)
+            energy_j = None if counter is None else counter.value / 1000.0
+            power_w = None if gauge is None else gauge.value
             readings[key] = Reading(t_s, energy_j=energy_j, power_w=power_w)
         return readings

@@ -8,6 +8,7 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
+from typing import NamedTuple
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -60,11 +61,25 @@ def http_get(url: str, where: str) -> str:
     return body
 
 
-def parse_exposition(text: str, url: str, where: str) -> list[tuple[str, dict[str, str], float]]:
-    """(metric name, labels, value) of every sample in a Prometheus text exposition."""
+class Sample(NamedTuple):
+    """One exposition sample; ``unix_s`` is its own timestamp when the exporter wrote one."""
+
+    name: str
+    labels: dict[str, str]
+    value: float
+    unix_s: float | None = None
+
+
+def parse_exposition(text: str, url: str, where: str) -> list[Sample]:
+    """Every sample of a Prometheus text exposition, with its timestamp if it has one."""
     try:
         return [
-            (sample.name, dict(sample.labels), float(sample.value))
+            Sample(
+                sample.name,
+                dict(sample.labels),
+                float(sample.value),
+                None if sample.timestamp is None else float(sample.timestamp),
+            )
             for family in text_string_to_metric_families(text)
             for sample in family.samples
         ]

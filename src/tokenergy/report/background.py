@@ -30,9 +30,6 @@ class Background:
             self._futures = {name: executor.submit(job) for name, job in jobs.items()}
             executor.shutdown(wait=False)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._futures
-
     def result(self, name: str) -> Any:
         future = self._futures.get(name)
         return None if future is None else future.result()

@@ -13,10 +13,6 @@ DASH = "—"
 _PREFIXES = ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 
 
-def finite(value: float | int | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
 def sig(value: float | int | None, digits: int = 3) -> str:
     """``digits`` significant digits in positional notation: 0.000421, 0.123, 12.3, 1,234."""
     if value is None or not math.isfinite(value):

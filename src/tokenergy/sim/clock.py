@@ -24,7 +24,6 @@ class SimClock:
         self._wall_start_s = self._anchor_wall_s
         self._cap_s: float | None = None  # busy: end of the current (or just finished) step
         self._step_wall_s = 0.0
-        self.behind_s = 0.0  # wall seconds the current step's end is already past
 
     def now_s(self) -> float:
         """Current simulated time in seconds since the sim started."""
@@ -57,9 +56,7 @@ class SimClock:
         self._step_wall_s = duration_s / self.speed
         self._anchor_sim_s, self._anchor_wall_s = start_s, wall_start_s
         self._cap_s = start_s + duration_s
-        ahead_s = wall_start_s + self._step_wall_s - wall_now_s
-        self.behind_s = max(0.0, -ahead_s)
-        return start_s, max(0.0, ahead_s)
+        return start_s, max(0.0, wall_start_s + self._step_wall_s - wall_now_s)
 
     @property
     def busy(self) -> bool:

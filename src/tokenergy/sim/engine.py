@@ -26,13 +26,7 @@ from typing import NamedTuple
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile
-from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold
-
-# Far behind schedule (by more than BEHIND_S wall), steps run back to back for up to
-# MAX_UNYIELDED_S before the server writes: a write then carries several steps' tokens instead of
-# one send per token per step. On schedule, every step's tokens are written at its end.
-BEHIND_S = 0.01
-MAX_UNYIELDED_S = 0.002
+from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold, HoldMode
 
 
 class TokenEvent(NamedTuple):
@@ -115,10 +109,9 @@ class Engine:
         profile: Profile,
         clock: SimClock,
         ledger: EnergyLedger,
-        max_unyielded_s: float = MAX_UNYIELDED_S,
+        hold: HoldMode = HoldMode.AUTO,
     ) -> None:
         self.profile = profile
-        self.max_unyielded_s = max_unyielded_s
         self.clock = clock
         self.ledger = ledger
         self.stats = EngineStats()
@@ -126,7 +119,7 @@ class Engine:
         self._running: list[Sequence] = []
         self._kv_used = 0  # tokens in the KV cache of running sequences
         self._aborts = 0  # aborted sequences not yet dropped
-        self._hold = ClosedLoopHold()
+        self._hold = ClosedLoopHold(hold)
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self.on_finish: Callable[[Sequence, float], None] | None = None
@@ -184,7 +177,6 @@ class Engine:
         if start_delay_s > 0:
             await asyncio.sleep(self.clock.wall_delay_s(start_delay_s))
         self._ready.set()
-        yielded_wall_s = time.monotonic()
         while True:
             idle_since_wall_s = (
                 await self._wait_for_turnaround() if self._hold.should_hold else None
@@ -202,12 +194,7 @@ class Engine:
             earliest_s = 0.0 if self.clock.busy else min(item.seq.arrival_s for item in plan)
             start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
-            if (
-                self.clock.behind_s < BEHIND_S
-                or time.monotonic() - yielded_wall_s >= self.max_unyielded_s
-            ):
-                await asyncio.sleep(sleep_s)
-                yielded_wall_s = time.monotonic()
+            await asyncio.sleep(sleep_s)  # every step's tokens are written at its end
             self._complete(plan, self.clock.end_step())
 
     async def _wait_for_turnaround(self) -> float | None:

@@ -129,23 +129,31 @@ class GpuReading:
     gpu: SimGpu
     energy_mj: int  # counter since boot
     power_w: float
+    unix_ms: int  # when the values were read: the sample timestamp of the exposition
 
 
 def render_dcgm(readings: Sequence[GpuReading], hostname: str) -> str:
-    """dcgm-exporter text: HELP/TYPE lines as its default counters CSV, labels in its order."""
+    """dcgm-exporter text: HELP/TYPE lines as its default counters CSV, labels in its order.
+
+    Each sample carries the instant it was read (the exposition format's optional timestamp, in
+    ms): dcgm-exporter omits it, but with it a scraper knows exactly when the counter had that
+    value, however late the answer reaches it on a busy machine.
+    """
     lines = [
         "# HELP DCGM_FI_DEV_POWER_USAGE Power draw (in W).",
         "# TYPE DCGM_FI_DEV_POWER_USAGE gauge",
     ]
     lines += [
-        f"DCGM_FI_DEV_POWER_USAGE{{{_labels(r.gpu, hostname)}}} {r.power_w:.6f}" for r in readings
+        f"DCGM_FI_DEV_POWER_USAGE{{{_labels(r.gpu, hostname)}}} {r.power_w:.6f} {r.unix_ms}"
+        for r in readings
     ]
     lines += [
         "# HELP DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION Total energy consumption since boot (in mJ).",
         "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter",
     ]
     lines += [
-        f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{{_labels(r.gpu, hostname)}}} {r.energy_mj}"
+        f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{{_labels(r.gpu, hostname)}}} {r.energy_mj} "
+        f"{r.unix_ms}"
         for r in readings
     ]
     return "\n".join(lines) + "\n"

@@ -51,6 +51,7 @@ from tokenergy.sim.responses import (
     stream_choice,
     text_completion,
 )
+from tokenergy.sim.turnaround import HoldMode
 
 SIMULATED_HEADER = "x-tokenergy-simulated"
 OWNED_BY = "tokenergy-sim"
@@ -70,6 +71,7 @@ class SimServer:
         num_gpus: int | None = None,
         max_num_seqs: int | None = None,
         hostname: str | None = None,
+        hold: HoldMode = HoldMode.AUTO,
     ) -> None:
         if max_num_seqs is not None:
             profile = with_max_num_seqs(profile, max_num_seqs)
@@ -81,7 +83,7 @@ class SimServer:
         self.clock = SimClock(speed)
         self.ledger = EnergyLedger(profile.power, gpus)
         self.gpus = make_gpus(gpus, profile.gpu_model_name, profile.power.idle_w, seed)
-        self.engine = Engine(profile, self.clock, self.ledger)
+        self.engine = Engine(profile, self.clock, self.ledger, hold=hold)
         self._registry = vllm_registry(self.engine, profile.model, speed)
         self._requests = 0
         self._engine_task: asyncio.Task[None] | None = None
@@ -127,11 +129,13 @@ class SimServer:
 
     def energy_snapshot(self) -> dict[str, Any]:
         """The sim's exact bookkeeping: per-GPU energy since start and the counter it shows."""
+        read_unix_s = time.time()  # the instant the ledger is read (wall clock, as meters use)
         now_s = self.clock.now_s()
         energy_j = self.ledger.energy_j(now_s)
         busy_s, idle_s = self.ledger.busy_idle_s(now_s)
         return {
             "simulated": True,
+            "unix_s": read_unix_s,
             "speed": self.clock.speed,
             "sim_time_s": now_s,
             "wall_time_s": self.clock.wall_elapsed_s(),
@@ -153,9 +157,10 @@ class SimServer:
         }
 
     def _readings(self) -> list[GpuReading]:
+        read_ms = round(time.time() * 1000)
         energy_j = self.ledger.energy_j(self.clock.now_s())
         return [
-            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w)
+            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms)
             for gpu in self.gpus
         ]
 
@@ -520,6 +525,7 @@ def run_in_thread(
     seed: int = 0,
     num_gpus: int | None = None,
     max_num_seqs: int | None = None,
+    hold: HoldMode = HoldMode.AUTO,
 ) -> SimHandle:
     """Start a simulator on a background thread; use as a context manager or call .stop()."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
@@ -531,6 +537,7 @@ def run_in_thread(
         seed=seed,
         num_gpus=num_gpus,
         max_num_seqs=max_num_seqs,
+        hold=hold,
     )
     return SimHandle(server, host, port).start()
 

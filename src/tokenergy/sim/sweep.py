@@ -18,6 +18,7 @@ from tokenergy.sim.clock import SimClock
 from tokenergy.sim.engine import Engine, TokenStream
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile, with_max_num_seqs
+from tokenergy.sim.turnaround import HoldMode
 
 _AS_FAST_AS_POSSIBLE = 1e9  # simulated seconds per wall second: steps never sleep
 
@@ -49,7 +50,7 @@ async def _sweep(
     capped = with_max_num_seqs(profile, max_num_seqs)
     clock = SimClock(_AS_FAST_AS_POSSIBLE)
     ledger = EnergyLedger(capped.power, capped.num_gpus)
-    engine = Engine(capped, clock, ledger, max_unyielded_s=0.0)  # the ledger stays in step
+    engine = Engine(capped, clock, ledger, hold=HoldMode.ON)  # its clients are a closed loop
     runner = asyncio.create_task(engine.run())
     lengths = iter(output_lengths(osl, num_requests, seed))
     first_tokens: list[float] = []
