@@ -165,11 +165,13 @@ def test_unknown_model_is_an_error(embedded: list[ServingResult]) -> None:
         reconcile("Nonexistent-7B", embedded)
 
 
-def test_calibrated_estimate_leaves_the_reference_out(llama405: Reconciliation) -> None:
-    calibrated = [r for r in llama405.rows if "calibrated" in r.figure.source]
+def test_calibrated_estimate_leaves_the_reference_out(embedded: list[ServingResult]) -> None:
+    result = reconcile("Llama-3.1-405B", embedded, gpu="H100", precision="fp8", calibrated=True)
+    assert result.reference.figure.batch == 256
+    calibrated = [r for r in result.rows if "calibrated" in r.figure.source]
     assert len(calibrated) == 1
     row = calibrated[0]
-    assert "7 other measured points" in row.figure.source  # 8 caps on 8×H100, the reference out
-    assert row.figure.batch == llama405.reference.figure.batch == 256
+    assert "7 other points" in row.figure.source  # 8 caps on 8×H100, the reference left out
+    assert row.figure.batch == 256
     assert 0.7 < row.ratio < 1.4
     assert math.prod(f.ratio for f in row.factors) == pytest.approx(row.ratio, rel=1e-12)

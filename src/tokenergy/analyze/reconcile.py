@@ -435,7 +435,7 @@ def _estimated_figure(
             node.gpu,
             None,
             None,
-            f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed, {node.method}",
+            f"{workload.input_len:.0f}/{workload.output_len:.0f} fixed",
         ),
         model=fit.model,
         gpu=node.gpu,
@@ -451,8 +451,8 @@ def _estimated_figure(
         output_len=workload.output_len,
         length_class="workload",
         notes=(
-            f"mean of {ESTIMATE_SAMPLES:,} draws (seed {seed}); u lognormal P5–P95 "
-            f"{defaults.util.quantile(0.05):.2g}–{defaults.util.quantile(0.95):.2g}",
+            f"power: {node.method}; mean of {ESTIMATE_SAMPLES:,} draws (seed {seed}); u lognormal "
+            f"P5–P95 {defaults.util.quantile(0.05):.2g}–{defaults.util.quantile(0.95):.2g}",
         ),
     )
     return replace(figure, residual=j_per_token / figure.j_per_output_token)
@@ -488,7 +488,7 @@ def _calibrated_figure(
     scale, util = (tdp, per_gpu / tdp) if tdp else (per_gpu, 1.0)
     figure = Figure(
         method=Method.ESTIMATED,
-        source=f"estimator: calibrated on {len(held_out)} other measured points (leave-one-out)",
+        source=f"calibrated: {len(held_out)} other points",
         config=_config(
             reference.gpus,
             reference.gpu,
@@ -510,7 +510,10 @@ def _calibrated_figure(
         output_len=workload.output_len,
         length_class="workload",
         batch=reference.batch,
-        notes=(f"ln TPS and ln W/GPU on {', '.join(surface.terms) or 'a constant'}",),
+        notes=(
+            f"calibrated estimator fitted leave-one-out on {len(held_out)} other measured "
+            f"configurations; ln TPS and ln W/GPU on {', '.join(surface.terms) or 'a constant'}",
+        ),
     )
     return figure, ""
 
@@ -639,6 +642,7 @@ def reconcile(
     table: str | None = None,
     table_gpu: str | None = None,
     estimate: bool = True,
+    calibrated: bool = False,
     all_points: bool = False,
     seed: int = 0,
 ) -> Reconciliation:
@@ -650,10 +654,12 @@ def reconcile(
     FP8 table; a table without a ``gpu`` column needs ``table_gpu``). ``gpu``/``gpus``/``precision``
     filter measured and converted figures. The reference is the measured figure with the least
     J/output token (a concurrency sweep's saturated point); without measurements, a converted one,
-    else the estimate. The workload defaults to the reference's lengths (500 input tokens when
-    unknown). ``boundary`` defaults to the reference's (accelerator for measured GPU energy);
-    node and facility need ``host_overhead``; facility uses ``pue`` for measured and nameplate
-    figures (default 1.212, the estimator's median) and all-in kW/GPU for converted ones.
+    else the estimate. ``calibrated`` adds the calibrated estimator's leave-one-out prediction of
+    the reference's deployment (``estimate/calibrate.py``). The workload defaults to the
+    reference's lengths (500 input tokens when unknown). ``boundary`` defaults to accelerator
+    (where measured GPU energy lives); node and facility need ``host_overhead``; facility uses
+    ``pue`` for measured and nameplate figures (default 1.212, the estimator's median) and all-in
+    kW/GPU for converted ones.
     """
     key = model_key(model)
     if not key.core:
@@ -697,7 +703,7 @@ def reconcile(
     if not figures:
         raise ConfigError(f"no figure found for model {model!r}", field="model")
     reference, choice = _reference(figures)
-    if estimate and reference.method is Method.MEASURED:
+    if calibrated and reference.method is Method.MEASURED:
         calibrated, why = _calibrated_figure(reference, matched, workload, setting)
         if calibrated is not None:
             figures.append(calibrated)

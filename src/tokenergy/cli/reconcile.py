@@ -57,6 +57,9 @@ def reconcile_command(
     ),
     table_gpu: str | None = typer.Option(None, "--table-gpu", help="GPU of --table's rows."),
     no_estimate: bool = typer.Option(False, "--no-estimate", help="Leave the estimate out."),
+    calibrated: bool = typer.Option(
+        False, "--calibrated", help="Add a calibrated estimate (leave-one-out on measurements)."
+    ),
     no_store: bool = typer.Option(False, "--no-store", help="Leave stored bench runs out."),
     all_points: bool = typer.Option(
         False, "--all-points", help="Every point, not one per configuration."
@@ -98,6 +101,7 @@ def reconcile_command(
         table=str(table) if table is not None else None,
         table_gpu=table_gpu,
         estimate=not no_estimate,
+        calibrated=calibrated,
         all_points=all_points,
         seed=seed,
         **extra,
