@@ -93,7 +93,7 @@ def test_best_table_and_gpu_filter(chat: Path, raw: list[dict[str, Any]]) -> Non
     assert answer["gpu"] == "H100" and answer["energy_per_token_j"] == pytest.approx(want)
     done = run("best", str(chat), "--max-itl", "50ms")
     assert done.returncode == 0, done.stderr
-    assert "least energy under median_itl_s <= 50ms" in done.stdout
+    assert "least energy under median ITL ≤ 50 ms" in done.stdout
     assert "Llama-3.1-8B-Instruct" in done.stdout
 
 

@@ -103,3 +103,23 @@ def test_bad_config_files_are_one_line_errors(
     done = cli("bench", "http://127.0.0.1:9", "--concurrency", "1", "--config", str(config))
     assert done.code == 2, done.stderr
     assert needle in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_progress_lines_when_not_a_terminal_and_quiet(
+    cli: Cli, sim: SimHandle, tmp_path: Path
+) -> None:
+    """Issue 12 item 4: a log gets a line every N seconds (with live J/token when metered)."""
+    args = (
+        "bench", sim.url, "--concurrency", "1", "--num-prompts", "12", "--isl", "32",
+        "--osl", "64", "--meter", f"dcgm:{sim.dcgm_url}?interval=0.05s", "--idle-seconds", "0",
+        "--min-window", "0.01",
+    )  # fmt: skip
+    done = cli(*args, "--progress-every", "0.2", "--out", str(tmp_path / "loud"))
+    assert done.code == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("c=1: ")]
+    assert lines, done.stderr
+    assert "/12 requests" in lines[-1] and "output tok/s" in lines[-1]
+    assert any("J/output token so far" in line for line in lines), lines
+    quiet = cli(*args, "--progress-every", "0.2", "--quiet", "--out", str(tmp_path / "quiet"))
+    assert quiet.code == 0, quiet.stderr
+    assert not [line for line in quiet.stderr.splitlines() if line.startswith("c=1: ")]

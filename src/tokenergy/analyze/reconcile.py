@@ -704,9 +704,9 @@ def reconcile(
         raise ConfigError(f"no figure found for model {model!r}", field="model")
     reference, choice = _reference(figures)
     if calibrated and reference.method is Method.MEASURED:
-        calibrated, why = _calibrated_figure(reference, matched, workload, setting)
-        if calibrated is not None:
-            figures.append(calibrated)
+        fitted, why = _calibrated_figure(reference, matched, workload, setting)
+        if fitted is not None:
+            figures.append(fitted)
         else:
             notes.append(f"no calibrated estimate: {why}")
     figures.sort(key=lambda f: (list(Method).index(f.method), f.j_per_output_token))

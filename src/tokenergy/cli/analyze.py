@@ -16,6 +16,7 @@ from tokenergy.analyze.frontier import GroupFrontier, frontiers
 from tokenergy.analyze.slo import Choice, Constraint, latency_bounds, slo_constraints
 from tokenergy.analyze.table import (
     AnalysisRow,
+    Better,
     Metric,
     check_columns,
     metric,
@@ -23,7 +24,7 @@ from tokenergy.analyze.table import (
 from tokenergy.api import Comparison, best_under, compare
 from tokenergy.cli.flags import as_flags
 from tokenergy.cli.paths import output_file, writing
-from tokenergy.cli.render import console, fmt, print_json, warn
+from tokenergy.cli.render import Column, console, fitted_table, fmt, print_json, warn
 from tokenergy.cli.sources import (
     BASIS_OPTION,
     INCLUDE_INVALID_OPTION,
@@ -96,6 +97,15 @@ def _value(metric_: Metric, value: float | None) -> str:
 
 def _heading(metric_: Metric) -> str:
     return f"{metric_.label} ({'ms' if metric_.unit == 's' else metric_.unit})"
+
+
+def _bound_text(constraint: Constraint) -> str:
+    """'median ITL ≤ 50 ms' for tables (JSON keeps the column form 'median_itl_s <= 50ms')."""
+    metric_ = constraint.metric
+    op = "≤" if metric_.better is Better.LOWER else "≥"
+    if metric_.unit == "s":
+        return f"{metric_.label} {op} {fmt(constraint.bound * 1000)} ms"
+    return f"{metric_.label} {op} {fmt(constraint.bound)} {metric_.unit}"
 
 
 # --- frontier -------------------------------------------------------------------------------
@@ -249,35 +259,44 @@ def _pct(value: float | None) -> str:
 
 
 def _best_table(choices: list[Choice], constraints: list[Constraint], energy: Metric) -> Table:
-    table = Table(title="least energy under " + " and ".join(c.text for c in constraints))
-    table.add_column("group")
-    table.add_column("chosen")
-    for heading in (f"{energy.column}", "Wh/query", *[_heading(c.metric) for c in constraints]):
-        table.add_column(heading, justify="right")
-    table.add_column("runner-up (energy)")
-    table.add_column("SLO cost", justify="right")
-    table.add_column("feasible", justify="right")
+    columns = [
+        Column("group"),
+        Column("chosen"),
+        Column(_heading(energy), "right", numeric=True),
+        Column("energy per query (Wh)", "right", numeric=True, drop=2),
+        *[Column(_heading(c.metric), "right", numeric=True, drop=3) for c in constraints],
+        Column("runner-up (energy)", drop=4),
+        Column("SLO cost", "right", numeric=True, drop=1),
+        Column("feasible", "right", numeric=True, drop=5),
+    ]
+    rows: list[list[str]] = []
     for choice in choices:
         row, runner = choice.chosen, choice.runner_up
         feasible = f"{choice.feasible}/{choice.candidates}"
         if row is None:
             blanks = ["—"] * (2 + len(constraints))
-            table.add_row(
-                _group_text(choice.key), "none meets the SLO", *blanks, "—", "—", feasible
+            rows.append(
+                [_group_text(choice.key), "none meets the SLO", *blanks, "—", "—", feasible]
             )
             continue
-        table.add_row(
-            _group_text(choice.key),
-            row.config_label,
-            fmt(row.get(energy.column)),
-            fmt(row.wh_per_query),
-            *[_value(c.metric, row.get(c.metric.column)) for c in constraints],
-            f"{runner.config_label} ({fmt(runner.get(energy.column))})" if runner else "—",
-            _pct(choice.slo_cost(energy)),
-            feasible,
+        rows.append(
+            [
+                _group_text(choice.key),
+                row.config_label,
+                fmt(row.get(energy.column)),
+                fmt(row.wh_per_query),
+                *[_value(c.metric, row.get(c.metric.column)) for c in constraints],
+                f"{runner.config_label} ({fmt(runner.get(energy.column))})" if runner else "—",
+                _pct(choice.slo_cost(energy)),
+                feasible,
+            ]
         )
-    table.caption = "SLO cost: chosen energy vs the group's unconstrained minimum; --json for all"
-    return table
+    return fitted_table(
+        columns,
+        rows,
+        title="least energy under " + " and ".join(_bound_text(c) for c in constraints),
+        caption="SLO cost: chosen energy vs the group's unconstrained minimum; --json for all",
+    )
 
 
 # --- compare --------------------------------------------------------------------------------
@@ -344,34 +363,33 @@ def compare_command(
 
 def _compare_table(result: Comparison, by: str) -> Table:
     cases, summary, base, cand = result.cases, result.summary, result.baseline, result.candidate
-    unit = result.energy.column
-    table = Table(title=f"{cand} vs {base} ({by}) at matched latency")
-    for column in (
-        "group",
-        "constraint",
-        "baseline",
-        "candidate",
-        f"{base} {unit}",
-        f"{cand} {unit}",
-        "energy change",
-    ):
-        table.add_column(
-            column,
-            justify="right" if column.endswith(unit) or column == "energy change" else "left",
-        )
-    for case in cases:
-        table.add_row(
+    energy = _heading(result.energy)
+    columns = [
+        Column("group"),
+        Column("latency bound"),
+        Column(f"{base} configuration", drop=2),
+        Column(f"{cand} configuration", drop=1),
+        Column(f"{base}: {energy}", "right", numeric=True),
+        Column(f"{cand}: {energy}", "right", numeric=True),
+        Column("energy change", "right", numeric=True),
+    ]
+    rows = [
+        [
             _group_text(case.key),
-            case.constraint.text,
+            _bound_text(case.constraint),
             case.baseline.config_label,
             case.candidate.config_label,
             fmt(case.baseline_energy),
             fmt(case.candidate_energy),
             _pct(case.energy_change),
-        )
-    table.caption = (
+        ]
+        for case in cases
+    ]
+    caption = (
         f"{cand} uses less energy in {summary.wins} of {summary.cases} cases; "
         f"median {_pct(summary.median_change)}, "
         f"range {_pct(summary.min_change)} … {_pct(summary.max_change)}"
     )
-    return table
+    return fitted_table(
+        columns, rows, title=f"{cand} vs {base} ({by}) at matched latency", caption=caption
+    )

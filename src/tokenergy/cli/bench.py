@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
-import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from tokenergy import units
@@ -24,10 +23,11 @@ from tokenergy.cli.configfile import load_config, parse_metadata, save_config
 from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_dir
+from tokenergy.cli.progress import BenchProgress
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
 from tokenergy.footprint import Grid
-from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api, RequestRecord
+from tokenergy.load.client import DEFAULT_REQUEST_TIMEOUT_S, Api
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
 from tokenergy.load.runlog import RUN_FILE
@@ -35,6 +35,7 @@ from tokenergy.load.schedule import parse_concurrency_list
 from tokenergy.load.summary import RunResult
 from tokenergy.load.workload import PromptKind
 from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench_async, default_out_dir
+from tokenergy.meters.meterset import MeterSet
 from tokenergy.records import MetricStats
 from tokenergy.store import Store
 
@@ -55,29 +56,6 @@ FLAGS = {
     "run_timeout_s": "--run-timeout",
     "seed": "--seed",
 }
-PROGRESS_EVERY_S = 0.1  # the bar is redrawn at most this often (it costs the event loop)
-
-
-class _ProgressObserver(RunObserver):
-    """Advances a rich progress bar as requests end (the library itself never renders), at
-    most every PROGRESS_EVERY_S: a redraw per request would cost the load its event loop."""
-
-    def __init__(self, progress: Progress, total: int | None, label: str) -> None:
-        self.progress = progress
-        self.task = progress.add_task(label, total=total)
-        self.pending = 0
-        self.shown_s = time.monotonic()
-
-    def on_request_done(self, record: RequestRecord) -> None:
-        self.pending += 1
-        now_s = time.monotonic()
-        if now_s - self.shown_s >= PROGRESS_EVERY_S:
-            self.progress.advance(self.task, self.pending)
-            self.pending, self.shown_s = 0, now_s
-
-    def on_stop(self, stop_ns: int) -> None:
-        self.progress.advance(self.task, self.pending)
-        self.pending = 0
 
 
 class _Render(BenchHooks):
@@ -85,38 +63,52 @@ class _Render(BenchHooks):
     then the point's tables (with ``--json``, one JSON document at the end instead)."""
 
     def __init__(
-        self, as_json: bool, ctx: typer.Context, root: Path, layer: Grid | None = None
+        self,
+        as_json: bool,
+        ctx: typer.Context,
+        root: Path,
+        layer: Grid | None = None,
+        *,
+        quiet: bool = False,
+        progress_every_s: float = 10.0,
     ) -> None:
         self.as_json = as_json
         self.layer = layer
         self.current: Path | None = None
-        self.progress: Progress | None = None
+        self.progress: BenchProgress | None = None
+        self.meters: MeterSet | None = None
+        self.quiet, self.progress_every_s = quiet, progress_every_s
         self.ctx, self.root, self.saved = ctx, root, False
 
     def idle(self, seconds: float) -> contextlib.AbstractContextManager[Any]:
+        if self.quiet:
+            return contextlib.nullcontext()
         return err_console.status(f"measuring idle power for {seconds:g} s")
+
+    def meters_ready(self, meters: MeterSet) -> None:
+        self.meters = meters
 
     def observers(self, config: BenchConfig) -> list[RunObserver]:
         self.current = config.out_dir
+        if self.quiet:
+            return []
         shape = config.shape
         total = None if shape.num_prompts is None else shape.num_prompts + shape.warmup
         label = f"c={shape.concurrency or '∞'}" + (
             f" rate={shape.rate_rps:g}/s" if shape.rate_rps else ""
         )
-        self.progress = Progress(
-            TextColumn("{task.description}", markup=False, style="bold"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
+        self.progress = BenchProgress(
+            label,
+            total,
+            self.meters,
+            terminal=err_console.is_terminal,
+            line_every_s=self.progress_every_s,
         )
-        self.progress.start()
-        return [_ProgressObserver(self.progress, total, label)]
+        return [self.progress]
 
     def stop_progress(self) -> None:
         if self.progress is not None:
-            self.progress.stop()
+            self.progress.close()
             self.progress = None
 
     def point_done(self, point: PointResult) -> None:
@@ -237,6 +229,14 @@ def bench_command(
     idle_seconds: float = typer.Option(10.0, "--idle-seconds", help=metering.IDLE_HELP),
     expect_gpus: int | None = typer.Option(None, "--expect-gpus", help=metering.EXPECT_GPUS_HELP),
     min_window: float = typer.Option(1.0, "--min-window", help=metering.MIN_WINDOW_HELP),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress display (tables, warnings and errors remain)."
+    ),
+    progress_every: float = typer.Option(
+        10.0,
+        "--progress-every",
+        help="Seconds between progress lines when stderr is not a terminal (logs, CI).",
+    ),
     save: bool = typer.Option(
         False,
         "--save",
@@ -257,7 +257,9 @@ def bench_command(
     root = output_dir(out or default_out_dir(), "--out")
     notes = parse_metadata(metadata)
     layer = grid_option(grid, region, wue)
-    render = _Render(as_json, ctx, root, layer)
+    if not (math.isfinite(progress_every) and progress_every > 0):
+        raise ConfigError("must be a finite number of seconds > 0", field="--progress-every")
+    render = _Render(as_json, ctx, root, layer, quiet=quiet, progress_every_s=progress_every)
     terminated: list[bool] = []
     try:
         with as_flags(FLAGS):

@@ -61,6 +61,8 @@ def load_config(ctx: typer.Context, path: Path | None) -> Path | None:
         raise ConfigError(f"cannot read: {error.strerror or error}", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"not valid TOML: {error}", file=str(path), field="--config") from None
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply", file=str(path), field="--config") from None
     keys = _keys(ctx)
     defaults: dict[str, Any] = dict(ctx.default_map or {})
     for key, value in document.items():

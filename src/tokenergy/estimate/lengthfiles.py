@@ -62,6 +62,8 @@ def load_lengths(path: Path, field: str = "--lout-file", names: _Names = OUTPUT)
         document = json.loads(stripped)
     except json.JSONDecodeError:
         document = None
+    except RecursionError:
+        raise ConfigError("invalid JSON: nested too deeply", file=source, field=field) from None
     if document is not None:
         return _from_json(document, source, names)
     if stripped.startswith("{"):
@@ -124,6 +126,8 @@ def _from_jsonl(lines: list[str], source: str, names: _Names) -> Empirical:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise ConfigError(f"line {number}: not JSON ({error.msg})", file=source) from None
+        except RecursionError:
+            raise ConfigError(f"line {number}: JSON nested too deeply", file=source) from None
         if not isinstance(record, dict):
             raise ConfigError(f"line {number}: expected a JSON object", file=source)
         if record.get("success") is False:
@@ -150,6 +154,10 @@ def _number(raw: Any, source: str, where: str) -> float:
         value = float(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {raw!r} is not a number", file=source) from None
+    except OverflowError:  # an integer beyond float range, e.g. 10^400
+        raise ConfigError(
+            f"{where}: number out of range ({len(str(raw))} digits)", file=source
+        ) from None
     if not math.isfinite(value) or value < 0:
         raise ConfigError(f"{where}: length {raw!r} must be a finite number >= 0", file=source)
     return value

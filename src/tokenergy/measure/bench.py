@@ -87,6 +87,9 @@ class BenchHooks:
         """Wraps the idle-power measurement before the load."""
         return contextlib.nullcontext()
 
+    def meters_ready(self, meters: MeterSet) -> None:
+        """The meters are open and polling (before idle and load): a display may read them live."""
+
     def observers(self, config: BenchConfig) -> Sequence[RunObserver]:
         """Extra observers for one point (e.g. a progress bar), created as the point starts."""
         return ()
@@ -174,6 +177,7 @@ def _metering(spec: Meters, hooks: BenchHooks) -> Iterator[_Opened | None]:
     try:
         meters.start()
         opened = _Opened(meters)
+        hooks.meters_ready(meters)
         if spec.idle_s > 0:
             with hooks.idle(spec.idle_s):
                 opened.idle = meters.measure_idle(spec.idle_s)

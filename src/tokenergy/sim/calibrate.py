@@ -77,6 +77,8 @@ def load_records(
         raise IngestError(f"cannot read: {error.strerror}", file=str(task_file)) from None
     except json.JSONDecodeError as error:
         raise IngestError(f"invalid JSON: {error.msg}", file=str(task_file)) from None
+    except RecursionError:
+        raise IngestError("invalid JSON: nested too deeply", file=str(task_file)) from None
     configs = data.get("configurations") if isinstance(data, dict) else None
     if not isinstance(configs, list):
         raise IngestError("no 'configurations' list", file=str(task_file), field="configurations")
@@ -104,6 +106,13 @@ def load_records(
             raise IngestError(
                 f"record {index} lacks {missing[0]}", file=str(task_file), field=missing[0]
             )
+        huge = [name for name in _FIELDS if not _finite(config[name])]
+        if huge:
+            raise IngestError(
+                f"record {index}: {huge[0]} is not a finite number",
+                file=str(task_file),
+                field=huge[0],
+            )
         records.append(
             Record(
                 max_num_seqs=int(config["max_num_seqs"]),
@@ -119,6 +128,14 @@ def load_records(
     if len(records) < 3:
         raise ConfigError(f"need at least 3 batch caps to fit, found {len(records)}")
     return sorted(records, key=lambda r: r.max_num_seqs)
+
+
+def _finite(value: float) -> bool:
+    """False for NaN, ±inf and integers beyond float range (10^400 parses as a Python int)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)

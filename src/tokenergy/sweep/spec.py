@@ -166,6 +166,8 @@ def load_spec(path: Path) -> SweepSpec:
         raise ConfigError(f"cannot read sweep spec: {error.strerror}", file=str(path)) from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"not a TOML sweep spec: {error}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("TOML nested too deeply", file=str(path)) from None
     return parse_spec(document, source=str(path))
 
 
