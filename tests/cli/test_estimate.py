@@ -273,3 +273,15 @@ def test_estimate_calibrated_on_mlenergy_states_measured_power(shared_data: Path
         64,
     )
     assert row["power"]["util_applied"] is False and row["power"]["gpus"] == 8
+
+
+def test_fleet_takes_the_ladder_and_names_its_boundary(toy: Path) -> None:
+    common = ("--table", str(toy), "--queries-per-day", "1e6", "--scenarios", "200")
+    common += ("--length-samples", "1000", "--util-p5", "0.5", "--util-p95", "0.5")
+    acc = run_json("fleet", *common, "--boundary", "accelerator", "--gpu", "H100")
+    pue = ("--pue-p5", "1.2", "--pue-p95", "1.2")
+    fac = run_json("fleet", *common, "--gpu", "H100", "--host-overhead", "0%", *pue)
+    assert (acc["boundary"], acc["power_boundary"]) == ("fleet", "accelerator")
+    assert acc["models"][0]["power"]["full_power_w"] == 5600.0
+    ratio = fac["models"][0]["gwh_per_day"]["mean"] / acc["models"][0]["gwh_per_day"]["mean"]
+    assert ratio == pytest.approx(1.2 * 1.0)  # PUE 1.2 × host 1.0, same draws otherwise

@@ -109,3 +109,50 @@ def test_load_fits_uses_measurements_and_fit_noise_widens(shared_data: Path) -> 
     ratio = spread.quantile_wh(0.95) / spread.quantile_wh(0.05)
     assert ratio == pytest.approx(math.exp(2 * 1.6449 * sigma), rel=0.01)  # ln E ± 1.645 σ
     assert spread.mean_wh == pytest.approx(plain.mean_wh * np.exp(sigma**2 / 2), rel=0.02)
+
+
+def _metered_run(concurrency: int, lin: float, lout: float, tps: float, power_w: float) -> object:
+    """A ServingResult as a metered `tokenergy bench` run records it (energy over a window)."""
+    from tokenergy.records import (
+        EnergyMeasurement,
+        Identity,
+        Provenance,
+        ServingResult,
+        Throughput,
+        Workload,
+    )
+
+    return ServingResult(
+        identity=Identity(model="sim", gpu="H100", num_gpus=2),
+        workload=Workload(
+            isl=int(lin),
+            osl=int(lout),
+            mean_input_len=lin,
+            mean_output_len=lout,
+            concurrency=concurrency,
+        ),
+        throughput=Throughput(input_tok_s=tps * lin / lout, output_tok_s=tps),
+        duration_s=100.0,
+        energy=EnergyMeasurement(
+            energy_j=power_w * 100.0,
+            boundary=Boundary.ACCELERATOR,
+            basis=Basis.MEASURED,
+            method="nvml-counter",
+        ),
+        provenance=Provenance(source="run", source_format="tokenergy"),
+    )
+
+
+def test_metered_runs_calibrate_with_input_lengths() -> None:
+    """Runs at 3 concurrencies × 2 input × 2 output lengths: ln L_in enters when it varies."""
+    runs = []
+    for conc in (4, 16, 64):
+        for lin in (256.0, 2048.0):
+            for lout in (128.0, 1024.0):
+                tps = 50.0 * conc**0.8 * lin**-0.2 * lout**0.1
+                runs.append(_metered_run(conc, lin, lout, tps, 1000.0 + 10 * conc))
+    (surface,) = calibrated_surfaces(runs).values()  # type: ignore[arg-type]
+    assert "ln_lin" in surface.terms and surface.gpus == 2
+    prediction = surface.predict(lout=1024.0, batch=16, lin=2048.0)
+    expected = (1000.0 + 160) / (50.0 * 16**0.8 * 2048**-0.2 * 1024**0.1)
+    assert prediction.j_per_output_token == pytest.approx(expected, rel=0.02)

@@ -162,3 +162,27 @@ def test_without_a_basis_energy_is_absent_and_said_why(tmp_path: Path) -> None:
     assert row.energy is None and row.j_per_token is None
     power = {f.name: f for f in ingested.checks[0]}["power_present"]
     assert power.status == "warn" and "--basis" in power.detail
+
+
+def test_rates_pair_with_their_own_tokens(tmp_path: Path) -> None:
+    """8192/1024 row on 2 GPUs: total 900/GPU, input 800/GPU, output 100/GPU → 1 800, 1 600, 200.
+
+    At 2 × 2 170 W all-in: J/token 4 340/1 800, J/output-token 4 340/200 = 21.7. Nominal Wh/query
+    pairs the total rate with 9 216 tokens: 4 340 × 9 216 / 1 800 / 3600 = 6.1724 Wh; the output
+    rate with 1 024 output tokens gives 4 340 × 1 024 / 200 / 3600 = 6.1724 Wh — the same, as
+    the rates stand 8:1 like the lengths. Output rate × total tokens would be 9× too high.
+    """
+    path = tmp_path / "row.json"
+    row_data = _row(
+        isl=8192,
+        osl=1024,
+        tput_per_gpu=900.0,
+        input_tput_per_gpu=800.0,
+        output_tput_per_gpu=100.0,
+    )
+    path.write_text(json.dumps(row_data))
+    row = load_results([path], ALLIN).results[0]
+    assert (row.throughput.total_tok_s, row.throughput.output_tok_s) == (1800.0, 200.0)
+    assert row.j_per_output_token == pytest.approx(21.7)
+    assert row.wh_per_query_nominal == pytest.approx(4340 * 9216 / 1800 / 3600, rel=1e-12)
+    assert row.wh_per_query_nominal == pytest.approx(4340 * 1024 / 200 / 3600, rel=1e-12)

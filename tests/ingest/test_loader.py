@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from tokenergy.errors import IngestError
 from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.ingest.detect import adapter_named
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
 
@@ -37,3 +41,10 @@ def test_results_round_trip_through_json(shared_data: Path) -> None:
     assert ingested.failed == []
     for result in ingested.results[::25]:
         assert ServingResult.model_validate_json(result.model_dump_json()) == result
+
+
+def test_an_unknown_forced_format_names_the_parameter() -> None:
+    """Library errors name parameters (the CLI maps ``fmt`` to ``--input-format``)."""
+    with pytest.raises(IngestError, match="unknown format 'nope'") as raised:
+        adapter_named("nope")
+    assert raised.value.field == "fmt"

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.carbon import footprint_caption
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import (
     BASIS_HELP,
     GRID_HELP,
@@ -454,7 +455,10 @@ def ingest_command(
     if out is not None:
         output_file(out, "--out")
     layer = grid_option(grid, region, wue)
-    ingested = load_results(paths, options, fmt=_check_format(input_format), keep_going=keep_going)
+    with as_flags({"fmt": "--input-format"}):
+        ingested = load_results(
+            paths, options, fmt=_check_format(input_format), keep_going=keep_going
+        )
     if not ingested.results and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
         _report_skipped(ingested)

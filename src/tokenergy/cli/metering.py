@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from tokenergy.cli.render import fmt
+from tokenergy.cli.render import fmt, one_line
 
 METER_HELP = (
     "Energy meter (repeatable): nvml[:0,1|:UUID], dcgm:http://HOST:PORT/metrics, "
@@ -43,9 +43,10 @@ def energy_table(summary: dict[str, Any]) -> Table:
         table.add_row(f"  {device} (W)", fmt(whole["power_w_per_device"].get(device)), fmt(power_w))
     valid = {True: "valid", False: "INVALID", None: "—"}
     table.add_row("energy", valid[whole["energy_valid"]], valid[summary["energy_valid"]])
-    reasons = [f"{summary['scope']}: {r}" for r in summary["energy_reasons"]]
-    reasons += [f"whole run: {r}" for r in whole["energy_reasons"]]
-    reasons += [f"idle: {r}" for r in summary.get("idle_reasons") or []]
+    # a reason may carry a multi-line message (a meter's parse error): one line each here
+    reasons = [f"{summary['scope']}: {one_line(r)}" for r in summary["energy_reasons"]]
+    reasons += [f"whole run: {one_line(r)}" for r in whole["energy_reasons"]]
+    reasons += [f"idle: {one_line(r)}" for r in summary.get("idle_reasons") or []]
     notes = summary.get("meter_notes") or []
     table.caption = "\n".join(reasons + notes) or None
     return table

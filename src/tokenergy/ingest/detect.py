@@ -47,5 +47,5 @@ def adapter_named(name: str) -> Adapter:
         return ADAPTERS[name]
     except KeyError:
         raise IngestError(
-            f"unknown format {name!r}; known: {', '.join(sorted(ADAPTERS))}", field="--format-in"
+            f"unknown format {name!r}; known: {', '.join(sorted(ADAPTERS))}", field="fmt"
         ) from None

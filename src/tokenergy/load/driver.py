@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -29,10 +29,7 @@ from tokenergy.load.client import (
 from tokenergy.load.metrics import Window
 from tokenergy.load.runlog import RequestLog
 from tokenergy.load.schedule import LoadShape, ScheduledRequest
-from tokenergy.records import EnergyMeasurement
-
-if TYPE_CHECKING:
-    from tokenergy.load.summary import RunResult
+from tokenergy.records import EnergyMeasurement, ServingResult
 
 
 class RunObserver:
@@ -55,8 +52,9 @@ class RunObserver:
         """The whole run's span (first send → last end); a meter returns its energy too."""
         return None
 
-    def run_sections(self, outcome: RunResult) -> dict[str, Any]:
-        """Sections this observer adds to run.json, which is written once, after the run."""
+    def run_sections(self, result: ServingResult, whole_run: ServingResult) -> dict[str, Any]:
+        """Sections this observer adds to run.json, which is written once, after the run
+        (``result`` covers the window energy is attributed to, ``whole_run`` the whole run)."""
         return {}
 
 

@@ -337,7 +337,7 @@ def write_run(
         "interrupted": outcome.interrupted,
     }
     for observer in observers:
-        payload.update(observer.run_sections(outcome))
+        payload.update(observer.run_sections(outcome.result, outcome.whole_run))
     write_json(config.out_dir / RUN_FILE, payload)
     export = vllm_bench_export(
         [r for r in outcome.records if not r.warmup],

@@ -19,7 +19,6 @@ from typing import Any
 from tokenergy.load.client import ClockAnchor, RequestRecord
 from tokenergy.load.driver import RunObserver
 from tokenergy.load.metrics import Window
-from tokenergy.load.summary import RunResult
 from tokenergy.meters.meterset import Idle, MeterSet
 from tokenergy.meters.record import energy_record, host_energy_j, idle_subtracted_j
 from tokenergy.meters.timeline import write_timeline
@@ -103,11 +102,11 @@ class PointObserver(RunObserver):
             self.failures.extend(measured.reasons or ["no device yielded energy"])
         return record
 
-    def run_sections(self, outcome: RunResult) -> dict[str, Any]:
+    def run_sections(self, result: ServingResult, whole_run: ServingResult) -> dict[str, Any]:
         """run.json's ``summary``: the window's figures, the whole run's under
         ``whole_run_figures``; also saves the power timeline next to it."""
-        summary = figures(outcome.result, self.failures)
-        summary["whole_run_figures"] = figures(outcome.whole_run, self.failures)
+        summary = figures(result, self.failures)
+        summary["whole_run_figures"] = figures(whole_run, self.failures)
         if self.meters is not None:
             if self.span_s is not None:
                 start_s, end_s = self.span_s

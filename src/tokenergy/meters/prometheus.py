@@ -88,11 +88,24 @@ class PrometheusMeter(WindowMeter):
                 f"{self.base_url} is not a Prometheus HTTP API (HTTP {status}, no JSON)",
                 field=self.where,
             ) from None
+        if not isinstance(answer, dict):
+            raise MeterError(
+                f"{self.base_url} answered {promql!r} with JSON that is not a Prometheus answer",
+                field=self.where,
+            )
         if answer.get("status") != "success":
             raise MeterError(
                 f"Prometheus refused {promql!r}: {answer.get('error')}", field=self.where
             )
-        result: list[dict[str, Any]] = answer["data"]["result"]
+        data = answer.get("data")
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list) or not all(
+            isinstance(series, dict) and isinstance(series.get("metric"), dict) for series in result
+        ):
+            raise MeterError(
+                f"malformed Prometheus answer to {promql!r}: data.result is not a list of series",
+                field=self.where,
+            )
         return result
 
     def open(self) -> list[DeviceInfo]:
@@ -115,11 +128,18 @@ class PrometheusMeter(WindowMeter):
         self, metric: str, start_s: float, at_s: float
     ) -> dict[str, list[tuple[float, float]]]:
         range_ms = max(int((at_s - start_s) * 1000) + 1, 1)
-        found = self._query(f"{metric}{self.selector.text}[{range_ms}ms]", at_s)
-        return {
-            device_key(series["metric"]): [(float(t), float(v)) for t, v in series["values"]]
-            for series in found
-        }
+        promql = f"{metric}{self.selector.text}[{range_ms}ms]"
+        found = self._query(promql, at_s)
+        try:
+            return {
+                device_key(series["metric"]): [(float(t), float(v)) for t, v in series["values"]]
+                for series in found
+            }
+        except (KeyError, TypeError, ValueError):
+            raise MeterError(
+                f"malformed Prometheus answer to {promql!r}: values are not [time, value] pairs",
+                field=self.where,
+            ) from None
 
     def series_between(self, start_s: float, end_s: float) -> dict[str, list[Reading]]:
         """Raw samples from start − grace to end + grace; waits (≤ grace) for one after the end."""
