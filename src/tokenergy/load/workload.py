@@ -243,7 +243,7 @@ def _length_pair(row: dict[str, Any], path: Path, number: int) -> tuple[int, int
     values = []
     for keys in (("input_len", "isl"), ("output_len", "osl")):
         raw = next((row[k] for k in keys if k in row), None)
-        if not _token_count(raw):
+        if raw is None or not _token_count(raw):
             raise ConfigError(
                 f"row {number}: needs an integer in [1, 2^31), got {str(raw)[:40]}",
                 file=str(path),
