@@ -328,7 +328,8 @@ class PromptBuilder:
 
     async def build(self, rng: np.random.Generator, length: int) -> list[int] | str:
         if self.kind is PromptKind.TOKEN_IDS:
-            return [int(i) for i in rng.choice(await self._id_pool(), size=length)]
+            ids: list[int] = rng.choice(await self._id_pool(), size=length).tolist()
+            return ids
         return await self._text(rng, length)
 
     async def _id_pool(self) -> np.ndarray:
