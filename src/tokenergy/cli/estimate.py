@@ -636,7 +636,7 @@ def fleet_command(
         )
         if value is not None
     }
-    with as_flags(FLEET_FLAGS):
+    with as_flags(FLEET_FLAGS, in_message=True):
         params = FleetParams(
             queries_per_day=_positive("--queries-per-day", queries_per_day),
             mix=_mix(mix),

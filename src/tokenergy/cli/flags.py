@@ -7,6 +7,7 @@ message is shown, for parameters that mean the same flag in every command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
@@ -42,13 +43,21 @@ PARAMETER_FLAGS: Mapping[str, str] = {
 
 
 @contextmanager
-def as_flags(flags: Mapping[str, str]) -> Iterator[None]:
-    """Re-raise a TokenergyError whose field is a parameter in ``flags`` under its flag's name."""
+def as_flags(flags: Mapping[str, str], *, in_message: bool = False) -> Iterator[None]:
+    """Re-raise a TokenergyError whose field is a parameter in ``flags`` under its flag's name.
+
+    ``in_message``: also rename the parameters a message lists ("replaces p_idle_w, min_load").
+    """
     try:
         yield
     except TokenergyError as error:
         if error.field is not None and error.field in flags:
             error.field = flags[error.field]
+        if in_message and flags:
+            names = "|".join(re.escape(name) for name in flags)
+            message = re.sub(rf"\b({names})\b", lambda hit: flags[hit.group(1)], error.message)
+            error.message = message
+            error.args = (message,)
         raise
 
 

@@ -168,9 +168,7 @@ class FleetParams(_Params):
             fields = type(self).model_fields
             given = [name for name in profile if getattr(self, name) != fields[name].default]
             if given:
-                raise ConfigError(
-                    f"replaces {', '.join(given)}; give one or the other", field="beta"
-                )
+                raise ConfigError(f"beta replaces {', '.join(given)}; give one or the other")
         return self
 
     def mix_weights(self) -> dict[Regime, float]:
