@@ -1,4 +1,4 @@
-"""Window energy and validity rules (DESIGN §2) on hand-made readings with hand-computed answers."""
+"""Window energy and validity rules (docs/methodology.md §9), hand-made readings and answers."""
 
 from __future__ import annotations
 

@@ -98,7 +98,8 @@ class LengthSpec:
     """How (ISL, OSL) pairs are drawn for each request.
 
     ``uniform`` is symmetric: integers in [⌈L(1−r)⌉, ⌊L(1+r)⌋], mean exactly L (the vLLM lineage).
-    The bench_serving [r·L, L] scheme is deliberately not offered: its mean is not L (DESIGN §2).
+    The bench_serving [r·L, L] scheme is deliberately not offered: its mean is not L
+    (docs/methodology.md §7).
     ``empirical`` resamples (with replacement) measured pairs, optionally weighted (a histogram).
     """
 
@@ -116,10 +117,10 @@ class LengthSpec:
                 raise ConfigError("no usable length pairs", file=self.source, field="dataset")
             return
         if self.isl < 1 or self.osl < 1:
-            raise ConfigError("ISL and OSL must be >= 1", field="--isl/--osl")
+            raise ConfigError("ISL and OSL must be >= 1", field="isl")
         if not 0.0 <= self.range_ratio < 1.0:
             raise ConfigError(
-                f"range ratio must be in [0, 1), got {self.range_ratio}", field="--range-ratio"
+                f"range ratio must be in [0, 1), got {self.range_ratio}", field="range_ratio"
             )
 
     @property
@@ -156,7 +157,7 @@ def _symmetric(rng: np.random.Generator, length: int, ratio: float, n: int) -> n
     if low != length - (high - length):
         raise ConfigError(
             f"range ratio {ratio} would clip lengths of {length} at 1 and bias the mean",
-            field="--range-ratio",
+            field="range_ratio",
         )
     return rng.integers(low, high + 1, size=n, dtype=np.int64)
 
@@ -326,7 +327,7 @@ class PromptBuilder:
 
     def __init__(self, counter: TokenCounter, kind: PromptKind, *, chat: bool) -> None:
         if chat and kind is PromptKind.TOKEN_IDS:
-            raise ConfigError("chat requests need text prompts", field="--prompt")
+            raise ConfigError("chat requests need text prompts", field="prompt_kind")
         self.counter = counter
         self.kind = kind
         self.chat = chat
@@ -359,7 +360,7 @@ class PromptBuilder:
         if base > target:
             raise ConfigError(
                 f"ISL {target} is below the {base} tokens the server adds to any prompt",
-                field="--isl",
+                field="isl",
             )
         # Binary search the longest word prefix that does not exceed the target.
         while lo < hi:

@@ -1,4 +1,6 @@
-"""Energy over a window from per-device readings, and the rules that make it valid (DESIGN §2).
+"""Energy over a window from per-device readings, and the rules that make it valid.
+
+See docs/methodology.md §9.
 
 Two methods, chosen per device: the delta of a cumulative energy counter interpolated linearly at
 the window edges (preferred: the device integrates for us), or the trapezoid rule over sampled
@@ -26,7 +28,7 @@ NO_DATA = "none"
 
 @dataclass(frozen=True)
 class WindowRules:
-    """Thresholds of the validity rules; defaults are DESIGN §2's."""
+    """Thresholds of the validity rules; defaults are docs/methodology.md §9's."""
 
     max_gap_s: float = 3.0
     min_duration_s: float = 1.0
