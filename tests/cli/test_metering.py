@@ -14,6 +14,7 @@ import pytest
 from inprocess import run_cli
 from prometheus_client import start_http_server
 
+from tokenergy.cli.metering import energy_table
 from tokenergy.sim.server import run_in_thread
 
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
@@ -123,3 +124,24 @@ def test_selector_and_expected_gpu_count_on_a_two_gpu_server(tmp_path: Path) -> 
     assert list(point["power_w_per_device"]) == ["dcgm:vm/gpu1"]
     assert point["energy_valid"] is False
     assert "metered 1 GPU(s), the deployment has 2" in point["whole_run_figures"]["energy_reasons"]
+
+
+def test_a_multi_line_energy_reason_is_one_caption_line() -> None:
+    """Issue 14 item 13: an invalid counter's reason (a pydantic dump) spanned many lines."""
+    dump = "1 validation error for Reading\nenergy_j\n  Input should be a finite number"
+    whole = {"power_w_per_device": {}, "energy_valid": False, "energy_reasons": [dump]}
+    summary = {
+        "scope": "steady state",
+        "boundary": "accelerator",
+        "basis": "measured",
+        "meter": "dcgm",
+        "whole_run_figures": whole,
+        "power_w_per_device": {},
+        "energy_valid": False,
+        "energy_reasons": [dump],
+    }
+    caption = str(energy_table(summary).caption)
+    assert caption.splitlines() == [
+        f"{scope}: 1 validation error for Reading; energy_j; Input should be a finite number"
+        for scope in ("steady state", "whole run")
+    ]
