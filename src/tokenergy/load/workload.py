@@ -233,13 +233,20 @@ def _is_length_row(row: dict[str, Any]) -> bool:
     )
 
 
+def _token_count(raw: Any) -> bool:
+    """A whole number of tokens a request can ask for: 10^400, 1e300, inf and NaN are not."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return False
+    return 1 <= raw < 2**31 and raw == int(raw)
+
+
 def _length_pair(row: dict[str, Any], path: Path, number: int) -> tuple[int, int]:
     values = []
     for keys in (("input_len", "isl"), ("output_len", "osl")):
         raw = next((row[k] for k in keys if k in row), None)
-        if not isinstance(raw, int | float) or raw < 1 or raw != int(raw):
+        if raw is None or not _token_count(raw):
             raise ConfigError(
-                f"row {number}: needs a positive integer, got {raw!r}",
+                f"row {number}: needs an integer in [1, 2^31), got {str(raw)[:40]}",
                 file=str(path),
                 field=keys[0],
             )
