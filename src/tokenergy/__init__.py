@@ -71,7 +71,7 @@ _EXPORTS: dict[str, str] = {
     "sweep": "tokenergy.sweep.driver",
     "SweepSpec": "tokenergy.sweep.spec",
     "SweepResult": "tokenergy.sweep.driver",
-    "SweepHooks": "tokenergy.sweep.driver",
+    "SweepHooks": "tokenergy.sweep.hooks",
     # records, units, store, errors
     "ServingResult": "tokenergy.records",
     "EnergyMeasurement": "tokenergy.records",
@@ -201,6 +201,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.records import EnergyMeasurement, ServingResult
     from tokenergy.sim.server import simulator
     from tokenergy.store import Store
-    from tokenergy.sweep.driver import SweepHooks, SweepResult, sweep
+    from tokenergy.sweep.driver import SweepResult, sweep
+    from tokenergy.sweep.hooks import SweepHooks
     from tokenergy.sweep.spec import SweepSpec
     from tokenergy.units import Basis, Boundary

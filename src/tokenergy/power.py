@@ -1,4 +1,4 @@
-"""Stated power bases for results without a measurement (DESIGN §1 'Basis').
+"""Stated power bases for results without a measurement (docs/methodology.md §3).
 
 A stated power is resolved into an :class:`EnergyMeasurement` carrying its boundary, basis and
 every multiplier applied (host overhead, PUE), so no conversion is ever silent.

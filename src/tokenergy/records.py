@@ -1,8 +1,8 @@
 """The canonical ServingResult that every source produces and every analysis consumes.
 
 Only what was observed or stated is stored; J/token, Wh/query and friends are properties computed
-from it (DESIGN §2), so a stored record can never disagree with itself. JSON round-trips are
-lossless (``ServingResult.model_validate_json(r.model_dump_json()) == r``).
+from it (docs/methodology.md §2), so a stored record can never disagree with itself. JSON
+round-trips are lossless (``ServingResult.model_validate_json(r.model_dump_json()) == r``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ class _Record(BaseModel):
 
 
 class LengthSampler(StrEnum):
-    """How request lengths were drawn; the two random lineages have different means (DESIGN §2)."""
+    """How request lengths were drawn; the two random lineages have different means.
+
+    See docs/methodology.md §7.
+    """
 
     FIXED = "fixed"
     BENCH_SERVING = "bench-serving"  # uniform integers in [floor(r*L), L]
@@ -32,7 +35,7 @@ class LengthSampler(StrEnum):
 
 
 def expected_mean_length(nominal: int, sampler: LengthSampler, range_ratio: float | None) -> float:
-    """Mean of the lengths a sampler draws for an advertised length L (DESIGN §2)."""
+    """Mean of the lengths a sampler draws for an advertised length L (docs/methodology.md §7)."""
     if sampler is LengthSampler.BENCH_SERVING:
         ratio = 1.0 if range_ratio is None else range_ratio
         return (math.floor(ratio * nominal) + nominal) / 2.0
@@ -42,8 +45,9 @@ def expected_mean_length(nominal: int, sampler: LengthSampler, range_ratio: floa
 class RateBasis(StrEnum):
     """What a token rate counts: output tokens only, or input + output tokens.
 
-    An output rate pairs with output tokens, a total rate with input + output tokens (DESIGN §2);
-    dividing a power by one and multiplying by the other's tokens is the classic basis error.
+    An output rate pairs with output tokens, a total rate with input + output tokens
+    (docs/methodology.md §2); dividing a power by one and multiplying by the other's tokens is the
+    classic basis error.
     """
 
     OUTPUT = "output"
@@ -188,7 +192,10 @@ class ItlUnit(StrEnum):
 
 
 class LatencyStats(_Record):
-    """vLLM-definition latencies in seconds; interactivity in tok/s/user (DESIGN §2)."""
+    """vLLM-definition latencies in seconds; interactivity in tok/s/user.
+
+    See docs/methodology.md §7.
+    """
 
     ttft_s: MetricStats | None = None
     tpot_s: MetricStats | None = None

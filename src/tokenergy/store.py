@@ -253,7 +253,7 @@ def _select(files: list[str], where: dict[str, str]) -> tuple[str, list[str]]:
         if column not in _ROW_SCHEMA.names:
             raise ConfigError(
                 f"unknown column {column!r}; use one of {', '.join(_ROW_SCHEMA.names)}",
-                field="--where",
+                field="where",
             )
         clauses.append(f'lower(CAST("{column}" AS VARCHAR)) = lower(?)')
         params.append(value)

@@ -1,4 +1,6 @@
-"""Quantities users type, the Boundary/Basis vocabulary, and the energy arithmetic of DESIGN §2.
+"""Quantities users type, the Boundary/Basis vocabulary, and the energy arithmetic.
+
+See docs/methodology.md §1 (boundary and basis) and §2 (the unit chain).
 
 Everything inside tokenergy is SI (J, W, s, tokens, tok/s); strings such as ``"1.5kW"`` are parsed
 here at the edge, and the conversions to Wh, kWh/Mtok and GWh/day are small pure functions so that
@@ -193,7 +195,7 @@ def parse_l_per_kwh(text: str | float) -> float:
     return _non_negative(value, str(text), "water intensity")
 
 
-# --- energy arithmetic (DESIGN §2) -------------------------------------------------------------
+# --- energy arithmetic (docs/methodology.md §2) --------------------------------------------------
 
 
 def _require_positive(value: float, name: str) -> None:

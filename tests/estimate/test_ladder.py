@@ -83,10 +83,10 @@ def test_measured_power_is_not_scaled_by_utilisation() -> None:
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"boundary": Boundary.ACCELERATOR, "pmax_w": 9000.0}, "--pmax"),
-        ({"boundary": Boundary.ACCELERATOR, "host_overhead": 0.2}, "--host-overhead"),
-        ({"pmax_w": 9000.0, "host_overhead": 0.2}, "--host-overhead"),
-        ({"boundary": Boundary.FLEET}, "--boundary"),
+        ({"boundary": Boundary.ACCELERATOR, "pmax_w": 9000.0}, "pmax_w"),
+        ({"boundary": Boundary.ACCELERATOR, "host_overhead": 0.2}, "host_overhead"),
+        ({"pmax_w": 9000.0, "host_overhead": 0.2}, "host_overhead"),
+        ({"boundary": Boundary.FLEET}, "boundary"),
     ],
 )
 def test_contradictions_are_refused(table: Path, overrides: dict[str, object], field: str) -> None:

@@ -104,6 +104,8 @@ class HostileServer:
                 while True:
                     await response.write(b": keepalive\n\n")
                     await asyncio.sleep(0.05)
+        if mode == "stall":  # headers, then nothing until the client gives up
+            await asyncio.Event().wait()
         if mode == "early_close":
             await response.write(sse({"choices": [{"text": "a"}]}))
             assert request.transport is not None
@@ -168,6 +170,7 @@ CAUSES: dict[str, str] = {
     **dict.fromkeys(BAD_EVENTS, "stream_error"),
     "huge_line": "response_too_large",
     "trickle": "timeout",
+    "stall": "timeout",
     "http500_huge": "http_500",
     "html200": "bad_response",
     "json200": "bad_response",

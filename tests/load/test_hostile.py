@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +162,32 @@ def test_the_cli_survives_a_hostile_server(tmp_path: Path) -> None:
         )
     assert done.returncode == 0, done.stderr
     assert accounted(tmp_path / "run")["failures_by_cause"] == {"timeout": 3}
+
+
+def test_sigterm_ends_a_wide_stalled_run_promptly(tmp_path: Path) -> None:
+    """Hundreds of requests stuck on a silent server: SIGTERM still ends the run, run.json kept."""
+    tokenergy = str(Path(sys.executable).parent / "tokenergy")
+    with in_thread() as (server, url):
+        bench = subprocess.Popen(
+            [
+                *(tokenergy, "bench", f"{url}/stall", "--isl", "4", "--osl", "8"),
+                *("--concurrency", "400", "--num-prompts", "400"),
+                *("--out", str(tmp_path / "run")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            for _ in range(1200):  # until the stalled requests are in flight
+                if server.stats.load_requests >= 300 or bench.poll() is not None:
+                    break
+                time.sleep(0.05)
+            bench.send_signal(signal.SIGTERM)
+            _, stderr = bench.communicate(timeout=HANG_GUARD_S)
+        finally:
+            if bench.poll() is None:
+                bench.kill()
+    assert bench.returncode == 143, stderr
+    counts = accounted(tmp_path / "run")
+    assert counts["incomplete"] >= 150

@@ -71,6 +71,10 @@ def test_bad_dataset_names_file_and_field(tmp_path: Path) -> None:
     [
         ("model.bin", bytes(range(256)) * 4, "not a UTF-8 text file"),
         ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        ("huge.json", b'[{"input_len": 1' + b"0" * 400 + b', "output_len": 8}]', "input_len"),
+        ("inf.json", b'[{"input_len": Infinity, "output_len": 8}]', "input_len"),
+        ("nan.json", b'[{"input_len": 8, "output_len": NaN}]', "output_len"),
+        ("big.json", b'[{"input_len": 8, "output_len": 1e300}]', "output_len"),
     ],
 )
 def test_binary_or_deep_dataset_is_one_clear_error(

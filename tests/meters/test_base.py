@@ -46,7 +46,7 @@ def test_documented_spec_forms() -> None:
 def test_unknown_meter_lists_the_known_ones() -> None:
     with pytest.raises(MeterError, match=r"unknown meter 'ipmi'.*known: constant, dcgm") as caught:
         parse_spec("ipmi:host")
-    assert str(caught.value).startswith("--meter: ")
+    assert str(caught.value).startswith("meters: ")
 
 
 def test_zeus_spec_takes_indices_only() -> None:

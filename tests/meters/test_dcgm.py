@@ -99,7 +99,7 @@ def test_broken_or_foreign_endpoints_fail_at_open(exporter: Exporter, message: s
 def test_bad_specs_are_refused_before_any_connection(spec: str, message: str) -> None:
     with pytest.raises(MeterError, match=message) as caught:
         parse_spec(spec)
-    assert "--meter" in str(caught.value)
+    assert str(caught.value).startswith("meters dcgm:")
 
 
 def test_exporter_dying_mid_run_invalidates_energy_without_raising() -> None:
@@ -117,3 +117,24 @@ def test_exporter_dying_mid_run_invalidates_energy_without_raising() -> None:
     text = " | ".join(measured.reasons)
     assert not measured.valid
     assert "failed read(s)" in text and "cannot reach" in text
+
+
+def test_a_gpu_drawing_a_terawatt_is_implausible_not_valid() -> None:
+    """Issue 14 item 13: 1e12 W per GPU was energy_valid true; the catalog bounds each device."""
+    with serve(Exporter([SinePower(1e12, 0, 1.0), SinePower(300, 0, 1.0)])) as exporter:
+        meters = MeterSet.from_specs([f"dcgm:{exporter.url}?interval=0.1s"])
+        meters.open()
+        meters.start()
+        time.sleep(0.2)
+        start_s = meters.mark()
+        time.sleep(1.2)
+        end_s = meters.mark()
+        time.sleep(0.2)
+        meters.stop()
+        measured = meters.window(start_s, end_s, expected_gpus=2)
+        meters.close()
+    assert not measured.valid
+    (reason,) = measured.reasons
+    assert "node1/gpu0" in reason and "implausible" in reason and "H100" in reason, reason
+    record = energy_record(measured)
+    assert record is not None and not record.valid and "\n" not in " ".join(record.reasons)

@@ -1,4 +1,4 @@
-"""Window energy and validity rules (DESIGN §2) on hand-made readings with hand-computed answers."""
+"""Window energy and validity rules (docs/methodology.md §9), hand-made readings and answers."""
 
 from __future__ import annotations
 
@@ -123,3 +123,21 @@ def test_device_without_readings_has_no_energy_and_a_reason() -> None:
     assert result.energy_j() is None
     assert result.energy_j({"gpu"}) is None
     assert "gpu1: 1 reading(s): cannot integrate" in result.reasons
+
+
+def test_mean_power_above_the_devices_plausible_ceiling_is_a_reason() -> None:
+    """The ceiling: 1.5 × the power limit when the device reports one, else its catalog TDP,
+    else the largest TDP in the catalog (issue 14 item 13)."""
+    readings = [Reading(0.0, energy_j=0.0), Reading(2.0, energy_j=2 * 1_100.0)]
+    limited = DeviceInfo("gpu0", model="NVIDIA H100 80GB HBM3", power_limit_w=700.0)
+    assert device_window(limited, readings, 0.0, 2.0, WindowRules()).reasons == (
+        "mean power 1,100 W is implausible for NVIDIA H100 80GB HBM3 (ceiling 1,050 W = 1.5 × "
+        "its 700 W power limit)",
+    )
+    by_catalog = DeviceInfo("gpu0", model="NVIDIA H100 80GB HBM3")
+    assert device_window(by_catalog, readings, 0.0, 2.0, WindowRules()).reasons
+    unknown = DeviceInfo("gpu0", model="Mystery GPU")  # the catalog's largest TDP: MI355X 1.4 kW
+    assert not device_window(unknown, readings, 0.0, 2.0, WindowRules()).reasons
+    terawatt = [Reading(0.0, power_w=1e12), Reading(2.0, power_w=1e12)]
+    (reason,) = device_window(unknown, terawatt, 0.0, 2.0, WindowRules()).reasons
+    assert "catalog's largest TDP" in reason

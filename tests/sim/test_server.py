@@ -226,8 +226,10 @@ async def test_metrics_expose_vllm_and_dcgm_families(sim: SimHandle) -> None:
         "device",
         "modelName",
         "Hostname",
+        "tokenergy_sim_speed",  # ours: a meter scales its power plausibility bound by it
     ]
     assert 'modelName="NVIDIA H100 80GB HBM3"' in labels and 'device="nvidia0"' in labels
+    assert 'tokenergy_sim_speed="100"' in labels
     value, read_ms = energy_line.rsplit("}", 1)[1].split()
     assert value.isdigit()  # integer mJ, like dcgm-exporter
     assert abs(int(read_ms) / 1000 - time.time()) < 60  # when it was read (ms since the epoch)

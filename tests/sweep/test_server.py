@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -67,3 +69,40 @@ def test_a_missing_program_and_a_silent_server_are_causes(tmp_path: Path) -> Non
     assert silent.value.cause == "ready_timeout"
     quiet.stop(grace_s=1)
     assert quiet.exit_code() is not None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_a_server_dies_when_the_sweep_is_killed(tmp_path: Path) -> None:
+    """SIGKILL of the process running the sweep (no cleanup runs) still ends its server: the
+    kernel's parent-death signal (issue 14: no orphans)."""
+    server_pid = tmp_path / "server.pid"
+    sweep = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from tokenergy.sweep.server import ServerProcess\n"
+        "server = ServerProcess(f'{sys.executable} -c \"import time; time.sleep(600)\"', "
+        f"Path({str(tmp_path / 'log')!r}), {{}})\n"
+        "server.start()\n"
+        f"Path({str(server_pid)!r}).write_text(str(server.pid))\n"
+        "time.sleep(600)\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", sweep])
+    try:
+        deadline = time.monotonic() + 120  # an import of tokenergy on a busy machine
+        while not server_pid.exists() or not server_pid.read_text():
+            assert time.monotonic() < deadline and runner.poll() is None
+            time.sleep(0.05)
+        pid = int(server_pid.read_text())
+        assert _alive(pid)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        deadline = time.monotonic() + 30
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)  # leave nothing running if the assertion fails
+            pytest.fail("the server outlived the sweep")
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()

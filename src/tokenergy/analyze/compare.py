@@ -56,20 +56,20 @@ def pick_sides(
         if len(values) != 2:
             raise ConfigError(
                 f"{by} has values {', '.join(values) or 'none'}; name --baseline and --candidate",
-                field="--baseline",
+                field="baseline",
             )
         return values[0], values[1]
-    for name, value in (("--baseline", baseline), ("--candidate", candidate)):
+    for name, value in (("baseline", baseline), ("candidate", candidate)):
         if value is not None and value.lower() not in {v.lower() for v in values}:
             raise ConfigError(f"{by}={value!r} not in the data ({', '.join(values)})", field=name)
     others = [v for v in values if v.lower() not in {str(baseline).lower(), str(candidate).lower()}]
     if baseline is None:
         if len(others) != 1:
-            raise ConfigError("cannot infer the baseline; give --baseline", field="--baseline")
+            raise ConfigError("cannot infer the baseline; give --baseline", field="baseline")
         baseline = others[0]
     if candidate is None:
         if len(others) != 1:
-            raise ConfigError("cannot infer the candidate; give --candidate", field="--candidate")
+            raise ConfigError("cannot infer the candidate; give --candidate", field="candidate")
         candidate = others[0]
     return baseline, candidate
 

@@ -1,6 +1,7 @@
 """Time–energy frontier: the configurations no other configuration beats on both latency and energy.
 
-A point dominates another when it is no worse on both axes and strictly better on one (DESIGN §2).
+A point dominates another when it is no worse on both axes and strictly better on one
+(docs/methodology.md §10).
 Identical points do not dominate each other, so duplicates stay on the frontier together.
 """
 

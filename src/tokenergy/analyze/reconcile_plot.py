@@ -20,7 +20,7 @@ _METHOD_COLOURS = {"measured": "#1b7837", "converted": "#2166ac", "estimated": "
 def check_plot_path(path: Path) -> None:
     """Refuse a file type we cannot write before any work is done."""
     if path.suffix.lower() not in _SUFFIXES:
-        raise ConfigError(f"plot file must end in {' or '.join(_SUFFIXES)}", field="--plot")
+        raise ConfigError(f"plot file must end in {' or '.join(_SUFFIXES)}", field="plot")
 
 
 def plot_reconciliation(result: Reconciliation, path: Path) -> None:

@@ -42,13 +42,13 @@ def _own_results(path: Path) -> list[ServingResult] | None:
         return None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise IngestError("invalid JSON: nested too deeply", file=str(path), field="json") from None
     except json.JSONDecodeError:
         try:
             lines = [json.loads(line) for line in text.splitlines() if line.strip()]
         except (json.JSONDecodeError, RecursionError):
             return None  # the ingest readers say what is wrong with it
-    except RecursionError:
-        raise IngestError("invalid JSON: nested too deeply", file=str(path), field="json") from None
         if lines and all(_is_result(line) for line in lines):
             return [_validate(line, path, f"line {n}: ") for n, line in enumerate(lines, 1)]
         return None

@@ -2,8 +2,8 @@
 
 Energy per token is per OUTPUT token here (``energy_per_token_j``), the ML.ENERGY convention: the
 latency metrics that constrain serving (ITL, TPOT, interactivity) are decode metrics, and sources
-such as ML.ENERGY do not report input throughput. Energy per total token (DESIGN §2's J/token) is
-the separate column ``j_per_token``.
+such as ML.ENERGY do not report input throughput. Energy per total token (the J/token of
+docs/methodology.md §2) is the separate column ``j_per_token``.
 """
 
 from __future__ import annotations
@@ -274,8 +274,8 @@ def parse_where(clauses: Iterable[str]) -> dict[str, str]:
     for clause in clauses:
         column, sep, value = clause.partition("=")
         if not sep or not column.strip():
-            raise ConfigError(f"expected COLUMN=VALUE, got {clause!r}", field="--where")
-        check_columns([column.strip()], "--where")
+            raise ConfigError(f"expected COLUMN=VALUE, got {clause!r}", field="where")
+        check_columns([column.strip()], "where")
         parsed[column.strip()] = value.strip()
     return parsed
 

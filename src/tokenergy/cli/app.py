@@ -122,7 +122,9 @@ def _exit_code(error: Exception) -> int:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _error_line(f"{error.format_message()}{hint}")
     elif isinstance(error, TokenergyError):
-        _error_line(str(error))
+        from tokenergy.cli.flags import flag_of
+
+        _error_line(str(flag_of(error)))
     elif isinstance(error, ValidationError):
         field, message = validation_problem(error)
         _error_line(f"{field}: {message}")

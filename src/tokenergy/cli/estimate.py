@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -17,11 +17,12 @@ from tokenergy.cli.carbon import (
     estimate_footprint_lines,
     fleet_footprint_line,
 )
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, err_console, fmt, print_json, warn
 from tokenergy.errors import ConfigError
-from tokenergy.estimate.distributions import Distribution, Exponential, LogNormal, Point
+from tokenergy.estimate.distributions import Distribution, Exponential, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
 from tokenergy.estimate.histogram import RELATIVE_QUANTILE_ERROR
 from tokenergy.estimate.ladder import deployment_power
@@ -42,6 +43,7 @@ from tokenergy.estimate.params import (
     FleetParams,
     Leff,
     Regime,
+    p5_p95,
 )
 from tokenergy.estimate.plot import check_plot_path, plot_estimate
 from tokenergy.estimate.sensitivity import SensitivityResult, sensitivity
@@ -107,16 +109,21 @@ def _positive(option: str, text: str) -> float:
     return value
 
 
-def _range(name: str, p5: float, p95: float) -> Distribution:
-    option = f"--{name}-p5/--{name}-p95"
-    if p5 > p95:
-        raise ConfigError(f"P5 {p5:g} > P95 {p95:g}", field=option)
-    spread = LogNormal.from_p5_p95(p5, p95, option)  # positivity checks even for a point
-    if name == "util" and p95 > 1:
-        raise ConfigError(f"utilisation is a fraction of P_max, P95 {p95:g} > 1", field=option)
-    if name == "pue" and p5 < 1:
-        raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=option)
-    return Point(value=p5) if p5 == p95 else spread
+FLEET_FLAGS = {
+    "util": "--util-p5/--util-p95",
+    "pue": "--pue-p5/--pue-p95",
+    "beta": "--beta",
+    "p_idle_w": "--p-idle",
+    "min_load": "--min-load",
+    "max_load": "--max-load",
+    "redundancy": "--redundancy",
+    "network": "--network",
+}
+
+
+def _range(name: Literal["util", "pue"], p5: float, p95: float) -> Distribution:
+    with as_flags(FLEET_FLAGS):
+        return p5_p95(name, p5, p95)
 
 
 def _ladder(
@@ -340,14 +347,15 @@ def estimate_command(
         raise ConfigError("give --lin-median or --lin-file, not both", field="--lin-median")
     for path, option in ((plot, "--plot"), (sensitivity_plot, "--sensitivity-plot")):
         if path is not None:
-            check_plot_path(path)
+            with as_flags({"plot": option}):
+                check_plot_path(path)
             output_file(path, option)
     with_sensitivity = with_sensitivity or sensitivity_plot is not None
     lout: Distribution | None = None
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
     elif lout_file is not None:
-        lout = load_lengths(lout_file)
+        lout = load_lengths(lout_file, "--lout-file")
     params = EstimateParams(
         models=model,
         **({"table": str(table)} if table is not None else {}),
@@ -613,19 +621,8 @@ def fleet_command(
 ) -> None:
     """Daily fleet energy (GWh/day, fleet boundary, modeled) with scenario-level uncertainty."""
     layer = grid_option(grid, region, wue)
-    profile = {
-        "--p-idle": p_idle,
-        "--min-load": min_load,
-        "--max-load": max_load,
-        "--redundancy": redundancy,
-        "--network": network,
-    }
-    if beta is not None:
-        given = [option for option, value in profile.items() if value is not None]
-        if given:
-            raise ConfigError(f"--beta replaces {', '.join(given)}; give one or the other")
-        if beta <= 0:
-            raise ConfigError(f"must be positive, got {beta:g}", field="--beta")
+    if beta is not None and beta <= 0:
+        raise ConfigError(f"must be positive, got {beta:g}", field="--beta")
     for option, value in (("--redundancy", redundancy), ("--network", network)):
         if value is not None and value < 1:
             raise ConfigError(f"must be >= 1, got {value:g}", field=option)
@@ -639,25 +636,28 @@ def fleet_command(
         )
         if value is not None
     }
-    params = FleetParams(
-        queries_per_day=_positive("--queries-per-day", queries_per_day),
-        mix=_mix(mix),
-        models=model,
-        **({"table": str(table)} if table is not None else {}),
-        lin=Point(value=_positive("--lin", lin)),
-        leff=None if leff is None else _enum(Leff, "--leff", leff),
-        pmax_w=_power("--pmax", pmax),
-        p_idle_w=_power("--p-idle", p_idle),
-        beta=beta,
-        correlate_power=correlate_power,
-        util=_range("util", util_p5, util_p95),
-        **_ladder(boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise),
-        levers=_levers(lever),
-        scenarios=_count("--scenarios", scenarios),
-        length_samples=_count("--length-samples", length_samples, minimum=2),
-        seed=seed,
-        **overrides,
-    )
+    with as_flags(FLEET_FLAGS, in_message=True):
+        params = FleetParams(
+            queries_per_day=_positive("--queries-per-day", queries_per_day),
+            mix=_mix(mix),
+            models=model,
+            **({"table": str(table)} if table is not None else {}),
+            lin=Point(value=_positive("--lin", lin)),
+            leff=None if leff is None else _enum(Leff, "--leff", leff),
+            pmax_w=_power("--pmax", pmax),
+            p_idle_w=_power("--p-idle", p_idle),
+            beta=beta,
+            correlate_power=correlate_power,
+            util=_range("util", util_p5, util_p95),
+            **_ladder(
+                boundary, pue_p5, pue_p95, gpu, power_per_gpu, host_overhead, batch, fit_noise
+            ),
+            levers=_levers(lever),
+            scenarios=_count("--scenarios", scenarios),
+            length_samples=_count("--length-samples", length_samples, minimum=2),
+            seed=seed,
+            **overrides,
+        )
     fits = load_fits(params.table, params.models, params.batch)
     _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
     _note_mix(params)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import parse_where
+from tokenergy.cli.flags import flag_of
 from tokenergy.cli.paths import write_via_temp
 from tokenergy.cli.render import console, fmt, print_json, warn
 from tokenergy.cli.sources import (
@@ -69,7 +70,7 @@ def runs_add(
             else:
                 stored = [store.add(result) for result in load_sources([source], options)]
         except TokenergyError as error:
-            warn(f"skipped {source}: {error}")
+            warn(f"skipped {source}: {flag_of(error)}")
             skipped += 1
             continue
         added += sum(s.added for s in stored)

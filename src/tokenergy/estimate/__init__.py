@@ -1,4 +1,4 @@
-"""Bottom-up estimates: per-query Monte Carlo and fleet projection (DESIGN §3).
+"""Bottom-up estimates: per-query Monte Carlo and fleet projection (docs/methodology.md §6).
 
 Library entry points: :func:`run_estimate` (``EstimateParams`` → ``EstimateResult``;
 ``trim=Trim.PAPER`` for Oviedo et al.'s statistics), :func:`run_fleet` (``FleetParams`` →

@@ -2,7 +2,7 @@
 
 Every distribution samples with a caller-owned ``numpy.random.Generator`` (so runs are seeded and
 reproducible) and serialises to JSON with a ``kind`` tag, so the full parameter set of a run can be
-written next to its result. Parameterisations (DESIGN §3):
+written next to its result. Parameterisations (docs/methodology.md §6.2):
 
 - ``point``: always ``value``.
 - ``uniform``: continuous on [``low``, ``high``].
@@ -165,7 +165,10 @@ class LogNormal(_Dist):
 
 
 class Exponential(_Dist):
-    """Exponential given its median m: rate ln2/m, mean m/ln2 (output lengths, DESIGN §3)."""
+    """Exponential given its median m: rate ln2/m, mean m/ln2.
+
+    Output lengths; see docs/methodology.md §6.2.
+    """
 
     kind: Literal["exponential"] = "exponential"
     median: float = Field(gt=0)

@@ -1,4 +1,6 @@
-"""Fleet projection: GWh/day = queries/day × mean E_query × β, two-level uncertainty (DESIGN §3).
+"""Fleet projection: GWh/day = queries/day × mean E_query × β, two-level uncertainty.
+
+See docs/methodology.md §6.5.
 
 β = β_util × redundancy × network, β_util = (P_idle + P_dyn·f̄)/(f̄·P_max) with P_dyn = P_max − P_idle
 and f̄ the mean of the diurnal load profile (a sinusoid between min and max load).
@@ -172,7 +174,7 @@ def daily_query_means(fit: SurfaceFit, params: FleetParams, rng: np.random.Gener
         raise ConfigError(
             f"{fit.model}: the normal approximation of the day mean drew a non-positive value at "
             f"{queries:g} queries/day (lengths too skewed for it)",
-            field="--queries-per-day",
+            field="queries_per_day",
         )
     return means
 

@@ -85,7 +85,7 @@ def node_power(fit: SurfaceFit, pmax_w: float | None, p_idle_w: float | None) ->
     idle = p_idle_w if p_idle_w is not None else default_p_idle_w(pmax)
     if idle >= pmax:
         raise ConfigError(
-            f"idle power {idle:g} W must be below P_max {pmax:g} W ({fit.model})", field="--p-idle"
+            f"idle power {idle:g} W must be below P_max {pmax:g} W ({fit.model})", field="p_idle_w"
         )
     return NodePower(pmax, idle, gpus=fit.gpus, gpu=fit.gpu)
 
@@ -95,10 +95,10 @@ def check_ladder(params: EstimateParams | FleetParams) -> None:
     if params.boundary not in LADDER_BOUNDARIES:
         raise ConfigError(
             f"the estimator's boundary is accelerator, node or facility, not {params.boundary}",
-            field="--boundary",
+            field="boundary",
         )
     if params.boundary is Boundary.ACCELERATOR:
-        for option, value in (("--pmax", params.pmax_w), ("--host-overhead", params.host_overhead)):
+        for option, value in (("pmax_w", params.pmax_w), ("host_overhead", params.host_overhead)):
             if value is not None:
                 raise ConfigError(
                     "the accelerator boundary counts the GPUs only; a node power or host overhead "
@@ -108,7 +108,7 @@ def check_ladder(params: EstimateParams | FleetParams) -> None:
     if params.pmax_w is not None and params.host_overhead is not None:
         raise ConfigError(
             "give the node power either as --pmax or as GPU power × (1 + --host-overhead)",
-            field="--host-overhead",
+            field="host_overhead",
         )
 
 
@@ -124,7 +124,7 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
             raise ConfigError(
                 f"{fit.model}: the GPU model is unknown, so its power is too; give --gpu "
                 f"({', '.join(catalog.known_gpus())}) or --power-per-gpu",
-                field="--gpu",
+                field="gpu",
             )
         full_w = gpus * per_gpu_w
         if params.host_overhead is not None:
@@ -135,7 +135,7 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
         raise ConfigError(
             f"{fit.model}: a {basis.value} per-GPU power is at the accelerator boundary; to reach "
             f"the {params.boundary} add --host-overhead (0% to ignore the host) or give --pmax",
-            field="--host-overhead",
+            field="host_overhead",
         )
     else:
         full_w = params.pmax_w if params.pmax_w is not None else default_pmax_w(gpus)
@@ -145,7 +145,7 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
     if idle_w >= full_w:
         raise ConfigError(
             f"idle power {idle_w:g} W must be below the full-draw power {full_w:g} W ({fit.model})",
-            field="--p-idle",
+            field="p_idle_w",
         )
     return NodePower(
         pmax_w=full_w,

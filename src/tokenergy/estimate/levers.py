@@ -1,4 +1,4 @@
-"""Efficiency levers: multipliers α that divide per-query energy (DESIGN §3).
+"""Efficiency levers: multipliers α that divide per-query energy (docs/methodology.md §6.4).
 
 Each named lever is a lognormal α given by its P5–P95 range (Oviedo et al. 2025, arXiv 2509.20241):
 better models/distillation [1.5, 10], serving (batching, caching, speculative decoding) [1.5, 5],
@@ -34,18 +34,18 @@ def parse_lever(text: str) -> Lever:
     name = text.strip().lower()
     if name in NAMED_LEVERS:
         p5, p95 = NAMED_LEVERS[name]
-        return Lever(name=name, alpha=LogNormal.from_p5_p95(p5, p95, name="--lever"))
+        return Lever(name=name, alpha=LogNormal.from_p5_p95(p5, p95, name="levers"))
     if name.startswith("custom:"):
         parts = name.removeprefix("custom:").split(",")
         try:
             p5, p95 = (float(part) for part in parts)
         except ValueError:
             raise ConfigError(
-                f"cannot parse {text!r}: write custom:P5,P95, e.g. custom:1.5,3", field="--lever"
+                f"cannot parse {text!r}: write custom:P5,P95, e.g. custom:1.5,3", field="levers"
             ) from None
-        return Lever(name=f"custom:{p5:g},{p95:g}", alpha=LogNormal.from_p5_p95(p5, p95, "--lever"))
+        return Lever(name=f"custom:{p5:g},{p95:g}", alpha=LogNormal.from_p5_p95(p5, p95, "levers"))
     raise ConfigError(
-        f"unknown lever {text!r}; use {', '.join(NAMED_LEVERS)} or custom:P5,P95", field="--lever"
+        f"unknown lever {text!r}; use {', '.join(NAMED_LEVERS)} or custom:P5,P95", field="levers"
     )
 
 

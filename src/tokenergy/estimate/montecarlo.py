@@ -1,4 +1,6 @@
-"""Per-query Monte Carlo: E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600 (DESIGN §3).
+"""Per-query Monte Carlo: E[Wh] = PUE · P_node · L_eff / TPS(L_in, L_out) / 3600.
+
+See docs/methodology.md §6.1 and §6.3.
 
 Draws are made in chunks of ``CHUNK_DRAWS`` with numpy and folded into a streaming log histogram,
 so memory stays bounded whatever ``samples`` is; the mean is exact, quantiles within 0.115 %.
@@ -86,7 +88,7 @@ def check_leff(fits: list[SurfaceFit], leff: Leff | None) -> None:
                 f"{fit.model}: the table's rates are {fit.rate.value} tokens/s, which pair with "
                 f"{'output' if fit.rate.value == 'output' else 'input + output'} tokens, "
                 f"not L_eff = {leff.value}",
-                field="--leff",
+                field="leff",
             )
 
 

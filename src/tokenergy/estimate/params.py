@@ -7,6 +7,7 @@ out verbatim with its result (``--json``). Defaults and their sources: docs/meth
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,6 +25,22 @@ DEFAULT_LIN_TOKENS = 500.0
 UTIL_P5_P95 = (0.4, 0.9)
 PUE_P5_P95 = (1.05, 1.40)
 DEFAULT_SAMPLES = 1_000_000
+
+
+def p5_p95(name: Literal["util", "pue"], p5: float, p95: float) -> Distribution:
+    """The ``util`` or ``pue`` parameter from its P5 and P95: log-normal, a point when equal.
+
+    A utilisation is a fraction of P_max (P95 <= 1); a PUE is at least 1 (docs/methodology.md §6.1).
+    Errors name ``name``.
+    """
+    if p5 > p95:
+        raise ConfigError(f"P5 {p5:g} > P95 {p95:g}", field=name)
+    spread = LogNormal.from_p5_p95(p5, p95, name)  # positivity checks even for a point
+    if name == "util" and p95 > 1:
+        raise ConfigError(f"utilisation is a fraction of P_max, P95 {p95:g} > 1", field=name)
+    if name == "pue" and p5 < 1:
+        raise ConfigError(f"a PUE is at least 1, P5 {p5:g} < 1", field=name)
+    return Point(value=p5) if p5 == p95 else spread
 
 
 class Regime(StrEnum):
@@ -142,10 +159,16 @@ class FleetParams(_Params):
     def _consistent(self) -> FleetParams:
         if self.min_load > self.max_load:
             raise ConfigError(
-                f"min load {self.min_load:g} > max load {self.max_load:g}", field="--min-load"
+                f"min load {self.min_load:g} > max load {self.max_load:g}", field="min_load"
             )
         if any(share < 0 for share in self.mix.values()) or sum(self.mix.values()) <= 0:
-            raise ConfigError("shares must be >= 0 with a positive total", field="--mix")
+            raise ConfigError("shares must be >= 0 with a positive total", field="mix")
+        if self.beta is not None:  # a default is not a choice: a dumped FleetParams reloads
+            profile = ("p_idle_w", "min_load", "max_load", "redundancy", "network")
+            fields = type(self).model_fields
+            given = [name for name in profile if getattr(self, name) != fields[name].default]
+            if given:
+                raise ConfigError(f"beta replaces {', '.join(given)}; give one or the other")
         return self
 
     def mix_weights(self) -> dict[Regime, float]:

@@ -27,7 +27,7 @@ _SUFFIXES = (".png", ".svg")
 def check_plot_path(path: Path) -> None:
     """Refuse a file type we cannot write before spending time on the run."""
     if path.suffix.lower() not in _SUFFIXES:
-        raise ConfigError(f"plot file must end in {' or '.join(_SUFFIXES)}", field="--plot")
+        raise ConfigError(f"plot file must end in {' or '.join(_SUFFIXES)}", field="plot")
 
 
 def plot_estimate(result: EstimateResult, path: Path) -> None:
@@ -60,7 +60,7 @@ def plot_estimate(result: EstimateResult, path: Path) -> None:
     try:
         figure.savefig(path)
     except OSError as error:
-        raise ConfigError(f"cannot write {path}: {error.strerror}", field="--plot") from None
+        raise ConfigError(f"cannot write {path}: {error.strerror}", field="plot") from None
 
 
 def _curve(

@@ -1,4 +1,6 @@
-"""Throughput surface: per model, log TPS = b0 + b1·log L_in + b2·log L_out, capped (DESIGN §3).
+"""Throughput surface: per model, log TPS = b0 + b1·log L_in + b2·log L_out, capped.
+
+See docs/methodology.md §6.1.
 
 A throughput table has rows (model, tp, quant, tps, lin, lout, source[, rate, gpu]), ``tps`` being
 the tokens/s of a saturated node; ``rate`` says whether it counts output tokens (the default, as
@@ -350,8 +352,6 @@ def select(fits: dict[str, SurfaceFit], names: list[str], source: str) -> list[S
     if not names:
         return list(fits.values())
     return [
-        fits[
-            match_name(name, fits, what="model", field="--model", where=f" in {Path(source).name}")
-        ]
+        fits[match_name(name, fits, what="model", field="models", where=f" in {Path(source).name}")]
         for name in names
     ]

@@ -151,7 +151,7 @@ def _mean_lengths(reader: RowReader, completed: int) -> tuple[float | None, floa
 
 
 def _per_request_intvty(reader: RowReader) -> MetricStats | None:
-    """Interactivity 1/TPOT per request from the per-request ITL arrays (DESIGN §2).
+    """Interactivity 1/TPOT per request from the per-request ITL arrays (docs/methodology.md §4).
 
     TPOT_i = sum(itls_i) / (output_len_i - 1) for requests with at least two output tokens, so
     the spread is a real spread (never 1/std(TPOT)).

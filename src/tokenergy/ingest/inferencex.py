@@ -1,7 +1,8 @@
 """InferenceX / InferenceMAX processed rows (`agg_bmk.json`): single node and disaggregated.
 
 Rows store rates *per GPU* (single node ÷ tp·pp·pcp; disaggregated: total ÷ (P+D), input ÷ P,
-output ÷ D). Absolute deployment rates are recovered first (DESIGN §2). Latencies are seconds.
+output ÷ D). Absolute deployment rates are recovered first (docs/methodology.md §4). Latencies
+are seconds.
 Newer rows may carry measured GPU power (``power_valid``, ``power_metric_schema_version``,
 ``avg_power_w`` per GPU, ``avg_total_gpu_power_w``, ``total_gpu_energy_j``, ``joules_per_*``).
 """

@@ -1,4 +1,6 @@
-"""Latency and throughput definitions (DESIGN §2, vLLM's benchmark definitions), pinned by tests.
+"""Latency and throughput definitions (vLLM's benchmark definitions), pinned by tests.
+
+See docs/methodology.md §7.
 
 - TTFT = first token chunk − send; E2EL = last token chunk − send.
 - TPOT = (E2EL − TTFT) / (n_out − 1) per request, n_out = the server's usage count (n_out > 1).

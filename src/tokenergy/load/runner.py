@@ -145,7 +145,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
     (Ctrl-C), it cuts the requests in flight, still writes run.json, then re-raises.
     """
     if config.workers < 1:
-        raise ConfigError("workers must be >= 1", field="--workers")
+        raise ConfigError("workers must be >= 1", field="workers")
     _check_free(config.out_dir)
     notes: list[str] = []
     capped = _capped_shape(config.shape)
@@ -190,7 +190,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         if endless:
             if config.workers > 1:
                 raise ConfigError(
-                    "--workers needs --num-prompts with a closed loop", field="--workers"
+                    "--workers needs --num-prompts with a closed loop", field="workers"
                 )
             assert shape.concurrency is not None
             plan = schedule.requests()
@@ -335,7 +335,7 @@ async def _run_workers(
     workers = config.workers
     shape = config.shape
     if shape.concurrency is not None and shape.concurrency < workers:
-        raise ConfigError("--workers must not exceed --concurrency", field="--workers")
+        raise ConfigError("--workers must not exceed --concurrency", field="workers")
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     reports = context.SimpleQueue()

@@ -128,10 +128,10 @@ def parse_concurrency_list(text: str) -> list[int]:
     for part in text.split(","):
         part = part.strip()
         if not part.isdigit() or int(part) < 1:
-            raise ConfigError(f"not a positive integer: {part!r}", field="--concurrency")
+            raise ConfigError(f"not a positive integer: {part!r}", field="concurrency")
         if int(part) > MAX_CONCURRENCY:
             raise ConfigError(
-                f"{part} is above the maximum concurrency {MAX_CONCURRENCY}", field="--concurrency"
+                f"{part} is above the maximum concurrency {MAX_CONCURRENCY}", field="concurrency"
             )
         values.append(int(part))
     return values

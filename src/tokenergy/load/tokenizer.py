@@ -21,7 +21,7 @@ class LocalTokenCounter:
         except ImportError:
             raise ConfigError(
                 "a local tokenizer needs the optional extra: pip install 'tokenergy[tokenizers]'",
-                field="--tokenizer",
+                field="tokenizer",
             ) from None
         file = path / "tokenizer.json" if path.is_dir() else path
         try:
@@ -37,7 +37,7 @@ class LocalTokenCounter:
         raise ConfigError(
             "chat prompts are calibrated with the server's /tokenize (templates are not rendered "
             "locally); use --api completions with a local tokenizer",
-            field="--tokenizer",
+            field="tokenizer",
         )
 
     async def token_ids(self, text: str) -> list[int]:

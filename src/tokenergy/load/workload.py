@@ -98,7 +98,8 @@ class LengthSpec:
     """How (ISL, OSL) pairs are drawn for each request.
 
     ``uniform`` is symmetric: integers in [⌈L(1−r)⌉, ⌊L(1+r)⌋], mean exactly L (the vLLM lineage).
-    The bench_serving [r·L, L] scheme is deliberately not offered: its mean is not L (DESIGN §2).
+    The bench_serving [r·L, L] scheme is deliberately not offered: its mean is not L
+    (docs/methodology.md §7).
     ``empirical`` resamples (with replacement) measured pairs, optionally weighted (a histogram).
     """
 
@@ -116,10 +117,10 @@ class LengthSpec:
                 raise ConfigError("no usable length pairs", file=self.source, field="dataset")
             return
         if self.isl < 1 or self.osl < 1:
-            raise ConfigError("ISL and OSL must be >= 1", field="--isl/--osl")
+            raise ConfigError("ISL and OSL must be >= 1", field="isl")
         if not 0.0 <= self.range_ratio < 1.0:
             raise ConfigError(
-                f"range ratio must be in [0, 1), got {self.range_ratio}", field="--range-ratio"
+                f"range ratio must be in [0, 1), got {self.range_ratio}", field="range_ratio"
             )
 
     @property
@@ -156,7 +157,7 @@ def _symmetric(rng: np.random.Generator, length: int, ratio: float, n: int) -> n
     if low != length - (high - length):
         raise ConfigError(
             f"range ratio {ratio} would clip lengths of {length} at 1 and bias the mean",
-            field="--range-ratio",
+            field="range_ratio",
         )
     return rng.integers(low, high + 1, size=n, dtype=np.int64)
 
@@ -232,13 +233,20 @@ def _is_length_row(row: dict[str, Any]) -> bool:
     )
 
 
+def _token_count(raw: Any) -> bool:
+    """A whole number of tokens a request can ask for: 10^400, 1e300, inf and NaN are not."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return False
+    return 1 <= raw < 2**31 and raw == int(raw)
+
+
 def _length_pair(row: dict[str, Any], path: Path, number: int) -> tuple[int, int]:
     values = []
     for keys in (("input_len", "isl"), ("output_len", "osl")):
         raw = next((row[k] for k in keys if k in row), None)
-        if not isinstance(raw, int | float) or raw < 1 or raw != int(raw):
+        if raw is None or not _token_count(raw):
             raise ConfigError(
-                f"row {number}: needs a positive integer, got {raw!r}",
+                f"row {number}: needs an integer in [1, 2^31), got {str(raw)[:40]}",
                 file=str(path),
                 field=keys[0],
             )
@@ -319,7 +327,7 @@ class PromptBuilder:
 
     def __init__(self, counter: TokenCounter, kind: PromptKind, *, chat: bool) -> None:
         if chat and kind is PromptKind.TOKEN_IDS:
-            raise ConfigError("chat requests need text prompts", field="--prompt")
+            raise ConfigError("chat requests need text prompts", field="prompt_kind")
         self.counter = counter
         self.kind = kind
         self.chat = chat
@@ -327,7 +335,8 @@ class PromptBuilder:
 
     async def build(self, rng: np.random.Generator, length: int) -> list[int] | str:
         if self.kind is PromptKind.TOKEN_IDS:
-            return [int(i) for i in rng.choice(await self._id_pool(), size=length)]
+            ids: list[int] = rng.choice(await self._id_pool(), size=length).tolist()
+            return ids
         return await self._text(rng, length)
 
     async def _id_pool(self) -> np.ndarray:
@@ -351,7 +360,7 @@ class PromptBuilder:
         if base > target:
             raise ConfigError(
                 f"ISL {target} is below the {base} tokens the server adds to any prompt",
-                field="--isl",
+                field="isl",
             )
         # Binary search the longest word prefix that does not exceed the target.
         while lo < hi:

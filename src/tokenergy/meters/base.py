@@ -29,6 +29,9 @@ class DeviceInfo:
     uuid: str | None = None
     driver: str | None = None
     power_limit_w: float | None = None
+    # device seconds per wall second: 1 for hardware, the speed of tokenergy's simulator (its
+    # counter runs that much faster, so the wall-clock power bound scales with it)
+    time_scale: float = 1.0
 
 
 @dataclass(frozen=True)

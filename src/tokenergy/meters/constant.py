@@ -38,7 +38,7 @@ class ConstantMeter(WindowMeter):
         if basis is Basis.MEASURED:
             raise MeterError(
                 "a stated power is not measured; use nameplate or provisioned",
-                field=f"--meter {spec}",
+                field=f"meters {spec}",
             )
         self.power_w = power_w
         self.basis = basis
@@ -47,7 +47,7 @@ class ConstantMeter(WindowMeter):
     @classmethod
     def from_spec(cls, spec: str, args: str) -> ConstantMeter:
         power_text, _, query = args.partition("?")
-        field = f"--meter {spec}"
+        field = f"meters {spec}"
         if not power_text:
             raise MeterError("give the power, e.g. constant:700W", field=field)
         options = dict(parse_qsl(query, keep_blank_values=True))

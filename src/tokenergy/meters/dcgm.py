@@ -60,13 +60,13 @@ class DcgmMeter(PollingMeter):
         self.url = url
         self.selector = selector
         self.poll_interval_s = poll_interval_s
-        self.where = f"--meter {spec}"
+        self.where = f"meters {spec}"
         self._devices: list[str] = []
         self._has_counter = True
 
     @classmethod
     def from_spec(cls, spec: str, args: str) -> DcgmMeter:
-        where = f"--meter {spec}"
+        where = f"meters {spec}"
         url, _, query = args.partition("?")
         if not url.startswith(("http://", "https://")):
             raise MeterError(

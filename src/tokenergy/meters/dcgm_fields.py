@@ -5,6 +5,7 @@ meters, so one deployment is described the same way on either path).
 
 from __future__ import annotations
 
+import math
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -30,6 +31,9 @@ def device_key(labels: Labels) -> str:
     return f"{host}/{gpu}" if host else gpu
 
 
+SIM_SPEED_LABEL = "tokenergy_sim_speed"  # tokenergy's simulator: simulated s per wall s
+
+
 def device_info(labels: Labels, power_limit_w: float | None = None) -> DeviceInfo:
     return DeviceInfo(
         device=device_key(labels),
@@ -37,7 +41,16 @@ def device_info(labels: Labels, power_limit_w: float | None = None) -> DeviceInf
         uuid=labels.get("UUID"),
         driver=labels.get("DCGM_FI_DRIVER_VERSION") or labels.get("driver_version"),
         power_limit_w=power_limit_w,
+        time_scale=_time_scale(labels.get(SIM_SPEED_LABEL)),
     )
+
+
+def _time_scale(text: str | None) -> float:
+    try:
+        scale = float(text) if text is not None else 1.0
+    except ValueError:
+        return 1.0
+    return scale if math.isfinite(scale) and scale >= 1.0 else 1.0
 
 
 def http_fetch(url: str, where: str) -> tuple[int, str]:

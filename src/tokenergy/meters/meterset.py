@@ -71,17 +71,17 @@ class MeterSet:
 
     def __init__(self, meters: Sequence[EnergyMeter], rules: WindowRules = WindowRules()) -> None:
         if not meters:
-            raise ConfigError("no meter given", field="--meter")
+            raise ConfigError("no meter given", field="meters")
         bases = {meter.basis for meter in meters}
         if len(bases) > 1:
             raise ConfigError(
                 "cannot combine a stated power (constant) with measured meters: the sum would "
                 "mix bases",
-                field="--meter",
+                field="meters",
             )
         specs = [meter.spec for meter in meters]
         if len(set(specs)) != len(specs):
-            raise ConfigError(f"the same meter is given twice in {specs}", field="--meter")
+            raise ConfigError(f"the same meter is given twice in {specs}", field="meters")
         self.sessions = [MeterSession(meter) for meter in meters]
         self.rules = rules
         self._opened: list[MeterSession] = []
@@ -122,7 +122,7 @@ class MeterSet:
                     raise ConfigError(
                         f"GPU {device.uuid} is metered by both {other!r} and "
                         f"{session.meter.spec!r}: it would be counted twice",
-                        field="--meter",
+                        field="meters",
                     )
 
     @property

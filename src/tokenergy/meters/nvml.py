@@ -32,7 +32,7 @@ def import_nvml() -> Any:
         raise MeterError(
             "the nvml meter needs NVIDIA's bindings: pip install 'tokenergy[nvidia]' "
             "(nvidia-ml-py)",
-            field="--meter nvml",
+            field="meters",
         ) from None
     return importlib.import_module("pynvml")
 
@@ -97,13 +97,13 @@ def select_indices(selection: list[str] | None, visible: list[int], uuids: list[
             if position >= len(visible):
                 raise MeterError(
                     f"GPU {position} requested but only {len(visible)} visible",
-                    field="--meter nvml",
+                    field="meters",
                 )
             index = visible[position]
         else:
-            index = visible[_match_uuid(entry, visible_uuids, "--meter nvml")]
+            index = visible[_match_uuid(entry, visible_uuids, "meters nvml")]
         if index in chosen:
-            raise MeterError(f"GPU {entry!r} selected twice", field="--meter nvml")
+            raise MeterError(f"GPU {entry!r} selected twice", field="meters")
         chosen.append(index)
     return chosen
 
@@ -152,9 +152,7 @@ class NvmlMeter(PollingMeter):
         try:
             return getattr(lib, function)(*args)
         except lib.NVMLError as error:
-            raise MeterError(
-                f"{function} failed for {what}: {error}", field="--meter nvml"
-            ) from None
+            raise MeterError(f"{function} failed for {what}: {error}", field="meters") from None
 
     def _supported(self, what: str, function: str, handle: Any) -> Any:
         """Like ``_call`` but None when the device does not support the query."""
@@ -164,9 +162,7 @@ class NvmlMeter(PollingMeter):
         except lib.NVMLError_NotSupported:
             return None
         except lib.NVMLError as error:
-            raise MeterError(
-                f"{function} failed for {what}: {error}", field="--meter nvml"
-            ) from None
+            raise MeterError(f"{function} failed for {what}: {error}", field="meters") from None
 
     def open(self) -> list[DeviceInfo]:
         self._lib = self._library if self._library is not None else import_nvml()
@@ -186,7 +182,7 @@ class NvmlMeter(PollingMeter):
         cuda_visible = self._environ.get("CUDA_VISIBLE_DEVICES")
         chosen = select_indices(self.selection, visible_indices(cuda_visible, uuids), uuids)
         if not chosen:
-            raise MeterError("no GPU to meter (CUDA_VISIBLE_DEVICES hides all)", field="--meter")
+            raise MeterError("no GPU to meter (CUDA_VISIBLE_DEVICES hides all)", field="meters")
         if cuda_visible is not None and self._environ.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID":
             self.notes.append(
                 "CUDA_VISIBLE_DEVICES indices taken as NVML (PCI bus) order; set "
@@ -205,7 +201,7 @@ class NvmlMeter(PollingMeter):
         if not has_counter:
             if self._supported(what, "nvmlDeviceGetPowerUsage", handle) is None:
                 raise MeterError(
-                    f"{what} reports neither an energy counter nor power", field="--meter nvml"
+                    f"{what} reports neither an energy counter nor power", field="meters"
                 )
             self.notes.append(
                 f"gpu{index}: no energy counter; integrating power sampled at "

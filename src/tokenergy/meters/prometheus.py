@@ -49,13 +49,13 @@ class PrometheusMeter(WindowMeter):
         self.base_url = base_url.rstrip("/")
         self.selector = selector
         self.grace_s = grace_s
-        self.where = f"--meter {spec}"
+        self.where = f"meters {spec}"
         self._metric = ENERGY_METRIC
         self._devices: list[str] = []
 
     @classmethod
     def from_spec(cls, spec: str, args: str) -> PrometheusMeter:
-        where = f"--meter {spec}"
+        where = f"meters {spec}"
         url, _, query = args.partition("?")
         if not url.startswith(("http://", "https://")):
             raise MeterError("give the server URL, e.g. prometheus:http://HOST:9090", field=where)

@@ -37,10 +37,10 @@ def _read_int(path: Path) -> int:
         raise MeterError(
             f"{path} is not readable (root only since CVE-2020-8694): run as root or "
             f"'chmod a+r {path.parent}/energy_uj'",
-            field="--meter rapl",
+            field="meters",
         ) from None
     except (OSError, ValueError) as error:
-        raise MeterError(f"cannot read {path}: {error}", field="--meter rapl") from None
+        raise MeterError(f"cannot read {path}: {error}", field="meters") from None
 
 
 @register
@@ -69,14 +69,12 @@ class RaplMeter(PollingMeter):
             raise MeterError(
                 f"{self.root} does not exist: no RAPL powercap here (not Linux, not an Intel/AMD "
                 "CPU with the intel_rapl driver, or /sys not mounted in the container)",
-                field="--meter rapl",
+                field="meters",
             )
         zones = sorted(p for p in self.root.iterdir() if _ZONE.match(p.name))
         self._zones = [zone for path in zones if (zone := self._zone(path)) is not None]
         if not self._zones:
-            raise MeterError(
-                f"no package or dram RAPL zone under {self.root}", field="--meter rapl"
-            )
+            raise MeterError(f"no package or dram RAPL zone under {self.root}", field="meters")
         self.read()  # fails now, before any load, if the counters are not readable
         return [zone.info for zone in self._zones]
 

@@ -26,7 +26,7 @@ def registered() -> Mapping[str, type[EnergyMeter]]:
     return dict(METERS)
 
 
-def parse_spec(spec: str, where: str = "--meter") -> EnergyMeter:
+def parse_spec(spec: str, where: str = "meters") -> EnergyMeter:
     """Build a meter from ``NAME[:ARGS]``; errors name ``where`` (the parameter that held it).
 
     The meter is not opened; opening is where the source itself is checked.

@@ -1,4 +1,6 @@
-"""Energy over a window from per-device readings, and the rules that make it valid (DESIGN §2).
+"""Energy over a window from per-device readings, and the rules that make it valid.
+
+See docs/methodology.md §9.
 
 Two methods, chosen per device: the delta of a cumulative energy counter interpolated linearly at
 the window edges (preferred: the device integrates for us), or the trapezoid rule over sampled
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from tokenergy.meters.base import DeviceInfo, Reading
+from tokenergy import catalog
+from tokenergy.errors import CatalogError
+from tokenergy.meters.base import GPU, DeviceInfo, Reading
 
 COUNTER = "counter"
 TRAPEZOID = "power-trapezoid"
@@ -24,11 +28,12 @@ NO_DATA = "none"
 
 @dataclass(frozen=True)
 class WindowRules:
-    """Thresholds of the validity rules; defaults are DESIGN §2's."""
+    """Thresholds of the validity rules; defaults are docs/methodology.md §9's."""
 
     max_gap_s: float = 3.0
     min_duration_s: float = 1.0
     min_batch_ratio: float = 0.85
+    max_power_ratio: float = 1.5  # × the device's power limit or catalog TDP (methodology §9)
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,40 @@ def _coverage_reasons(
     return reasons
 
 
+def _power_bound(device: DeviceInfo) -> tuple[float, str] | None:
+    """The power a GPU cannot exceed on average: its reported limit, else its catalog TDP, else
+    the largest TDP in the catalog (an unknown GPU); None for devices that are not GPUs."""
+    if device.kind != GPU:
+        return None
+    if device.power_limit_w:
+        return device.power_limit_w, "power limit"
+    name = (device.model or "").removeprefix("NVIDIA ").removeprefix("AMD ")
+    try:
+        return catalog.tdp_w(name), "catalog TDP"
+    except CatalogError:
+        tdps = [spec.tdp_w for spec in catalog.gpu_specs() if spec.tdp_w is not None]
+        return max(tdps), "catalog's largest TDP"
+
+
+def _plausibility_reasons(
+    device: DeviceInfo, energy_j: float, duration_s: float, rules: WindowRules
+) -> list[str]:
+    bound = _power_bound(device)
+    if bound is None or duration_s <= 0:
+        return []
+    limit_w, what = bound
+    mean_w = energy_j / duration_s
+    ceiling_w = rules.max_power_ratio * limit_w * device.time_scale
+    if mean_w <= ceiling_w:
+        return []
+    sped = f" × speed {device.time_scale:g}" if device.time_scale != 1.0 else ""
+    return [
+        f"mean power {mean_w:,.0f} W is implausible for {device.model or 'this GPU'} "
+        f"(ceiling {ceiling_w:,.0f} W = {rules.max_power_ratio:g} × its {limit_w:,.0f} W {what}"
+        f"{sped})"
+    ]
+
+
 def device_window(
     device: DeviceInfo,
     readings: Sequence[Reading],
@@ -142,12 +181,14 @@ def device_window(
                 f"energy counter went backwards (reset) at {where}; energy is a lower bound"
             )
         energy_j = counter_energy_j(t_s, cumulative_j, start_s, end_s)
+        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, rules)
         return DeviceWindow(device, energy_j, COUNTER, tuple(reasons))
     if len(powered) >= 2:
         t_s = np.array([r.t_s for r in powered])
         power_w = np.array([r.power_w for r in powered], dtype=float)
         reasons = _coverage_reasons(t_s, start_s, end_s, rules)
         energy_j = trapezoid_energy_j(t_s, power_w, start_s, end_s)
+        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, rules)
         return DeviceWindow(device, energy_j, TRAPEZOID, tuple(reasons))
     return DeviceWindow(device, None, NO_DATA, (f"{len(readings)} reading(s): cannot integrate",))
 

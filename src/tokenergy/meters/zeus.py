@@ -25,7 +25,7 @@ def import_zeus_monitor() -> Any:
     except ImportError as error:
         raise MeterError(
             f"the zeus meter needs Zeus: pip install 'tokenergy[zeus]' ({error})",
-            field="--meter zeus",
+            field="meters",
         ) from None
     return module.ZeusMonitor
 
@@ -55,7 +55,7 @@ class ZeusMeter(PollingMeter):
             indices = [int(part) for part in args.split(",")]
         except ValueError:
             raise MeterError(
-                "zeus takes CUDA GPU indices, e.g. zeus:0,1", field=f"--meter {spec}"
+                "zeus takes CUDA GPU indices, e.g. zeus:0,1", field=f"meters {spec}"
             ) from None
         return cls(spec, indices)
 
@@ -68,7 +68,7 @@ class ZeusMeter(PollingMeter):
         try:
             return function(*args, **kwargs)
         except Exception as error:  # Zeus raises many unrelated types
-            raise MeterError(f"Zeus {what} failed: {error}", field="--meter zeus") from None
+            raise MeterError(f"Zeus {what} failed: {error}", field="meters") from None
 
     def open(self) -> list[DeviceInfo]:
         monitor_class = import_zeus_monitor()
@@ -77,7 +77,7 @@ class ZeusMeter(PollingMeter):
         )
         indices: list[int] = list(self._monitor.gpu_indices)
         if not indices:
-            raise MeterError("Zeus found no GPU", field="--meter zeus")
+            raise MeterError("Zeus found no GPU", field="meters")
         devices = []
         for index in indices:
             name = self._zeus("get_name", self._monitor.gpus.get_name, index)

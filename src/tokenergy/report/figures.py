@@ -34,7 +34,7 @@ class FigureWriter:
             except OSError as error:
                 raise ConfigError(
                     f"cannot write {self.dir / chart.key}.png: {error.strerror or error}",
-                    field="--out",
+                    field="out",
                 ) from None
             files.append(f"figures/{chart.key}.png")
         return FigureBlock(chart.key, chart.title, chart, panels, files, chart.caption)

@@ -119,5 +119,5 @@ def save_chart(chart: Chart, path: Path) -> None:
 def _suffix(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     if suffix not in ("png", "svg"):
-        raise ConfigError(f"plot files must end in .png or .svg, got {path.name!r}", field="--plot")
+        raise ConfigError(f"plot files must end in .png or .svg, got {path.name!r}", field="plot")
     return suffix

@@ -75,9 +75,9 @@ def parse_faults(text: str) -> FaultSpec:
     for part in filter(None, (piece.strip() for piece in text.split(","))):
         key, sep, value = part.partition("=")
         key = key.strip()
-        field = f"--faults {key}"
+        field = f"faults {key}"
         if not sep:
-            raise ConfigError(f"expected key=value, got {part!r}", field="--faults")
+            raise ConfigError(f"expected key=value, got {part!r}", field="faults")
         if key == "error_rate":
             values["error_rate"] = _probability(value, field)
         elif key == "status":
@@ -95,7 +95,7 @@ def parse_faults(text: str) -> FaultSpec:
         else:
             raise ConfigError(
                 f"unknown fault {key!r}; use error_rate, status, disconnect, stall, slow_start",
-                field="--faults",
+                field="faults",
             )
     return FaultSpec(**values)  # type: ignore[arg-type]
 

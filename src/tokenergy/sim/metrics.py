@@ -132,8 +132,14 @@ class GpuReading:
     unix_ms: int  # when the values were read: the sample timestamp of the exposition
 
 
-def render_dcgm(readings: Sequence[GpuReading], hostname: str) -> str:
+SPEED_LABEL = "tokenergy_sim_speed"
+
+
+def render_dcgm(readings: Sequence[GpuReading], hostname: str, speed: float = 1.0) -> str:
     """dcgm-exporter text: HELP/TYPE lines as its default counters CSV, labels in its order.
+
+    One label of our own, ``tokenergy_sim_speed``: simulated seconds per wall second, so a meter
+    reading wall-clock power off the counter knows it runs ``speed`` times a real GPU's.
 
     Each sample carries the instant it was read (the exposition format's optional timestamp, in
     ms): dcgm-exporter omits it, but with it a scraper knows exactly when the counter had that
@@ -144,7 +150,7 @@ def render_dcgm(readings: Sequence[GpuReading], hostname: str) -> str:
         "# TYPE DCGM_FI_DEV_POWER_USAGE gauge",
     ]
     lines += [
-        f"DCGM_FI_DEV_POWER_USAGE{{{_labels(r.gpu, hostname)}}} {r.power_w:.6f} {r.unix_ms}"
+        f"DCGM_FI_DEV_POWER_USAGE{{{_labels(r.gpu, hostname, speed)}}} {r.power_w:.6f} {r.unix_ms}"
         for r in readings
     ]
     lines += [
@@ -152,7 +158,7 @@ def render_dcgm(readings: Sequence[GpuReading], hostname: str) -> str:
         "# TYPE DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION counter",
     ]
     lines += [
-        f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{{_labels(r.gpu, hostname)}}} {r.energy_mj} "
+        f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{{_labels(r.gpu, hostname, speed)}}} {r.energy_mj} "
         f"{r.unix_ms}"
         for r in readings
     ]
@@ -164,8 +170,8 @@ def counter_mj(boot_energy_j: float, energy_j: float) -> int:
     return math.floor((boot_energy_j + energy_j) * 1000.0)
 
 
-def _labels(gpu: SimGpu, hostname: str) -> str:
+def _labels(gpu: SimGpu, hostname: str, speed: float) -> str:
     return (
         f'gpu="{gpu.index}",UUID="{gpu.uuid}",device="nvidia{gpu.index}",'
-        f'modelName="{gpu.model_name}",Hostname="{hostname}"'
+        f'modelName="{gpu.model_name}",Hostname="{hostname}",{SPEED_LABEL}="{speed:g}"'
     )

@@ -134,7 +134,7 @@ def load_profile(name_or_path: str) -> Profile:
     raise ConfigError(
         f"unknown profile {name_or_path!r}; packaged: {', '.join(profile_names())} "
         "(or give a .yaml path)",
-        field="--profile",
+        field="profile",
     )
 
 

@@ -187,11 +187,13 @@ class SimServer:
         return web.json_response({"object": "list", "data": [model]})
 
     async def _metrics(self, _: web.Request) -> web.Response:
-        text = render_vllm(self._registry) + render_dcgm(self._readings(), self.hostname)
+        text = render_vllm(self._registry) + render_dcgm(
+            self._readings(), self.hostname, self.clock.speed
+        )
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def _dcgm_metrics(self, _: web.Request) -> web.Response:
-        text = render_dcgm(self._readings(), self.hostname)
+        text = render_dcgm(self._readings(), self.hostname, self.clock.speed)
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     async def _energy(self, _: web.Request) -> web.Response:

@@ -21,10 +21,10 @@ from tokenergy.analyze.slo import best_under as best_rows
 from tokenergy.analyze.table import AnalysisRow, metric, to_row
 from tokenergy.errors import ConfigError
 from tokenergy.load.runlog import RUN_FILE, read_run_json
-from tokenergy.measure.bench import BenchHooks
 from tokenergy.store import Store
+from tokenergy.sweep.hooks import SweepHooks
 from tokenergy.sweep.outcome import ConfigOutcome, read_outcome
-from tokenergy.sweep.spec import Configuration, SweepSpec
+from tokenergy.sweep.spec import SweepSpec
 
 SPEC_FILE = "spec.json"
 GROUP_BY = ("model",)  # one verdict across every server configuration of the model
@@ -33,16 +33,6 @@ GROUP_BY = ("model",)  # one verdict across every server configuration of the mo
 class Executor(StrEnum):
     LOCAL = "local"
     RAY = "ray"
-
-
-class SweepHooks(BenchHooks):
-    """What a caller may show: configuration i/N started and finished (plus the bench hooks)."""
-
-    def config_started(self, index: int, total: int, config: Configuration) -> None:
-        """Configuration ``index`` (1-based) of ``total`` is about to launch."""
-
-    def config_done(self, index: int, total: int, outcome: ConfigOutcome, skipped: bool) -> None:
-        """It finished (``skipped``: already done in an earlier run, with ``resume``)."""
 
 
 @dataclass(frozen=True)

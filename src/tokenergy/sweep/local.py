@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tokenergy.errors import ConfigError
 from tokenergy.store import Store
+from tokenergy.sweep.hooks import SweepHooks
 from tokenergy.sweep.outcome import ConfigOutcome
 from tokenergy.sweep.runone import run_configuration
 from tokenergy.sweep.spec import Configuration, SweepSpec
-
-if TYPE_CHECKING:
-    from tokenergy.sweep.driver import SweepHooks
 
 
 def run_locally(

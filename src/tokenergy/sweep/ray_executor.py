@@ -16,15 +16,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tokenergy.errors import ConfigError
 from tokenergy.store import Store
+from tokenergy.sweep.hooks import SweepHooks
 from tokenergy.sweep.outcome import ConfigOutcome, Status, write_outcome
 from tokenergy.sweep.spec import Configuration, SweepSpec
-
-if TYPE_CHECKING:
-    from tokenergy.sweep.driver import SweepHooks
 
 RESOURCE_ENV = "TOKENERGY_RAY_RESOURCE"  # a custom resource name to request instead of GPUs
 
