@@ -77,10 +77,10 @@ def test_ppf_inverts_each_distribution() -> None:
 def test_input_lengths_from_files(tmp_path: Path) -> None:
     raw = tmp_path / "bench.json"
     raw.write_text(json.dumps({"input_lens": [100, 200], "output_lens": [5, 6]}))
-    assert load_lengths(raw, "--lin-file", INPUT).values == [100.0, 200.0]
+    assert load_lengths(raw, "lin", INPUT).values == [100.0, 200.0]
     log = tmp_path / "requests.jsonl"
     log.write_text('{"usage": {"prompt_tokens": 7, "completion_tokens": 3}}\n')
-    assert load_lengths(log, "--lin-file", INPUT).values == [7.0]
+    assert load_lengths(log, "lin", INPUT).values == [7.0]
     assert load_lengths(log).values == [3.0]
 
 

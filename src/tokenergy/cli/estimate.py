@@ -355,7 +355,7 @@ def estimate_command(
     if lout_median is not None:
         lout = Exponential.from_median(_positive("--lout-median", lout_median), "--lout-median")
     elif lout_file is not None:
-        lout = load_lengths(lout_file)
+        lout = load_lengths(lout_file, "--lout-file")
     params = EstimateParams(
         models=model,
         **({"table": str(table)} if table is not None else {}),

@@ -112,11 +112,13 @@ class BenchProgress(RunObserver):
 
     def _line_loop(self, every_s: float) -> None:
         while not self.stop_lines.wait(every_s):
-            err_console.print(self.line(), highlight=False, soft_wrap=True)
+            if self.metered_from is not None:  # nothing to say before the load starts
+                err_console.print(self.line(), highlight=False, soft_wrap=True)
 
     def close(self) -> None:
         """Stop the display; in a log, the point's last line says where it ended."""
-        if self.lines is not None and not self.stop_lines.is_set():
+        ran = self.metered_from is not None  # on_start was called: the load began
+        if self.lines is not None and not self.stop_lines.is_set() and ran:
             self.stop_lines.set()
             err_console.print(self.line(fresh=True), highlight=False, soft_wrap=True)
         self.stop_lines.set()

@@ -44,7 +44,7 @@ OUTPUT = _Names(
 INPUT = _Names(None, "input_lens", ("input_len", "input_tokens", "prompt_tokens"), "prompt_tokens")
 
 
-def load_lengths(path: Path, field: str = "--lout-file", names: _Names = OUTPUT) -> Empirical:
+def load_lengths(path: Path, field: str = "lout", names: _Names = OUTPUT) -> Empirical:
     """An Empirical distribution of output (``names=INPUT``: input) lengths from ``path``."""
     try:
         text = path.read_text()
