@@ -35,25 +35,16 @@ if TYPE_CHECKING:
 Data = Iterable["ServingResult | AnalysisRow"]
 
 
-def _number(name: str, value: float | str, parser: Any) -> float:
-    if not isinstance(value, str):
-        return float(value)
-    try:
-        return float(parser(value))
-    except TokenergyError as error:
-        raise ConfigError(error.message, field=name) from None
-
-
 def grid_of(
     grid: float | str | None = None, region: str | None = None, wue: float | str | None = None
 ) -> Grid | None:
     """The carbon/water layer: a stated intensity (gCO2e/kWh) or a country's, plus on-site WUE."""
-    onsite = None if wue is None else _number("wue", wue, units.parse_l_per_kwh)
+    onsite = None if wue is None else units.quantity("wue", wue, units.parse_l_per_kwh)
     if grid is not None and region is not None:
         raise ConfigError("give grid or region, not both", field="grid")
     if grid is not None:
         return stated_grid(
-            _number("grid", grid, units.parse_g_per_kwh), wue_onsite_l_per_kwh=onsite
+            units.quantity("grid", grid, units.parse_g_per_kwh), wue_onsite_l_per_kwh=onsite
         )
     if region is not None:
         try:
@@ -88,7 +79,7 @@ def convert(
     ``power`` is the whole deployment's (``"1.5kW"``, ``700``, or a list of brackets); without it
     give ``basis="tdp"`` or ``"allin"`` with ``gpu`` and ``gpus`` (catalog figures).
     """
-    rate_tok_s = _number("throughput_tok_s", throughput_tok_s, units.parse_rate_tok_s)
+    rate_tok_s = units.quantity("throughput_tok_s", throughput_tok_s, units.parse_rate_tok_s)
     brackets: list[float | str | None]
     if power is None:
         brackets = [None]

@@ -7,12 +7,11 @@ every multiplier applied (host overhead, PUE), so no conversion is ever silent.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tokenergy import catalog, units
-from tokenergy.errors import ConfigError, TokenergyError
+from tokenergy.errors import ConfigError
 from tokenergy.records import BoundaryStep, EnergyMeasurement
 from tokenergy.units import Basis, Boundary
 
@@ -46,15 +45,6 @@ class PowerSpec:
 
 def _sources(spec: PowerSpec) -> int:
     return sum(x is not None for x in (spec.power_w, spec.power_per_gpu_w, spec.gpu_basis))
-
-
-def _parsed(name: str, parser: Callable[[str], float], value: float | str) -> float:
-    if not isinstance(value, str):
-        return float(value)
-    try:
-        return parser(value)
-    except TokenergyError as error:
-        raise ConfigError(error.message, field=name) from None
 
 
 def _parse_pue(text: str) -> float:
@@ -105,11 +95,11 @@ def power_spec(
                 field="boundary",
             ) from None
     return PowerSpec(
-        power_w=None if power is None else _parsed("power", units.parse_power_w, power),
+        power_w=None if power is None else units.quantity("power", power, units.parse_power_w),
         power_per_gpu_w=(
             None
             if power_per_gpu is None
-            else _parsed("power_per_gpu", units.parse_power_w, power_per_gpu)
+            else units.quantity("power_per_gpu", power_per_gpu, units.parse_power_w)
         ),
         gpu_basis=gpu_basis,
         basis=label,
@@ -117,9 +107,9 @@ def power_spec(
         host_overhead=(
             None
             if host_overhead is None
-            else _parsed("host_overhead", units.parse_fraction, host_overhead)
+            else units.quantity("host_overhead", host_overhead, units.parse_fraction)
         ),
-        pue=None if pue is None else _parsed("pue", _parse_pue, pue),
+        pue=None if pue is None else units.quantity("pue", pue, _parse_pue),
     )
 
 

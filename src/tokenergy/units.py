@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from enum import StrEnum
 
-from tokenergy.errors import UnitError
+from tokenergy.errors import ConfigError, TokenergyError, UnitError
 
 J_PER_WH = 3600.0
 J_PER_KWH = 3.6e6
@@ -257,3 +258,14 @@ def with_pue(value: float, pue: float) -> float:
 
 def gwh_per_day(energy_j_per_day: float) -> float:
     return energy_j_per_day / J_PER_GWH
+
+
+def quantity(name: str, value: float | str, parser: Callable[[str], float]) -> float:
+    """A library parameter given as a number or as text with a unit (``"1.5kW"``, ``"50ms"``);
+    a parse error names the parameter, which the CLI maps to its flag."""
+    if not isinstance(value, str):
+        return float(value)
+    try:
+        return float(parser(value))
+    except TokenergyError as error:
+        raise ConfigError(error.message, field=name) from None

@@ -6,13 +6,13 @@ energy relative to the group's unconstrained minimum.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tokenergy import units
 from tokenergy.analyze.table import AnalysisRow, Better, Metric, group_key, metric
-from tokenergy.errors import ConfigError, TokenergyError
+from tokenergy.errors import ConfigError
 
 Bound = float | str  # seconds (or tok/s/user), or text with a unit: "50ms", "20 tok/s"
 
@@ -92,15 +92,6 @@ def best_under(
     return choices
 
 
-def _parsed(name: str, value: Bound, parser: Callable[[str], float]) -> float:
-    if not isinstance(value, str):
-        return float(value)
-    try:
-        return parser(value)
-    except TokenergyError as error:
-        raise ConfigError(error.message, field=name) from None
-
-
 def latency_metric(name: str, stat: str) -> Metric:
     """The column a latency bound applies to: ``itl`` at ``median`` → median_itl_s."""
     return metric(f"{stat}_{name}_s", "stat")
@@ -122,10 +113,10 @@ def slo_constraints(
         ("ttft", "max_ttft", max_ttft),
     ):
         if value is not None:
-            bound = _parsed(parameter, value, units.parse_duration_s)
+            bound = units.quantity(parameter, value, units.parse_duration_s)
             constraints.append(Constraint(latency_metric(name, stat), bound))
     if min_intvty is not None:
-        rate = _parsed("min_intvty", min_intvty, units.parse_rate_tok_s)
+        rate = units.quantity("min_intvty", min_intvty, units.parse_rate_tok_s)
         constraints.append(Constraint(metric("median_intvty_tok_s"), rate))
     if not constraints:
         raise ConfigError(
@@ -139,7 +130,9 @@ def latency_bounds(
 ) -> list[Constraint]:
     """One constraint per bound (a comparison at several matched latencies); at least one."""
     constraints = [
-        Constraint(latency_metric(name, stat), _parsed(parameter, bound, units.parse_duration_s))
+        Constraint(
+            latency_metric(name, stat), units.quantity(parameter, bound, units.parse_duration_s)
+        )
         for name, parameter, bounds in (("itl", "at_itl", at_itl), ("tpot", "at_tpot", at_tpot))
         for bound in bounds
     ]
