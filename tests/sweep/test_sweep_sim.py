@@ -119,3 +119,15 @@ def _toml(document: dict[str, Any]) -> str:
             lines.append(f"[{table}]")
             lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+@pytest.mark.slow
+def test_the_shipped_example_reaches_a_verdict(tmp_path: Path) -> None:
+    """examples/sweep-sim.toml must keep windows long enough for valid energy (it once did not)."""
+    from tokenergy.sweep import load_spec
+
+    spec = load_spec(Path(__file__).parents[2] / "examples" / "sweep-sim.toml")
+    result = sweep(spec, tmp_path / "out")
+    assert all(o.done for o in result.outcomes)
+    (choice,) = result.best
+    assert choice.chosen is not None and choice.chosen.boundary == "accelerator"

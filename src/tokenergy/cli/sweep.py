@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from tokenergy.analyze.table import metric
 from tokenergy.cli.render import console, err_console, fmt, print_json
 from tokenergy.errors import ConfigError
 from tokenergy.store import Store
@@ -209,6 +210,11 @@ def _render(result: SweepResult) -> None:
         )
     console.print(table)
     slo = " and ".join(c.text for c in result.constraints)
+    if not result.rows:
+        console.print(
+            "no completed point has valid energy (see energy_reasons in each run.json): no verdict",
+            highlight=False,
+        )
     for group in result.frontier:
         names = ", ".join(point_name(row) for row in group.frontier)
         console.print(f"frontier ({', '.join(map(str, group.key))}): {names}", highlight=False)
@@ -216,12 +222,14 @@ def _render(result: SweepResult) -> None:
         if choice.chosen is None:
             console.print(f"no configuration meets {slo}", highlight=False)
             continue
-        energy = result.spec.slo.energy
+        energy = metric(result.spec.slo.energy, "energy")
         chosen = choice.chosen
         line = (
-            f"least energy under {slo}: {point_name(chosen)} ({fmt(chosen.get(energy))} {energy})"
+            f"least energy under {slo}: {point_name(chosen)} "
+            f"({fmt(chosen.get(energy.column))} {energy.unit} {energy.label}; "
+            f"{chosen.boundary} boundary, {chosen.basis} basis)"
         )
         if choice.runner_up is not None:
             runner = choice.runner_up
-            line += f"; runner-up {point_name(runner)} ({fmt(runner.get(energy))})"
+            line += f"; runner-up {point_name(runner)} ({fmt(runner.get(energy.column))})"
         console.print(line, highlight=False)
