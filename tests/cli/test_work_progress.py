@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.inprocess import run_cli
+from inprocess import run_cli
 
 EVERY = ("--progress-every", "0.000001")  # every report is due: the run need not be long
 
