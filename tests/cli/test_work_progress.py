@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from inprocess import run_cli
 
 EVERY = ("--progress-every", "0.000001")  # every report is due: the run need not be long

@@ -1,4 +1,4 @@
-"""``load_results(progress=...)``: per file (zip members one by one), monotone, ending at the total."""
+"""``load_results(progress=...)``: per file (zip members each), monotone, ending at the total."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def test_progress_counts_files_and_rows_up_to_the_total(shared_data: Path, tmp_p
 def test_progress_does_not_change_the_results(shared_data: Path, tmp_path: Path) -> None:
     folder = _directory(shared_data, tmp_path)
     options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN))
-    assert load_results([folder], options).results == load_results(
-        [folder], options, progress=lambda _: None
-    ).results
+    assert (
+        load_results([folder], options).results
+        == load_results([folder], options, progress=lambda _: None).results
+    )
