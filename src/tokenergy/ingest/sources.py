@@ -213,3 +213,24 @@ def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
                 yield SkippedFile(str(path), f"{path}: no such file or directory", True)
         except IngestError as error:
             yield SkippedFile(error.file or str(path), str(error), True)
+
+
+def count_documents(paths: list[Path]) -> int:
+    """How many items :func:`iter_documents` will yield (for progress), without reading files:
+    a file counts once, a zip once per member (from its directory), a bad path once."""
+    count = 0
+    for path in paths:
+        try:
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        except OSError:
+            files = [path]
+        count += sum(_zip_members(file) if file.suffix.lower() == ".zip" else 1 for file in files)
+    return count
+
+
+def _zip_members(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return max(sum(not info.is_dir() for info in archive.infolist()), 1)
+    except (zipfile.BadZipFile, OSError):
+        return 1
