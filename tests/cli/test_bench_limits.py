@@ -42,7 +42,9 @@ def test_an_absurd_concurrency_is_refused_before_any_load(
     cli: Callable[..., Any], sim: SimHandle, tmp_path: Path
 ) -> None:
     out = tmp_path / "run"
-    done = cli("bench", sim.url, "--concurrency", "100000000", "--num-prompts", "5", "--out", str(out))
+    done = cli(
+        "bench", sim.url, "--concurrency", "100000000", "--num-prompts", "5", "--out", str(out)
+    )
     assert done.code == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--concurrency" in lines[0] and "65535" in lines[0]

@@ -59,9 +59,7 @@ async def test_two_benches_in_the_same_second_get_distinct_directories(
         assert json.loads((point.run_dir / "run.json").read_text()) == point.run
 
 
-async def test_a_bench_never_deletes_files_it_did_not_write(
-    sim: SimHandle, tmp_path: Path
-) -> None:
+async def test_a_bench_never_deletes_files_it_did_not_write(sim: SimHandle, tmp_path: Path) -> None:
     """Two runs racing for one explicit directory: both pass the up-front check (nothing is
     written before the load), one wins the exclusive create, the other is refused and touches
     nothing; the winner keeps every line of its log and the user's own file."""
