@@ -113,7 +113,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000,1000000")
-    parser.add_argument("--baseline", default=BASELINE, help="commit to compare against")
+    parser.add_argument(
+        "--baseline", default=BASELINE, help="commit to compare against ('' = this tree only)"
+    )
     parser.add_argument("--reps", type=int, default=1, help="repetitions (the best is kept)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -126,18 +128,20 @@ def main() -> None:
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            base_src = baseline_tree(Path(tmp) / "baseline", args.baseline)
+            sides: list[tuple[str, Path | None]] = [("this tree", None)]
+            if args.baseline:
+                sides.insert(0, ("baseline", baseline_tree(Path(tmp) / "base", args.baseline)))
             for size in sizes:
-                runs: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
+                runs: dict[str, list[dict[str, float]]] = {side: [] for side, _ in sides}
                 for rep in range(args.reps):
-                    for side, src in (("baseline", base_src), ("this tree", None)):
+                    for side, src in sides:
                         out = Path(tmp) / f"{side.replace(' ', '-')}-{size}-{rep}"
                         runs[side].append(point(url, size, out, src))
                 best = {
                     side: {k: min(r[k] for r in results) for k in results[0]}
                     for side, results in runs.items()
                 }
-                rows.append((size, best["baseline"], best["this tree"]))
+                rows.append((size, best.get("baseline"), best["this tree"]))
     finally:
         stub.terminate()
         stub.wait(timeout=10)
@@ -150,6 +154,10 @@ def main() -> None:
         f"{'RSS base MB':>12} {'RSS now MB':>11} {'now/base':>9}"
     )
     for size, base, now in rows:
+        if base is None:
+            ttfr, peak = now["ttfr_s"], now["peak_mb"]
+            print(f"{size:>9} {'-':>12} {ttfr:>11.3f} {'-':>9} {'-':>12} {peak:>11.1f}")
+            continue
         print(
             f"{size:>9} {base['ttfr_s']:>12.3f} {now['ttfr_s']:>11.3f} "
             f"{now['ttfr_s'] / base['ttfr_s']:>9.3f} {base['peak_mb']:>12.1f} "
