@@ -46,6 +46,7 @@ from tokenergy.cli.render import (
     print_json,
     styled,
 )
+from tokenergy.cli.work_progress import PROGRESS_EVERY_OPTION, QUIET_OPTION, WorkProgress
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import (
     ADAPTERS,
@@ -436,6 +437,8 @@ def ingest_command(
     grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> int:
     """Convert published benchmark results into J/token and Wh/query, with checks."""
     options = _options(
@@ -458,9 +461,13 @@ def ingest_command(
     if out is not None:
         output_file(out, "--out")
     layer = grid_option(grid, region, wue)
-    with as_flags({"fmt": "--input-format"}):
+    chosen_format = _check_format(input_format)
+    with (
+        as_flags({"fmt": "--input-format"}),
+        WorkProgress("ingest", quiet=quiet, every_s=progress_every) as progress,
+    ):
         ingested = load_results(
-            paths, options, fmt=_check_format(input_format), keep_going=keep_going
+            paths, options, fmt=chosen_format, keep_going=keep_going, progress=progress
         )
     if not ingested.results and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
@@ -513,6 +520,8 @@ def check_command(
     failure_gate: str = typer.Option(
         f"{DEFAULT_FAILURE_GATE:.0%}", "--failure-gate", help="Highest acceptable failure rate."
     ),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> int:
     """Run the sanity checks: one line per finding, with the file and row."""
     options = _options(
@@ -528,7 +537,8 @@ def check_command(
         range_ratio=range_ratio,
         failure_gate=failure_gate,
     )
-    ingested = load_results(paths, options)
+    with WorkProgress("check", quiet=quiet, every_s=progress_every) as progress:
+        ingested = load_results(paths, options, progress=progress)
     if not ingested.results and not ingested.failed:
         _report_skipped(ingested)  # nothing checked must not look like "all passed" (--strict)
         raise ConfigError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +13,8 @@ from tokenergy.ingest.checks import Finding, run_checks
 from tokenergy.ingest.detect import adapter_named, detect
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import NotResults
-from tokenergy.ingest.sources import Document, SkippedFile, iter_documents
+from tokenergy.ingest.sources import Document, SkippedFile, count_documents, iter_documents
+from tokenergy.progress import ProgressCallback, Tally
 from tokenergy.records import ServingResult
 
 
@@ -54,15 +55,19 @@ def load_results(
     *,
     fmt: str | None = None,
     keep_going: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> IngestResult:
     """Ingest files, directories and `.zip`s; run every check on the results.
 
     With ``keep_going`` (default) a bad file is recorded in ``skipped`` (``failed=True``) and the
-    others still ingest; without it the first IngestError propagates.
+    others still ingest; without it the first IngestError propagates. ``progress`` is called
+    after each file (a zip: each member) with files done of the total and results so far.
     """
     options = options or IngestOptions()
     out = IngestResult()
-    for item in iter_documents([Path(p) for p in paths]):
+    sources = [Path(p) for p in paths]
+    files = Tally(progress, count_documents(sources) if progress else 0, "files")
+    for item in _counted(iter_documents(sources), files, out):
         if isinstance(item, SkippedFile):
             if item.failed and not keep_going:
                 raise IngestError(item.reason)
@@ -76,5 +81,15 @@ def load_results(
             if not keep_going:
                 raise
             out.skipped.append(SkippedFile(item.name, str(error), failed=True))
+    files.finish(len(out.results))
     out.checks = run_checks(out.results, options)
     return out
+
+
+def _counted(
+    items: Iterator[Document | SkippedFile], files: Tally, out: IngestResult
+) -> Iterator[Document | SkippedFile]:
+    """``items``, telling ``files`` as the loop body finishes each (with the results so far)."""
+    for item in items:
+        yield item
+        files.add(1, len(out.results))
