@@ -25,6 +25,12 @@ def _progress_lines(stderr: str, label: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith(f"{label}: ")]
 
 
+def _counts(line: str) -> tuple[int, int]:
+    """(done, total) of 'estimate: 1,000/2,000 draws (50%), 0 s'."""
+    done, total = line.split(": ", 1)[1].split(" ", 1)[0].split("/")
+    return int(done.replace(",", "")), int(total.replace(",", ""))
+
+
 @pytest.mark.parametrize("command", ["ingest", "check"])
 def test_ingest_and_check_report_files_and_rows(command: str, results_dir: Path) -> None:
     shown = run_cli(command, results_dir, "--basis", "allin", *EVERY)
@@ -54,3 +60,24 @@ def test_a_short_run_prints_no_progress_by_default(results_dir: Path) -> None:
 def test_a_bad_interval_is_refused(every: str, results_dir: Path) -> None:
     done = run_cli("ingest", results_dir, "--progress-every", every)
     assert done.returncode == 2 and "--progress-every" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("estimate", "--samples", "2e5"),
+        ("estimate", "--samples", "2e5", "--json"),
+        ("fleet", "--queries-per-day", "1e9", "--scenarios", "500", "--length-samples", "2e5"),
+        ("fleet", "--queries-per-day", "1e9", "--length-samples", "2e5", "--json"),
+    ],
+)
+def test_estimate_and_fleet_report_draws(argv: tuple[str, ...]) -> None:
+    shown = run_cli(*argv, *EVERY)
+    quiet = run_cli(*argv, *EVERY, "--quiet")
+    assert shown.returncode == quiet.returncode == 0, shown.stderr
+    counts = [_counts(line) for line in _progress_lines(shown.stderr, argv[0])]
+    assert counts, shown.stderr
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts)
+    assert counts[-1][0] == counts[-1][1]  # the last line is at the total
+    assert _progress_lines(quiet.stderr, argv[0]) == []
+    assert shown.stdout == quiet.stdout  # tables and JSON are untouched by progress
