@@ -72,7 +72,7 @@ class WorkProgress:
                 self.task,
                 completed=progress.done,
                 total=progress.total,
-                unit=f" {progress.unit}",
+                unit=progress.unit,
                 results=_results(progress),
             )
         else:
