@@ -32,13 +32,18 @@ PROGRESS_EVERY_OPTION = typer.Option(
 )
 
 
+def check_interval(every_s: float) -> float:
+    """--progress-every, refused unless a finite number of seconds > 0."""
+    if not (math.isfinite(every_s) and every_s > 0):
+        raise ConfigError("must be a finite number of seconds > 0", field="--progress-every")
+    return every_s
+
+
 class WorkProgress:
     """A callback for the library's ``progress`` parameter; use it as a context manager."""
 
     def __init__(self, label: str, *, quiet: bool, every_s: float) -> None:
-        if not (math.isfinite(every_s) and every_s > 0):
-            raise ConfigError("must be a finite number of seconds > 0", field="--progress-every")
-        self.label, self.quiet, self.every_s = label, quiet, every_s
+        self.label, self.quiet, self.every_s = label, quiet, check_interval(every_s)
         self.started = time.monotonic()
         self.shown_at = self.started  # lines: none before the first interval has passed
         self.last: Progress | None = None  # the latest report
