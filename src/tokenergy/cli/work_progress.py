@@ -13,7 +13,7 @@ import time
 from types import TracebackType
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bar
 
 from tokenergy.cli.render import err_console
@@ -55,14 +55,13 @@ class WorkProgress:
         self.bar = Bar(
             TextColumn("{task.description}", markup=False, style="bold"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}{task.fields[results]}", markup=False),
+            TextColumn("{task.fields[count]}", markup=False),
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
         )
         self.bar.start()
-        return self.bar.add_task(self.label, total=None, unit="", results="")
+        return self.bar.add_task(self.label, total=None, count="")
 
     def __call__(self, progress: Progress) -> None:
         if self.quiet:
@@ -77,8 +76,7 @@ class WorkProgress:
                 self.task,
                 completed=progress.done,
                 total=progress.total,
-                unit=progress.unit,
-                results=_results(progress),
+                count=f"{progress.done:,}/{progress.total:,} {progress.unit}{_results(progress)}",
             )
         else:
             self._line(progress)
