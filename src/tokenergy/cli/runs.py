@@ -20,9 +20,13 @@ from tokenergy.cli.sources import (
     ingest_options,
     warn_damaged,
 )
+from tokenergy.cli.work_progress import PROGRESS_EVERY_OPTION, QUIET_OPTION, WorkProgress
 from tokenergy.errors import TokenergyError
+from tokenergy.ingest import IngestOptions
 from tokenergy.load.runlog import find_run_dirs
-from tokenergy.store import ExportFormat, Store
+from tokenergy.progress import Progress, ProgressCallback
+from tokenergy.records import ServingResult
+from tokenergy.store import ExportFormat, Store, StoredRun
 
 runs_app = typer.Typer(
     help="The results store: list, show and export stored results.", no_args_is_help=True
@@ -51,6 +55,8 @@ def runs_add(
     ),
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> None:
     """Add results to the store (run directories keep requests.jsonl and timelines).
 
@@ -64,11 +70,8 @@ def runs_add(
     skipped = 0
     for source in sources:
         try:
-            runs = find_run_dirs(source) if source.is_dir() else []
-            if runs:
-                stored = [store.add_run_dir(run) for run in runs]
-            else:
-                stored = [store.add(result) for result in load_sources([source], options)]
+            with WorkProgress(f"runs add {source}", quiet=quiet, every_s=progress_every) as shown:
+                stored = _add_source(store, source, options, shown)
         except TokenergyError as error:
             warn(f"skipped {source}: {flag_of(error)}")
             skipped += 1
@@ -79,6 +82,25 @@ def runs_add(
     if skipped:
         warn(f"{skipped} of {len(sources)} source(s) skipped")
         raise typer.Exit(2)
+
+
+def _add_source(
+    store: Store, source: Path, options: IngestOptions, progress: ProgressCallback
+) -> list[StoredRun]:
+    """Run directories whole, anything else through the loaders; told as files are read and
+    as results are stored (the store's writes are the slow part)."""
+    runs = find_run_dirs(source) if source.is_dir() else []
+    if runs:
+        items: list[Path | ServingResult] = list(runs)
+        unit = "runs stored"
+    else:
+        items = list(load_sources([source], options, progress))
+        unit = "results stored"
+    stored = []
+    for item in items:
+        stored.append(store.add_run_dir(item) if isinstance(item, Path) else store.add(item))
+        progress(Progress(len(stored), len(items), unit))
+    return stored
 
 
 @runs_app.command("list")
