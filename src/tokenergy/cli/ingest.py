@@ -64,7 +64,7 @@ from tokenergy.ingest import (
 from tokenergy.ingest.checks import Spellings
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.ingest.spill import FileWarnings, RowStore
-from tokenergy.records import LengthSampler, ServingResult
+from tokenergy.records import LEGACY_ROW_KEYS, LengthSampler, ServingResult
 
 
 class OutputFormat(StrEnum):
@@ -170,14 +170,16 @@ def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
         args["model"].lower() in str(row.get(k) or "").lower() for k in ("model", "model_name")
     ):
         return False
-    if args["hw"] and args["hw"].lower() not in str(row.get("hw") or "").lower():
+    if args["hw"] and args["hw"].lower() not in str(row.get("gpu") or "").lower():
         return False
     if args["isl"] is not None and row["isl"] != args["isl"]:
         return False
     if args["osl"] is not None and row["osl"] != args["osl"]:
         return False
     minimum = args["min_interactivity"]
-    return minimum is None or (row["mean_intvty"] is not None and row["mean_intvty"] >= minimum)
+    return minimum is None or (
+        row["mean_intvty_tok_s"] is not None and row["mean_intvty_tok_s"] >= minimum
+    )
 
 
 def _check_sort(rows: RowStore, key: str) -> None:
@@ -208,9 +210,9 @@ def _flags(row: dict[str, Any]) -> str:
 
 
 def _gpus(row: dict[str, Any]) -> str:
-    if row.get("prefill_gpus") is not None:
-        return f"{row['prefill_gpus']}+{row['decode_gpus']}"
-    return fmt(row.get("gpus"))
+    if row.get("num_prefill_gpus") is not None:
+        return f"{row['num_prefill_gpus']}+{row['num_decode_gpus']}"
+    return fmt(row.get("num_gpus"))
 
 
 # (header, justify, numeric, drop rank: higher goes first when the terminal is narrow; 0 never)
@@ -221,7 +223,7 @@ _COLUMNS = (
     Column("interactivity\ntok/s/user", "right", numeric=True, drop=9),
     Column("E2E latency\ns", "right", numeric=True, drop=10),
     Column("GPU"),
-    Column("framework", drop=12),
+    Column("engine", drop=12),
     Column("GPUs", "right", numeric=True),
     Column("concurrency", "right", numeric=True, drop=5),
     Column("flags", drop=13),
@@ -290,15 +292,15 @@ def _table(
                 row["precision"] or "—",
                 row["model"],
                 lengths or "—",
-                fmt(row["mean_intvty"]),
+                fmt(row["mean_intvty_tok_s"]),
                 fmt(row["mean_e2el_s"]),
-                row["hw"] or "—",
-                row["framework"] or "—",
+                row["gpu"] or "—",
+                row["engine"] or "—",
                 _gpus(row),
-                fmt(row["conc"]),
+                fmt(row["batch_cap"]),
                 _flags(row),
                 fmt(row["j_per_token"]),
-                fmt(row["j_per_output_token"]),
+                fmt(row["energy_per_token_j"]),
                 fmt(bench),
                 fmt(nominal) if nominal != bench else "=",
                 fmt(row["wh_per_query_measured"]),
@@ -573,6 +575,7 @@ def ingest_command(
     layer = grid_option(grid, region, wue)
     chosen_format = _check_format(input_format)
     filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
+    sort = LEGACY_ROW_KEYS.get(sort, sort)  # `--sort conc` in scripts written before the rename
     sink = _RowSink(
         RowStore(sort),
         keep=lambda row: _keep(row, {**filters, "min_interactivity": min_interactivity}),

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tokenergy.analyze.sources import load_sources
-from tokenergy.analyze.table import parse_where
+from tokenergy.analyze.table import parse_where, row_with_summary
 from tokenergy.cli.flags import flag_of
 from tokenergy.cli.paths import write_via_temp
 from tokenergy.cli.render import console, fmt, print_json, warn
@@ -145,7 +145,7 @@ def runs_show(
 ) -> None:
     """Print one stored result as JSON (the ServingResult plus its derived figures)."""
     result = Store().get(run_id)
-    print_json({"result": result.model_dump(mode="json"), "derived": result.summary()})
+    print_json({"result": result.model_dump(mode="json"), "derived": row_with_summary(result)})
 
 
 @runs_app.command("export")
