@@ -20,7 +20,12 @@ from tokenergy.cli.sources import (
     ingest_options,
     warn_damaged,
 )
-from tokenergy.cli.work_progress import PROGRESS_EVERY_OPTION, QUIET_OPTION, WorkProgress
+from tokenergy.cli.work_progress import (
+    PROGRESS_EVERY_OPTION,
+    QUIET_OPTION,
+    WorkProgress,
+    check_interval,
+)
 from tokenergy.errors import TokenergyError
 from tokenergy.ingest import IngestOptions
 from tokenergy.load.runlog import find_run_dirs
@@ -80,6 +85,7 @@ def runs_add(
     A source that cannot be read (an empty array, a malformed file) is skipped with a warning;
     the others are still stored, and the exit code is 2.
     """
+    check_interval(progress_every)
     store = Store()
     options = ingest_options(basis, power_per_gpu)
     added = 0
