@@ -135,14 +135,17 @@ def load_sources(
     *,
     basis: str | None = None,
     power_per_gpu: float | str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[ServingResult]:
     """Results of run directories, tokenergy JSON and foreign files (InferenceX, vllm bench …).
 
-    ``basis`` (tdp|allin) or ``power_per_gpu`` states the power of results without energy.
+    ``basis`` (tdp|allin) or ``power_per_gpu`` states the power of results without energy;
+    ``progress`` is told the files done of the total with the results so far.
     """
     from tokenergy.analyze.sources import load_sources as load_source_paths
 
-    return load_source_paths([Path(p) for p in paths], ingest_options(basis, power_per_gpu))
+    options = ingest_options(basis, power_per_gpu)
+    return load_source_paths([Path(p) for p in paths], options, progress)
 
 
 def rows(

@@ -253,7 +253,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         )
         endless = shape.num_prompts is None and shape.closed_loop
         if endless and config.workers > 1:
-            raise ConfigError("--workers needs --num-prompts with a closed loop", field="workers")
+            raise ConfigError("`workers` needs `num_prompts` with a closed loop", field="workers")
         requests = await _requests(config, builder, options, config.tokenizer is not None)
         source = requests.source
         requests_path = config.out_dir / REQUESTS_FILE
@@ -299,7 +299,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
 def _first_model(info: dict[str, Any], base_url: str) -> str:
     ids = model_ids(info.get("models"))
     if not ids:
-        raise ServerError(f"{base_url}/v1/models lists no model; pass --model")
+        raise ServerError(f"{base_url}/v1/models lists no model; pass `model`")
     return ids[0]
 
 
@@ -349,8 +349,8 @@ def _fd_notes(records: Sequence[RequestRecord], fd_limit: int) -> list[str]:
         return []
     return [
         f"{lost} requests failed because the client ran out of file descriptors (limit "
-        f"{fd_limit}): they measure the client, not the server; lower --concurrency or use "
-        "--workers"
+        f"{fd_limit}): they measure the client, not the server; lower `concurrency` or use "
+        "more `workers`"
     ]
 
 
@@ -394,7 +394,7 @@ async def _run_workers(
     workers = config.workers
     shape = config.shape
     if shape.concurrency is not None and shape.concurrency < workers:
-        raise ConfigError("--workers must not exceed --concurrency", field="workers")
+        raise ConfigError("`workers` must not exceed `concurrency`", field="workers")
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     reports = context.SimpleQueue()
