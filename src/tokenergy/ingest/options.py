@@ -44,7 +44,7 @@ def stated_energy(
     (basis, GPU, count): rows of one file repeat a few deployments thousands of times.
     """
     if options.power is None:
-        return None, "no power basis given (use --basis allin|tdp, --power-per-gpu or --power)"
+        return None, "no power basis given (give `basis` allin|tdp, `power_per_gpu` or `power`)"
     energy, why = _resolved(options.power, gpu, num_gpus)
     if energy is None:
         return None, why
