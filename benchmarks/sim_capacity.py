@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -208,13 +209,14 @@ def main() -> None:
         "--speed-requests", type=int, default=16, help="at least this many per speed point"
     )
     parser.add_argument(
-        "--capacity-requests", type=int, default=512, help="at least this many per capacity run"
+        "--capacity-requests", type=int, default=192, help="at least this many per capacity run"
     )
     parser.add_argument("--skip-speeds", action="store_true", help="capacity table only")
     parser.add_argument(
         "--asyncio", action="store_true", help="also now with --event-loop asyncio (no uvloop)"
     )
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the servers
     levels = [int(c) for c in args.concurrency.split(",")]
     revisions = [r for r in args.baselines.split(",") if r]
     with tempfile.TemporaryDirectory() as tmp:
