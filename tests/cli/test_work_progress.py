@@ -62,9 +62,17 @@ def test_a_short_run_prints_no_progress_by_default(results_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("every", ["0", "-1", "nan"])
-def test_a_bad_interval_is_refused(every: str, results_dir: Path) -> None:
-    done = run_cli("ingest", results_dir, "--progress-every", every)
-    assert done.returncode == 2 and "--progress-every" in done.stderr
+@pytest.mark.parametrize("command", [("ingest",), ("runs", "add")])
+def test_a_bad_interval_is_refused(
+    every: str, command: tuple[str, ...], results_dir: Path, tmp_path: Path
+) -> None:
+    done = run_cli(
+        *command, results_dir, "--progress-every", every, env={"TOKENERGY_HOME": str(tmp_path)}
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: --progress-every: must be a finite number of seconds > 0"
+    ]
 
 
 @pytest.mark.parametrize(

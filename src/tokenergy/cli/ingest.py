@@ -24,7 +24,7 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.carbon import footprint_caption
-from tokenergy.cli.flags import as_flags
+from tokenergy.cli.flags import as_flags, with_flags
 from tokenergy.cli.options import (
     BASIS_HELP,
     GRID_HELP,
@@ -268,7 +268,7 @@ def _status(row: dict[str, Any], wide: dict[str, dict[str, str]]) -> str:
 
 def _file_notes(wide: dict[str, dict[str, str]], counts: dict[str, int]) -> list[str]:
     return [
-        f"every one of the {counts[source]} rows of {source} warns {name}: {detail}"
+        f"every one of the {counts[source]} rows of {source} warns {name}: {with_flags(detail)}"
         for source, checks in wide.items()
         for name, detail in checks.items()
     ]
@@ -665,7 +665,8 @@ def check_command(
     for source, checks in wide.items():
         for name, detail in checks.items():
             tally["file-wide"] += 1
-            echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {one_line(detail)}")
+            example = one_line(with_flags(detail))
+            echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {example}")
     for row in sink.rows.rows(ingested.spellings):
         where = row["source"]
         shared = wide.get(where, {})
@@ -679,7 +680,7 @@ def check_command(
             if status in shown:
                 echo(
                     f"{where}  {status.value.upper()}  {finding['name']}  "
-                    + one_line(finding["detail"])
+                    + one_line(with_flags(finding["detail"]))
                 )
     file_wide = f" (+{tally['file-wide']} on every row of a file)" if tally["file-wide"] else ""
     echo(

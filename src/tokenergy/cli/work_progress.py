@@ -13,7 +13,7 @@ import time
 from types import TracebackType
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bar
 
 from tokenergy.cli.render import err_console
@@ -32,13 +32,18 @@ PROGRESS_EVERY_OPTION = typer.Option(
 )
 
 
+def check_interval(every_s: float) -> float:
+    """--progress-every, refused unless a finite number of seconds > 0."""
+    if not (math.isfinite(every_s) and every_s > 0):
+        raise ConfigError("must be a finite number of seconds > 0", field="--progress-every")
+    return every_s
+
+
 class WorkProgress:
     """A callback for the library's ``progress`` parameter; use it as a context manager."""
 
     def __init__(self, label: str, *, quiet: bool, every_s: float) -> None:
-        if not (math.isfinite(every_s) and every_s > 0):
-            raise ConfigError("must be a finite number of seconds > 0", field="--progress-every")
-        self.label, self.quiet, self.every_s = label, quiet, every_s
+        self.label, self.quiet, self.every_s = label, quiet, check_interval(every_s)
         self.started = time.monotonic()
         self.shown_at = self.started  # lines: none before the first interval has passed
         self.last: Progress | None = None  # the latest report
@@ -50,14 +55,13 @@ class WorkProgress:
         self.bar = Bar(
             TextColumn("{task.description}", markup=False, style="bold"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}{task.fields[results]}", markup=False),
+            TextColumn("{task.fields[count]}", markup=False),
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
         )
         self.bar.start()
-        return self.bar.add_task(self.label, total=None, unit="", results="")
+        return self.bar.add_task(self.label, total=None, count="")
 
     def __call__(self, progress: Progress) -> None:
         if self.quiet:
@@ -72,8 +76,7 @@ class WorkProgress:
                 self.task,
                 completed=progress.done,
                 total=progress.total,
-                unit=progress.unit,
-                results=_results(progress),
+                count=f"{progress.done:,}/{progress.total:,} {progress.unit}{_results(progress)}",
             )
         else:
             self._line(progress)

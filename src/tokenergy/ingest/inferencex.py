@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, metric_stats
 from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import DEFAULT_RANGE_RATIO, IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
 from tokenergy.ingest.sources import Document
@@ -65,6 +66,7 @@ def _is_row(item: Any) -> bool:
 @register
 class InferenceX:
     name: ClassVar[str] = "inferencex"
+    streams_rows: ClassVar[bool] = True  # a large array file is read row by row
 
     def sniff(self, data: Any, document: Document) -> bool:
         if isinstance(data, list):
@@ -75,7 +77,7 @@ class InferenceX:
         self, data: Any, document: Document, options: IngestOptions
     ) -> Iterator[ServingResult]:
         """One result per row, made as the loader asks for it (rows stream through)."""
-        rows = data if isinstance(data, list) else [data]
+        rows = data if isinstance(data, list | JsonArrayStream) else [data]
         if not rows:
             raise NotResults("empty array: no rows")
         for index, row in enumerate(rows):
