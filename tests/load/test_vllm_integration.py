@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.vllm
+# one vLLM server at a time: each pins the same core (scripts/serve_vllm_cpu.sh)
+pytestmark = [pytest.mark.vllm, pytest.mark.xdist_group("vllm")]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")

@@ -10,7 +10,8 @@ import pytest
 
 from tokenergy.sweep import Status, parse_spec, sweep
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+# one vLLM server at a time: each pins the same core (scripts/serve_vllm_cpu.sh)
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.xdist_group("vllm")]
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("TOKENERGY_VLLM_VENV", "/work/.vllm-venv"))
