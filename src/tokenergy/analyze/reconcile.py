@@ -38,7 +38,6 @@ from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.montecarlo import load_fits, run_estimate
 from tokenergy.estimate.params import DEFAULT_LIN_TOKENS, PUE_P5_P95, EstimateParams
 from tokenergy.estimate.surface import SurfaceFit, ThroughputPoint, load_throughput_table
-from tokenergy.ingest import load_results
 from tokenergy.records import ServingResult
 from tokenergy.units import Basis, Boundary
 
@@ -586,6 +585,8 @@ def _matches(key: ModelKey, precision: str | None, name: str, figure_precision: 
 
 def embedded_results() -> list[ServingResult]:
     """The embedded reference data: ML.ENERGY v3 tasks (measured) and the InferenceX snapshot."""
+    from tokenergy.ingest import load_results  # the adapters only when data is read
+
     return load_results([catalog_path(MLENERGY_DIR), catalog_path(INFERENCEX_DIR)]).results
 
 

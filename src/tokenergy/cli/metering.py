@@ -26,9 +26,9 @@ def energy_table(summary: dict[str, Any]) -> Table:
     table.add_column(summary["scope"], justify="right")
     rows = (
         ("energy (J)", "energy_j"),
-        ("mean power (W)", "avg_power_w"),
+        ("mean power (W)", "power_w"),
         ("J/token (total)", "j_per_token"),
-        ("J/output token", "j_per_output_token"),
+        ("J/output token", "energy_per_token_j"),
         ("tokens/J", "tokens_per_j"),
         ("Wh/query (successful)", "wh_per_query"),
         ("Wh/query (attempted)", "wh_per_attempted_query"),

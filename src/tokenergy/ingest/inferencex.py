@@ -9,10 +9,12 @@ Newer rows may carry measured GPU power (``power_valid``, ``power_metric_schema_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, metric_stats
 from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import DEFAULT_RANGE_RATIO, IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
 from tokenergy.ingest.sources import Document
@@ -64,19 +66,22 @@ def _is_row(item: Any) -> bool:
 @register
 class InferenceX:
     name: ClassVar[str] = "inferencex"
+    streams_rows: ClassVar[bool] = True  # a large array file is read row by row
 
     def sniff(self, data: Any, document: Document) -> bool:
         if isinstance(data, list):
             return bool(data) and _is_row(data[0])
         return _is_row(data)
 
-    def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
-        rows = data if isinstance(data, list) else [data]
+    def read(
+        self, data: Any, document: Document, options: IngestOptions
+    ) -> Iterator[ServingResult]:
+        """One result per row, made as the loader asks for it (rows stream through)."""
+        rows = data if isinstance(data, list | JsonArrayStream) else [data]
         if not rows:
             raise NotResults("empty array: no rows")
-        return [
-            _row(RowReader(row, document.name, index), options) for index, row in enumerate(rows)
-        ]
+        for index, row in enumerate(rows):
+            yield _row(RowReader(row, document.name, index), options)
 
 
 def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:

@@ -39,7 +39,7 @@ def stated_energy(
 ) -> tuple[EnergyMeasurement | None, str | None]:
     """The user's power basis for one deployment, or the reason it could not be applied."""
     if options.power is None:
-        return None, "no power basis given (use --basis allin|tdp, --power-per-gpu or --power)"
+        return None, "no power basis given (give `basis` allin|tdp, `power_per_gpu` or `power`)"
     try:
         return resolve(options.power, gpu, num_gpus), None
     except TokenergyError as error:

@@ -1,12 +1,14 @@
 """Adapters by format name; adding a format is one module with one ``@register`` class.
 
 An adapter says whether a parsed document is its format (``sniff``, by content) and turns it into
-ServingResults (``read``). Documents that hold no results by design raise :class:`NotResults`.
+ServingResults (``read``: a list, or a generator for rows that stream). Documents that hold no
+results by design raise :class:`NotResults`. An adapter with ``streams_rows = True`` is given a
+large JSON array file as a JsonArrayStream (iterated once, row by row) instead of a list.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 from tokenergy.ingest.options import IngestOptions
@@ -29,7 +31,7 @@ class Adapter(Protocol):
 
     def read(
         self, data: Any, document: Document, options: IngestOptions
-    ) -> list[ServingResult]: ...
+    ) -> Iterable[ServingResult]: ...
 
 
 ADAPTERS: dict[str, Adapter] = {}

@@ -14,15 +14,22 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from tokenergy.errors import IngestError
+from tokenergy.ingest.jsonstream import JsonArrayStream, starts_array
 
 PARSED_SUFFIXES = (".json", ".csv", ".jsonl", ".yaml", ".yml")
 # Largest zip member read (uncompressed): a 1 MB archive can claim or inflate to gigabytes.
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
+# Largest file parsed whole (~20× its size in memory once parsed); larger top-level JSON arrays
+# stream element by element whatever their size (jsonstream.py)
+MAX_WHOLE_FILE_BYTES = MAX_MEMBER_BYTES
+# Files above this size that hold a top-level JSON array are streamed rather than parsed whole
+STREAM_BYTES = 8 * 1024 * 1024
+_READ_PIECE_BYTES = 1 << 20  # inflated per read of a zip member
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -38,6 +45,7 @@ class Document:
     text: str
     suffix: str
     explicit: bool = False  # named by the user, not found inside a directory or a zip
+    streamed: Path | None = None  # a large JSON array read from this file element by element
     _parsed: Any = field(default=None, repr=False)
 
     @property
@@ -46,7 +54,10 @@ class Document:
         return Path(self.name.split("!")[-1])
 
     def parse(self) -> Any:
-        """JSON value, or a list of CSV row dicts; malformed text is an IngestError."""
+        """JSON value, or a list of CSV row dicts, or (a large array) a JsonArrayStream;
+        malformed text is an IngestError."""
+        if self.streamed is not None:
+            return JsonArrayStream(self.streamed, self.name)
         if self._parsed is None:
             self._parsed = self._parse()
         return self._parsed
@@ -164,7 +175,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
         )
     try:
         with archive.open(info) as member:
-            data = member.read(MAX_MEMBER_BYTES + 1)
+            data = _read_capped(member)
     except NotImplementedError:  # (a RuntimeError: test it first)
         raise IngestError(
             f"zip compression method {info.compress_type} is not supported", file=name
@@ -180,6 +191,21 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
     return data
 
 
+def _read_capped(member: IO[bytes]) -> bytes:
+    """At most MAX_MEMBER_BYTES + 1 bytes, a piece at a time: zipfile inflates as much as one
+    ``read`` asks for before cutting at the header's size, so one big read of a member whose
+    header understates it would inflate up to the cap in memory."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_MEMBER_BYTES:
+        part = member.read(min(_READ_PIECE_BYTES, MAX_MEMBER_BYTES + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
 def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
     suffix = path.suffix.lower()
     if suffix == ".zip":
@@ -189,6 +215,16 @@ def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
         yield SkippedFile(str(path), f"not a result file ({suffix or 'no suffix'})", False)
         return
     try:
+        size = path.stat().st_size
+        if suffix in (".json", "") and size > STREAM_BYTES and starts_array(path):
+            yield Document(str(path), "", suffix, explicit, streamed=path)
+            return
+        if size > MAX_WHOLE_FILE_BYTES:
+            raise IngestError(
+                f"file of {size:,} bytes is over the {MAX_WHOLE_FILE_BYTES:,}-byte limit for a "
+                "file read whole (only a top-level JSON array streams)",
+                file=str(path),
+            )
         data = path.read_bytes()
     except OSError as error:
         raise IngestError(f"cannot read: {error.strerror}", file=str(path)) from None
@@ -213,3 +249,24 @@ def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
                 yield SkippedFile(str(path), f"{path}: no such file or directory", True)
         except IngestError as error:
             yield SkippedFile(error.file or str(path), str(error), True)
+
+
+def count_documents(paths: list[Path]) -> int:
+    """How many items :func:`iter_documents` will yield (for progress), without reading files:
+    a file counts once, a zip once per member (from its directory), a bad path once."""
+    count = 0
+    for path in paths:
+        try:
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        except OSError:
+            files = [path]
+        count += sum(_zip_members(file) if file.suffix.lower() == ".zip" else 1 for file in files)
+    return count
+
+
+def _zip_members(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return max(sum(not info.is_dir() for info in archive.infolist()), 1)
+    except (zipfile.BadZipFile, OSError):
+        return 1

@@ -190,7 +190,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
         if endless:
             if config.workers > 1:
                 raise ConfigError(
-                    "--workers needs --num-prompts with a closed loop", field="workers"
+                    "`workers` needs `num_prompts` with a closed loop", field="workers"
                 )
             assert shape.concurrency is not None
             plan = schedule.requests()
@@ -251,7 +251,7 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
 def _first_model(info: dict[str, Any], base_url: str) -> str:
     ids = model_ids(info.get("models"))
     if not ids:
-        raise ServerError(f"{base_url}/v1/models lists no model; pass --model")
+        raise ServerError(f"{base_url}/v1/models lists no model; pass `model`")
     return ids[0]
 
 
@@ -291,8 +291,8 @@ def _fd_notes(records: Sequence[RequestRecord], fd_limit: int) -> list[str]:
         return []
     return [
         f"{lost} requests failed because the client ran out of file descriptors (limit "
-        f"{fd_limit}): they measure the client, not the server; lower --concurrency or use "
-        "--workers"
+        f"{fd_limit}): they measure the client, not the server; lower `concurrency` or use "
+        "more `workers`"
     ]
 
 
@@ -335,7 +335,7 @@ async def _run_workers(
     workers = config.workers
     shape = config.shape
     if shape.concurrency is not None and shape.concurrency < workers:
-        raise ConfigError("--workers must not exceed --concurrency", field="workers")
+        raise ConfigError("`workers` must not exceed `concurrency`", field="workers")
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     reports = context.SimpleQueue()

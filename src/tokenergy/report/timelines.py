@@ -12,9 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from tokenergy.errors import IngestError
@@ -34,6 +31,10 @@ def timeline_files(run_dir: Path) -> list[Path]:
 
 def read_timeline(path: Path) -> Timeline:
     """Per device: (seconds from the first sample, watts)."""
+    import pyarrow as pa  # only reports with timelines read them
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path) if path.suffix == ".parquet" else pacsv.read_csv(path)
     except (OSError, pa.ArrowInvalid) as error:
