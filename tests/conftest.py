@@ -51,7 +51,7 @@ def shared_data() -> Path:
 # the tests over FULL_RUN_WORKERS pytest-xdist workers. Targeted runs (`pytest tests/cli -x`) stay
 # in one process unless -n is given; `-n 0` or `-p no:xdist` forces one process. Tests that must
 # not overlap (each vLLM server pins the same core) share an xdist_group and run on one worker.
-FULL_RUN_WORKERS = 4
+FULL_RUN_WORKERS = 3
 
 
 @pytest.hookimpl(tryfirst=True)
