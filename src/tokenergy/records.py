@@ -14,7 +14,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenergy import units
-from tokenergy.units import Basis, Boundary
+from tokenergy.units import Basis, Boundary, TimeBase
 
 
 class _Record(BaseModel):
@@ -219,6 +219,9 @@ class DeviceEnergy(_Record):
     avg_power_w: float | None = Field(default=None, ge=0)
     idle_power_w: float | None = Field(default=None, ge=0)
     power_limit_w: float | None = Field(default=None, ge=0)
+    time_base: TimeBase = Field(
+        default=TimeBase.WALL, description="whose seconds avg_power_w and idle_power_w are per"
+    )
 
 
 class BoundaryStep(_Record):
@@ -234,7 +237,9 @@ class EnergyMeasurement(_Record):
     """Energy (or power) of all devices serving, with what it covers and where it came from.
 
     For measured results ``energy_j`` is the window energy; for stated power bases
-    (provisioned/nameplate) only ``avg_power_w`` is known.
+    (provisioned/nameplate) only ``avg_power_w`` is known. A simulator's energy is in its own
+    time base (``time_base`` simulated): ``avg_power_w`` = ``energy_j`` / ``duration_s``
+    simulated seconds, a real GPU's watts at any ``--speed``.
     """
 
     energy_j: float | None = Field(default=None, ge=0)
@@ -245,6 +250,15 @@ class EnergyMeasurement(_Record):
     meter: str | None = None
     devices: list[DeviceEnergy] = Field(default_factory=list)
     idle_power_w: float | None = Field(default=None, ge=0)
+    time_base: TimeBase = Field(
+        default=TimeBase.WALL,
+        description="whose seconds the powers are per: 'simulated' for a simulator's own clock",
+    )
+    duration_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="seconds the energy covers in time_base (None: the result's duration_s)",
+    )
     steps: list[BoundaryStep] = Field(default_factory=list)
     valid: bool = True
     reasons: list[str] = Field(default_factory=list)
@@ -313,7 +327,19 @@ class ServingResult(_Record):
 
     @property
     def power_w(self) -> float | None:
-        """Mean power of all serving devices over the window."""
+        """Mean power of all serving devices over the window, per second of the energy's time
+        base: a simulator's per simulated second (``energy.time_base``), else per wall second."""
+        energy = self.energy
+        if energy is None:
+            return None
+        if energy.time_base is TimeBase.SIMULATED and energy.energy_j is not None:
+            return energy.avg_power_w
+        return self._rate_power_w
+
+    @property
+    def _rate_power_w(self) -> float | None:
+        """Energy per second of the window the rates cover (wall seconds, as the client
+        measured): what pairs with tok/s, so J/token = energy / tokens in every time base."""
         if self.energy is None:
             return None
         if self.energy.energy_j is not None and self.duration_s:
@@ -324,7 +350,7 @@ class ServingResult(_Record):
     def j_per_token(self) -> float | None:
         """Energy per total (input + output) token."""
         total = self.throughput.total_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not total:
             return None
         return units.j_per_token(power, total)
@@ -332,7 +358,7 @@ class ServingResult(_Record):
     @property
     def j_per_output_token(self) -> float | None:
         output = self.throughput.output_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not output:
             return None
         return units.j_per_token(power, output)
