@@ -1,23 +1,24 @@
 """How fast the simulator can run on this machine, and whether ``--speed`` changes its physics.
 
-Runs the simulator of this tree ("now") and of a baseline git revision ("today", default: the
-commit before the fast path) side by side, each ``tokenergy sim serve`` in its own process, and
-drives closed loops of streaming requests (token-id prompts, ``ignore_eos``, equal lengths) with
-a lean client (chunked reads, events counted, not parsed) so that the client is not what limits.
+Runs the simulator of this tree ("now", on uvloop when installed) and of baseline git revisions
+(their ``src/`` exported to a temp dir: by default the sim when issue 15 was filed, and the one
+after the first fast path) side by side in one run, each ``tokenergy sim serve`` in its own
+process, and drives closed loops of streaming requests (token-id prompts, ``ignore_eos``, equal
+lengths) with a lean client (chunked reads, events counted, not parsed).
 
-Per speed and concurrency it prints, today and now:
+First the capacity at ``--speed 1e6`` per concurrency (median of ``--reps``, trees interleaved):
+the server's CPU ms per request from /proc (user + system; its one-core req/s ceiling is 1000 /
+that), baseline/now ratios (target ≥ 5 against the first baseline), the req/s this client
+reached and the server's busy share of a core (well below 100 %: the client, not the sim, set
+the pace). Then per speed and concurrency, the first baseline beside now:
 
 - effective speed / requested speed (simulated seconds per wall second while loaded; target
   ≥ 0.95 at speed ≤ 10: the sim is then not the bottleneck of a benchmark);
 - steady-state J per output token from the sim's ledger (first wave done → last wave done) and
-  its ratio to speed 1 (target: within 1 %);
-
-then the capacity at ``--speed 1e6``: the server process's CPU per request (its req/s ceiling on
-one core, now / today; target ≥ 5) and the req/s this client achieved.
+  its drift from speed 1 (target: within 1 %); req/s and the server's CPU per request.
 
     .venv/bin/python benchmarks/sim_capacity.py
-    .venv/bin/python benchmarks/sim_capacity.py --speeds 1,10,100 --concurrency 1,32 \\
-        --baseline HEAD~3
+    .venv/bin/python benchmarks/sim_capacity.py --skip-speeds --concurrency 32 --asyncio
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ import aiohttp
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 REPO = Path(__file__).resolve().parent.parent
-BASELINE = "90b4316"  # main before the fast path and the turnaround hold (issue 15)
+Tree = tuple[str | None, list[str]]  # (PYTHONPATH of an exported src/ or None, sim serve flags)
+BASELINES = (
+    "90b4316",  # the simulator when issue 15 was filed (before any fast path): the 5× reference
+    "6b1e0f4",  # after the first fast path (token streams, templates), before the direct writes
+)
 
 
 def free_port() -> int:
@@ -102,14 +107,15 @@ def cpu_s(pid: int) -> float:
 
 
 @contextmanager
-def serve(speed: float, pythonpath: str | None) -> Iterator[tuple[str, int]]:
+def serve(speed: float, tree: Tree) -> Iterator[tuple[str, int]]:
+    pythonpath, extra = tree
     port = free_port()
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = pythonpath
     command = [sys.executable, "-c", "from tokenergy.cli.app import main; main()"]
     process = subprocess.Popen(
-        [*command, "sim", "serve", "--port", str(port), "--speed", str(speed)],
+        [*command, "sim", "serve", "--port", str(port), "--speed", str(speed), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -130,18 +136,21 @@ def serve(speed: float, pythonpath: str | None) -> Iterator[tuple[str, int]]:
 
 
 def measure(
-    speed: float, concurrency: int, pythonpath: str | None, args: argparse.Namespace
+    speed: float, concurrency: int, tree: Tree, args: argparse.Namespace
 ) -> dict[str, float]:
     """One point on a fresh server, with the server's CPU seconds per request."""
-    with serve(speed, pythonpath) as (url, pid):
-        before_s = cpu_s(pid)
+    with serve(speed, tree) as (url, pid):
+        before_s, wall_s = cpu_s(pid), time.perf_counter()
         row = asyncio.run(point(url, concurrency, args.waves, args.isl, args.osl))
-        row["cpu_ms_per_request"] = (cpu_s(pid) - before_s) * 1000 / (concurrency * args.waves)
+        used_s, wall_s = cpu_s(pid) - before_s, time.perf_counter() - wall_s
+        row["cpu_ms_per_request"] = used_s * 1000 / (concurrency * args.waves)
+        row["busy"] = used_s / wall_s
     return row
 
 
 def baseline_tree(revision: str, directory: str) -> str:
     """Export ``src/`` of a git revision (the sim as it was) and return it for PYTHONPATH."""
+    Path(directory).mkdir(parents=True, exist_ok=True)
     archive = Path(directory) / "src.tar"
     with archive.open("wb") as out:
         subprocess.run(["git", "-C", str(REPO), "archive", revision, "src"], stdout=out, check=True)
@@ -150,44 +159,100 @@ def baseline_tree(revision: str, directory: str) -> str:
     return str(Path(directory) / "src")
 
 
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def capacity(
+    trees: dict[str, Tree], concurrency: int, args: argparse.Namespace
+) -> dict[str, dict[str, float]]:
+    """Median over ``--reps`` of each tree at ``--speed 1e6`` (trees interleaved per rep)."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    for _ in range(args.reps):
+        for name, tree in trees.items():
+            runs[name].append(measure(1e6, concurrency, tree, args))
+    return {
+        name: {key: median([row[key] for row in rows]) for key in rows[0]}
+        for name, rows in runs.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speeds", default="1,10,100")
-    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--concurrency", default="1,32,256")
     parser.add_argument("--waves", type=int, default=4, help="requests per slot (≥ 3)")
     parser.add_argument("--isl", type=int, default=256)
     parser.add_argument("--osl", type=int, default=128)
-    parser.add_argument("--baseline", default=BASELINE, help="git revision of 'today'")
-    parser.add_argument("--capacity-concurrency", type=int, default=32)
+    parser.add_argument(
+        "--baselines",
+        default=",".join(BASELINES),
+        help="git revisions to compare with, oldest first (the first is the speed table's)",
+    )
+    parser.add_argument("--reps", type=int, default=3, help="capacity repetitions (median)")
+    parser.add_argument("--skip-speeds", action="store_true", help="capacity table only")
+    parser.add_argument(
+        "--asyncio", action="store_true", help="also now with --event-loop asyncio (no uvloop)"
+    )
     args = parser.parse_args()
     speeds = [float(s) for s in args.speeds.split(",")]
+    levels = [int(c) for c in args.concurrency.split(",")]
+    revisions = [r for r in args.baselines.split(",") if r]
     with tempfile.TemporaryDirectory() as tmp:
-        trees = {"today": baseline_tree(args.baseline, tmp), "now": None}
-        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, {args.waves} requests per slot; "
-              f"today = {args.baseline}, now = working tree")  # fmt: skip
-        print(f"{'speed':>6} {'conc':>5} | {'eff/req today':>13} {'now':>6} | "
-              f"{'J/tok today':>11} {'now':>7} | {'vs speed 1 today':>16} {'now':>7}")  # fmt: skip
-        for concurrency in (int(c) for c in args.concurrency.split(",")):
+        trees: dict[str, Tree] = {
+            revision: (baseline_tree(revision, f"{tmp}/{revision}"), []) for revision in revisions
+        }
+        trees["now"] = (None, [])  # uvloop when installed (sim serve --event-loop auto)
+        if args.asyncio:
+            trees["now-asyncio"] = (None, ["--event-loop", "asyncio"])
+        names = list(trees)
+        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, {args.waves} requests per slot, "
+              f"streamed, ignore_eos; trees: {', '.join(revisions)} (baselines), now = working "
+              f"tree; server CPU from /proc (user + system)")  # fmt: skip
+        print(
+            f"capacity at --speed 1e6 (median of {args.reps}): server CPU ms per request, "
+            "its one-core ceiling, this client's req/s, the server's busy share of a core"
+        )
+        print(f"{'conc':>5} | " + " ".join(f"{n + ' ms':>12}" for n in names) + " | "
+              + " ".join(f"{b + '/now':>13}" for b in revisions) + " | "
+              + f"{'ceiling now':>11} {'req/s now':>9} {'busy now':>8}")  # fmt: skip
+        for concurrency in levels:
+            rows = capacity(trees, concurrency, args)
+            cpu = {name: row["cpu_ms_per_request"] for name, row in rows.items()}
+            now = rows["now"]
+            print(f"{concurrency:>5} | " + " ".join(f"{cpu[n]:>12.3f}" for n in names) + " | "
+                  + " ".join(f"{cpu[b] / cpu['now']:>13.2f}" for b in revisions) + " | "
+                  + f"{1000 / cpu['now']:>11.0f} {now['req_s']:>9.0f} "
+                  + f"{now['busy']:>8.0%}")  # fmt: skip
+        if args.skip_speeds:
+            return
+        speed_trees = {revisions[0]: trees[revisions[0]], "now": trees["now"]}
+        old = next(iter(speed_trees))
+        print(f"per speed ({old} vs now): effective/requested speed (target ≥ 0.95 at speed ≤ 10),"
+              " J per output token and its drift from speed 1 (target within ±1 %), req/s, "
+              "server CPU ms per request and busy share")  # fmt: skip
+        print(f"{'speed':>6} {'conc':>5} | {'eff/req old':>11} {'now':>5} | {'J/tok old':>9} "
+              f"{'now':>7} | {'drift old':>9} {'now':>6} | {'req/s old':>9} {'now':>6} | "
+              f"{'ms/req old':>10} {'now':>6} {'busy now':>8}")  # fmt: skip
+        for concurrency in levels:
             reference: dict[str, float] = {}
             for speed in speeds:
-                cells = []
-                for name, tree in trees.items():
+                cells = {}
+                for name, tree in speed_trees.items():
                     row = measure(speed, concurrency, tree, args)
                     reference.setdefault(name, row["j_per_tok"])
-                    cells.append((row["sim_s"] / row["window_wall_s"] / speed, row["j_per_tok"],
-                                  row["j_per_tok"] / reference[name] - 1.0))  # fmt: skip
-                (e0, j0, d0), (e1, j1, d1) = cells
-                print(f"{speed:>6g} {concurrency:>5} | {e0:>13.2f} {e1:>6.2f} | "
-                      f"{j0:>11.4f} {j1:>7.4f} | {d0:>+16.1%} {d1:>+7.1%}")  # fmt: skip
-        c = args.capacity_concurrency
-        rows = {name: measure(1e6, c, tree, args) for name, tree in trees.items()}
-        cpu = {name: row["cpu_ms_per_request"] for name, row in rows.items()}
-        print(f"capacity at speed 1e6, c={c}, OSL {args.osl}: sim CPU per request today "
-              f"{cpu['today']:.2f} ms, now {cpu['now']:.2f} ms → sim ceiling today "
-              f"{1000 / cpu['today']:.0f} req/s, now {1000 / cpu['now']:.0f} req/s, now/today "
-              f"{cpu['today'] / cpu['now']:.2f} (target ≥ 5); achieved with this client: today "
-              f"{rows['today']['req_s']:.0f}, now {rows['now']['req_s']:.0f} req/s")  # fmt: skip
-    print("targets: eff/req ≥ 0.95 at speed ≤ 10; J/tok within ±1 % of speed 1")
+                    row["eff"] = row["sim_s"] / row["window_wall_s"] / speed
+                    row["drift"] = row["j_per_tok"] / reference[name] - 1.0
+                    cells[name] = row
+                a, b = cells[old], cells["now"]
+                print(f"{speed:>6g} {concurrency:>5} | {a['eff']:>11.2f} {b['eff']:>5.2f} | "
+                      f"{a['j_per_tok']:>9.4f} {b['j_per_tok']:>7.4f} | {a['drift']:>+9.1%} "
+                      f"{b['drift']:>+6.1%} | {a['req_s']:>9.1f} {b['req_s']:>6.1f} | "
+                      f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} "
+                      f"{b['busy']:>8.0%}")  # fmt: skip
+    print("targets: now/baseline ≥ 5 for the first baseline (the simulator before issue 15); "
+          "eff/req ≥ 0.95 at speed ≤ 10; J/tok within ±1 % of speed 1")  # fmt: skip
 
 
 if __name__ == "__main__":

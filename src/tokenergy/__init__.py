@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "FleetParams": "tokenergy.estimate.params",
     "EstimateResult": "tokenergy.estimate.montecarlo",
     "FleetResult": "tokenergy.estimate.fleet",
+    "Progress": "tokenergy.progress",
     "sensitivity": "tokenergy.estimate.sensitivity",
     "SensitivityResult": "tokenergy.estimate.sensitivity",
     "Trim": "tokenergy.estimate.montecarlo",

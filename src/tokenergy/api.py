@@ -20,6 +20,7 @@ from tokenergy.catalog import catalog_path
 from tokenergy.errors import ConfigError, TokenergyError
 from tokenergy.footprint import Grid, region_grid, stated_grid
 from tokenergy.power import power_spec, resolve
+from tokenergy.progress import ProgressCallback
 from tokenergy.records import ServingResult
 
 if TYPE_CHECKING:
@@ -134,14 +135,17 @@ def load_sources(
     *,
     basis: str | None = None,
     power_per_gpu: float | str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[ServingResult]:
     """Results of run directories, tokenergy JSON and foreign files (InferenceX, vllm bench …).
 
-    ``basis`` (tdp|allin) or ``power_per_gpu`` states the power of results without energy.
+    ``basis`` (tdp|allin) or ``power_per_gpu`` states the power of results without energy;
+    ``progress`` is told the files done of the total with the results so far.
     """
     from tokenergy.analyze.sources import load_sources as load_source_paths
 
-    return load_source_paths([Path(p) for p in paths], ingest_options(basis, power_per_gpu))
+    options = ingest_options(basis, power_per_gpu)
+    return load_source_paths([Path(p) for p in paths], options, progress)
 
 
 def rows(
@@ -283,24 +287,42 @@ def compare(
     return Comparison(by_column, base, cand, cases, summarize(cases), energy_metric, groups)
 
 
-def estimate(params: EstimateParams | None = None, /, **fields: Any) -> EstimateResult:
+def estimate(
+    params: EstimateParams | None = None,
+    /,
+    *,
+    progress: ProgressCallback | None = None,
+    **fields: Any,
+) -> EstimateResult:
     """Per-query energy distribution (Wh, facility boundary, modeled) by Monte Carlo.
 
     Give an :class:`EstimateParams` or its fields, e.g. ``estimate(models=["llama-3.1-70b"],
-    samples=100_000)``.
+    samples=100_000)``. ``progress`` is called with the draws done of the total as blocks of
+    draws finish (a :class:`tokenergy.progress.Progress`).
     """
     from tokenergy.estimate.montecarlo import run_estimate
     from tokenergy.estimate.params import EstimateParams
 
-    return run_estimate(params if params is not None else EstimateParams(**fields))
+    chosen = params if params is not None else EstimateParams(**fields)
+    return run_estimate(chosen, progress)
 
 
-def fleet(params: FleetParams | None = None, /, **fields: Any) -> FleetResult:
-    """Daily fleet energy (GWh/day, fleet boundary, modeled): ``fleet(queries_per_day=1e9)``."""
+def fleet(
+    params: FleetParams | None = None,
+    /,
+    *,
+    progress: ProgressCallback | None = None,
+    **fields: Any,
+) -> FleetResult:
+    """Daily fleet energy (GWh/day, fleet boundary, modeled): ``fleet(queries_per_day=1e9)``.
+
+    ``progress`` is called with the per-query length draws done of the total, chunk by chunk.
+    """
     from tokenergy.estimate.fleet import run_fleet
     from tokenergy.estimate.params import FleetParams
 
-    return run_fleet(params if params is not None else FleetParams(**fields))
+    chosen = params if params is not None else FleetParams(**fields)
+    return run_fleet(chosen, progress=progress)
 
 
 def _records(data: Iterable[Any]) -> list[dict[str, Any]]:

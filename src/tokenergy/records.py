@@ -426,30 +426,34 @@ class ServingResult(_Record):
         return None if jpt is None else units.kwh_per_mtok(jpt)
 
     def summary(self) -> dict[str, Any]:
-        """Flat dict of identity, workload and derived energy figures for tables and JSON."""
+        """Flat dict of identity, workload and derived energy figures for tables and JSON.
+
+        Its keys are the row vocabulary of ``analyze.table.AnalysisRow`` (docs/architecture.md,
+        "Row vocabulary"); the keys it had before are in :data:`LEGACY_ROW_KEYS`.
+        """
         ident, work, energy = self.identity, self.workload, self.energy
         latency = self.latency
         return {
             "model": ident.model,
             "precision": ident.precision,
-            "hw": ident.gpu,
-            "framework": ident.engine,
-            "gpus": ident.num_gpus,
-            "prefill_gpus": ident.num_prefill_gpus,
-            "decode_gpus": ident.num_decode_gpus,
-            "conc": work.concurrency,
+            "gpu": ident.gpu,
+            "engine": ident.engine,
+            "num_gpus": ident.num_gpus,
+            "num_prefill_gpus": ident.num_prefill_gpus,
+            "num_decode_gpus": ident.num_decode_gpus,
+            "batch_cap": work.concurrency,
             "isl": work.isl,
             "osl": work.osl,
             "completed": self.counts.completed,
             "failed": self.counts.failed,
             "total_tok_s": self.throughput.total_tok_s,
             "output_tok_s": self.throughput.output_tok_s,
-            "mean_intvty": latency.intvty_tok_s.mean if latency.intvty_tok_s else None,
+            "mean_intvty_tok_s": latency.intvty_tok_s.mean if latency.intvty_tok_s else None,
             "mean_e2el_s": latency.e2el_s.mean if latency.e2el_s else None,
             "median_itl_s": latency.itl_s.median if latency.itl_s else None,
             "power_w": self.power_w,
             "j_per_token": self.j_per_token,
-            "j_per_output_token": self.j_per_output_token,
+            "energy_per_token_j": self.j_per_output_token,
             "kwh_per_mtok": self.kwh_per_mtok,
             "wh_per_query_measured": self.wh_per_query_measured,
             "wh_per_attempted_query": self.wh_per_attempted_query,
@@ -462,3 +466,23 @@ class ServingResult(_Record):
             "source": self.provenance.source,
             "row": self.provenance.row,
         }
+
+
+# Keys that rows (``summary()``, ingest rows, bench summaries in run.json) used before one row
+# vocabulary (main 6b1e0f4) and the names that replaced them (docs/architecture.md, "Row
+# vocabulary"); commands that take a column name accept the old one too.
+LEGACY_ROW_KEYS: dict[str, str] = {
+    "hw": "gpu",
+    "framework": "engine",
+    "gpus": "num_gpus",
+    "prefill_gpus": "num_prefill_gpus",
+    "decode_gpus": "num_decode_gpus",
+    "conc": "batch_cap",
+    "achieved_conc": "achieved_concurrency",
+    "mean_intvty": "mean_intvty_tok_s",
+    "mean_input_len": "avg_input_len",
+    "mean_output_len": "avg_output_len",
+    "j_per_output_token": "energy_per_token_j",
+    "j_per_output_token_above_idle": "energy_per_token_j_above_idle",
+    "avg_power_w": "power_w",
+}

@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from inprocess import run_cli
 
+from tokenergy.records import LEGACY_ROW_KEYS
+
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 GOLDEN = "inferencex/agg/run_20218553330.json"
 ALL_FAILED = (
@@ -42,18 +44,19 @@ def test_golden_row_as_json(shared_data: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    (row,) = [r for r in rows if (r["conc"], r["gpus"], r["framework"]) == (128, 1, "vllm")]
+    (row,) = [r for r in rows if (r["batch_cap"], r["num_gpus"], r["engine"]) == (128, 1, "vllm")]
     required = {
         "model",
         "precision",
-        "hw",
-        "framework",
-        "gpus",
-        "conc",
+        "gpu",
+        "engine",
+        "num_gpus",
+        "batch_cap",
         "isl",
         "osl",
-        "mean_intvty",
+        "mean_intvty_tok_s",
         "mean_e2el_s",
+        "energy_per_token_j",
         "j_per_token",
         "wh_per_query_nominal",
         "wh_per_query_benchmarked",
@@ -62,6 +65,7 @@ def test_golden_row_as_json(shared_data: Path) -> None:
         "checks",
     }
     assert required <= set(row)
+    assert not set(LEGACY_ROW_KEYS) & set(row)  # one row vocabulary: no old key left
     assert f"{row['j_per_token']:.4g}" == "0.04434"
     assert f"{row['wh_per_query_nominal']:.4g}" == "0.1135"
     assert f"{row['wh_per_query_benchmarked']:.3g}" == "0.102"
@@ -90,7 +94,7 @@ def test_filters_sort_and_top(shared_data: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
-    assert rows and all(r["mean_intvty"] >= 50 and r["isl"] == 1024 for r in rows)
+    assert rows and all(r["mean_intvty_tok_s"] >= 50 and r["isl"] == 1024 for r in rows)
     per_workload: dict[tuple[str, str], list[float]] = {}
     for r in rows:
         per_workload.setdefault((r["model"], r["precision"]), []).append(r["j_per_token"])
@@ -244,3 +248,12 @@ def test_region_adds_carbon_and_water_per_row_with_its_boundary(
     assert run_in_process(["ingest", str(path), "--grid", "400g/kWh", "--format", "csv"]) == 0
     flat = next(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert float(flat["gco2e_per_query"]) == pytest.approx(wh / 1000 * 400)
+
+
+def test_sort_takes_a_column_name_from_before_the_rename(shared_data: Path) -> None:
+    """`--sort conc` in a script written before one row vocabulary sorts by batch_cap."""
+    args = ("ingest", shared_data / GOLDEN, "--basis", "allin", "--json", "--sort")
+    old, new = run(*args, "conc"), run(*args, "batch_cap")
+    assert old.returncode == new.returncode == 0, old.stderr
+    rows = json.loads(old.stdout)
+    assert rows == json.loads(new.stdout) and rows[0]["batch_cap"] <= rows[-1]["batch_cap"]

@@ -92,7 +92,7 @@ def test_stated_power_is_labelled_nameplate(sim_url: str, tmp_path: Path) -> Non
     )
     # Unix-time floats resolve ~0.24 µs: over a window of a few tens of ms that is ~1e-5.
     assert point["energy_j"] == pytest.approx(700.0 * point["duration_s"], rel=1e-5, abs=7e-4)
-    assert point["avg_power_w"] == pytest.approx(700.0, rel=1e-4)
+    assert point["power_w"] == pytest.approx(700.0, rel=1e-4)
     assert point["idle_power_w"] is None and point["j_per_token_above_idle"] is None
 
 

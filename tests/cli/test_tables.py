@@ -4,12 +4,16 @@ out (never '0.…'), numbers are human, and warnings every row of a file shares 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from inprocess import run_cli
+from rich.cells import cell_len
 
+from tokenergy.cli import render
 from tokenergy.cli.ingest import _table, file_wide_warnings
 from tokenergy.cli.render import Column, fitted_table, fmt, make_console
 from tokenergy.ingest import IngestOptions, load_results, summary_row
@@ -85,3 +89,28 @@ def test_check_tally_counts_file_wide_warnings_once(
     assert done.code == 0, done.stderr
     assert "150 results: 0 failed, 0 warnings (+2 on every row of a file)" in done.stdout
     assert len(done.stdout.strip().splitlines()) == 3
+
+
+CHAT = "mlenergy/leaderboard_v3/tasks/lm-arena-chat.json"
+
+
+@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("every", [False, True])
+def test_frontier_table_fits_the_terminal(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, width: int, every: bool
+) -> None:
+    """Text wraps, numbers stay whole, nothing passes the terminal's edge (in-process CLI)."""
+    monkeypatch.setattr(render.console, "width", width)
+    done = run_cli("frontier", shared_data / CHAT, *(["--all"] if every else []))
+    frontier = json.loads(run_cli("frontier", shared_data / CHAT, "--json").stdout)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "…" not in done.stdout and max(cell_len(line) for line in lines) <= width
+    first = frontier[0]["frontier"][0]
+    itl_ms, energy_j = fmt(first["median_itl_s"] * 1000), fmt(first["energy_per_token_j"])
+    row = next(line for line in lines if f" {energy_j} " in line)  # the number is whole
+    assert f" {itl_ms} " in row
+    header = lines[lines.index(next(x for x in lines if "┏" in x)) : lines.index(row)]
+    assert any("frontier" in line for line in header) is every  # 'on frontier' only with --all
+    if width == 200:  # room for a whole row per line: group, configuration and both numbers
+        assert "Qwen3-14B / lm-arena-chat / B200" in row and "bfloat16" in row

@@ -13,6 +13,7 @@ from tokenergy.errors import ConfigError
 from tokenergy.estimate import EstimateParams, FleetParams, Regime, fleet, run_estimate
 from tokenergy.estimate.distributions import LogNormal, Point
 from tokenergy.estimate.fleet import (
+    DrawsDone,
     LengthMoments,
     beta_util,
     diurnal_load,
@@ -24,6 +25,7 @@ from tokenergy.estimate.fleet import (
 from tokenergy.estimate.levers import parse_lever
 from tokenergy.estimate.montecarlo import NodePower, load_fits
 from tokenergy.estimate.surface import SurfaceFit
+from tokenergy.progress import Progress
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -122,8 +124,8 @@ def test_a_non_positive_normal_day_mean_is_an_error(
 ) -> None:
     real = length_moments
 
-    def skewed(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
-        moments = real(fit, params)
+    def skewed(fit: SurfaceFit, params: FleetParams, progress: DrawsDone) -> LengthMoments:
+        moments = real(fit, params, progress)
         return replace(moments, cov=moments.cov * 1e6)  # a spread no built-in regime has
 
     monkeypatch.setattr(fleet, "length_moments", skewed)
@@ -238,3 +240,20 @@ def test_fleet_day_mean_agrees_with_the_per_query_monte_carlo(
     per_query = run_estimate(EstimateParams(samples=400_000, seed=3, **common))  # type: ignore[arg-type]
     day_gwh = float(np.median(fleet.models[0].gwh_per_day))
     assert day_gwh == pytest.approx(per_query.models[0].baseline.mean_wh, rel=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("queries_per_day", "per_model"),
+    [(1e9, 2_500_000), (50.0, 50 * 200)],  # chunks of length draws; exact: one call per scenario
+)
+def test_progress_counts_length_draws_up_to_the_total(
+    table: Path, queries_per_day: float, per_model: int
+) -> None:
+    params = fixed(
+        table, models=["flat", "big"], queries_per_day=queries_per_day, length_samples=2_500_000
+    )
+    seen: list[Progress] = []
+    told = run_fleet(params, progress=seen.append)
+    assert len(seen) > 2 and [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1] == Progress(2 * per_model, 2 * per_model, "draws")
+    assert told.to_dict() == run_fleet(params).to_dict()

@@ -14,6 +14,7 @@ from tokenergy.estimate.distributions import Exponential, LogNormal, Point
 from tokenergy.estimate.levers import parse_lever
 from tokenergy.estimate.montecarlo import NodePower, query_energy_wh
 from tokenergy.estimate.surface import fit_surfaces, load_throughput_table
+from tokenergy.progress import Progress
 
 HEADER = "model,tp,quant,tps,lin,lout,source\n"
 
@@ -215,3 +216,20 @@ def test_query_energy_is_vectorised_over_draws(table: Path) -> None:
     energy = query_energy_wh(fit, NodePower(10_000, 0), lin, lout, np.ones(2), np.ones(2))
     expected = 10_000 * lout / (math.exp(8.0) * lin**-0.5 * lout**0.25) / 3600
     np.testing.assert_allclose(energy, expected, rtol=1e-12)
+
+
+def test_progress_counts_draws_per_block_up_to_the_total(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Called per block (never per draw), counts only grow, the last call is the total; the
+    numbers are the same with or without a callback."""
+    monkeypatch.setattr(montecarlo, "BLOCK_DRAWS", montecarlo.CHUNK_DRAWS)
+    params = fixed(table, models=["toy", "big"], samples=3 * montecarlo.CHUNK_DRAWS + 5)
+    seen: list[Progress] = []
+    told = run_estimate(params, seen.append)
+    total = 2 * params.samples
+    assert len(seen) == 8  # four blocks per model
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+    assert seen[-1] == Progress(total, total, "draws")
+    assert {p.total for p in seen} == {total}
+    assert told.to_dict() == run_estimate(params).to_dict()

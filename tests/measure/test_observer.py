@@ -38,9 +38,9 @@ REQUIRED = (
     "completed",
     "failed",
     "energy_j",
-    "avg_power_w",
+    "power_w",
     "j_per_token",
-    "j_per_output_token",
+    "energy_per_token_j",
     "wh_per_query",
     "energy_valid",
     "energy_reasons",
@@ -144,7 +144,7 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
         assert 0 < point["j_per_token_above_idle"] < point["j_per_token"]
     low, high = points
     assert high["j_per_token"] < 0.5 * low["j_per_token"]
-    assert high["j_per_output_token"] < 0.5 * low["j_per_output_token"]
+    assert high["energy_per_token_j"] < 0.5 * low["energy_per_token_j"]
     with (out / "c8" / TIMELINE_FILE).open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) > 5 and {r["device"] for r in rows} == {"dcgm:vm/gpu0"}

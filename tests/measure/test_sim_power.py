@@ -124,7 +124,7 @@ def test_watts_at_c1_are_the_same_at_every_speed(
     for speed in SPEEDS:
         summary = _summary(runs, speed, 1)
         assert summary["power_time_base"] == "simulated"
-        assert summary["avg_power_w"] == pytest.approx(one_seq_w, rel=ONE_LEVEL), speed
+        assert summary["power_w"] == pytest.approx(one_seq_w, rel=ONE_LEVEL), speed
         assert summary["idle_power_w"] == pytest.approx(curve.idle_w, rel=ONE_LEVEL), speed
 
 
@@ -134,18 +134,18 @@ def test_watts_rise_with_the_batch_at_every_speed(
     """The power model gives 32 sequences 21 % more watts than one; half of that must show."""
     for speed in SPEEDS:
         low, high = _summary(runs, speed, 1), _summary(runs, speed, 32)
-        assert high["avg_power_w"] > 1.1 * low["avg_power_w"], speed
+        assert high["power_w"] > 1.1 * low["power_w"], speed
 
 
 def test_table_timeline_and_gauge_agree(runs: dict[tuple[float, int], PointResult]) -> None:
     for (speed, c), point in runs.items():
         gauge_w, time_base = _gauge_w(point)
         assert time_base is TimeBase.SIMULATED
-        assert point.summary["avg_power_w"] == pytest.approx(gauge_w, rel=GAUGE_MEAN), (speed, c)
+        assert point.summary["power_w"] == pytest.approx(gauge_w, rel=GAUGE_MEAN), (speed, c)
         stored = point.run["result"]["energy"]
         assert (stored["time_base"], stored["avg_power_w"]) == (
             "simulated",
-            point.summary["avg_power_w"],
+            point.summary["power_w"],
         )
 
 
@@ -154,10 +154,10 @@ def test_j_per_token_does_not_depend_on_speed(
 ) -> None:
     """Energy per token is time-base free: energy / tokens, the same at every speed at c=1
     (one level, as above; c=32's speed-independence is tests/sim/test_speed.py's)."""
-    reference = _summary(runs, 1.0, 1)["j_per_output_token"]
+    reference = _summary(runs, 1.0, 1)["energy_per_token_j"]
     for speed, c in runs:
         summary = _summary(runs, speed, c)
         tokens = summary["output_tokens"]
-        assert summary["j_per_output_token"] == pytest.approx(summary["energy_j"] / tokens)
+        assert summary["energy_per_token_j"] == pytest.approx(summary["energy_j"] / tokens)
         if c == 1:
-            assert summary["j_per_output_token"] == pytest.approx(reference, rel=ONE_LEVEL)
+            assert summary["energy_per_token_j"] == pytest.approx(reference, rel=ONE_LEVEL)

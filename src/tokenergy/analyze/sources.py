@@ -16,7 +16,9 @@ from pydantic import ValidationError
 
 from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.ingest.sources import count_documents
 from tokenergy.load.runlog import RUN_FILE, find_run_dirs, read_run_json
+from tokenergy.progress import Progress, ProgressCallback, Tally
 from tokenergy.records import ServingResult
 
 
@@ -59,8 +61,10 @@ def _own_results(path: Path) -> list[ServingResult] | None:
     return None
 
 
-def _ingested(path: Path, options: IngestOptions) -> list[ServingResult]:
-    ingested = load_results([path], options, keep_going=False)
+def _ingested(
+    path: Path, options: IngestOptions, progress: ProgressCallback | None = None
+) -> list[ServingResult]:
+    ingested = load_results([path], options, keep_going=False, progress=progress)
     if not ingested.results:
         reasons = "; ".join(f"{s.name}: {s.reason}" for s in ingested.skipped[:3])
         raise IngestError(f"no results found ({reasons or 'empty'})", file=str(path))
@@ -68,24 +72,47 @@ def _ingested(path: Path, options: IngestOptions) -> list[ServingResult]:
 
 
 def load_sources(
-    paths: Iterable[Path], options: IngestOptions | None = None
+    paths: Iterable[Path],
+    options: IngestOptions | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[ServingResult]:
-    """Results of every source, in order."""
+    """Results of every source, in order; ``progress`` is told the files done (a run directory:
+    its run.json) of the total, with the results so far."""
     options = options or IngestOptions()
+    sources = list(paths)
+    files = Tally(progress, sum(_files(path) for path in sources) if progress else 0, "files")
     results: list[ServingResult] = []
-    for path in paths:
-        if path.is_dir():
-            runs = find_run_dirs(path)
-            if runs:
-                results.extend(read_run_json(run / RUN_FILE) for run in runs)
-            else:
-                results.extend(_ingested(path, options))
-        elif path.is_file():
-            if path.name == RUN_FILE:
-                results.append(read_run_json(path))
-                continue
-            own = _own_results(path)
-            results.extend(own if own is not None else _ingested(path, options))
+    for path in sources:
+        if path.is_dir() and (runs := find_run_dirs(path)):
+            for run in runs:
+                results.append(read_run_json(run / RUN_FILE))
+                files.add(1, len(results))
+        elif path.is_file() and path.name == RUN_FILE:
+            results.append(read_run_json(path))
+            files.add(1, len(results))
+        elif path.is_file() and (own := _own_results(path)) is not None:
+            results.extend(own)
+            files.add(1, len(results))
+        elif path.is_dir() or path.is_file():
+            results.extend(_ingested(path, options, _within(files, len(results))))
         else:
             raise IngestError("no such file or directory", file=str(path))
+    files.finish(len(results))
     return results
+
+
+def _files(path: Path) -> int:
+    """The files :func:`load_sources` reads for ``path`` (for progress)."""
+    if path.is_dir():
+        return len(find_run_dirs(path)) or count_documents([path])
+    return count_documents([path])
+
+
+def _within(files: Tally, before: int) -> ProgressCallback:
+    """The progress of one ingested source, folded into the count over every source."""
+    start = files.done
+
+    def told(step: Progress) -> None:
+        files.add(start + step.done - files.done, before + (step.results or 0))
+
+    return told

@@ -249,6 +249,13 @@ def to_row(result: ServingResult) -> AnalysisRow:
     )
 
 
+def row_with_summary(result: ServingResult) -> dict[str, Any]:
+    """The analysis row with the summary's further figures (counts, total rate, Wh/query by
+    each method): one vocabulary, so ``runs show`` says what ``runs list`` lists (the GPU a
+    meter read included)."""
+    return {**result.summary(), **to_row(result).as_dict()}
+
+
 def to_rows(results: Iterable[ServingResult]) -> list[AnalysisRow]:
     return [to_row(result) for result in results]
 

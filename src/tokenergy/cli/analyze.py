@@ -6,6 +6,7 @@ render a rich table or strict JSON.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,8 @@ def _bound_text(constraint: Constraint) -> str:
 
 # --- frontier -------------------------------------------------------------------------------
 
+HEADING_WIDTH = 12  # 'energy per' / 'output token' / '(J)': about as wide as the numbers
+
 
 def frontier_command(
     sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
@@ -182,29 +185,40 @@ def _frontier_json(
     }
 
 
+def _stacked(heading: str, width: int = HEADING_WIDTH) -> str:
+    """A long heading on several lines: a numeric column (which never wraps) stays narrow."""
+    return "\n".join(textwrap.wrap(heading, width)) or heading
+
+
 def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_points: bool) -> Table:
-    table = Table(title=f"time–energy frontier: {y.label} vs {x.label}")
-    table.add_column("group")
-    table.add_column("configuration")
-    table.add_column(_heading(x), justify="right")
-    table.add_column(_heading(y), justify="right")
-    table.add_column("on frontier")
+    """Fitted to the terminal: text columns wrap, numbers never do; 'on frontier' only with
+    --all (without it every row is on the frontier)."""
+    columns = [
+        Column("group"),
+        Column("configuration"),
+        Column(_stacked(_heading(x)), "right", numeric=True),
+        Column(_stacked(_heading(y)), "right", numeric=True),
+        *([Column("on\nfrontier")] if all_points else []),
+    ]
+    rows: list[list[str]] = []
     for group in groups:
         listed = [(r, True) for r in group.frontier] + (
             [(r, False) for r in group.dominated] if all_points else []
         )
         for index, (row, kept) in enumerate(listed):
-            table.add_row(
+            cells = [
                 _group_text(group.key) if index == 0 else "",
                 row.config_label,
                 _value(x, row.get(x.column)),
                 _value(y, row.get(y.column)),
-                "yes" if kept else "no",
-            )
-    table.caption = (
-        "dominated configurations are hidden (--all shows them)" if not all_points else None
+            ]
+            rows.append([*cells, "yes" if kept else "no"] if all_points else cells)
+    return fitted_table(
+        columns,
+        rows,
+        title=f"time–energy frontier: {y.label} vs {x.label}",
+        caption=None if all_points else "dominated configurations are hidden (--all shows them)",
     )
-    return table
 
 
 # --- best -----------------------------------------------------------------------------------

@@ -100,7 +100,7 @@ def bench_footprint(summary: dict[str, Any], grid: Grid) -> dict[str, Any]:
         grid,
         wh_per_query=summary.get("wh_per_query"),
         kwh_per_mtok=None if jpt is None else units.kwh_per_mtok(jpt),
-        power_w=summary.get("avg_power_w"),
+        power_w=summary.get("power_w"),
         boundary=Boundary(summary["boundary"]) if summary.get("boundary") else None,
         basis=Basis(summary["basis"]) if summary.get("basis") else None,
     )

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tokenergy import units
@@ -20,7 +19,8 @@ from tokenergy.cli.carbon import (
 from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_file, writing
-from tokenergy.cli.render import console, err_console, fmt, print_json, warn
+from tokenergy.cli.render import console, fmt, print_json, warn
+from tokenergy.cli.work_progress import PROGRESS_EVERY_OPTION, QUIET_OPTION, WorkProgress
 from tokenergy.errors import ConfigError
 from tokenergy.estimate.distributions import Distribution, Exponential, Point
 from tokenergy.estimate.fleet import FleetResult, run_fleet
@@ -52,7 +52,6 @@ from tokenergy.estimate.surface import SurfaceFit
 from tokenergy.footprint import Grid
 from tokenergy.units import Boundary
 
-_PROGRESS_MIN_DRAWS = 20_000_000
 _E = TypeVar("_E", Regime, Leff, Trim, Boundary)
 
 MODEL_HELP = "Model of the throughput table (repeatable); none: every model."
@@ -267,18 +266,6 @@ def _fit_table(fits: list[SurfaceFit], params: EstimateParams) -> Table:
     return table
 
 
-def _progress(total: int) -> Progress:
-    return Progress(
-        TextColumn("drawing"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=True,
-        disable=total < _PROGRESS_MIN_DRAWS,
-    )
-
-
 # --- estimate ------------------------------------------------------------------------------------
 
 
@@ -338,6 +325,8 @@ def estimate_command(
     grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> None:
     """Per-query energy distribution (Wh; accelerator/node/facility boundary) by Monte Carlo."""
     layer = grid_option(grid, region, wue)
@@ -376,12 +365,9 @@ def estimate_command(
     fits = load_fits(params.table, params.models, params.batch)
     fixed_lin = params.lin.value if isinstance(params.lin, Point) else None
     _check_fits(fits, params.pmax_w, params.p_idle_w, fixed_lin, named=bool(model))
-    total = params.samples * len(fits)
-    with _progress(total) as progress:
-        task = progress.add_task("draws", total=total)
-        result = run_estimate(
-            params, lambda n: progress.advance(task, n), fits, _enum(Trim, "--trim", trim)
-        )
+    chosen_trim = _enum(Trim, "--trim", trim)
+    with WorkProgress("estimate", quiet=quiet, every_s=progress_every) as progress:
+        result = run_estimate(params, progress, fits, chosen_trim)
     if plot is not None:
         with writing(plot, "--plot"):
             plot_estimate(result, plot)
@@ -618,6 +604,8 @@ def fleet_command(
     grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> None:
     """Daily fleet energy (GWh/day, fleet boundary, modeled) with scenario-level uncertainty."""
     layer = grid_option(grid, region, wue)
@@ -661,7 +649,8 @@ def fleet_command(
     fits = load_fits(params.table, params.models, params.batch)
     _check_fits(fits, params.pmax_w, params.p_idle_w, _positive("--lin", lin), named=bool(model))
     _note_mix(params)
-    result = run_fleet(params, fits)
+    with WorkProgress("fleet", quiet=quiet, every_s=progress_every) as progress:
+        result = run_fleet(params, fits, progress)
     if as_json:
         payload = result.to_dict()
         if layer is not None:

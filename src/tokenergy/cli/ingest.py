@@ -12,10 +12,12 @@ import io
 import json
 import math
 import sys
+import tempfile
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import typer
 from rich.table import Table
@@ -41,23 +43,28 @@ from tokenergy.cli.render import (
     err_console,
     fitted_table,
     fmt,
+    json_text,
     make_console,
     one_line,
-    print_json,
     styled,
 )
+from tokenergy.cli.work_progress import PROGRESS_EVERY_OPTION, QUIET_OPTION, WorkProgress
 from tokenergy.errors import ConfigError
+from tokenergy.footprint import Grid
 from tokenergy.ingest import (
     ADAPTERS,
+    Finding,
+    Ingestion,
     IngestOptions,
-    IngestResult,
     Status,
-    load_results,
+    ingest_into,
     summary_row,
     with_footprint,
 )
+from tokenergy.ingest.checks import Spellings
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
-from tokenergy.records import LengthSampler
+from tokenergy.ingest.spill import FileWarnings, RowStore
+from tokenergy.records import LEGACY_ROW_KEYS, LengthSampler, ServingResult
 
 
 class OutputFormat(StrEnum):
@@ -137,7 +144,7 @@ def _check_format(name: str | None) -> str | None:
     return name
 
 
-def _report_skipped(ingested: IngestResult) -> int:
+def _report_skipped(ingested: Ingestion) -> int:
     """Summarise skipped files on stderr; exit code 2 if any could not be ingested."""
     if ingested.skipped:
         failed = len(ingested.failed)
@@ -163,39 +170,34 @@ def _keep(row: dict[str, Any], args: dict[str, Any]) -> bool:
         args["model"].lower() in str(row.get(k) or "").lower() for k in ("model", "model_name")
     ):
         return False
-    if args["hw"] and args["hw"].lower() not in str(row.get("hw") or "").lower():
+    if args["hw"] and args["hw"].lower() not in str(row.get("gpu") or "").lower():
         return False
     if args["isl"] is not None and row["isl"] != args["isl"]:
         return False
     if args["osl"] is not None and row["osl"] != args["osl"]:
         return False
     minimum = args["min_interactivity"]
-    return minimum is None or (row["mean_intvty"] is not None and row["mean_intvty"] >= minimum)
+    return minimum is None or (
+        row["mean_intvty_tok_s"] is not None and row["mean_intvty_tok_s"] >= minimum
+    )
 
 
-def _sorted(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    if rows:
-        sortable = [k for k, v in rows[0].items() if not isinstance(v, list | dict)]
-        if key not in sortable:
-            raise ConfigError(
-                f"cannot sort by {key!r}; use one of {', '.join(sortable)}", field="--sort"
-            )
-    present = [r for r in rows if r.get(key) is not None]
-    absent = [r for r in rows if r.get(key) is None]
-    present.sort(key=lambda r: r[key], reverse=descending)
-    return present + absent  # unknown values last either way
+def _check_sort(rows: RowStore, key: str) -> None:
+    """A sort key must be a plain column of the rows (not the checks list)."""
+    if rows.sortable is not None and key not in rows.sortable:
+        raise ConfigError(
+            f"cannot sort by {key!r}; use one of {', '.join(rows.sortable)}", field="--sort"
+        )
 
 
-def _top(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+def _top(rows: Iterable[dict[str, Any]], n: int) -> Iterator[dict[str, Any]]:
     """The first ``n`` rows (in sort order) of each workload: model, precision, ISL, OSL."""
     seen: dict[tuple[Any, ...], int] = defaultdict(int)
-    kept = []
     for row in rows:
         workload = (row["model"], row["precision"], row["isl"], row["osl"], row["task"])
         if seen[workload] < n:
             seen[workload] += 1
-            kept.append(row)
-    return kept
+            yield row
 
 
 def _flags(row: dict[str, Any]) -> str:
@@ -208,9 +210,9 @@ def _flags(row: dict[str, Any]) -> str:
 
 
 def _gpus(row: dict[str, Any]) -> str:
-    if row.get("prefill_gpus") is not None:
-        return f"{row['prefill_gpus']}+{row['decode_gpus']}"
-    return fmt(row.get("gpus"))
+    if row.get("num_prefill_gpus") is not None:
+        return f"{row['num_prefill_gpus']}+{row['num_decode_gpus']}"
+    return fmt(row.get("num_gpus"))
 
 
 # (header, justify, numeric, drop rank: higher goes first when the terminal is narrow; 0 never)
@@ -221,7 +223,7 @@ _COLUMNS = (
     Column("interactivity\ntok/s/user", "right", numeric=True, drop=9),
     Column("E2E latency\ns", "right", numeric=True, drop=10),
     Column("GPU"),
-    Column("framework", drop=12),
+    Column("engine", drop=12),
     Column("GPUs", "right", numeric=True),
     Column("concurrency", "right", numeric=True, drop=5),
     Column("flags", drop=13),
@@ -272,9 +274,15 @@ def _file_notes(wide: dict[str, dict[str, str]], counts: dict[str, int]) -> list
     ]
 
 
-def _table(rows: list[dict[str, Any]], wide: dict[str, dict[str, str]], width: int | None) -> Table:
+def _table(
+    rows: Iterable[dict[str, Any]], wide: dict[str, dict[str, str]], width: int | None
+) -> Table:
+    """The rows as a terminal table (it holds their cells: the one output that is not streamed
+    row by row; ``--top`` or filters keep it short)."""
     cells = []
+    first: dict[str, Any] | None = None
     for row in rows:
+        first = first or row
         lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
         bench = row["wh_per_query_benchmarked"]
         nominal = row["wh_per_query_nominal"]
@@ -284,15 +292,15 @@ def _table(rows: list[dict[str, Any]], wide: dict[str, dict[str, str]], width: i
                 row["precision"] or "—",
                 row["model"],
                 lengths or "—",
-                fmt(row["mean_intvty"]),
+                fmt(row["mean_intvty_tok_s"]),
                 fmt(row["mean_e2el_s"]),
-                row["hw"] or "—",
-                row["framework"] or "—",
+                row["gpu"] or "—",
+                row["engine"] or "—",
                 _gpus(row),
-                fmt(row["conc"]),
+                fmt(row["batch_cap"]),
                 _flags(row),
                 fmt(row["j_per_token"]),
-                fmt(row["j_per_output_token"]),
+                fmt(row["energy_per_token_j"]),
                 fmt(bench),
                 fmt(nominal) if nominal != bench else "=",
                 fmt(row["wh_per_query_measured"]),
@@ -304,10 +312,10 @@ def _table(rows: list[dict[str, Any]], wide: dict[str, dict[str, str]], width: i
         "Wh/query benchmarked: J/token × the mean lengths run; nominal: × ISL+OSL as advertised "
         "('=' when equal); per completed request: energy ÷ requests completed (needs counts)"
     ]
-    if rows and "grid_source" in rows[0]:  # carbon/water columns are in --json/--format csv
-        captions.append(footprint_caption(rows[0]) + " (gCO2e/L per row: --json or --format csv)")
+    if first and "grid_source" in first:  # carbon/water columns are in --json/--format csv
+        captions.append(footprint_caption(first) + " (gCO2e/L per row: --json or --format csv)")
     return fitted_table(
-        _COLUMNS, cells, title=f"{len(rows)} results", caption="\n".join(captions), width=width
+        _COLUMNS, cells, title=f"{len(cells)} results", caption="\n".join(captions), width=width
     )
 
 
@@ -320,22 +328,68 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _csv_text(rows: list[dict[str, Any]]) -> str:
+def _csv(rows: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
+    """CSV of the rows as they come (header from the first row), a chunk of rows per write."""
     buffer = io.StringIO()
-    flat = [_flat(r) for r in rows]
-    if flat:
-        writer = csv.DictWriter(buffer, fieldnames=list(flat[0]))
-        writer.writeheader()
-        writer.writerows(flat)
-    return buffer.getvalue()
+    writer: csv.DictWriter[str] | None = None
+    for index, row in enumerate(rows, start=1):
+        flat = _flat(row)
+        if writer is None:
+            writer = csv.DictWriter(buffer, fieldnames=list(flat))
+            writer.writeheader()
+        writer.writerow(flat)
+        if index % _CHUNK_ROWS == 0:
+            write(buffer.getvalue())
+            buffer.seek(0)
+            buffer.truncate()
+    write(buffer.getvalue())
+
+
+def _json_array(items: Iterable[str], write: Callable[[str], Any]) -> None:
+    """``json.dumps(list, indent=2)`` + newline, from the items' own indented texts."""
+    opened = False
+    for item in items:
+        write(",\n  " if opened else "[\n  ")
+        write(item.replace("\n", "\n  "))
+        opened = True
+    write("\n]\n" if opened else "[]\n")
 
 
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+def _parquet(rows: Callable[[], Iterator[dict[str, Any]]], out: Path) -> None:
+    """Parquet by row groups: a first pass finds the column types every batch agrees on (as one
+    ``Table.from_pylist`` of all rows would), a second writes the batches."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        batch: list[dict[str, Any]] = []
+        for row in rows():
+            batch.append({k: _finite(v) for k, v in _flat(row).items()})
+            if len(batch) == _CHUNK_ROWS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    schemas = [pa.Table.from_pylist(batch).schema for batch in batches()]
+    if not schemas:
+        pq.write_table(pa.Table.from_pylist([]), out)
+        return
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    with pq.ParquetWriter(out, schema) as writer:
+        for batch in batches():
+            writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+
+
+_CHUNK_ROWS = 4096  # rows per write and per Parquet row group
+
+
 def _write(
-    rows: list[dict[str, Any]],
+    rows: Callable[[], Iterator[dict[str, Any]]],
     output: OutputFormat,
     out: Path | None,
     wide: dict[str, dict[str, str]],
@@ -350,39 +404,101 @@ def _write(
 
 
 def _render(
-    rows: list[dict[str, Any]],
+    rows: Callable[[], Iterator[dict[str, Any]]],
     output: OutputFormat,
     out: Path | None,
     wide: dict[str, dict[str, str]],
 ) -> None:
+    """Write the rows (``rows()`` iterates them afresh: Parquet reads them twice)."""
     if output is OutputFormat.PARQUET:
         if out is None:
             raise ConfigError("parquet is binary: give --out FILE", field="--out")
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        flat = [{k: _finite(v) for k, v in _flat(r).items()} for r in rows]
-        pq.write_table(pa.Table.from_pylist(flat), out)
+        _parquet(rows, out)
         return
     if output is OutputFormat.TABLE:
         if out is None:
-            console.print(_table(rows, wide, None))
+            console.print(_table(rows(), wide, None))
             return
         with out.open("w") as handle:
-            make_console(file=handle, width=250).print(_table(rows, wide, 250))
+            make_console(file=handle, width=250).print(_table(rows(), wide, 250))
         return
-    text = (
-        _csv_text(rows)
-        if output is OutputFormat.CSV
-        else json.dumps([{k: _finite(v) for k, v in r.items()} for r in rows], indent=2) + "\n"
-    )
-    if out is None:
-        if output is OutputFormat.JSON:
-            print_json(rows)
-        else:
-            sys.stdout.write(clean(text))
+    if out is None:  # JSON escapes control characters itself
+        write = sys.stdout.write if output is OutputFormat.JSON else _clean_stdout
+        _text(rows(), output, write, strict=True)
+        return
+    with out.open("w") as handle:
+        _text(rows(), output, handle.write, strict=False)
+
+
+def _clean_stdout(text: str) -> None:
+    sys.stdout.write(clean(text))
+
+
+def _text(
+    rows: Iterator[dict[str, Any]],
+    output: OutputFormat,
+    write: Callable[[str], Any],
+    *,
+    strict: bool,
+) -> None:
+    """CSV, or a JSON array: on stdout strict (NaN → null everywhere), in a file NaN → null
+    in the row's own values."""
+    if output is OutputFormat.CSV:
+        _csv(rows, write)
+    elif strict:
+        _json_array((json_text(row) for row in rows), write)
     else:
-        out.write_text(text)
+        _json_array(
+            (json.dumps({k: _finite(v) for k, v in row.items()}, indent=2) for row in rows), write
+        )
+
+
+class _RowSink:
+    """Where ingest puts each result: its summary row is tallied for file-wide warnings, then,
+    if the filters keep it, completed with carbon/water and put on disk (RowStore); with
+    ``--save`` the result itself is kept on disk as JSON until the store adds it."""
+
+    def __init__(
+        self,
+        rows: RowStore,
+        keep: Callable[[dict[str, Any]], bool] | None = None,
+        grid: Grid | None = None,
+        save: bool = False,
+    ) -> None:
+        self.rows, self.keep, self.grid = rows, keep, grid
+        self.warnings = FileWarnings()
+        self.saved: IO[bytes] | None = tempfile.TemporaryFile() if save else None  # noqa: SIM115
+        self._saved_mark = 0
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None:
+        row = summary_row(result, findings)  # model_spellings comes at the end (RowStore.rows)
+        spelling = Spellings.spelling(result)
+        self.warnings.add(row, spelling)
+        if self.keep is None or self.keep(row):
+            if self.grid is not None:
+                row = with_footprint(row, result, self.grid)
+            self.rows.append(row, spelling)
+        if self.saved is not None:
+            self.saved.write(result.model_dump_json().encode() + b"\n")
+
+    def commit(self) -> None:
+        self.rows.commit()
+        self.warnings.commit()
+        if self.saved is not None:
+            self._saved_mark = self.saved.tell()
+
+    def rollback(self) -> None:
+        self.rows.rollback()
+        self.warnings.rollback()
+        if self.saved is not None:
+            self.saved.seek(self._saved_mark)
+            self.saved.truncate()
+
+    def saved_results(self) -> Iterator[ServingResult]:
+        assert self.saved is not None
+        self.saved.seek(0)
+        for line in self.saved:
+            yield ServingResult.model_validate_json(line)
 
 
 def ingest_command(
@@ -433,6 +549,8 @@ def ingest_command(
     grid: str | None = typer.Option(None, "--grid", help=GRID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     wue: str | None = typer.Option(None, "--wue", help=WUE_HELP),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> int:
     """Convert published benchmark results into J/token and Wh/query, with checks."""
     options = _options(
@@ -455,41 +573,46 @@ def ingest_command(
     if out is not None:
         output_file(out, "--out")
     layer = grid_option(grid, region, wue)
-    with as_flags({"fmt": "--input-format"}):
-        ingested = load_results(
-            paths, options, fmt=_check_format(input_format), keep_going=keep_going
+    chosen_format = _check_format(input_format)
+    filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
+    sort = LEGACY_ROW_KEYS.get(sort, sort)  # `--sort conc` in scripts written before the rename
+    sink = _RowSink(
+        RowStore(sort),
+        keep=lambda row: _keep(row, {**filters, "min_interactivity": min_interactivity}),
+        grid=layer,
+        save=save,
+    )
+    with (
+        as_flags({"fmt": "--input-format"}),
+        WorkProgress("ingest", quiet=quiet, every_s=progress_every) as progress,
+    ):
+        ingested = ingest_into(
+            sink, paths, options, fmt=chosen_format, keep_going=keep_going, progress=progress
         )
-    if not ingested.results and not ingested.failed:
+    if not ingested.count and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
         _report_skipped(ingested)
         raise ConfigError(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )
-    rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
-    wide = file_wide_warnings(rows)
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        counts[row["source"]] += 1
-    if layer is not None:
-        rows = [
-            with_footprint(row, r, layer) for row, r in zip(rows, ingested.results, strict=True)
-        ]
-    filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
-    rows = [r for r in rows if _keep(r, {**filters, "min_interactivity": min_interactivity})]
-    rows = _sorted(rows, sort, descending)
-    if top is not None:
-        rows = _top(rows, top)
+    wide = sink.warnings.wide(ingested.spellings)
+    _check_sort(sink.rows, sort)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        ordered = sink.rows.rows(ingested.spellings, descending=descending)
+        return ordered if top is None else _top(ordered, top)
+
     chosen = OutputFormat.JSON if as_json else output
     _write(rows, chosen, out, wide)
     if chosen is OutputFormat.TABLE:
-        for note in _file_notes(wide, counts):
+        for note in _file_notes(wide, sink.warnings.counts):
             err_console.print("note: ", note, sep="", highlight=False, soft_wrap=True)
     if save:
         from tokenergy.store import Store  # DuckDB, pyarrow, aiohttp: 1–3 s, only for --save
 
         store = Store()
-        added = sum(store.add(result).added for result in ingested.results)
-        err_console.print(f"stored {added} new of {len(ingested.results)} results in {store.home}")
+        added = sum(store.add(result).added for result in sink.saved_results())
+        err_console.print(f"stored {added} new of {ingested.count} results in {store.home}")
     return _report_skipped(ingested)
 
 
@@ -510,6 +633,8 @@ def check_command(
     failure_gate: str = typer.Option(
         f"{DEFAULT_FAILURE_GATE:.0%}", "--failure-gate", help="Highest acceptable failure rate."
     ),
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> int:
     """Run the sanity checks: one line per finding, with the file and row."""
     options = _options(
@@ -525,40 +650,40 @@ def check_command(
         range_ratio=range_ratio,
         failure_gate=failure_gate,
     )
-    ingested = load_results(paths, options)
-    if not ingested.results and not ingested.failed:
+    sink = _RowSink(RowStore())
+    with WorkProgress("check", quiet=quiet, every_s=progress_every) as progress:
+        ingested = ingest_into(sink, paths, options, progress=progress)
+    if not ingested.count and not ingested.failed:
         _report_skipped(ingested)  # nothing checked must not look like "all passed" (--strict)
         raise ConfigError(
             "no result files found in " + ", ".join(str(p) for p in paths), field="PATHS"
         )
     tally: dict[str, int] = defaultdict(int)
     shown = {Status.FAIL, Status.WARN} | ({Status.PASS, Status.SKIP} if show_all else set())
-    rows = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
-    wide = file_wide_warnings(rows)
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        counts[row["source"]] += 1
+    wide = sink.warnings.wide(ingested.spellings)
+    counts = sink.warnings.counts
     for source, checks in wide.items():
         for name, detail in checks.items():
             tally["file-wide"] += 1
             echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {one_line(detail)}")
-    for result, findings in zip(ingested.results, ingested.checks, strict=True):
-        where = result.provenance.source
+    for row in sink.rows.rows(ingested.spellings):
+        where = row["source"]
         shared = wide.get(where, {})
-        if result.provenance.row is not None:
-            where += f":{result.provenance.row}"
-        for finding in findings:
-            if finding.status is Status.WARN and finding.name in shared:
+        if row["row"] is not None:
+            where += f":{row['row']}"
+        for finding in row["checks"]:
+            status = Status(finding["status"])
+            if status is Status.WARN and finding["name"] in shared:
                 continue
-            tally[finding.status] += 1
-            if finding.status in shown:
+            tally[status] += 1
+            if status in shown:
                 echo(
-                    f"{where}  {finding.status.value.upper()}  {finding.name}  "
-                    + one_line(finding.detail)
+                    f"{where}  {status.value.upper()}  {finding['name']}  "
+                    + one_line(finding["detail"])
                 )
     file_wide = f" (+{tally['file-wide']} on every row of a file)" if tally["file-wide"] else ""
     echo(
-        f"{len(ingested.results)} results: {tally[Status.FAIL]} failed, "
+        f"{ingested.count} results: {tally[Status.FAIL]} failed, "
         f"{tally[Status.WARN]} warnings{file_wide}, {tally[Status.PASS]} passed checks"
     )
     code = _report_skipped(ingested)

@@ -28,9 +28,9 @@ def energy_table(summary: dict[str, Any]) -> Table:
     per = " (W, simulated time)" if simulated else " (W)"  # a simulator's own seconds
     rows = (
         ("energy (J)", "energy_j"),
-        (f"mean power{per}", "avg_power_w"),
+        (f"mean power{per}", "power_w"),
         ("J/token (total)", "j_per_token"),
-        ("J/output token", "j_per_output_token"),
+        ("J/output token", "energy_per_token_j"),
         ("tokens/J", "tokens_per_j"),
         ("Wh/query (successful)", "wh_per_query"),
         ("Wh/query (attempted)", "wh_per_attempted_query"),

@@ -214,9 +214,14 @@ def _strict(value: Any) -> Any:
     return value
 
 
-def print_json(payload: Any) -> None:
-    """Strict JSON on stdout (NaN/inf become null so every consumer can parse it).
+def json_text(payload: Any) -> str:
+    """Strict indented JSON (NaN/inf become null so every consumer can parse it).
 
     ``json.dumps`` escapes control characters, so data cannot reach the terminal raw.
     """
-    sys.stdout.write(json.dumps(_strict(payload), indent=2, allow_nan=False) + "\n")
+    return json.dumps(_strict(payload), indent=2, allow_nan=False)
+
+
+def print_json(payload: Any) -> None:
+    """Strict JSON on stdout (see :func:`json_text`)."""
+    sys.stdout.write(json_text(payload) + "\n")

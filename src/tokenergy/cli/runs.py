@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from tokenergy.analyze.sources import load_sources
-from tokenergy.analyze.table import parse_where
+from tokenergy.analyze.table import parse_where, row_with_summary
 from tokenergy.cli.flags import flag_of
 from tokenergy.cli.paths import write_via_temp
 from tokenergy.cli.render import console, fmt, print_json, warn
@@ -20,9 +20,18 @@ from tokenergy.cli.sources import (
     ingest_options,
     warn_damaged,
 )
+from tokenergy.cli.work_progress import (
+    PROGRESS_EVERY_OPTION,
+    QUIET_OPTION,
+    WorkProgress,
+    check_interval,
+)
 from tokenergy.errors import TokenergyError
+from tokenergy.ingest import IngestOptions
 from tokenergy.load.runlog import find_run_dirs
-from tokenergy.store import ExportFormat, Store
+from tokenergy.progress import Progress, ProgressCallback
+from tokenergy.records import ServingResult
+from tokenergy.store import ExportFormat, Store, StoredRun
 
 runs_app = typer.Typer(
     help="The results store: list, show and export stored results.", no_args_is_help=True
@@ -51,12 +60,15 @@ def runs_add(
     ),
     basis: str | None = BASIS_OPTION,
     power_per_gpu: str | None = POWER_PER_GPU_OPTION,
+    quiet: bool = QUIET_OPTION,
+    progress_every: float = PROGRESS_EVERY_OPTION,
 ) -> None:
     """Add results to the store (run directories keep requests.jsonl and timelines).
 
     A source that cannot be read (an empty array, a malformed file) is skipped with a warning;
     the others are still stored, and the exit code is 2.
     """
+    check_interval(progress_every)
     store = Store()
     options = ingest_options(basis, power_per_gpu)
     added = 0
@@ -64,11 +76,8 @@ def runs_add(
     skipped = 0
     for source in sources:
         try:
-            runs = find_run_dirs(source) if source.is_dir() else []
-            if runs:
-                stored = [store.add_run_dir(run) for run in runs]
-            else:
-                stored = [store.add(result) for result in load_sources([source], options)]
+            with WorkProgress(f"runs add {source}", quiet=quiet, every_s=progress_every) as shown:
+                stored = _add_source(store, source, options, shown)
         except TokenergyError as error:
             warn(f"skipped {source}: {flag_of(error)}")
             skipped += 1
@@ -79,6 +88,25 @@ def runs_add(
     if skipped:
         warn(f"{skipped} of {len(sources)} source(s) skipped")
         raise typer.Exit(2)
+
+
+def _add_source(
+    store: Store, source: Path, options: IngestOptions, progress: ProgressCallback
+) -> list[StoredRun]:
+    """Run directories whole, anything else through the loaders; told as files are read and
+    as results are stored (the store's writes are the slow part)."""
+    runs = find_run_dirs(source) if source.is_dir() else []
+    if runs:
+        items: list[Path | ServingResult] = list(runs)
+        unit = "runs stored"
+    else:
+        items = list(load_sources([source], options, progress))
+        unit = "results stored"
+    stored = []
+    for item in items:
+        stored.append(store.add_run_dir(item) if isinstance(item, Path) else store.add(item))
+        progress(Progress(len(stored), len(items), unit))
+    return stored
 
 
 @runs_app.command("list")
@@ -117,7 +145,7 @@ def runs_show(
 ) -> None:
     """Print one stored result as JSON (the ServingResult plus its derived figures)."""
     result = Store().get(run_id)
-    print_json({"result": result.model_dump(mode="json"), "derived": result.summary()})
+    print_json({"result": result.model_dump(mode="json"), "derived": row_with_summary(result)})
 
 
 @runs_app.command("export")

@@ -13,6 +13,7 @@ from rich.table import Table
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
+from tokenergy.sim.eventloop import LoopKind, loop_name, new_event_loop
 from tokenergy.sim.faults import parse_faults
 from tokenergy.sim.profiles import load_profile, profile_names, write_profile
 from tokenergy.sim.turnaround import HoldMode
@@ -55,6 +56,11 @@ def serve_command(
         help="Hold the next step (no simulated time) for a closed-loop client's next request: "
         "auto (detects open loops), on, off.",
     ),
+    event_loop: LoopKind = typer.Option(
+        LoopKind.AUTO,
+        "--event-loop",
+        help="auto (uvloop when installed, else asyncio), asyncio, uvloop.",
+    ),
 ) -> None:
     """Serve until interrupted. Every response is labelled simulated."""
     from aiohttp import web  # heavy imports only for this command
@@ -64,6 +70,10 @@ def serve_command(
     if not 0 < speed < math.inf:
         raise ConfigError(f"must be a finite number > 0, got {speed}", field="--speed")
     _check_host(host)
+    try:
+        loop = new_event_loop(event_loop)
+    except ConfigError as error:
+        raise ConfigError(error.message, field="--event-loop") from None
     resolved = load_profile(profile)
     server = SimServer(
         resolved,
@@ -78,7 +88,8 @@ def serve_command(
         styled("tokenergy-sim", "bold"),
         f" (SIMULATED) {resolved.model} on {len(server.gpus)}× "
         f"{resolved.gpu_model_name}, profile {resolved.name}, "
-        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×; "
+        f"max_num_seqs {server.profile.scheduler.max_num_seqs}, speed {speed:g}×, "
+        f"{loop_name(loop)}; "
         "DCGM metrics at /dcgm/metrics, energy truth at /sim/energy",
         sep="",
         highlight=False,
@@ -88,7 +99,7 @@ def serve_command(
         console.print(message.strip(), highlight=False)
 
     try:
-        web.run_app(server.app, host=host, port=port, print=announce, access_log=None)
+        web.run_app(server.app, host=host, port=port, print=announce, access_log=None, loop=loop)
     except OSError as error:  # busy port, an address not on this machine
         raise ConfigError(
             f"cannot listen on {host}:{port}: {error.strerror or error}", field="--host/--port"

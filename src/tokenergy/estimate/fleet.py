@@ -15,6 +15,7 @@ mean of (X, Y) is drawn per scenario from its central-limit normal (covariance /
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from tokenergy.estimate.montecarlo import (
 )
 from tokenergy.estimate.params import FleetParams, Regime
 from tokenergy.estimate.surface import SurfaceFit
+from tokenergy.progress import ProgressCallback, Tally
 from tokenergy.units import Basis, Boundary
 
 HOURS_PER_DAY = 24.0
@@ -117,7 +119,16 @@ def draw_xy(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator, n: i
     return np.concatenate(columns, axis=1)
 
 
-def length_moments(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
+DrawsDone = Callable[[int], None]  # told the draws of each chunk as it is folded in
+
+
+def _ignore(draws: int) -> None:
+    """The default :data:`DrawsDone`: nobody asked how far the draws are."""
+
+
+def length_moments(
+    fit: SurfaceFit, params: FleetParams, progress: DrawsDone = _ignore
+) -> LengthMoments:
     """Stream per-query length draws from the regime mix into the moments of (X, Y)."""
     rng = rng_for(params.seed, fit.model)
     sums = np.zeros(2)
@@ -129,6 +140,7 @@ def length_moments(fit: SurfaceFit, params: FleetParams) -> LengthMoments:
         sums += xy.sum(axis=1)
         products += xy @ xy.T
         remaining -= n
+        progress(n)
     draws = params.length_samples
     mean = sums / draws
     cov = (products - draws * np.outer(mean, mean)) / (draws - 1)
@@ -150,7 +162,19 @@ def draw_scenarios(params: FleetParams) -> ScenarioDraws:
     return ScenarioDraws(util, pue, sample_alpha(params.levers, rng, n))
 
 
-def daily_query_means(fit: SurfaceFit, params: FleetParams, rng: np.random.Generator) -> FloatArray:
+def query_draws(params: FleetParams) -> int:
+    """Per-query length draws :func:`daily_query_means` makes for one model (for progress)."""
+    if params.queries_per_day < EXACT_BELOW_QUERIES:
+        return round(params.queries_per_day) * params.scenarios
+    return params.length_samples
+
+
+def daily_query_means(
+    fit: SurfaceFit,
+    params: FleetParams,
+    rng: np.random.Generator,
+    progress: DrawsDone = _ignore,
+) -> FloatArray:
     """Per-scenario day means of (X, Y) over the day's queries, shape (scenarios, 2).
 
     Below EXACT_BELOW_QUERIES queries a day the day's queries are drawn one by one (exact, and
@@ -160,9 +184,12 @@ def daily_query_means(fit: SurfaceFit, params: FleetParams, rng: np.random.Gener
     queries = params.queries_per_day
     if queries < EXACT_BELOW_QUERIES:
         per_day = round(queries)
-        days = [draw_xy(fit, params, rng, per_day).mean(axis=1) for _ in range(params.scenarios)]
+        days = []
+        for _ in range(params.scenarios):
+            days.append(draw_xy(fit, params, rng, per_day).mean(axis=1))
+            progress(per_day)
         return np.asarray(days)
-    moments = length_moments(fit, params)
+    moments = length_moments(fit, params, progress)
     means: FloatArray = np.asarray(
         rng.multivariate_normal(
             moments.mean, moments.cov / queries, params.scenarios, method="eigh"
@@ -294,13 +321,21 @@ class FleetResult:
         return payload
 
 
-def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> FleetResult:
-    """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models)."""
+def run_fleet(
+    params: FleetParams,
+    fits: list[SurfaceFit] | None = None,
+    progress: ProgressCallback | None = None,
+) -> FleetResult:
+    """Scenario distribution of GWh/day per model (and pooled, equal shares, for several models).
+
+    ``progress`` is told the per-query length draws done of the total, chunk by chunk.
+    """
     if fits is None:
         fits = load_fits(params.table, params.models, params.batch)
     check_leff(fits, params.leff)
     scenarios = draw_scenarios(params)
-    rows = [_fleet_model(fit, params, scenarios) for fit in fits]
+    draws = Tally(progress, query_draws(params) * len(fits), "draws")
+    rows = [_fleet_model(fit, params, scenarios, draws.add) for fit in fits]
     pooled = None
     if len(rows) > 1:
         improved = [r.improved_gwh_per_day for r in rows]
@@ -320,11 +355,13 @@ def run_fleet(params: FleetParams, fits: list[SurfaceFit] | None = None) -> Flee
     return FleetResult(params, rows, pooled)
 
 
-def _fleet_model(fit: SurfaceFit, params: FleetParams, scenarios: ScenarioDraws) -> FleetModel:
+def _fleet_model(
+    fit: SurfaceFit, params: FleetParams, scenarios: ScenarioDraws, progress: DrawsDone
+) -> FleetModel:
     node = deployment_power(fit, params)
     beta = fleet_beta(params, node)
     noise_rng = rng_for(params.seed + 1, fit.model)
-    day = daily_query_means(fit, params, noise_rng)
+    day = daily_query_means(fit, params, noise_rng, progress)
     seconds, tokens = day[:, 0], day[:, 1]  # Σ L_eff/TPS and Σ L_eff, per query, per scenario
     util = scenarios.util if node.applies_util else np.ones_like(scenarios.util)
     full_w = util * node.pmax_w

@@ -40,6 +40,7 @@ from tokenergy.estimate.surface import (
     select,
     why_no_points,
 )
+from tokenergy.progress import ProgressCallback, Tally
 from tokenergy.records import RateBasis
 from tokenergy.units import Basis, Boundary
 
@@ -47,7 +48,7 @@ CHUNK_DRAWS = 1 << 16  # 65,536 draws: each array (512 KiB) stays in a core's L2
 KEPT_DRAWS = 100_000  # the first draws are kept (they are i.i.d.) for plots and reports
 MIN_LENGTH_TOKENS = 1.0  # a query has at least one token; continuous draws below are raised to it
 
-Progress = Callable[[int], None]
+DrawsDone = Callable[[int], None]  # told the draws of each block as it is merged
 
 
 class Trim(StrEnum):
@@ -277,12 +278,15 @@ def load_fits(table: str, models: list[str], batch: float | None = None) -> list
 
 def run_estimate(
     params: EstimateParams,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     fits: list[SurfaceFit] | None = None,
     trim: Trim = Trim.NONE,
     workers: int | None = None,
 ) -> EstimateResult:
-    """Run the per-query Monte Carlo for every requested model; ``progress`` gets draws done.
+    """Run the per-query Monte Carlo for every requested model.
+
+    ``progress`` is told the draws done of the total (samples × models) as each block of
+    ``BLOCK_DRAWS`` is merged: per block, never per draw, so the hot loop is untouched.
 
     ``fits`` (from :func:`load_fits`) saves refitting when the caller already has them. ``trim``
     cuts each model's draws before pooling (:class:`Trim`); every row is then the trimmed one.
@@ -293,7 +297,8 @@ def run_estimate(
         fits = load_fits(params.table, params.models, params.batch)
     check_leff(fits, params.leff)
     workers = default_workers(params.samples) if workers is None else max(workers, 1)
-    estimates = [_run_model(fit, params, progress, workers) for fit in fits]
+    draws = Tally(progress, params.samples * len(fits), "draws")
+    estimates = [_run_model(fit, params, draws.add, workers) for fit in fits]
     if trim is Trim.PAPER:
         estimates = [_trimmed(estimate) for estimate in estimates]
     pooled = pooled_improved = None
@@ -319,7 +324,7 @@ def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
 
 
 def _run_model(
-    fit: SurfaceFit, params: EstimateParams, progress: Progress | None, workers: int
+    fit: SurfaceFit, params: EstimateParams, progress: DrawsDone, workers: int
 ) -> ModelEstimate:
     """Stream the model's draws block by block (in worker processes when ``workers`` > 1).
 
@@ -341,8 +346,7 @@ def _run_model(
         if block.improved is not None:
             improved = improved.merge(block.improved)
             kept_improved.append(block.kept_improved)
-        if progress is not None:
-            progress(block.baseline.n)
+        progress(block.baseline.n)
     has_levers = bool(params.levers)
     return ModelEstimate(
         model=fit.model,

@@ -7,12 +7,20 @@ Stable API for other parts (analysis, report)::
     ingested.results    # list[ServingResult], absolute deployment rates, energy with basis
     ingested.checks     # list[list[Finding]] aligned with results
     ingested.skipped    # list[SkippedFile(name, reason, failed)]
+    ingest_into(sink, paths, options)  # constant memory: sink.add(result, findings) per row
     summary_row(result, findings)  # the flat analyst row used by `tokenergy ingest --json`
     with_footprint(row, result, grid)  # + gCO2e/litres (tokenergy.footprint.region_grid("DE"))
 """
 
 from tokenergy.ingest.checks import CHECKS, Finding, Status, run_checks, worst
-from tokenergy.ingest.loader import IngestResult, load_results, read_document
+from tokenergy.ingest.loader import (
+    Ingestion,
+    IngestResult,
+    ResultSink,
+    ingest_into,
+    load_results,
+    read_document,
+)
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import ADAPTERS
 from tokenergy.ingest.rows import measured_wh_per_query, summary_row, with_footprint
@@ -24,8 +32,11 @@ __all__ = [
     "Finding",
     "IngestOptions",
     "IngestResult",
+    "Ingestion",
+    "ResultSink",
     "SkippedFile",
     "Status",
+    "ingest_into",
     "load_results",
     "measured_wh_per_query",
     "read_document",

@@ -230,38 +230,62 @@ def _base_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.rstrip("/").rsplit("/", 1)[-1].lower())
 
 
-def model_spellings(results: list[ServingResult]) -> list[Finding]:
-    """One model written several ways across the call: several names under one key (paths, hub
-    ids), or one base name under several keys (so rows would not be grouped together)."""
-    names: dict[str, set[str]] = defaultdict(set)
-    keys: dict[str, set[str]] = defaultdict(set)
-    for result in results:
+class Spellings:
+    """How each model is written across one call, kept as a small summary (distinct names and
+    keys, not rows), so the cross-row check works on a stream of any length."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, set[str]] = defaultdict(set)
+        self.keys: dict[str, set[str]] = defaultdict(set)
+
+    @staticmethod
+    def spelling(result: ServingResult) -> tuple[str, str]:
+        """(model key, model as written): all that the check looks at in a result."""
         ident = result.identity
-        name = ident.model_name or ident.model
-        names[ident.model].add(name)
-        keys[_base_name(name)].add(ident.model)
-    findings = []
-    for result in results:
-        ident = result.identity
-        spelled = sorted(names[ident.model])
-        other_keys = sorted(keys[_base_name(ident.model_name or ident.model)])
+        return ident.model, ident.model_name or ident.model
+
+    def add(self, model: str, name: str) -> None:
+        self.names[model].add(name)
+        self.keys[_base_name(name)].add(model)
+
+    def merge(self, other: Spellings) -> None:
+        for model, names in other.names.items():
+            self.names[model] |= names
+        for key, models in other.keys.items():
+            self.keys[key] |= models
+
+    def finding(self, model: str, name: str) -> Finding:
+        """The model_spellings finding of a result written (model, name), once all are added."""
+        spelled = sorted(self.names[model])
+        other_keys = sorted(self.keys[_base_name(name)])
         problems = []
         if len(spelled) > 1:
-            problems.append(
-                f"model '{ident.model}' is written {len(spelled)} ways: {', '.join(spelled)}"
-            )
+            problems.append(f"model '{model}' is written {len(spelled)} ways: {', '.join(spelled)}")
         if len(other_keys) > 1:
             problems.append(f"one model under several keys: {', '.join(other_keys)}")
         status = Status.WARN if problems else Status.PASS
-        findings.append(Finding("model_spellings", status, "; ".join(problems) or "one spelling"))
-    return findings
+        return Finding("model_spellings", status, "; ".join(problems) or "one spelling")
+
+
+def model_spellings(results: list[ServingResult]) -> list[Finding]:
+    """One model written several ways across the call: several names under one key (paths, hub
+    ids), or one base name under several keys (so rows would not be grouped together)."""
+    tally = Spellings()
+    for result in results:
+        tally.add(*Spellings.spelling(result))
+    return [tally.finding(*Spellings.spelling(result)) for result in results]
+
+
+def row_checks(result: ServingResult, options: IngestOptions) -> list[Finding]:
+    """The checks that look at one result alone (all but model_spellings), in CHECKS order."""
+    return [check(result, options) for check in CHECKS]
 
 
 def run_checks(results: list[ServingResult], options: IngestOptions) -> list[list[Finding]]:
     """All checks for every result, aligned with ``results``."""
     spelled = model_spellings(results)
     return [
-        [check(result, options) for check in CHECKS] + [spelling]
+        [*row_checks(result, options), spelling]
         for result, spelling in zip(results, spelled, strict=True)
     ]
 

@@ -9,6 +9,7 @@ Newer rows may carry measured GPU power (``power_valid``, ``power_metric_schema_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, metric_stats
@@ -70,13 +71,15 @@ class InferenceX:
             return bool(data) and _is_row(data[0])
         return _is_row(data)
 
-    def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
+    def read(
+        self, data: Any, document: Document, options: IngestOptions
+    ) -> Iterator[ServingResult]:
+        """One result per row, made as the loader asks for it (rows stream through)."""
         rows = data if isinstance(data, list) else [data]
         if not rows:
             raise NotResults("empty array: no rows")
-        return [
-            _row(RowReader(row, document.name, index), options) for index, row in enumerate(rows)
-        ]
+        for index, row in enumerate(rows):
+            yield _row(RowReader(row, document.name, index), options)
 
 
 def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:

@@ -43,7 +43,7 @@ class JsonLinesAdapter:
                 shape = ", ".join(sorted(line)[:6]) if isinstance(line, dict) else "not an object"
                 raise IngestError(f"unknown format ({shape})", file=document.name, field=where)
             try:
-                read = adapter.read(line, document, options)
+                read = list(adapter.read(line, document, options))
             except IngestError as error:
                 field = f"{where} {error.field}" if error.field else where
                 raise IngestError(error.message, file=document.name, field=field) from None

@@ -1,20 +1,58 @@
-"""``load_results``: paths → ServingResults with their checks, plus what was skipped and why."""
+"""Paths → ServingResults with their checks, plus what was skipped and why.
+
+Two ways in: :func:`ingest_into` hands results one at a time to a :class:`ResultSink` (constant
+memory: the CLI writes rows out as they come), :func:`load_results` collects them in lists. A file
+that turns out bad half-way is rolled back from the sink, so either all of a file's rows arrive
+or none (the same as reading it whole).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from tokenergy.errors import IngestError, validation_problem
-from tokenergy.ingest.checks import Finding, run_checks
+from tokenergy.ingest.checks import Finding, Spellings, row_checks
 from tokenergy.ingest.detect import adapter_named, detect
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import NotResults
-from tokenergy.ingest.sources import Document, SkippedFile, iter_documents
+from tokenergy.ingest.sources import Document, SkippedFile, count_documents, iter_documents
+from tokenergy.progress import ProgressCallback, Tally
 from tokenergy.records import ServingResult
+
+
+class ResultSink(Protocol):
+    """Where :func:`ingest_into` puts results: ``add`` per result, then ``commit`` when its file
+    was read to the end, or ``rollback`` (forget every ``add`` since the last commit)."""
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+@dataclass
+class Ingestion:
+    """What a streamed ingest leaves besides the results: skipped files, the number of results
+    and the model spellings (for the cross-row check :meth:`spelling`)."""
+
+    skipped: list[SkippedFile] = field(default_factory=list)
+    count: int = 0
+    spellings: Spellings = field(default_factory=Spellings)
+
+    @property
+    def failed(self) -> list[SkippedFile]:
+        """Files that could not be ingested (errors), as opposed to benign skips."""
+        return [s for s in self.skipped if s.failed]
+
+    def spelling(self, model: str, name: str) -> Finding:
+        """The model_spellings finding of a result (see ``Spellings.spelling``)."""
+        return self.spellings.finding(model, name)
 
 
 @dataclass
@@ -36,16 +74,106 @@ def _validation_error(error: ValidationError, document: Document) -> IngestError
     return IngestError(message, file=document.name, field=field or None)
 
 
+def iter_document(
+    document: Document, options: IngestOptions, fmt: str | None = None
+) -> Iterator[ServingResult]:
+    """Results of one document as the adapter makes them; raises IngestError (bad input) or
+    NotResults (nothing to read), possibly after yielding some."""
+    data = document.parse()
+    adapter = adapter_named(fmt) if fmt else detect(data, document)
+    try:
+        yield from adapter.read(data, document, options)
+    except ValidationError as error:
+        raise _validation_error(error, document) from None
+
+
 def read_document(
     document: Document, options: IngestOptions, fmt: str | None = None
 ) -> list[ServingResult]:
     """Results of one document; raises IngestError (bad input) or NotResults (nothing to read)."""
-    data = document.parse()
-    adapter = adapter_named(fmt) if fmt else detect(data, document)
+    return list(iter_document(document, options, fmt))
+
+
+def ingest_into(
+    sink: ResultSink,
+    paths: Iterable[str | Path],
+    options: IngestOptions | None = None,
+    *,
+    fmt: str | None = None,
+    keep_going: bool = True,
+    progress: ProgressCallback | None = None,
+) -> Ingestion:
+    """Ingest files, directories and `.zip`s into ``sink`` with each result's own checks (all
+    but model_spellings, which needs every result: ``Ingestion.spelling`` gives it afterwards).
+
+    With ``keep_going`` (default) a bad file is recorded in ``skipped`` (``failed=True``) and the
+    others still ingest; without it the first IngestError propagates. ``progress`` is called
+    after each file (a zip: each member) with files done of the total and results so far.
+    """
+    options = options or IngestOptions()
+    out = Ingestion()
+    sources = [Path(p) for p in paths]
+    files = Tally(progress, count_documents(sources) if progress else 0, "files")
+    for item in iter_documents(sources):
+        if isinstance(item, SkippedFile):
+            if item.failed and not keep_going:
+                raise IngestError(item.reason)
+            out.skipped.append(item)
+        else:
+            _one_document(item, sink, options, fmt, keep_going, out)
+        files.add(1, out.count)
+    files.finish(out.count)
+    return out
+
+
+def _one_document(
+    document: Document,
+    sink: ResultSink,
+    options: IngestOptions,
+    fmt: str | None,
+    keep_going: bool,
+    out: Ingestion,
+) -> None:
+    """Every result of ``document`` into the sink, or (bad or empty file) none of them."""
+    spellings, count = Spellings(), 0
     try:
-        return adapter.read(data, document, options)
-    except ValidationError as error:
-        raise _validation_error(error, document) from None
+        for result in iter_document(document, options, fmt):
+            sink.add(result, row_checks(result, options))
+            spellings.add(*Spellings.spelling(result))
+            count += 1
+    except NotResults as signal:
+        sink.rollback()
+        out.skipped.append(SkippedFile(document.name, signal.reason, failed=False))
+        return
+    except IngestError as error:
+        sink.rollback()
+        if not keep_going:
+            raise
+        out.skipped.append(SkippedFile(document.name, str(error), failed=True))
+        return
+    sink.commit()
+    out.spellings.merge(spellings)
+    out.count += count
+
+
+class _Lists:
+    """A sink that keeps everything (for :func:`load_results`)."""
+
+    def __init__(self) -> None:
+        self.results: list[ServingResult] = []
+        self.checks: list[list[Finding]] = []
+        self._committed = 0
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None:
+        self.results.append(result)
+        self.checks.append(findings)
+
+    def commit(self) -> None:
+        self._committed = len(self.results)
+
+    def rollback(self) -> None:
+        del self.results[self._committed :]
+        del self.checks[self._committed :]
 
 
 def load_results(
@@ -54,27 +182,15 @@ def load_results(
     *,
     fmt: str | None = None,
     keep_going: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> IngestResult:
-    """Ingest files, directories and `.zip`s; run every check on the results.
+    """Ingest files, directories and `.zip`s into lists; run every check on the results.
 
-    With ``keep_going`` (default) a bad file is recorded in ``skipped`` (``failed=True``) and the
-    others still ingest; without it the first IngestError propagates.
+    Arguments as :func:`ingest_into`; holds every result in memory (use ``ingest_into`` with a
+    sink for files of any size).
     """
-    options = options or IngestOptions()
-    out = IngestResult()
-    for item in iter_documents([Path(p) for p in paths]):
-        if isinstance(item, SkippedFile):
-            if item.failed and not keep_going:
-                raise IngestError(item.reason)
-            out.skipped.append(item)
-            continue
-        try:
-            out.results.extend(read_document(item, options, fmt))
-        except NotResults as signal:
-            out.skipped.append(SkippedFile(item.name, signal.reason, failed=False))
-        except IngestError as error:
-            if not keep_going:
-                raise
-            out.skipped.append(SkippedFile(item.name, str(error), failed=True))
-    out.checks = run_checks(out.results, options)
-    return out
+    kept = _Lists()
+    ingestion = ingest_into(kept, paths, options, fmt=fmt, keep_going=keep_going, progress=progress)
+    for result, findings in zip(kept.results, kept.checks, strict=True):
+        findings.append(ingestion.spelling(*Spellings.spelling(result)))
+    return IngestResult(kept.results, kept.checks, ingestion.skipped)

@@ -1,12 +1,13 @@
 """Adapters by format name; adding a format is one module with one ``@register`` class.
 
 An adapter says whether a parsed document is its format (``sniff``, by content) and turns it into
-ServingResults (``read``). Documents that hold no results by design raise :class:`NotResults`.
+ServingResults (``read``: a list, or a generator for rows that stream). Documents that hold no
+results by design raise :class:`NotResults`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
 
 from tokenergy.ingest.options import IngestOptions
@@ -29,7 +30,7 @@ class Adapter(Protocol):
 
     def read(
         self, data: Any, document: Document, options: IngestOptions
-    ) -> list[ServingResult]: ...
+    ) -> Iterable[ServingResult]: ...
 
 
 ADAPTERS: dict[str, Adapter] = {}

@@ -21,7 +21,8 @@ def measured_wh_per_query(result: ServingResult) -> float | None:
 
 
 def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any]:
-    """ServingResult.summary() plus ingest-specific columns and the check findings."""
+    """ServingResult.summary() plus ingest-specific columns and the check findings (the same
+    row vocabulary: docs/architecture.md, "Row vocabulary")."""
     row = result.summary()
     ident, work = result.identity, result.workload
     lengths = work.benchmarked_lengths()
@@ -31,11 +32,11 @@ def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any
             "dp_attention": ident.dp_attention,
             "spec_decoding": ident.spec_decoding,
             "task": work.task,
-            "mean_input_len": lengths[0] if lengths else None,
-            "mean_output_len": lengths[1] if lengths else (work.mean_output_len),
+            "avg_input_len": lengths[0] if lengths else None,
+            "avg_output_len": lengths[1] if lengths else work.mean_output_len,
             "sampler": work.sampler.value,
             "range_ratio": work.range_ratio,
-            "achieved_conc": work.achieved_concurrency,
+            "achieved_concurrency": work.achieved_concurrency,
             "attempted": result.counts.attempted,
             "wh_per_query_measured": measured_wh_per_query(result),
             "method": result.energy.method if result.energy else None,

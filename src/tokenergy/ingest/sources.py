@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -23,6 +23,7 @@ from tokenergy.errors import IngestError
 PARSED_SUFFIXES = (".json", ".csv", ".jsonl", ".yaml", ".yml")
 # Largest zip member read (uncompressed): a 1 MB archive can claim or inflate to gigabytes.
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
+_READ_PIECE_BYTES = 1 << 20  # inflated per read of a zip member
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -164,7 +165,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
         )
     try:
         with archive.open(info) as member:
-            data = member.read(MAX_MEMBER_BYTES + 1)
+            data = _read_capped(member)
     except NotImplementedError:  # (a RuntimeError: test it first)
         raise IngestError(
             f"zip compression method {info.compress_type} is not supported", file=name
@@ -178,6 +179,21 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
             f"zip member inflates past the {MAX_MEMBER_BYTES:,}-byte limit", file=name
         )
     return data
+
+
+def _read_capped(member: IO[bytes]) -> bytes:
+    """At most MAX_MEMBER_BYTES + 1 bytes, a piece at a time: zipfile inflates as much as one
+    ``read`` asks for before cutting at the header's size, so one big read of a member whose
+    header understates it would inflate up to the cap in memory."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= MAX_MEMBER_BYTES:
+        part = member.read(min(_READ_PIECE_BYTES, MAX_MEMBER_BYTES + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
@@ -213,3 +229,24 @@ def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
                 yield SkippedFile(str(path), f"{path}: no such file or directory", True)
         except IngestError as error:
             yield SkippedFile(error.file or str(path), str(error), True)
+
+
+def count_documents(paths: list[Path]) -> int:
+    """How many items :func:`iter_documents` will yield (for progress), without reading files:
+    a file counts once, a zip once per member (from its directory), a bad path once."""
+    count = 0
+    for path in paths:
+        try:
+            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        except OSError:
+            files = [path]
+        count += sum(_zip_members(file) if file.suffix.lower() == ".zip" else 1 for file in files)
+    return count
+
+
+def _zip_members(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return max(sum(not info.is_dir() for info in archive.infolist()), 1)
+    except (zipfile.BadZipFile, OSError):
+        return 1

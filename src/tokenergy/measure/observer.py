@@ -160,7 +160,7 @@ def figures(result: ServingResult, failures: Sequence[str] = ()) -> dict[str, An
         "total_tokens": total_tokens,
         "output_tokens": output_tokens,
         "energy_j": energy_j,
-        "avg_power_w": result.power_w,
+        "power_w": result.power_w,
         # whose seconds the powers are per: a simulator's own ('simulated': a real GPU's watts
         # at any --speed), else 'wall'; tok/s and latencies are always per wall second
         "power_time_base": energy.time_base.value if energy is not None else None,
@@ -169,14 +169,14 @@ def figures(result: ServingResult, failures: Sequence[str] = ()) -> dict[str, An
             {d.device: d.avg_power_w for d in energy.devices} if energy is not None else {}
         ),
         "j_per_token": result.j_per_token,
-        "j_per_output_token": result.j_per_output_token,
+        "energy_per_token_j": result.j_per_output_token,
         "tokens_per_j": None if not result.j_per_token else 1.0 / result.j_per_token,
         "wh_per_query": result.wh_per_query_measured,
         "wh_per_attempted_query": result.wh_per_attempted_query,
         "idle_power_w": energy.idle_power_w if energy is not None else None,
         "energy_above_idle_j": above_idle_j,
         "j_per_token_above_idle": _ratio(above_idle_j, total_tokens),
-        "j_per_output_token_above_idle": _ratio(above_idle_j, output_tokens),
+        "energy_per_token_j_above_idle": _ratio(above_idle_j, output_tokens),
         "wh_per_query_above_idle": _ratio(
             None if above_idle_j is None else above_idle_j / J_PER_WH, counts.completed
         ),

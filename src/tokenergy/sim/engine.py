@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from tokenergy.sim.clock import SimClock
 from tokenergy.sim.power import EnergyLedger
@@ -38,9 +38,16 @@ class TokenEvent(NamedTuple):
     finish_reason: str | None  # "length" or "stop" on the last token
 
 
+class TokenSink(Protocol):
+    """Where the engine delivers a sequence's tokens, at the simulated end of their step."""
+
+    def put(self, event: TokenEvent) -> None: ...
+
+
 class TokenStream:
     """The tokens of one request's prompts: the engine appends each step's tokens, the reader
-    takes everything pending at once (one wake-up and one write per step, not per token)."""
+    takes everything pending at once (one wake-up and one write per step, not per token).
+    The general path; sim/sinks.py has the fast ones."""
 
     __slots__ = ("_pending", "_waiter")
 
@@ -74,7 +81,7 @@ class Sequence:
     stop_at: int
     finish_reason: str
     arrival_s: float
-    events: TokenStream
+    events: TokenSink
     choice: int = 0
     generated: int = 0
     computed: int = 0  # tokens whose KV is in the cache
@@ -145,7 +152,7 @@ class Engine:
         prompt_len: int,
         stop_at: int,
         finish_reason: str,
-        events: TokenStream,
+        events: TokenSink,
         choice: int = 0,
     ) -> Sequence:
         """Queue a prompt; its tokens arrive on ``events`` (shared by a request's prompts)."""

@@ -51,6 +51,11 @@ class RequestFaults:
     disconnect_after: int | None = None  # tokens delivered before the cut
     stall_after: int | None = None  # tokens delivered before the pause
 
+    @property
+    def mid_response(self) -> bool:
+        """The response is cut or paused part-way (the general, per-token path handles it)."""
+        return self.disconnect_after is not None or self.stall_after is not None
+
 
 def parse_duration_s(text: str, field: str) -> float:
     match = _DURATION.match(text)

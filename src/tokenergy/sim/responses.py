@@ -141,14 +141,20 @@ class TokenChunks:
         self._templates: dict[tuple[int, str | None], tuple[bytes, bytes]] = {}
         self._texts: dict[str, bytes] = {}
 
-    def __call__(self, event: TokenEvent, text: str) -> bytes:
-        key = (event.choice, event.finish_reason)
+    def template(self, choice: int, finish_reason: str | None) -> tuple[bytes, bytes]:
+        """The event's bytes before and after the token's JSON string content."""
+        key = (choice, finish_reason)
         template = self._templates.get(key)
         if template is None:
-            whole = self._build(stream_choice(self._chat, event, _SLOT_TEXT))
+            slot = TokenEvent(choice, 0, 0.0, finish_reason)
+            whole = self._build(stream_choice(self._chat, slot, _SLOT_TEXT))
             before, after = whole.split(_SLOT_JSON, 1)
             template = self._templates[key] = (before, after)
+        return template
+
+    def __call__(self, event: TokenEvent, text: str) -> bytes:
+        before, after = self.template(event.choice, event.finish_reason)
         escaped = self._texts.get(text)
         if escaped is None:
             escaped = self._texts[text] = json.dumps(text)[1:-1].encode()
-        return template[0] + escaped + template[1]
+        return before + escaped + after

@@ -8,6 +8,7 @@ exact energy bookkeeping). Every response carries ``x-tokenergy-simulated: 1``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -23,7 +24,8 @@ from aiohttp import web
 from tokenergy._version import __version__
 from tokenergy.sim import tokenizer
 from tokenergy.sim.clock import SimClock
-from tokenergy.sim.engine import Engine, Sequence, TokenEvent, TokenStream
+from tokenergy.sim.engine import Engine, Sequence, TokenEvent, TokenSink, TokenStream
+from tokenergy.sim.eventloop import LoopKind, new_event_loop
 from tokenergy.sim.faults import FaultSpec, RequestFaults, draw_faults, parse_faults
 from tokenergy.sim.metrics import (
     GpuReading,
@@ -51,11 +53,18 @@ from tokenergy.sim.responses import (
     stream_choice,
     text_completion,
 )
+from tokenergy.sim.sinks import DirectStream, FinishLine, sse_frame
 from tokenergy.sim.turnaround import HoldMode
 
 SIMULATED_HEADER = "x-tokenergy-simulated"
 OWNED_BY = "tokenergy-sim"
 _EOS_STREAM = 0xE05
+_ROLE_CHOICE = {  # chat's first event: the assistant role, empty content
+    "index": 0,
+    "delta": {"role": "assistant", "content": ""},
+    "logprobs": None,
+    "finish_reason": None,
+}
 
 
 class SimServer:
@@ -299,24 +308,133 @@ class SimServer:
         await self.engine.wait_ready()
         if self._engine_failed:
             return error_response(500, "simulated engine stopped")
+        if not faults.mid_response:
+            if not gen.stream:
+                return await self._respond_once(chat, gen, plans, index)
+            if len(plans) == 1 and not gen.continuous_usage:
+                return await self._stream_direct(request, gen, chat, plans[0], index)
         events = TokenStream()
-        seqs = [
-            self.engine.submit(len(prompt), stop_at, reason, events, choice)
-            for choice, (prompt, (stop_at, reason)) in enumerate(
-                zip(gen.prompts, plans, strict=True)
-            )
-        ]
+        seqs = self._submit(gen, plans, [events] * len(plans))
         try:
             if gen.stream:
                 return await self._stream(request, gen, chat, seqs, events, faults, index)
             return await self._respond(request, chat, seqs, events, faults, index)
         finally:
-            for seq in seqs:
-                if seq.generated < seq.stop_at:
-                    self.engine.abort(seq)
+            self._abort_unfinished(seqs)
+
+    @staticmethod
+    def _text_offset(index: int, choice: int) -> int:
+        """Where in the generated text a request's prompt starts (varies between requests)."""
+        return index * 7 + choice * 13
 
     def _token_text(self, event: TokenEvent, index: int) -> str:
-        return chr(tokenizer.generated_token(event.token_index, index * 7 + event.choice * 13))
+        offset = self._text_offset(index, event.choice)
+        return chr(tokenizer.generated_token(event.token_index, offset))
+
+    def _submit(
+        self, gen: Generation, plans: list[tuple[int, str]], sinks: list[TokenSink]
+    ) -> list[Sequence]:
+        return [
+            self.engine.submit(len(prompt), stop_at, reason, sink, choice)
+            for choice, (prompt, (stop_at, reason), sink) in enumerate(
+                zip(gen.prompts, plans, sinks, strict=True)
+            )
+        ]
+
+    def _abort_unfinished(self, seqs: list[Sequence]) -> None:
+        for seq in seqs:
+            if seq.generated < seq.stop_at:
+                self.engine.abort(seq)
+
+    async def _respond_once(
+        self, chat: bool, gen: Generation, plans: list[tuple[int, str]], index: int
+    ) -> web.StreamResponse:
+        """A non-streamed request without faults: woken once, when its prompts are done."""
+        finish_line = FinishLine(len(plans))
+        seqs = self._submit(gen, plans, [finish_line] * len(plans))
+        try:
+            await finish_line.done
+        finally:
+            self._abort_unfinished(seqs)
+        texts = [
+            list(tokenizer.generated_text(seq.generated, self._text_offset(index, seq.choice)))
+            for seq in seqs
+        ]
+        outcome = Outcome(texts, finish_line.finish)
+        usage = self._usage(seqs, outcome.completion_tokens)
+        body = (
+            chat_completion(self.profile.model, outcome, usage)
+            if chat
+            else text_completion(self.profile.model, outcome, usage)
+        )
+        return web.json_response(body)
+
+    async def _stream_direct(
+        self,
+        request: web.Request,
+        gen: Generation,
+        chat: bool,
+        plan: tuple[int, str],
+        index: int,
+    ) -> web.StreamResponse:
+        """A streamed one-prompt request without faults: the engine writes its token events
+        (sinks.DirectStream); this handler sends the headers, then usage and [DONE]."""
+        response, base = await self._open_stream(request, chat)
+        stop_at, reason = plan
+        templated = TokenChunks(base, chat, gen)
+        try:
+            # Headers (and chat's role chunk) go out before the first token, as vLLM sends them.
+            await response.write(self._role_chunk(base, chat, gen) if chat else b"")
+        except ConnectionResetError:
+            return response
+        transport = request.transport
+        if transport is None:
+            return response
+        chunked = response.headers.get("Transfer-Encoding") == "chunked"
+        sink = DirectStream(
+            transport,
+            sse_frame(*templated.template(0, None), chunked),
+            sse_frame(*templated.template(0, reason), chunked),
+            self._text_offset(index, 0),
+        )
+        seqs = self._submit(gen, [plan], [sink])
+        try:
+            await sink.done
+        finally:
+            self._abort_unfinished(seqs)
+        if sink.closed:
+            return response
+        pieces: list[bytes] = []
+        if gen.include_usage:
+            pieces.append(sse({**base, "choices": [], "usage": self._usage(seqs, stop_at)}))
+        pieces.append(b"data: [DONE]\n\n")
+        with contextlib.suppress(ConnectionResetError):  # the client went away at the end
+            await response.write_eof(b"".join(pieces))
+        return response
+
+    async def _open_stream(
+        self, request: web.Request, chat: bool
+    ) -> tuple[web.StreamResponse, dict[str, Any]]:
+        """A prepared SSE response and the fields every chunk of it repeats."""
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+            }
+        )
+        await response.prepare(request)
+        base = {
+            "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": self.profile.model,
+        }
+        return response, base
+
+    @staticmethod
+    def _role_chunk(base: dict[str, Any], chat: bool, gen: Generation) -> bytes:
+        """Chat's first event (no running usage: the direct path does not stream it)."""
+        return chunk_builder(base, chat, gen, dict)(_ROLE_CHOICE)
 
     async def _stall(self, faults: RequestFaults, delivered: int) -> None:
         if faults.stall_after == delivered:
@@ -373,19 +491,7 @@ class SimServer:
         faults: RequestFaults,
         index: int,
     ) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-cache",
-            }
-        )
-        await response.prepare(request)
-        base = {
-            "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
-            "object": "chat.completion.chunk" if chat else "text_completion",
-            "created": int(time.time()),
-            "model": self.profile.model,
-        }
+        response, base = await self._open_stream(request, chat)
         outcome = Outcome.empty(len(seqs))
         running_usage = chunk_builder(
             base, chat, gen, lambda: self._usage(seqs, outcome.completion_tokens)
@@ -398,16 +504,7 @@ class SimServer:
         token_chunk = chunk if gen.continuous_usage else templated
         try:
             if chat:
-                await response.write(
-                    running_usage(
-                        {
-                            "index": 0,
-                            "delta": {"role": "assistant", "content": ""},
-                            "logprobs": None,
-                            "finish_reason": None,
-                        }
-                    )
-                )
+                await response.write(running_usage(_ROLE_CHOICE))
             delivered = 0
             while True:
                 pieces: list[bytes] = []
@@ -444,11 +541,13 @@ class SimServer:
 class SimHandle:
     """A simulator serving on a background thread (for tests and benchmarks of other parts)."""
 
-    def __init__(self, server: SimServer, host: str, port: int) -> None:
+    def __init__(
+        self, server: SimServer, host: str, port: int, event_loop: LoopKind = LoopKind.AUTO
+    ) -> None:
         self.server = server
         self.host = host
         self.port = port
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop(event_loop)
         self._runner = web.AppRunner(server.app, access_log=None, handle_signals=False)
         self._started = threading.Event()
         self._failure: BaseException | None = None
@@ -531,8 +630,10 @@ def run_in_thread(
     num_gpus: int | None = None,
     max_num_seqs: int | None = None,
     hold: HoldMode = HoldMode.AUTO,
+    event_loop: LoopKind = LoopKind.AUTO,
 ) -> SimHandle:
-    """Start a simulator on a background thread; use as a context manager or call .stop()."""
+    """Start a simulator on a background thread; use as a context manager or call .stop().
+    ``event_loop``: uvloop when installed (auto), or asyncio's."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
     resolved = load_profile(profile) if isinstance(profile, str) else profile
     server = SimServer(
@@ -544,7 +645,7 @@ def run_in_thread(
         max_num_seqs=max_num_seqs,
         hold=hold,
     )
-    return SimHandle(server, host, port).start()
+    return SimHandle(server, host, port, event_loop).start()
 
 
 simulator = (

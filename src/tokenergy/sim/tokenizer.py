@@ -39,9 +39,19 @@ def decode(token_ids: Sequence[int]) -> str:
     return "".join(parts)
 
 
+GENERATED_PERIOD = len(_GENERATED_TEXT)  # the generated text repeats with this period
+
+
 def generated_token(position: int, offset: int) -> int:
     """The token the sim emits at output position ``position`` for a request's text offset."""
-    return _GENERATED_TEXT[(offset + position) % len(_GENERATED_TEXT)]
+    return _GENERATED_TEXT[(offset + position) % GENERATED_PERIOD]
+
+
+def generated_text(count: int, offset: int) -> str:
+    """The first ``count`` tokens a request with text offset ``offset`` generates, as text."""
+    start = offset % GENERATED_PERIOD
+    repeats = (start + count) // GENERATED_PERIOD + 1
+    return (_GENERATED_TEXT * repeats)[start : start + count].decode("ascii")
 
 
 def apply_chat_template(messages: Sequence[dict[str, object]], add_generation_prompt: bool) -> str:

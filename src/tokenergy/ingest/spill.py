@@ -1,0 +1,170 @@
+"""Summary rows of an ingest of any size: on disk as they come, a small index in memory.
+
+Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
+warnings, the cross-row model_spellings check) read them back from an anonymous temporary file
+in the order they need, so memory holds ~100 bytes per row (its offset and sort value) instead
+of the row. Rows go through JSON, which keeps every value a summary row holds (None, bool, int,
+float incl. NaN/inf, str, lists and dicts of those).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import IO, Any
+
+from tokenergy.ingest.checks import Finding, Spellings, Status
+
+
+class RowStore:
+    """Rows appended in input order, read back in input order or sorted by one key.
+
+    ``mark``/``rollback`` drop the rows of a file that turned out bad half-way.
+    """
+
+    def __init__(self, sort_key: str | None = None) -> None:
+        self.sort_key = sort_key
+        # anonymous: gone when the store is collected or the process ends
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        # per row: (sort value, offset, model spelling id); the value of 'status' is the status
+        # before model_spellings, which only the whole call decides
+        self._index: list[tuple[Any, int, int]] = []
+        self._spelling_ids: dict[tuple[str, str], int] = {}
+        self._spellings: list[tuple[str, str]] = []
+        self.sortable: list[str] | None = None  # the keys of the first row that can sort
+        self._mark = (0, 0)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def append(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
+        """Keep a summary row whose ``checks`` lack model_spellings (added on reading)."""
+        if self.sortable is None:
+            self.sortable = [k for k, v in row.items() if not isinstance(v, list | dict)]
+        offset = self._file.tell()
+        self._file.write(json.dumps(row).encode() + b"\n")
+        spelling_id = self._spelling_ids.setdefault(spelling, len(self._spellings))
+        if spelling_id == len(self._spellings):
+            self._spellings.append(spelling)
+        value = row.get(self.sort_key) if self.sort_key else None
+        self._index.append((value, offset, spelling_id))
+
+    def commit(self) -> None:
+        self._mark = (len(self._index), self._file.tell())
+
+    def rollback(self) -> None:
+        rows, offset = self._mark
+        del self._index[rows:]
+        self._file.seek(offset)
+        self._file.truncate()
+        if not self._index:
+            self.sortable = None
+
+    def rows(self, spellings: Spellings, *, descending: bool = False) -> Iterator[dict[str, Any]]:
+        """Every row with its model_spellings finding and final status: in input order without
+        a sort key, else sorted (stable; rows without a value last either way)."""
+        findings = [spellings.finding(*pair) for pair in self._spellings]
+        order = self._index
+        if self.sort_key is not None:
+            order = self._sorted(findings, descending)
+        for _, offset, spelling_id in order:
+            self._file.seek(offset)
+            row = json.loads(self._file.readline())
+            yield finished(row, findings[spelling_id])
+
+    def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
+        entries = self._index
+        if self.sort_key == "status":  # model_spellings may make a passing row warn
+            entries = [
+                (_final_status(value, findings[sid]), offset, sid) for value, offset, sid in entries
+            ]
+        present = [e for e in entries if e[0] is not None]
+        absent = [e for e in entries if e[0] is None]
+        present.sort(key=lambda e: e[0], reverse=descending)
+        return present + absent
+
+
+def _final_status(status: str | None, spelling: Finding) -> str | None:
+    if status is None or spelling.status is not Status.WARN or status == Status.FAIL.value:
+        return status
+    return Status.WARN.value
+
+
+def finished(row: dict[str, Any], spelling: Finding) -> dict[str, Any]:
+    """A row whose checks lacked model_spellings, completed: the finding and the status."""
+    row["checks"].append(spelling.to_dict())
+    row["status"] = _final_status(row["status"], spelling)
+    return row
+
+
+class _SourceTally:
+    """Rows per source, the warnings all of them share (first detail), the spellings seen."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+        self.common: dict[str, dict[str, str]] = {}
+        self.spellings: dict[str, list[tuple[str, str]]] = defaultdict(list)
+
+    def add(self, source: str, warned: dict[str, str], spelling: tuple[str, str]) -> None:
+        self.counts[source] += 1
+        self._share(source, warned)
+        if spelling not in self.spellings[source]:
+            self.spellings[source].append(spelling)
+
+    def _share(self, source: str, warned: dict[str, str]) -> None:
+        common = self.common.get(source)
+        if common is None:
+            self.common[source] = dict(warned)
+            return
+        for name in [n for n in common if n not in warned]:
+            del common[name]
+
+    def merge(self, later: _SourceTally) -> None:
+        for source, count in later.counts.items():
+            self.counts[source] += count
+            self._share(source, later.common[source])
+            for spelling in later.spellings[source]:
+                if spelling not in self.spellings[source]:
+                    self.spellings[source].append(spelling)
+
+
+class FileWarnings:
+    """Per source file: rows seen and the warnings every one of its rows shares (with the first
+    row's detail), from a stream; a bad file's rows are rolled back."""
+
+    def __init__(self) -> None:
+        self._kept = _SourceTally()
+        self._staged = _SourceTally()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self._kept.counts
+
+    def add(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
+        """A row whose checks lack model_spellings; counted once :meth:`commit` is called."""
+        warned = {c["name"]: c["detail"] for c in row["checks"] if c["status"] == "warn"}
+        self._staged.add(row["source"], warned, spelling)
+
+    def commit(self) -> None:
+        self._kept.merge(self._staged)
+        self._staged = _SourceTally()
+
+    def rollback(self) -> None:
+        self._staged = _SourceTally()
+
+    def wide(self, spellings: Spellings) -> dict[str, dict[str, str]]:
+        """Per source with more than one row, the checks that warn on every row (sorted by
+        name) with the first row's detail: ``file_wide_warnings`` of all rows, from the tally."""
+        wide: dict[str, dict[str, str]] = {}
+        for source, common in self._kept.common.items():
+            if self._kept.counts[source] < 2:
+                continue
+            shared = dict(common)
+            found = [spellings.finding(*pair) for pair in self._kept.spellings[source]]
+            if all(f.status is Status.WARN for f in found):
+                shared["model_spellings"] = found[0].detail
+            if shared:
+                wide[source] = {name: shared[name] for name in sorted(shared)}
+        return wide

@@ -1,0 +1,90 @@
+"""Fast paths for a request's tokens: the engine hands them over at the end of their step.
+
+A streamed request with one prompt (what every benchmark sends) has its SSE frames written to
+its connection by the engine itself, in the step that produced them: one transport write per
+request per step, at the step's simulated end, with no task wake-up and no JSON encoding (a
+frame is a pre-serialised template around the token's one JSON byte). A request that does not
+stream wakes once, when its last prompt finishes. Everything else (several prompts in one
+streamed request, running usage in every chunk, injected stalls and disconnects) takes the
+general path, engine.TokenStream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tokenergy.sim import tokenizer
+from tokenergy.sim.engine import TokenEvent
+
+# The JSON string content of each generated token, by text position (printable ASCII: one byte).
+TOKEN_JSON = tuple(
+    json.dumps(chr(tokenizer.generated_token(position, 0)))[1:-1].encode()
+    for position in range(tokenizer.GENERATED_PERIOD)
+)
+
+
+def sse_frame(before: bytes, after: bytes, chunked: bool) -> tuple[bytes, bytes]:
+    """The bytes a one-token event is written with, split around the token's JSON byte: the
+    event's template (``data: {…"text":"`` and ``",…}\\n\\n``) inside an HTTP/1.1 chunk."""
+    if not chunked:
+        return before, after
+    size = len(before) + 1 + len(after)
+    return f"{size:x}\r\n".encode() + before, after + b"\r\n"
+
+
+class DirectStream:
+    """Writes one streamed prompt's token events straight to its connection.
+
+    ``frame`` and ``final_frame`` are the byte pairs around the token (``sse_frame``) for a
+    token and for the last one (which carries the finish reason). ``done`` resolves after the
+    last token is written, or as soon as the connection is found closed (``closed``).
+    """
+
+    __slots__ = ("_final", "_frame", "_offset", "_transport", "closed", "done")
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        frame: tuple[bytes, bytes],
+        final_frame: tuple[bytes, bytes],
+        text_offset: int,
+    ) -> None:
+        self._transport = transport
+        self._frame = frame
+        self._final = final_frame
+        self._offset = text_offset
+        self.closed = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def put(self, event: TokenEvent) -> None:
+        if self.done.done():
+            return
+        if self._transport.is_closing():  # the client went away: the handler aborts
+            self.closed = True
+            self.done.set_result(None)
+            return
+        before, after = self._frame if event.finish_reason is None else self._final
+        token = TOKEN_JSON[(self._offset + event.token_index) % tokenizer.GENERATED_PERIOD]
+        self._transport.write(before + token + after)
+        if event.finish_reason is not None:
+            self.done.set_result(None)
+
+
+class FinishLine:
+    """A non-streamed request's prompts: the handler wakes once, when the last one finishes."""
+
+    __slots__ = ("_left", "done", "finish")
+
+    def __init__(self, prompts: int) -> None:
+        self._left = prompts
+        self.finish: list[str | None] = [None] * prompts
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def put(self, event: TokenEvent) -> None:
+        if event.finish_reason is None:
+            return
+        self.finish[event.choice] = event.finish_reason
+        self._left -= 1
+        if not self._left:
+            self.done.set_result(None)
