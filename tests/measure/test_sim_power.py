@@ -10,10 +10,14 @@ At c=1 the closed loop keeps one sequence in every step (the sim holds the next 
 client's next request: no simulated idle in between), so inside the steady-state window the
 power is one level, the power model's 1-sequence watts; the meter interpolates the counter and
 the clock at the same edges between the same two readings, so the table's W is that level to
-the integer-mJ counter: 2 % (measured: 459.8 W at speeds 1, 2 and 4). At c=32 the table is the
-mean over the window, the gauge's median the level of a full batch; they differ by the dips at
-wave boundaries (measured ≤ 1.5 % at speed 4 on a loaded 2-core machine): 5 %, still far from
-the bug's factor of ``speed`` (2×, 4×) or of the lag (c=32 below c=1).
+the integer-mJ counter: 2 % (measured: 459.8 W at speeds 1, 2 and 4; only a client stalled
+longer than the sim's 0.5 s wall hold inside the window would add simulated idle). At c=32 the batch dips at
+wave boundaries (more often on a loaded host, whose client may outlast the sim's 0.5 s hold), so
+the table's exact mean and the mean of the gauge's samples (every 0.1 s wall: 0.4 simulated s at
+speed 4) differ by what the samples miss of the dips: measured ≤ 0.4 % here (load average ~80
+on 2 cores), ≤ 1.5 % for the gauge's median; 5 % is still far from the bug's factor of
+``speed`` (2×, 4×) or of the lag (c=32 below c=1). J/token across speeds at c=1: 5 %, as the
+client counts tokens in a window of 0.8 wall s at speed 4 (measured spread 1.2 %).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 PROFILE = "llama-3.1-8b-h100"
 SPEEDS = (1.0, 2.0, 4.0)
 ONE_LEVEL = 0.02  # see the module docstring
-GAUGE_MEAN = 0.05
+GAUGE_MEAN = 0.05  # see the module docstring
 
 
 @contextmanager
@@ -82,8 +86,8 @@ def _point(url: str, out: Path, concurrency: int, prompts: int) -> PointResult:
 
 
 def _gauge_w(point: PointResult) -> tuple[float, TimeBase]:
-    """The median power the report's timeline draws inside the point's window: the sim's DCGM
-    gauge as the meter scraped it, on the report's (simulated) time axis."""
+    """The mean power the report's timeline draws over the point's window (trapezoid over its
+    simulated time axis): the sim's DCGM gauge as the meter scraped it."""
     path = point.run_dir / TIMELINE_FILE
     with path.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -93,9 +97,11 @@ def _gauge_w(point: PointResult) -> tuple[float, TimeBase]:
     timeline, time_base = read_power_timeline(path)
     ((time_s, power_w),) = timeline.values()
     start_s, end_s = np.interp(point.summary["window_unix_s"], wall_s, device_s) - device_s.min()
-    inside = (time_s >= start_s) & (time_s <= end_s)
+    inside = (time_s > start_s) & (time_s < end_s)
     assert inside.sum() >= 3, "too few gauge samples inside the window"
-    return float(np.median(power_w[inside])), time_base
+    drawn_s = np.concatenate(([start_s], time_s[inside], [end_s]))
+    drawn_w = np.interp(drawn_s, time_s, power_w)
+    return float(np.trapezoid(drawn_w, drawn_s) / (end_s - start_s)), time_base
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +112,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[float, int], Po
     for speed in SPEEDS:
         with sim_serve(speed) as url:
             points[speed, 1] = _point(url, root / f"s{speed:g}-c1", 1, 6)
-            points[speed, 32] = _point(url, root / f"s{speed:g}-c32", 32, 128)
+            points[speed, 32] = _point(url, root / f"s{speed:g}-c32", 32, 160)
     return points
 
 
@@ -153,11 +159,11 @@ def test_j_per_token_does_not_depend_on_speed(
     runs: dict[tuple[float, int], PointResult],
 ) -> None:
     """Energy per token is time-base free: energy / tokens, the same at every speed at c=1
-    (one level, as above; c=32's speed-independence is tests/sim/test_speed.py's)."""
+    (c=32's speed-independence is tests/sim/test_speed.py's, over whole waves)."""
     reference = _summary(runs, 1.0, 1)["energy_per_token_j"]
     for speed, c in runs:
         summary = _summary(runs, speed, c)
         tokens = summary["output_tokens"]
         assert summary["energy_per_token_j"] == pytest.approx(summary["energy_j"] / tokens)
         if c == 1:
-            assert summary["energy_per_token_j"] == pytest.approx(reference, rel=ONE_LEVEL)
+            assert summary["energy_per_token_j"] == pytest.approx(reference, rel=0.05)
