@@ -11,7 +11,14 @@ import math
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from tokenergy import units
 from tokenergy.units import Basis, Boundary, TimeBase
@@ -208,6 +215,19 @@ class LatencyStats(_Record):
     )
 
 
+def _without_wall_time_base(
+    record: BaseModel, handler: SerializerFunctionWrapHandler
+) -> dict[str, Any]:
+    """Wall time is the default base: written only when it is not, so every record of real
+    hardware (and every one written before time bases existed) reads and writes as before."""
+    data: dict[str, Any] = handler(record)
+    if data.get("time_base") in (TimeBase.WALL, TimeBase.WALL.value):
+        del data["time_base"]
+        if data.get("duration_s", 0) is None:
+            del data["duration_s"]
+    return data
+
+
 class DeviceEnergy(_Record):
     """Energy and identity of one metered device (a GPU, a CPU package, DRAM …)."""
 
@@ -222,6 +242,10 @@ class DeviceEnergy(_Record):
     time_base: TimeBase = Field(
         default=TimeBase.WALL, description="whose seconds avg_power_w and idle_power_w are per"
     )
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_wall_time_base(self, handler)
 
 
 class BoundaryStep(_Record):
@@ -257,11 +281,16 @@ class EnergyMeasurement(_Record):
     duration_s: float | None = Field(
         default=None,
         ge=0,
-        description="seconds the energy covers in time_base (None: the result's duration_s)",
+        description="simulated seconds the energy covers (None for wall time: the result's "
+        "duration_s)",
     )
     steps: list[BoundaryStep] = Field(default_factory=list)
     valid: bool = True
     reasons: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_wall_time_base(self, handler)
 
     @model_validator(mode="after")
     def _has_a_quantity(self) -> Self:

@@ -70,9 +70,7 @@ def energy_record(measured: Measured, idle: Idle | None = None) -> EnergyMeasure
         idle_power_w=None if idle is None else idle_w,
         time_base=time_base,
         duration_s=(
-            duration_s
-            if time_base is TimeBase.WALL
-            else (energy_j / avg_power_w if avg_power_w else None)
+            energy_j / avg_power_w if time_base is TimeBase.SIMULATED and avg_power_w else None
         ),
         valid=measured.valid,
         reasons=measured.reasons,
