@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,18 @@ def _find_shared_data() -> Path:
 
 
 SHARED_DATA = _find_shared_data()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _report_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Report results are cached in a directory of this test session, not the user's cache."""
+    previous = os.environ.get("TOKENERGY_CACHE_DIR")
+    os.environ["TOKENERGY_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if previous is None:
+        os.environ.pop("TOKENERGY_CACHE_DIR", None)
+    else:
+        os.environ["TOKENERGY_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")

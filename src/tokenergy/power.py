@@ -121,7 +121,9 @@ def validate_spec(spec: PowerSpec) -> None:
             field="power",
         )
     if _sources(spec) > 1:
-        raise ConfigError("give only one of power, power_per_gpu, basis tdp|allin", field="power")
+        raise ConfigError(
+            "give only one of `power`, `power_per_gpu`, `basis` tdp|allin", field="power"
+        )
     if spec.gpu_basis is GpuBasis.ALLIN and (spec.pue is not None or spec.host_overhead):
         raise ConfigError(
             "all-in provisioned figures already include host share and facility overhead; "

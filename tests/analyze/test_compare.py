@@ -35,7 +35,7 @@ def test_sides_are_inferred_only_when_unambiguous() -> None:
     with pytest.raises(ConfigError, match="not in the data"):
         pick_sides(rows, "gpu", "A100", None)
     three = [*rows, to_row(make_result(gpu="MI300X"))]
-    with pytest.raises(ConfigError, match="name --baseline and --candidate"):
+    with pytest.raises(ConfigError, match="name `baseline` and `candidate`"):
         pick_sides(three, "gpu", None, None)
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from inprocess import run_cli
+from rich.cells import cell_len
 
+from tokenergy.cli import render
 from tokenergy.load.runlog import RUN_FILE, read_run_json
 from tokenergy.measure.observer import figures
 from tokenergy.records import LEGACY_ROW_KEYS
@@ -90,3 +92,21 @@ def test_an_old_bench_run_directory_is_stored_and_shown_with_todays_names(tmp_pa
     added = {"power_time_base": "wall", "power_duration_s": None}
     assert {key: today.pop(key) for key in added} == added
     assert {key: renamed[key] for key in today} == today
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_runs_list_fits_the_terminal(
+    old_home: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    """Columns are left out (and named) or text wrapped, never a number or an id cut."""
+    monkeypatch.setattr(render.console, "width", width)
+    text = _runs(old_home, "list").stdout
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert "…" not in text
+    for whole in (*IDS, "0.7979", "14", "H100", "simulated,", "nameplate,"):
+        assert whole in text, whole
+    if width == 200:
+        assert all(v in text for v in ("32/64", "1024/1024", "0.01862", "3.584", "6.976"))
+        assert "not shown" not in text
+    else:
+        assert "not shown for width: workload, GPUs, batch cap" in " ".join(text.split())

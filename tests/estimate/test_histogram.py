@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,20 @@ def test_out_of_range_values_count_and_clamp_to_extremes() -> None:
 def test_empty_histogram_has_nan_quantiles() -> None:
     assert np.isnan(LogHistogram().quantile(0.5))
     assert np.isnan(LogHistogram().mean)
+
+
+def test_pickled_as_the_span_of_used_bins() -> None:
+    histogram = LogHistogram()
+    histogram.add(np.random.default_rng(3).lognormal(0.0, 0.5, 10_000))
+    data = pickle.dumps(histogram)
+    assert len(data) < histogram.counts.nbytes / 4  # 375 KiB of bins, mostly empty
+    back = pickle.loads(data)
+    assert np.array_equal(back.counts, histogram.counts)
+    assert (back.total, back.n, back.low, back.high) == (
+        histogram.total,
+        histogram.n,
+        histogram.low,
+        histogram.high,
+    )
+    empty = pickle.loads(pickle.dumps(LogHistogram()))
+    assert empty.n == 0 and empty.counts.size == histogram.counts.size and not empty.counts.any()

@@ -76,7 +76,7 @@ def test_measured_power_is_not_scaled_by_utilisation() -> None:
     measured = replace(fit, power_per_gpu_w=450.0)
     node = deployment_power(measured, EstimateParams(boundary=Boundary.ACCELERATOR))
     assert (node.pmax_w, node.basis, node.applies_util) == (1800.0, Basis.MEASURED, False)
-    with pytest.raises(ConfigError, match="add --host-overhead"):
+    with pytest.raises(ConfigError, match="add `host_overhead`"):
         deployment_power(measured, EstimateParams())
 
 

@@ -94,7 +94,7 @@ async def test_models_data_as_a_dict_is_a_clear_error(
     hostile: tuple[HostileServer, str], tmp_path: Path
 ) -> None:
     _, url = hostile
-    with pytest.raises(ServerError, match="lists no model; pass --model"):
+    with pytest.raises(ServerError, match="lists no model; pass `model`"):
         await run_point(config(f"{url}/models_dict", tmp_path / "a"))
     await run_point(config(f"{url}/models_dict", tmp_path / "b", model="m"))
     assert accounted(tmp_path / "b")["completed"] == 6

@@ -55,7 +55,7 @@ def pick_sides(
     if baseline is None and candidate is None:
         if len(values) != 2:
             raise ConfigError(
-                f"{by} has values {', '.join(values) or 'none'}; name --baseline and --candidate",
+                f"{by} has values {', '.join(values) or 'none'}; name `baseline` and `candidate`",
                 field="baseline",
             )
         return values[0], values[1]
@@ -65,11 +65,11 @@ def pick_sides(
     others = [v for v in values if v.lower() not in {str(baseline).lower(), str(candidate).lower()}]
     if baseline is None:
         if len(others) != 1:
-            raise ConfigError("cannot infer the baseline; give --baseline", field="baseline")
+            raise ConfigError("cannot infer the baseline; give `baseline`", field="baseline")
         baseline = others[0]
     if candidate is None:
         if len(others) != 1:
-            raise ConfigError("cannot infer the candidate; give --candidate", field="candidate")
+            raise ConfigError("cannot infer the candidate; give `candidate`", field="candidate")
         candidate = others[0]
     return baseline, candidate
 

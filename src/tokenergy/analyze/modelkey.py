@@ -11,6 +11,7 @@ revision dates ('0528', '2507'): DeepSeek-R1 and DeepSeek-R1-0528 are one model 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -58,6 +59,8 @@ class ModelKey:
         return tuple(token for token in self.core if not _REVISION.match(token))
 
 
+# a reconciliation asks for the same few hundred names ~25,000 times
+@functools.lru_cache(maxsize=4096)
 def model_key(name: str) -> ModelKey:
     base = name.strip().rsplit("/", 1)[-1].lower()
     base = _ALIASES.get(base, base)

@@ -38,7 +38,6 @@ from tokenergy.estimate.ladder import deployment_power
 from tokenergy.estimate.montecarlo import load_fits, run_estimate
 from tokenergy.estimate.params import DEFAULT_LIN_TOKENS, PUE_P5_P95, EstimateParams
 from tokenergy.estimate.surface import SurfaceFit, ThroughputPoint, load_throughput_table
-from tokenergy.ingest import load_results
 from tokenergy.records import ServingResult
 from tokenergy.units import Basis, Boundary
 
@@ -149,12 +148,12 @@ class ReconcileRow:
             "boundary": f.boundary.value,
             "basis": f.basis.value,
             "wh_per_query": self.wh_per_query,
-            "j_per_output_token": f.j_per_output_token,
+            "energy_per_token_j": f.j_per_output_token,
             "ratio": self.ratio,
             "factors": [{"name": x.name, "ratio": x.ratio} for x in self.factors],
             "components": {
                 "gpu": f.gpu,
-                "gpus": f.gpus,
+                "num_gpus": f.gpus,
                 "power_per_gpu_w": f.power_per_gpu_w,
                 "utilisation": f.utilisation,
                 "host": f.host,
@@ -164,7 +163,7 @@ class ReconcileRow:
                 "output_len": f.output_len,
                 "lengths": f.lengths,
                 "residual": f.residual,
-                "own_j_per_output_token": f.own_j_per_output_token,
+                "own_energy_per_token_j": f.own_j_per_output_token,
             },
             "notes": list(f.notes),
         }
@@ -586,6 +585,8 @@ def _matches(key: ModelKey, precision: str | None, name: str, figure_precision: 
 
 def embedded_results() -> list[ServingResult]:
     """The embedded reference data: ML.ENERGY v3 tasks (measured) and the InferenceX snapshot."""
+    from tokenergy.ingest import load_results  # the adapters only when data is read
+
     return load_results([catalog_path(MLENERGY_DIR), catalog_path(INFERENCEX_DIR)]).results
 
 

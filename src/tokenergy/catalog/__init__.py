@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -77,11 +77,12 @@ def _tokens(name: str) -> list[str]:
     return [token for token in re.split(r"[\s_\-/]+", name.strip().lower()) if token]
 
 
+@lru_cache(maxsize=1024)
 def gpu_spec(name: str) -> GpuSpec:
     """Look up a GPU by a name as users and sources write it ('H100', 'h100-pcie', 'b200-trt').
 
     The first token names the GPU; a later token may pick the form factor (default: first row,
-    the SXM/OAM part).
+    the SXM/OAM part). Cached: ingest asks for the same few names on every row.
     """
     tokens = _tokens(name)
     if not tokens:

@@ -20,7 +20,7 @@ from tokenergy import units
 from tokenergy.cli import metering
 from tokenergy.cli.carbon import bench_footprint, bench_footprint_line
 from tokenergy.cli.configfile import load_config, parse_metadata, save_config
-from tokenergy.cli.flags import as_flags
+from tokenergy.cli.flags import PARAMETER_FLAGS, as_flags, with_flags
 from tokenergy.cli.options import GRID_HELP, REGION_HELP, WUE_HELP, grid_option, parse_option
 from tokenergy.cli.paths import output_dir
 from tokenergy.cli.progress import BenchProgress
@@ -119,7 +119,7 @@ class _Render(BenchHooks):
         if point.stored is not None:
             err_console.print(f"stored {point.run_dir} as {point.stored.id}", highlight=False)
         for message in point.outcome.self_check.warnings:
-            warn(message)
+            warn(with_flags(message, {**PARAMETER_FLAGS, **FLAGS}))
         if not self.as_json:
             console.print(_table(point.outcome))
             if point.metered:

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from tokenergy import units
 from tokenergy.cli.carbon import footprint_caption
-from tokenergy.cli.flags import as_flags
+from tokenergy.cli.flags import as_flags, with_flags
 from tokenergy.cli.options import (
     BASIS_HELP,
     GRID_HELP,
@@ -268,7 +268,7 @@ def _status(row: dict[str, Any], wide: dict[str, dict[str, str]]) -> str:
 
 def _file_notes(wide: dict[str, dict[str, str]], counts: dict[str, int]) -> list[str]:
     return [
-        f"every one of the {counts[source]} rows of {source} warns {name}: {detail}"
+        f"every one of the {counts[source]} rows of {source} warns {name}: {with_flags(detail)}"
         for source, checks in wide.items()
         for name, detail in checks.items()
     ]
@@ -329,15 +329,19 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _csv(rows: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
-    """CSV of the rows as they come (header from the first row), a chunk of rows per write."""
+    """CSV of the rows as they come (header from the first row), a chunk of rows per write.
+
+    Every row has the first row's columns, so cells are taken in that order (as DictWriter
+    would, without its per-row check for extra keys)."""
     buffer = io.StringIO()
-    writer: csv.DictWriter[str] | None = None
+    writer = csv.writer(buffer)
+    columns: list[str] | None = None
     for index, row in enumerate(rows, start=1):
         flat = _flat(row)
-        if writer is None:
-            writer = csv.DictWriter(buffer, fieldnames=list(flat))
-            writer.writeheader()
-        writer.writerow(flat)
+        if columns is None:
+            columns = list(flat)
+            writer.writerow(columns)
+        writer.writerow([flat.get(column, "") for column in columns])
         if index % _CHUNK_ROWS == 0:
             write(buffer.getvalue())
             buffer.seek(0)
@@ -665,7 +669,8 @@ def check_command(
     for source, checks in wide.items():
         for name, detail in checks.items():
             tally["file-wide"] += 1
-            echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {one_line(detail)}")
+            example = one_line(with_flags(detail))
+            echo(f"{source}  WARN  {name}  every row ({counts[source]}), e.g. {example}")
     for row in sink.rows.rows(ingested.spellings):
         where = row["source"]
         shared = wide.get(where, {})
@@ -679,7 +684,7 @@ def check_command(
             if status in shown:
                 echo(
                     f"{where}  {status.value.upper()}  {finding['name']}  "
-                    + one_line(finding["detail"])
+                    + one_line(with_flags(finding["detail"]))
                 )
     file_wide = f" (+{tally['file-wide']} on every row of a file)" if tally["file-wide"] else ""
     echo(

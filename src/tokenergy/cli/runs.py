@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.table import Table
 
 from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import parse_where, row_with_summary
-from tokenergy.cli.flags import flag_of
+from tokenergy.cli.flags import as_flags, flag_of
 from tokenergy.cli.paths import write_via_temp
-from tokenergy.cli.render import console, fmt, print_json, warn
+from tokenergy.cli.render import Column, console, fitted_table, fmt, print_json, warn
 from tokenergy.cli.sources import (
     BASIS_OPTION,
     POWER_PER_GPU_OPTION,
@@ -38,19 +38,36 @@ runs_app = typer.Typer(
 )
 
 
+# `runs list` columns; when the terminal is narrow the highest drop rank goes first
 _LIST_COLUMNS = (
-    ("id", "id"),
-    ("model", "model"),
-    ("workload", "workload"),
-    ("gpu", "gpu"),
-    ("num_gpus", "GPUs"),
-    ("batch_cap", "cap"),
-    ("energy_per_token_j", "J/out tok"),
-    ("wh_per_query", "Wh/query"),
-    ("median_itl_s", "ITL ms"),
-    ("boundary", "boundary"),
-    ("basis", "basis"),
+    Column("id", numeric=True),  # an id is copied whole: never wrapped
+    Column("model"),
+    Column("workload", drop=6),
+    Column("GPU"),
+    Column("GPUs", "right", numeric=True, drop=5),
+    Column("batch\ncap", "right", numeric=True, drop=4),
+    Column("J per\noutput token", "right", numeric=True),
+    Column("Wh/query", "right", numeric=True, drop=2),
+    Column("median\nITL ms", "right", numeric=True, drop=3),
+    Column("basis, boundary"),
 )
+
+
+def _list_cells(row: dict[str, Any]) -> list[str]:
+    """One stored row as the cells of :data:`_LIST_COLUMNS`."""
+    itl_s = row["median_itl_s"]
+    return [
+        row["id"],
+        str(row["model"]).split("/")[-1],
+        row["workload"] or "—",
+        row["gpu"] or "—",
+        fmt(row["num_gpus"]),
+        fmt(row["batch_cap"]),
+        fmt(row["energy_per_token_j"]),
+        fmt(row["wh_per_query"]),
+        fmt(None if itl_s is None else itl_s * 1000),
+        f"{row['basis']}, {row['boundary']}" if row["basis"] else "—",
+    ]
 
 
 @runs_app.command("add")
@@ -121,22 +138,8 @@ def runs_list(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} stored results in {store.home}")
-    for column, heading in _LIST_COLUMNS:
-        numeric = column in ("num_gpus", "batch_cap", "energy_per_token_j", "wh_per_query")
-        table.add_column(heading, justify="right" if numeric or column.endswith("_s") else "left")
-    for row in rows:
-        cells = []
-        for column, _ in _LIST_COLUMNS:
-            value = row[column]
-            if column == "median_itl_s":
-                cells.append(fmt(None if value is None else value * 1000))
-            elif column == "model":
-                cells.append(str(value).split("/")[-1])
-            else:
-                cells.append(value if isinstance(value, str) else fmt(value))
-        table.add_row(*cells)
-    console.print(table)
+    title = f"{len(rows)} stored results in {store.home}"
+    console.print(fitted_table(_LIST_COLUMNS, [_list_cells(row) for row in rows], title=title))
 
 
 @runs_app.command("show")
@@ -144,7 +147,8 @@ def runs_show(
     run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one."),
 ) -> None:
     """Print one stored result as JSON (the ServingResult plus its derived figures)."""
-    result = Store().get(run_id)
+    with as_flags({"prefix": "RUN_ID"}):
+        result = Store().get(run_id)
     print_json({"result": result.model_dump(mode="json"), "derived": row_with_summary(result)})
 
 

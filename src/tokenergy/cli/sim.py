@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from tokenergy.cli.flags import as_flags
 from tokenergy.cli.paths import output_file, writing
 from tokenergy.cli.render import console, fmt, styled
 from tokenergy.errors import ConfigError
@@ -178,7 +179,8 @@ def calibrate_command(
     if not 0 <= idle_w < math.inf:
         raise ConfigError(f"must be a finite number >= 0, got {idle_w}", field="--idle-w")
     output_file(out, "--out")
-    records = load_records(task, model, gpu, gpus)
+    with as_flags({"num_gpus": "--gpus"}):
+        records = load_records(task, model, gpu, gpus)
     priors = Priors(
         isl=isl,
         idle_w=idle_w,

@@ -1,24 +1,27 @@
 """Options shared by the analysis commands: SOURCES, --where, and the power basis for foreign files.
 
 Without SOURCES the analyses read the store; foreign files go through the ingest adapters.
+The readers (the store's duckdb and pyarrow, the run-directory reader's aiohttp) are imported
+when rows are loaded: commands that only share these options (``report``) do not pay for them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from tokenergy.analyze.select import select_rows
-from tokenergy.analyze.sources import load_sources
-from tokenergy.analyze.table import AnalysisRow, parse_where
 from tokenergy.api import ingest_options as stated_ingest_options
 from tokenergy.cli.flags import as_flags
 from tokenergy.cli.options import POWER_FLAGS
 from tokenergy.cli.render import warn
 from tokenergy.errors import ConfigError
 from tokenergy.ingest import IngestOptions
-from tokenergy.store import Store
+
+if TYPE_CHECKING:
+    from tokenergy.analyze.table import AnalysisRow
+    from tokenergy.store import Store
 
 SOURCES_HELP = (
     "Run directories, tokenergy result JSON, or files that `tokenergy ingest` reads "
@@ -58,6 +61,11 @@ def load_rows(
     include_invalid: bool = False,
 ) -> list[AnalysisRow]:
     """Rows of the given sources, else of the store; then --where; invalid energy left out."""
+    from tokenergy.analyze.select import select_rows
+    from tokenergy.analyze.sources import load_sources
+    from tokenergy.analyze.table import parse_where
+    from tokenergy.store import Store
+
     options = ingest_options(basis, power_per_gpu)
     if sources:
         results = load_sources(sources, options)

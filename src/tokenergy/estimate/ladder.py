@@ -68,7 +68,7 @@ class NodePower:
             "boundary": self.boundary.value,
             "power_basis": self.basis.value,
             "power_method": self.method,
-            "gpus": self.gpus,
+            "num_gpus": self.gpus,
             "gpu": self.gpu,
             "power_per_gpu_w": self.power_per_gpu_w,
             "host_factor": self.host_factor,
@@ -107,7 +107,7 @@ def check_ladder(params: EstimateParams | FleetParams) -> None:
                 )
     if params.pmax_w is not None and params.host_overhead is not None:
         raise ConfigError(
-            "give the node power either as --pmax or as GPU power × (1 + --host-overhead)",
+            "give the node power either as `pmax_w` or as GPU power × (1 + `host_overhead`)",
             field="host_overhead",
         )
 
@@ -122,8 +122,8 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
     if params.boundary is Boundary.ACCELERATOR or params.host_overhead is not None:
         if per_gpu_w is None:
             raise ConfigError(
-                f"{fit.model}: the GPU model is unknown, so its power is too; give --gpu "
-                f"({', '.join(catalog.known_gpus())}) or --power-per-gpu",
+                f"{fit.model}: the GPU model is unknown, so its power is too; give `gpu` "
+                f"({', '.join(catalog.known_gpus())}) or `power_per_gpu_w`",
                 field="gpu",
             )
         full_w = gpus * per_gpu_w
@@ -134,7 +134,7 @@ def deployment_power(fit: SurfaceFit, params: EstimateParams | FleetParams) -> N
     elif stated and params.pmax_w is None:
         raise ConfigError(
             f"{fit.model}: a {basis.value} per-GPU power is at the accelerator boundary; to reach "
-            f"the {params.boundary} add --host-overhead (0% to ignore the host) or give --pmax",
+            f"the {params.boundary} add `host_overhead` (0% to ignore the host) or give `pmax_w`",
             field="host_overhead",
         )
     else:

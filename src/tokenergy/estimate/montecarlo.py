@@ -242,7 +242,7 @@ def fit_dict(fit: SurfaceFit) -> dict[str, Any]:
         "warning": fit.warning,
         "rate": fit.rate.value,
         "gpu": fit.gpu,
-        "gpus": fit.gpus,
+        "num_gpus": fit.gpus,
         "batch": fit.batch,
         "power_per_gpu_w": fit.power_per_gpu_w,
         "noise_sigma": fit.noise_sigma,

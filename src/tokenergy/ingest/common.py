@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tokenergy import catalog
 from tokenergy.errors import CatalogError
@@ -21,15 +22,32 @@ def metric_stats(
     skip: tuple[str, ...] = (),
 ) -> MetricStats | None:
     """``{mean,median,std,p90,p95,p99}_{metric}{suffix}`` scaled (e.g. ms → s); None if absent."""
+    values = metric_values(reader, metric, suffix=suffix, scale=scale, skip=skip)
+    return None if values is None else MetricStats(**values)
+
+
+def metric_values(
+    reader: RowReader,
+    metric: str,
+    *,
+    suffix: str = "",
+    scale: float = 1.0,
+    skip: tuple[str, ...] = (),
+) -> dict[str, float | None] | None:
+    """The fields of :func:`metric_stats` as a dict (for a record validated in one call)."""
     values: dict[str, float | None] = {}
-    for stat in _STATS:
-        if stat in skip:
-            continue
-        value = reader.optional_number(f"{stat}_{metric}{suffix}")
+    for stat, key in _stat_keys(metric, suffix, skip):
+        value = reader.optional_number(key)
         values[stat] = None if value is None else value * scale
     if all(v is None for v in values.values()):
         return None
-    return MetricStats(**values)
+    return values
+
+
+@lru_cache(maxsize=256)
+def _stat_keys(metric: str, suffix: str, skip: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(stat, column) pairs of a metric, built once rather than per row."""
+    return tuple((stat, f"{stat}_{metric}{suffix}") for stat in _STATS if stat not in skip)
 
 
 _NVIDIA_STATS = {
@@ -67,8 +85,12 @@ def model_key(name: str) -> str:
 def canonical_gpu(name: str | None) -> str | None:
     """Catalog name of a GPU as sources write it ('b200-trt', 'NVIDIA H100 80GB HBM3'), else as
     written."""
-    if name is None:
-        return None
+    return None if name is None else _canonical_gpu(name)
+
+
+@lru_cache(maxsize=1024)
+def _canonical_gpu(name: str) -> str:
+    """Cached: every row of a file names the same few GPUs, unknown ones included."""
     cleaned = re.sub(r"^nvidia[\s_-]+", "", name.strip(), flags=re.IGNORECASE)
     try:
         return catalog.canonical_gpu(cleaned)

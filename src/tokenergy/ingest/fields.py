@@ -12,6 +12,8 @@ from typing import Any
 
 from tokenergy.errors import IngestError
 
+_EXACT = 2**53  # integers that convert to float exactly (and never overflow)
+
 
 class RowReader:
     """Reads one foreign record (a JSON object or a CSV row) with validation.
@@ -53,9 +55,18 @@ class RowReader:
         return value
 
     def optional_number(self, key: str, *, minimum: float | None = 0.0) -> float | None:
-        raw = self.data.get(key)
-        if raw is None or raw == "":
+        raw: Any = self.data.get(key)
+        kind = type(raw)
+        if kind is float or (kind is int and -_EXACT < raw < _EXACT):  # the common case, fast
+            value = float(raw)
+            if value - value == 0 and (minimum is None or value >= minimum):  # finite, in range
+                return value
+        elif raw is None or raw == "":
             return None
+        return self._checked_number(key, raw, minimum)
+
+    def _checked_number(self, key: str, raw: Any, minimum: float | None) -> float:
+        """A value that is not a plain finite number in range, converted or refused."""
         if isinstance(raw, bool):
             raise self.error(key, f"expected a number, got {raw!r}")
         if isinstance(raw, str):

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest.checks import Finding, Spellings, row_checks
 from tokenergy.ingest.detect import adapter_named, detect
+from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import NotResults
 from tokenergy.ingest.sources import Document, SkippedFile, count_documents, iter_documents
@@ -80,7 +81,10 @@ def iter_document(
     """Results of one document as the adapter makes them; raises IngestError (bad input) or
     NotResults (nothing to read), possibly after yielding some."""
     data = document.parse()
-    adapter = adapter_named(fmt) if fmt else detect(data, document)
+    probe = data.head if isinstance(data, JsonArrayStream) else data
+    adapter = adapter_named(fmt) if fmt else detect(probe, document)
+    if isinstance(data, JsonArrayStream) and not getattr(adapter, "streams_rows", False):
+        data = list(data)  # a format read as a whole
     try:
         yield from adapter.read(data, document, options)
     except ValidationError as error:

@@ -2,7 +2,8 @@
 
 An adapter says whether a parsed document is its format (``sniff``, by content) and turns it into
 ServingResults (``read``: a list, or a generator for rows that stream). Documents that hold no
-results by design raise :class:`NotResults`.
+results by design raise :class:`NotResults`. An adapter with ``streams_rows = True`` is given a
+large JSON array file as a JsonArrayStream (iterated once, row by row) instead of a list.
 """
 
 from __future__ import annotations

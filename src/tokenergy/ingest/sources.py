@@ -19,10 +19,16 @@ from typing import IO, Any
 import yaml
 
 from tokenergy.errors import IngestError
+from tokenergy.ingest.jsonstream import JsonArrayStream, starts_array
 
 PARSED_SUFFIXES = (".json", ".csv", ".jsonl", ".yaml", ".yml")
 # Largest zip member read (uncompressed): a 1 MB archive can claim or inflate to gigabytes.
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
+# Largest file parsed whole (~20× its size in memory once parsed); larger top-level JSON arrays
+# stream element by element whatever their size (jsonstream.py)
+MAX_WHOLE_FILE_BYTES = MAX_MEMBER_BYTES
+# Files above this size that hold a top-level JSON array are streamed rather than parsed whole
+STREAM_BYTES = 8 * 1024 * 1024
 _READ_PIECE_BYTES = 1 << 20  # inflated per read of a zip member
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -39,6 +45,7 @@ class Document:
     text: str
     suffix: str
     explicit: bool = False  # named by the user, not found inside a directory or a zip
+    streamed: Path | None = None  # a large JSON array read from this file element by element
     _parsed: Any = field(default=None, repr=False)
 
     @property
@@ -47,7 +54,10 @@ class Document:
         return Path(self.name.split("!")[-1])
 
     def parse(self) -> Any:
-        """JSON value, or a list of CSV row dicts; malformed text is an IngestError."""
+        """JSON value, or a list of CSV row dicts, or (a large array) a JsonArrayStream;
+        malformed text is an IngestError."""
+        if self.streamed is not None:
+            return JsonArrayStream(self.streamed, self.name)
         if self._parsed is None:
             self._parsed = self._parse()
         return self._parsed
@@ -205,6 +215,16 @@ def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
         yield SkippedFile(str(path), f"not a result file ({suffix or 'no suffix'})", False)
         return
     try:
+        size = path.stat().st_size
+        if suffix in (".json", "") and size > STREAM_BYTES and starts_array(path):
+            yield Document(str(path), "", suffix, explicit, streamed=path)
+            return
+        if size > MAX_WHOLE_FILE_BYTES:
+            raise IngestError(
+                f"file of {size:,} bytes is over the {MAX_WHOLE_FILE_BYTES:,}-byte limit for a "
+                "file read whole (only a top-level JSON array streams)",
+                file=str(path),
+            )
         data = path.read_bytes()
     except OSError as error:
         raise IngestError(f"cannot read: {error.strerror}", file=str(path)) from None

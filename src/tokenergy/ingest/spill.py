@@ -3,13 +3,14 @@
 Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
 warnings, the cross-row model_spellings check) read them back from an anonymous temporary file
 in the order they need, so memory holds ~100 bytes per row (its offset and sort value) instead
-of the row. Rows go through JSON, which keeps every value a summary row holds (None, bool, int,
-float incl. NaN/inf, str, lists and dicts of those).
+of the row. Rows go through ``marshal`` (3–5× faster than JSON both ways), which keeps every value
+a summary row holds exactly (None, bool, int, float incl. NaN/inf, str, lists and dicts of
+those); the file is private to this process and read back only by it.
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ class RowStore:
         if self.sortable is None:
             self.sortable = [k for k, v in row.items() if not isinstance(v, list | dict)]
         offset = self._file.tell()
-        self._file.write(json.dumps(row).encode() + b"\n")
+        self._file.write(marshal.dumps(row))
         spelling_id = self._spelling_ids.setdefault(spelling, len(self._spellings))
         if spelling_id == len(self._spellings):
             self._spellings.append(spelling)
@@ -71,8 +72,7 @@ class RowStore:
             order = self._sorted(findings, descending)
         for _, offset, spelling_id in order:
             self._file.seek(offset)
-            row = json.loads(self._file.readline())
-            yield finished(row, findings[spelling_id])
+            yield finished(marshal.load(self._file), findings[spelling_id])
 
     def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
         entries = self._index

@@ -17,7 +17,6 @@ from typing import Any
 
 import aiohttp
 
-from tokenergy.errors import ConfigError
 from tokenergy.load.client import (
     DEFAULT_REQUEST_TIMEOUT_S,
     Api,
@@ -150,9 +149,9 @@ class Driver:
             task.add_done_callback(self.in_flight.discard)
         await self.until(asyncio.gather(*tasks), deadline_ns)
 
-    async def open_loop(
-        self, items: Iterator[PreparedRequest], cap: int | None, start_ns: int
-    ) -> None:
+    async def open_loop(self, source: Source, cap: int | None, start_ns: int) -> None:
+        """Each request at its target time (built just before its wait), at most ``cap`` in
+        flight."""
         limit = asyncio.Semaphore(cap) if cap else None
 
         async def release_after(task: asyncio.Task[None]) -> None:
@@ -163,7 +162,7 @@ class Driver:
                     limit.release()
 
         waiters: list[asyncio.Task[None]] = []
-        for item in items:
+        while (item := await source.get()) is not None:
             assert item.planned.target_s is not None
             due_ns = start_ns + round(item.planned.target_s * 1e9)
             wait_s = (due_ns - self.now_ns()) / 1e9
@@ -195,8 +194,9 @@ class Driver:
 
 
 class Source:
-    """Hands out prepared requests: a list built before the run, or (a closed loop stopped only
-    by duration, whose count is unknown) a producer that builds ahead into a bounded queue.
+    """Hands out prepared requests: from an iterator (built before the run, or built as each is
+    taken), or from a producer that builds ahead into a bounded queue (prompts whose building
+    awaits a tokenizer).
     """
 
     def __init__(self, items: Iterator[PreparedRequest]) -> None:
@@ -228,11 +228,6 @@ class Source:
         if self._queue is not None and self._producer is not None:
             while not self._queue.full() and not self._producer.done():
                 await asyncio.sleep(0.005)
-
-    def items(self) -> Iterator[PreparedRequest]:
-        if self._queue is not None:
-            raise ConfigError("an open-loop plan must be finite")
-        return self._items
 
     async def get(self) -> PreparedRequest | None:
         if self._queue is None:
@@ -314,7 +309,7 @@ async def drive(
             assert slots is not None
             await driver.closed_loop(source, slots, deadline)
         else:
-            load = asyncio.ensure_future(driver.open_loop(source.items(), slots, start_ns))
+            load = asyncio.ensure_future(driver.open_loop(source, slots, start_ns))
             await driver.until(load, deadline)
     except asyncio.CancelledError:
         interrupted = True

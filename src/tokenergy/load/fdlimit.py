@@ -35,6 +35,6 @@ def check_fd_limit(connections: int | None, limit: int) -> None:
     raise ConfigError(
         f"{connections} connections per process need about {connections + FD_RESERVE} file "
         f"descriptors but the limit is {limit} (ulimit -n); lower it, raise the hard limit, "
-        "or spread the load with --workers",
+        "or spread the load over more `workers`",
         field="concurrency",
     )

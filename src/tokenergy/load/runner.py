@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import itertools
 import json
 import multiprocessing
 import multiprocessing.process
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ from tokenergy.load.workload import (
     PromptBuilder,
     PromptKind,
     TokenCounter,
+    TokenIdPrompts,
     conversation_lengths,
 )
 
@@ -110,14 +112,34 @@ async def _probe(
     return Capabilities(token_ids=token_ids, continuous_usage=continuous)
 
 
+def _prompt_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of request ``index``'s prompt: seeded by the index alone, so prompts are
+    reproducible, unique per request, and each can be built without the ones before it."""
+    return np.random.default_rng([seed, 3, index])
+
+
+@dataclass(frozen=True)
+class _Bodies:
+    """Token-id request bodies, built as the load takes them (picklable: each ``--workers``
+    process builds its own share)."""
+
+    prompts: TokenIdPrompts
+    options: RequestOptions
+    seed: int
+
+    def __call__(self, item: ScheduledRequest) -> PreparedRequest:
+        ids = self.prompts.build(_prompt_rng(self.seed, item.index), item.isl)
+        return PreparedRequest(item, self.options.body(ids, item.osl))
+
+
 def _builder(
     builder: PromptBuilder, options: RequestOptions, seed: int
 ) -> Callable[[ScheduledRequest], Awaitable[PreparedRequest]]:
-    """Body of one request; each prompt seeded by its index (reproducible, unique per request)."""
+    """Body of one request with a text prompt (calibrated through the token counter)."""
 
     async def build(item: ScheduledRequest) -> PreparedRequest:
-        rng = np.random.default_rng([seed, 3, item.index])
-        return PreparedRequest(item, options.body(await builder.build(rng, item.isl), item.osl))
+        prompt = await builder.build(_prompt_rng(seed, item.index), item.isl)
+        return PreparedRequest(item, options.body(prompt, item.osl))
 
     return build
 
@@ -126,12 +148,58 @@ async def _prepare(
     items: Sequence[ScheduledRequest],
     build: Callable[[ScheduledRequest], Awaitable[PreparedRequest]],
 ) -> list[PreparedRequest]:
-    """All bodies, built before the run starts (bounded fan-out when calibrating over HTTP)."""
+    """Bodies built before the run (bounded fan-out when calibrating over HTTP)."""
     prepared: list[PreparedRequest] = []
     step = 64
     for start in range(0, len(items), step):
         prepared.extend(await asyncio.gather(*(build(i) for i in items[start : start + step])))
     return prepared
+
+
+@dataclass
+class _Requests:
+    """What the load sends: the warm-up (built now) and the measured requests' source; for
+    ``--workers``, either ``bodies`` (each worker builds its share of the plan) or the measured
+    requests built before the run."""
+
+    warm: list[PreparedRequest]
+    source: Source
+    bodies: _Bodies | None = None
+    measured: list[PreparedRequest] = field(default_factory=list)
+
+
+async def _requests(
+    config: BenchConfig,
+    builder: PromptBuilder,
+    options: RequestOptions,
+    local_counter: bool,
+) -> _Requests:
+    """Prompts are built as the load takes them, so the first request goes out as soon for a
+    million prompts as for ten, in memory that does not grow with them. Token-id prompts are
+    built on the spot; text prompts calibrated by a local tokenizer, and those of a run with no
+    prompt count, by a producer a bounded queue ahead. Text prompts calibrated with the server's
+    ``/tokenize`` for a counted run are built before it, so no calibration traffic falls in the
+    measured window (nor in ``--workers`` runs, which cannot share a calibrating producer)."""
+    shape = config.shape
+    plan = Schedule(shape, config.lengths, config.seed).requests()
+    if builder.kind is PromptKind.TOKEN_IDS:
+        bodies = _Bodies(await builder.token_id_prompts(), options, config.seed)
+        if config.workers > 1:
+            return _Requests([], Source(iter(())), bodies)
+        warm = [bodies(item) for item in itertools.islice(plan, shape.warmup)]
+        return _Requests(warm, Source(map(bodies, plan)), bodies)
+    build = _builder(builder, options, config.seed)
+    endless = shape.num_prompts is None
+    if config.workers == 1 and (local_counter or endless):
+        warm = await _prepare(list(itertools.islice(plan, shape.warmup)), build)
+        depth = 2 * (shape.concurrency or 0) + 16
+        source = Source.ahead(plan, build, depth)
+        await source.prime()
+        return _Requests(warm, source)
+    prepared = await _prepare(list(plan), build)
+    measured = [p for p in prepared if not p.planned.warmup]
+    warm = [p for p in prepared if p.planned.warmup]
+    return _Requests(warm, Source(iter(measured)), measured=measured)
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -183,37 +251,17 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
             continuous_usage=caps.continuous_usage,
             extra_body=config.extra_body,
         )
-        build = _builder(builder, options, config.seed)
-        schedule = Schedule(shape, config.lengths, config.seed)
         endless = shape.num_prompts is None and shape.closed_loop
-        measured: list[PreparedRequest] = []
-        if endless:
-            if config.workers > 1:
-                raise ConfigError(
-                    "--workers needs --num-prompts with a closed loop", field="workers"
-                )
-            assert shape.concurrency is not None
-            plan = schedule.requests()
-            warm = await _prepare([next(plan) for _ in range(shape.warmup)], build)
-            source = Source.ahead(plan, build, depth=2 * shape.concurrency + 16)
-            await source.prime()
-        else:
-            prepared = await _prepare(list(schedule), build)
-            warm = [p for p in prepared if p.planned.warmup]
-            measured = [p for p in prepared if not p.planned.warmup]
-            source = Source(iter(measured))
+        if endless and config.workers > 1:
+            raise ConfigError("`workers` needs `num_prompts` with a closed loop", field="workers")
+        requests = await _requests(config, builder, options, config.tokenizer is not None)
+        source = requests.source
         requests_path = config.out_dir / REQUESTS_FILE
         try:
-            config.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise ConfigError(
-                f"cannot create the run directory: {error.strerror}", file=str(config.out_dir)
-            ) from None
-        create_exclusive(requests_path)  # two runs never share (or delete) each other's files
-        anchor = ClockAnchor.now()
-        for observer in observers:
-            observer.on_start(anchor)
-        try:
+            _create_run_dir(config.out_dir, requests_path)
+            anchor = ClockAnchor.now()
+            for observer in observers:
+                observer.on_start(anchor)
             if config.workers == 1:
                 done = await drive(
                     config.base_url.rstrip("/") + config.api.path,
@@ -222,13 +270,13 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
                     _deadlines(config),
                     requests_path,
                     anchor,
-                    warm,
+                    requests.warm,
                     source,
                     observers,
                     slots=shape.concurrency,
                 )
             else:
-                done = await _run_workers(config, anchor, warm, measured, observers)
+                done = await _run_workers(config, anchor, requests, observers)
         finally:
             source.close()
     for observer in observers:
@@ -251,8 +299,18 @@ async def run_point(config: BenchConfig, observers: Sequence[RunObserver] = ()) 
 def _first_model(info: dict[str, Any], base_url: str) -> str:
     ids = model_ids(info.get("models"))
     if not ids:
-        raise ServerError(f"{base_url}/v1/models lists no model; pass --model")
+        raise ServerError(f"{base_url}/v1/models lists no model; pass `model`")
     return ids[0]
+
+
+def _create_run_dir(out_dir: Path, requests_path: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create the run directory: {error.strerror}", file=str(out_dir)
+        ) from None
+    create_exclusive(requests_path)  # two runs never share (or delete) each other's files
 
 
 def _check_free(out_dir: Path) -> None:
@@ -291,8 +349,8 @@ def _fd_notes(records: Sequence[RequestRecord], fd_limit: int) -> list[str]:
         return []
     return [
         f"{lost} requests failed because the client ran out of file descriptors (limit "
-        f"{fd_limit}): they measure the client, not the server; lower --concurrency or use "
-        "--workers"
+        f"{fd_limit}): they measure the client, not the server; lower `concurrency` or use "
+        "more `workers`"
     ]
 
 
@@ -319,11 +377,12 @@ def _share(total: int | None, workers: int, worker: int) -> int | None:
 async def _run_workers(
     config: BenchConfig,
     anchor: ClockAnchor,
-    warm: list[PreparedRequest],
-    measured: list[PreparedRequest],
+    requests: _Requests,
     observers: Sequence[RunObserver],
 ) -> DriveOutcome:
-    """``config.workers`` processes, each sending its slice (position k, k+N, …) of the plan.
+    """``config.workers`` processes, each sending its share of the plan: the requests whose
+    index is k modulo N, built by the worker as it sends them (token ids), or positions k, k+N, …
+    of the requests built before the run (text).
 
     All share the parent's clock anchor (``perf_counter_ns`` is CLOCK_MONOTONIC, common to the
     host's processes) and append to the same ``requests.jsonl`` (whole-line batches, one
@@ -335,7 +394,7 @@ async def _run_workers(
     workers = config.workers
     shape = config.shape
     if shape.concurrency is not None and shape.concurrency < workers:
-        raise ConfigError("--workers must not exceed --concurrency", field="workers")
+        raise ConfigError("`workers` must not exceed `concurrency`", field="workers")
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(workers)
     reports = context.SimpleQueue()
@@ -345,8 +404,7 @@ async def _run_workers(
         args = (
             config,
             anchor,
-            warm[k::workers],
-            measured[k::workers],
+            _Share(requests.bodies, requests.warm[k::workers], requests.measured[k::workers]),
             _share(shape.concurrency, workers, k),
             k,
             barrier,
@@ -401,11 +459,29 @@ def _tail(path: Path, offset: int, observers: Sequence[RunObserver]) -> int:
     return offset + end
 
 
+@dataclass(frozen=True)
+class _Share:
+    """A worker's requests: built by the worker from ``bodies``, or given (``warm``,
+    ``measured``)."""
+
+    bodies: _Bodies | None
+    warm: list[PreparedRequest]
+    measured: list[PreparedRequest]
+
+    def requests(self, config: BenchConfig, worker: int) -> tuple[list[PreparedRequest], Source]:
+        if self.bodies is None:
+            return self.warm, Source(iter(self.measured))
+        workers, shape = config.workers, config.shape
+        plan = Schedule(shape, config.lengths, config.seed).requests(worker, workers)
+        warm_count = len(range(worker, shape.warmup, workers))  # the plan's first (index order)
+        warm = [self.bodies(item) for item in itertools.islice(plan, warm_count)]
+        return warm, Source(map(self.bodies, plan))
+
+
 def _worker_main(
     config: BenchConfig,
     anchor: ClockAnchor,
-    warm: list[PreparedRequest],
-    measured: list[PreparedRequest],
+    share: _Share,
     slots: int | None,
     worker: int,
     barrier: Any,
@@ -416,7 +492,7 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     parent = multiprocessing.parent_process()
     _die_with_parent(None if parent is None else parent.pid)
-    done = asyncio.run(_worker(config, anchor, warm, measured, slots, worker, barrier, parent))
+    done = asyncio.run(_worker(config, anchor, share, slots, worker, barrier, parent))
     reports.put((done.cpu_s, done.run_timed_out))
 
 
@@ -434,8 +510,7 @@ def _die_with_parent(parent_pid: int | None) -> None:
 async def _worker(
     config: BenchConfig,
     anchor: ClockAnchor,
-    warm: list[PreparedRequest],
-    measured: list[PreparedRequest],
+    share: _Share,
     slots: int | None,
     worker: int,
     barrier: Any,
@@ -464,6 +539,7 @@ async def _worker(
             barrier.abort()  # release this worker's waiting thread (and the others') now
             raise
 
+    warm, source = share.requests(config, worker)
     return await drive(
         config.base_url.rstrip("/") + config.api.path,
         config.api,
@@ -472,7 +548,7 @@ async def _worker(
         config.out_dir / REQUESTS_FILE,
         anchor,
         warm,
-        Source(iter(measured)),
+        source,
         slots=slots,
         worker=worker,
         gate=gate,

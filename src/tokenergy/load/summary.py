@@ -85,7 +85,7 @@ def enforce_lengths(config: BenchConfig, outcome: RunResult) -> None:
     raise LengthMismatchError(
         f"{outcome.length_mismatches} of {len(ok)} requests came back with other lengths than "
         f"asked (e.g. request {first.index}: asked {first.isl}/{first.osl}, server counted "
-        f"{first.prompt_tokens}/{first.completion_tokens}); above --max-length-mismatch "
+        f"{first.prompt_tokens}/{first.completion_tokens}); above `max_length_mismatch` "
         f"{config.max_length_mismatch:.1%}; results kept in {outcome.out_dir}"
     )
 
@@ -123,7 +123,7 @@ def check_client(
     if cpu_percent > CLIENT_CPU_WARN_PERCENT * config.workers:
         warnings.append(
             f"client used {cpu_percent:.0f}% CPU ({config.workers} process(es)): it may be the "
-            "bottleneck (try --workers N)"
+            "bottleneck (try more `workers`)"
         )
     if p99 is not None and p99 > SCHEDULE_DELAY_WARN_S:
         warnings.append(f"schedule delay p99 {p99 * 1000:.1f} ms: the client sent late")

@@ -36,7 +36,7 @@ class LocalTokenCounter:
     async def count_chat(self, text: str) -> int:
         raise ConfigError(
             "chat prompts are calibrated with the server's /tokenize (templates are not rendered "
-            "locally); use --api completions with a local tokenizer",
+            "locally); use `api`=completions with a local tokenizer",
             field="tokenizer",
         )
 

@@ -322,6 +322,19 @@ class PromptKind(StrEnum):
     TEXT = "text"
 
 
+@dataclass(frozen=True)
+class TokenIdPrompts:
+    """Token-id prompts drawn from a pool of ids the server's tokenizer produces: no server call
+    per prompt, synchronous and picklable, so each is built when the load needs it (and by each
+    ``--workers`` process for its own share)."""
+
+    pool: np.ndarray
+
+    def build(self, rng: np.random.Generator, length: int) -> list[int]:
+        ids: list[int] = rng.choice(self.pool, size=length).tolist()
+        return ids
+
+
 class PromptBuilder:
     """Builds prompts of an exact token count, unique per request (no prefix-cache hits)."""
 
@@ -331,23 +344,23 @@ class PromptBuilder:
         self.counter = counter
         self.kind = kind
         self.chat = chat
-        self._pool: np.ndarray | None = None
+        self._ids: TokenIdPrompts | None = None
 
     async def build(self, rng: np.random.Generator, length: int) -> list[int] | str:
         if self.kind is PromptKind.TOKEN_IDS:
-            ids: list[int] = rng.choice(await self._id_pool(), size=length).tolist()
-            return ids
+            return (await self.token_id_prompts()).build(rng, length)
         return await self._text(rng, length)
 
-    async def _id_pool(self) -> np.ndarray:
-        """Distinct ids the server's tokenizer produces for ordinary words (never special ids)."""
-        if self._pool is None:
+    async def token_id_prompts(self) -> TokenIdPrompts:
+        """The id pool, asked of the tokenizer once: distinct ids it produces for ordinary
+        words (never special ids)."""
+        if self._ids is None:
             ids = await self.counter.token_ids(" ".join(_WORDS))
             pool = np.unique(np.asarray(ids, dtype=np.int64))
             if len(pool) < 8:
                 raise ServerError(f"tokenizer returned only {len(pool)} distinct ids")
-            self._pool = pool
-        return self._pool
+            self._ids = TokenIdPrompts(pool)
+        return self._ids
 
     async def _count(self, text: str) -> int:
         return await (self.counter.count_chat(text) if self.chat else self.counter.count_text(text))

@@ -12,14 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tokenergy._version import __version__
 from tokenergy.footprint import Grid
-from tokenergy.ingest import IngestOptions
-from tokenergy.load.runlog import find_run_dirs
 from tokenergy.report import estimates, reconciliation
 from tokenergy.report.background import Background
+from tokenergy.report.cache import ResultCache, default_cache
 from tokenergy.report.charts import Palette
 from tokenergy.report.estimates import estimate_section
 from tokenergy.report.families import Family, families_of, family_section, latency_metric
@@ -29,6 +28,9 @@ from tokenergy.report.headline import build_headline
 from tokenergy.report.html import write_report
 from tokenergy.report.model import Report, Section
 from tokenergy.report.timelines import timeline_section
+
+if TYPE_CHECKING:
+    from tokenergy.ingest import IngestOptions
 
 __all__ = [
     "DEFAULT_SECTIONS",
@@ -199,17 +201,30 @@ class ReportInputs:
     names: list[str]
 
 
-def report_inputs(sources: Sequence[Path], options: IngestOptions | None = None) -> ReportInputs:
-    """The families to report on: the sources' results, or the embedded reference data."""
+REFERENCE_JOB = "reference-sets"
+CACHED_JOBS = (estimates.JOB, reconciliation.RECONCILE_JOB)
+"""Background jobs whose results are cached: they read only the package's code and data (the
+sensitivity is not: it also depends on SALib's version)."""
+
+
+def report_inputs(
+    sources: Sequence[Path],
+    options: IngestOptions | None = None,
+    cache: ResultCache | None = None,
+) -> ReportInputs:
+    """The families to report on: the sources' results, or the embedded reference data (from
+    ``cache`` when it holds them)."""
     if not sources:
         from tokenergy.report.reference import reference_sets
 
+        sets = reference_sets() if cache is None else cache.compute(REFERENCE_JOB, reference_sets)
         return ReportInputs(
-            [Family(s.key, s.title, s.description, s.results) for s in reference_sets()],
+            [Family(s.key, s.title, s.description, s.results) for s in sets],
             [],
             ["embedded reference data (ML.ENERGY v3, InferenceX snapshot)"],
         )
     from tokenergy.analyze.sources import load_sources
+    from tokenergy.load.runlog import find_run_dirs
 
     results = load_sources(list(sources), options)
     run_dirs = sorted(
@@ -229,19 +244,25 @@ def make_report(
     include_invalid: bool = False,
     grid: Grid | None = None,
     progress: Progress | None = None,
+    cache: bool = True,
 ) -> tuple[Report, list[Path]]:
     """Load, build and write a report (index.html, summary.md, report.json) into ``out``.
 
     No ``sources``: the embedded reference data. ``progress(done, total, step)`` is called as each
-    step starts (the library never prints). Returns the Report and the files written.
+    step starts (the library never prints). ``cache``: reuse the results of the steps that depend
+    only on the package (reference rows, default Monte Carlo, reconciliation; report/cache.py).
+    Returns the Report and the files written.
     """
     paths = [Path(source) for source in sources]
     out = Path(out)
     prepare_out(out)  # a bad output directory fails before any work
-    background = Background(report_jobs(estimate, not paths, sensitivity))  # runs from here on
+    results = default_cache() if cache else None
+    background = Background(  # runs from here on
+        report_jobs(estimate, not paths, sensitivity), results, CACHED_JOBS
+    )
     steps = Steps(progress, after=1)
     steps.start("loading sources" if paths else "loading the embedded reference data")
-    inputs = report_inputs(paths, options)
+    inputs = report_inputs(paths, options, results)
     report = build_report(
         inputs.families,
         out,
@@ -255,4 +276,4 @@ def make_report(
         grid=grid,
     )
     steps.start("writing index.html, summary.md, report.json")
-    return report, list(write_report(report, out))
+    return report, list(write_report(report, out, results))

@@ -5,6 +5,8 @@ overlap with the tables and figures of the data.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tokenergy.estimate import EstimateParams, Regime, run_estimate
@@ -23,7 +25,33 @@ REGIMES = (Regime.TRADITIONAL, Regime.TEST_TIME)
 def run_defaults() -> dict[Regime, EstimateResult]:
     """The default Monte Carlo of both regimes, pooled over the table's models (a background job:
     one process for both keeps the main process a core of its own on a 2-core machine)."""
-    return {regime: run_estimate(EstimateParams(regime=regime, pool=True)) for regime in REGIMES}
+    return {
+        regime: _histograms_only(run_estimate(EstimateParams(regime=regime, pool=True)))
+        for regime in REGIMES
+    }
+
+
+def _without_draws(summary: Summary | None) -> Summary | None:
+    return None if summary is None else Summary(summary.histogram, np.empty(0), summary.seed)
+
+
+def _histograms_only(result: EstimateResult) -> EstimateResult:
+    """The report shows histograms, not the kept draws (100,000 per model and as many again
+    pooled, ~20 MB in all): they are dropped before the result is pickled back and cached."""
+    models = [
+        replace(
+            estimate,
+            baseline=Summary(estimate.baseline.histogram, np.empty(0), estimate.baseline.seed),
+            improved=_without_draws(estimate.improved),
+        )
+        for estimate in result.models
+    ]
+    return replace(
+        result,
+        models=models,
+        pooled=_without_draws(result.pooled),
+        pooled_improved=_without_draws(result.pooled_improved),
+    )
 
 
 JOB = "estimates"

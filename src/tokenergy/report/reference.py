@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tokenergy.catalog import catalog_path
-from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
 
@@ -29,6 +28,8 @@ class ReferenceSet:
 
 
 def reference_sets() -> list[ReferenceSet]:
+    from tokenergy.ingest import IngestOptions, load_results  # the adapters only on a cache miss
+
     mlenergy = load_results([catalog_path(MLENERGY_DIR)]).results
     inferencex = load_results(
         [catalog_path(INFERENCEX_DIR)], IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN))

@@ -16,9 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from tokenergy.errors import IngestError
@@ -47,6 +44,10 @@ _DEVICE_CLOCK = "device_t_s"  # tokenergy.meters.timeline: a simulator's own clo
 
 def read_power_timeline(path: Path) -> tuple[Timeline, TimeBase]:
     """Per device: (seconds from the first sample, watts), and whose seconds those are."""
+    import pyarrow as pa  # only reports with timelines read them
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(path) if path.suffix == ".parquet" else pacsv.read_csv(path)
     except (OSError, pa.ArrowInvalid) as error:

@@ -97,7 +97,7 @@ def load_records(
         )
     if len({c.get("num_gpus") for c in chosen}) > 1:
         raise ConfigError(
-            "records span several GPU counts; choose one with --gpus", file=str(task_file)
+            "records span several GPU counts; choose one with `num_gpus`", file=str(task_file)
         )
     records = []
     for index, config in enumerate(chosen):

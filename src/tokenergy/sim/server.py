@@ -378,38 +378,35 @@ class SimServer:
         index: int,
     ) -> web.StreamResponse:
         """A streamed one-prompt request without faults: the engine writes its token events
-        (sinks.DirectStream); this handler sends the headers, then usage and [DONE]."""
+        (sinks.DirectStream); this handler sends the headers, then the last token, the usage
+        and [DONE]."""
         response, base = await self._open_stream(request, chat)
-        stop_at, reason = plan
+        stop_at = plan[0]
         templated = TokenChunks(base, chat, gen)
-        try:
-            # Headers (and chat's role chunk) go out before the first token, as vLLM sends them.
-            await response.write(self._role_chunk(base, chat, gen) if chat else b"")
-        except ConnectionResetError:
-            return response
+        if chat:  # the role event; prepare has sent the headers already, as vLLM does
+            try:
+                await response.write(self._role_chunk(base, chat, gen))
+            except ConnectionResetError:
+                return response
         transport = request.transport
         if transport is None:
             return response
         chunked = response.headers.get("Transfer-Encoding") == "chunked"
-        sink = DirectStream(
-            transport,
-            sse_frame(*templated.template(0, None), chunked),
-            sse_frame(*templated.template(0, reason), chunked),
-            self._text_offset(index, 0),
-        )
+        offset = self._text_offset(index, 0)
+        sink = DirectStream(transport, sse_frame(*templated.template(0, None), chunked), offset)
         seqs = self._submit(gen, [plan], [sink])
         try:
             await sink.done
         finally:
             self._abort_unfinished(seqs)
-        if sink.closed:
+        if sink.final is None:  # the connection closed
             return response
-        pieces: list[bytes] = []
+        pieces = [templated(sink.final, self._token_text(sink.final, index))]
         if gen.include_usage:
-            pieces.append(sse({**base, "choices": [], "usage": self._usage(seqs, stop_at)}))
+            pieces.append(templated.usage(self._usage(seqs, stop_at)))
         pieces.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):  # the client went away at the end
-            await response.write_eof(b"".join(pieces))
+            await response.write_eof(b"".join(pieces))  # last token, usage, [DONE]: one write
         return response
 
     async def _open_stream(

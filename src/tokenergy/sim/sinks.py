@@ -36,39 +36,38 @@ def sse_frame(before: bytes, after: bytes, chunked: bool) -> tuple[bytes, bytes]
 class DirectStream:
     """Writes one streamed prompt's token events straight to its connection.
 
-    ``frame`` and ``final_frame`` are the byte pairs around the token (``sse_frame``) for a
-    token and for the last one (which carries the finish reason). ``done`` resolves after the
-    last token is written, or as soon as the connection is found closed (``closed``).
+    ``frame`` is the byte pair around a token (``sse_frame``). The last token is left to the
+    handler (``done`` resolves, ``final`` holds it), which writes it with the usage event,
+    ``[DONE]`` and the end of the response: one write, as the step that ends the sequence
+    produces them all. ``done`` also resolves as soon as the connection is found closed
+    (``closed``).
     """
 
-    __slots__ = ("_final", "_frame", "_offset", "_transport", "closed", "done")
+    __slots__ = ("_frame", "_offset", "_transport", "closed", "done", "final")
 
     def __init__(
-        self,
-        transport: asyncio.Transport,
-        frame: tuple[bytes, bytes],
-        final_frame: tuple[bytes, bytes],
-        text_offset: int,
+        self, transport: asyncio.Transport, frame: tuple[bytes, bytes], text_offset: int
     ) -> None:
         self._transport = transport
         self._frame = frame
-        self._final = final_frame
         self._offset = text_offset
         self.closed = False
+        self.final: TokenEvent | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def put(self, event: TokenEvent) -> None:
         if self.done.done():
             return
-        if self._transport.is_closing():  # the client went away: the handler aborts
+        if event.finish_reason is not None:
+            self.final = event
+            self.done.set_result(None)
+        elif self._transport.is_closing():  # the client went away: the handler aborts
             self.closed = True
             self.done.set_result(None)
-            return
-        before, after = self._frame if event.finish_reason is None else self._final
-        token = TOKEN_JSON[(self._offset + event.token_index) % tokenizer.GENERATED_PERIOD]
-        self._transport.write(before + token + after)
-        if event.finish_reason is not None:
-            self.done.set_result(None)
+        else:
+            before, after = self._frame
+            token = TOKEN_JSON[(self._offset + event.token_index) % tokenizer.GENERATED_PERIOD]
+            self._transport.write(before + token + after)
 
 
 class FinishLine:
