@@ -11,11 +11,11 @@ client's next request: no simulated idle in between), so inside the steady-state
 power is one level, the power model's 1-sequence watts; the meter interpolates the counter and
 the clock at the same edges between the same two readings, so the table's W is that level to
 the integer-mJ counter: 2 % (measured: 459.8 W at speeds 1, 2 and 4; only a client stalled
-longer than the sim's 0.5 s wall hold inside the window would add simulated idle). At c=32 the batch dips at
-wave boundaries (more often on a loaded host, whose client may outlast the sim's 0.5 s hold), so
-the table's exact mean and the mean of the gauge's samples (every 0.1 s wall: 0.4 simulated s at
-speed 4) differ by what the samples miss of the dips: measured ≤ 0.4 % here (load average ~80
-on 2 cores), ≤ 1.5 % for the gauge's median; 5 % is still far from the bug's factor of
+longer than the sim's 0.5 s wall hold inside the window would add simulated idle). At c=32 the
+batch dips at wave boundaries (more often on a loaded host, whose client may outlast the hold),
+so the table's exact mean and the mean of the gauge's samples (every 0.1 s wall: 0.4 simulated
+s at speed 4) differ by what the samples miss of the dips: measured ≤ 0.4 % here (load average
+~80 on 2 cores), ≤ 1.5 % for the gauge's median; 5 % is still far from the bug's factor of
 ``speed`` (2×, 4×) or of the lag (c=32 below c=1). J/token across speeds at c=1: 5 %, as the
 client counts tokens in a window of 0.8 wall s at speed 4 (measured spread 1.2 %).
 """
