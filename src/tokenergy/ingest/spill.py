@@ -11,7 +11,7 @@ those); the file is private to this process and read back only by it.
 from __future__ import annotations
 
 import marshal
-import mmap
+import os
 import tempfile
 from array import array
 from collections import defaultdict
@@ -79,11 +79,12 @@ class RowStore:
         self._file.flush()
         ends = self._starts[1:]
         ends.append(self._file.tell())
-        # mapped, a row is a slice: seek + marshal.load on the file object was 7× slower
-        with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as rows:
-            for _, number, spelling_id in order:
-                row = marshal.loads(rows[self._starts[number] : ends[number]])
-                yield finished(row, findings[spelling_id])
+        starts, fd = self._starts, self._file.fileno()
+        # one pread per row: seek + marshal.load on the file object was 7× slower, and a memory
+        # map would count the whole file in the process's resident memory
+        for _, number, spelling_id in order:
+            row = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
+            yield finished(row, findings[spelling_id])
 
     def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
         entries = self._index
