@@ -400,7 +400,7 @@ class SimServer:
             return response
         pieces = [templated(sink.final, self._token_text(sink.final, index))]
         if gen.include_usage:
-            pieces.append(sse({**base, "choices": [], "usage": self._usage(seqs, stop_at)}))
+            pieces.append(templated.usage(self._usage(seqs, stop_at)))
         pieces.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):  # the client went away at the end
             await response.write_eof(b"".join(pieces))  # last token, usage, [DONE]: one write
