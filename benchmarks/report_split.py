@@ -8,6 +8,7 @@ HTML step) pauses the one around it.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -68,7 +69,8 @@ def main(out: Path) -> None:
 
     make_report([], out, progress=progress)
     clock.charge()
-    print(json.dumps(clock.spent))
+    print(json.dumps(clock.spent), flush=True)
+    gc.freeze()  # as the CLI's entry point does before exiting
 
 
 if __name__ == "__main__":

@@ -114,3 +114,29 @@ def test_frontier_table_fits_the_terminal(
     assert any("frontier" in line for line in header) is every  # 'on frontier' only with --all
     if width == 200:  # room for a whole row per line: group, configuration and both numbers
         assert "Qwen3-14B / lm-arena-chat / B200" in row and "bfloat16" in row
+
+
+@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compare", "--by", "gpu", "--at-itl", "50ms"),
+        ("best", "--max-itl", "50ms"),
+    ],
+    ids=["compare", "best"],
+)
+def test_long_numeric_headings_wrap_instead_of_crushing_text_columns(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, width: int, args: tuple[str, ...]
+) -> None:
+    """A numeric column never wraps, so a one-line heading such as 'B200: energy per output token
+    (J)' used to set its width: the group column shrank to nothing and headings were cut."""
+    monkeypatch.setattr(render.console, "width", width)
+    done = run_cli(args[0], shared_data / CHAT, *args[1:])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert not any(line.startswith(("┏┳", "┏━┳", "│ │", "││")) for line in lines)
+    assert "Qwen3-14B" in done.stdout  # the group column has room for its words
+    top = lines.index(next(line for line in lines if "┡" in line))
+    words = {word for line in lines[:top] for cell in line.split("┃") for word in cell.split()}
+    assert {"output", "token", "(J)"} <= words  # headings whole, not cut at the column's edge

@@ -10,7 +10,10 @@ import pytest
 
 from tokenergy.errors import ConfigError
 from tokenergy.sim import eventloop, tokenizer
+from tokenergy.sim.engine import TokenEvent
 from tokenergy.sim.eventloop import LoopKind, new_event_loop
+from tokenergy.sim.protocol import Generation
+from tokenergy.sim.responses import TokenChunks, chunk_builder, sse, stream_choice
 from tokenergy.sim.server import run_in_thread
 from tokenergy.sim.sinks import TOKEN_JSON, sse_frame
 
@@ -127,3 +130,17 @@ def test_uvloop_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         assert eventloop.loop_name(loop) == "asyncio"
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("chat", [False, True])
+@pytest.mark.parametrize("include_usage", [False, True])
+def test_token_chunks_are_byte_identical_to_json_dumps(chat: bool, include_usage: bool) -> None:
+    gen = Generation([[1]], 4, 0, True, True, include_usage, False, None)
+    base = {"id": "cmpl-\u00e9x", "object": "text_completion", "created": 17, "model": 'm"1'}
+    templated = TokenChunks(base, chat, gen)
+    build = chunk_builder(base, chat, gen, dict)
+    for event in (TokenEvent(0, 3, 1.0, None), TokenEvent(1, 4, 2.0, "stop")):
+        for text in ("a", '"', "\u00e9"):
+            assert templated(event, text) == build(stream_choice(chat, event, text))
+    usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    assert templated.usage(usage) == sse({**base, "choices": [], "usage": usage})

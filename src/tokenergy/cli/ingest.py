@@ -329,15 +329,19 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _csv(rows: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
-    """CSV of the rows as they come (header from the first row), a chunk of rows per write."""
+    """CSV of the rows as they come (header from the first row), a chunk of rows per write.
+
+    Every row has the first row's columns, so cells are taken in that order (as DictWriter
+    would, without its per-row check for extra keys)."""
     buffer = io.StringIO()
-    writer: csv.DictWriter[str] | None = None
+    writer = csv.writer(buffer)
+    columns: list[str] | None = None
     for index, row in enumerate(rows, start=1):
         flat = _flat(row)
-        if writer is None:
-            writer = csv.DictWriter(buffer, fieldnames=list(flat))
-            writer.writeheader()
-        writer.writerow(flat)
+        if columns is None:
+            columns = list(flat)
+            writer.writerow(columns)
+        writer.writerow([flat.get(column, "") for column in columns])
         if index % _CHUNK_ROWS == 0:
             write(buffer.getvalue())
             buffer.seek(0)

@@ -22,13 +22,26 @@ def metric_stats(
     skip: tuple[str, ...] = (),
 ) -> MetricStats | None:
     """``{mean,median,std,p90,p95,p99}_{metric}{suffix}`` scaled (e.g. ms → s); None if absent."""
+    values = metric_values(reader, metric, suffix=suffix, scale=scale, skip=skip)
+    return None if values is None else MetricStats(**values)
+
+
+def metric_values(
+    reader: RowReader,
+    metric: str,
+    *,
+    suffix: str = "",
+    scale: float = 1.0,
+    skip: tuple[str, ...] = (),
+) -> dict[str, float | None] | None:
+    """The fields of :func:`metric_stats` as a dict (for a record validated in one call)."""
     values: dict[str, float | None] = {}
     for stat, key in _stat_keys(metric, suffix, skip):
         value = reader.optional_number(key)
         values[stat] = None if value is None else value * scale
     if all(v is None for v in values.values()):
         return None
-    return MetricStats(**values)
+    return values
 
 
 @lru_cache(maxsize=256)

@@ -167,9 +167,12 @@ class SimServer:
 
     def _readings(self) -> list[GpuReading]:
         read_ms = round(time.time() * 1000)
-        energy_j = self.ledger.energy_j(self.clock.now_s())
+        now_s = self.clock.now_s()
+        energy_j = self.ledger.energy_j(now_s)
         return [
-            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms)
+            GpuReading(
+                gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms, now_s
+            )
             for gpu in self.gpus
         ]
 
@@ -400,7 +403,7 @@ class SimServer:
             return response
         pieces = [templated(sink.final, self._token_text(sink.final, index))]
         if gen.include_usage:
-            pieces.append(sse({**base, "choices": [], "usage": self._usage(seqs, stop_at)}))
+            pieces.append(templated.usage(self._usage(seqs, stop_at)))
         pieces.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):  # the client went away at the end
             await response.write_eof(b"".join(pieces))  # last token, usage, [DONE]: one write
