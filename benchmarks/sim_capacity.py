@@ -263,7 +263,7 @@ def speed_table(trees: dict[str, Tree], levels: list[int], args: argparse.Namesp
     )
     print(f"{'speed':>6} {'conc':>5} | {'eff old':>7} {'now':>5} | {'J/tok old':>9} {'now':>7} | "
           f"{'drift old':>9} {'now':>6} | {'req/s old':>9} {'now':>6} | {'sim ms old':>10} "
-          f"{'now':>6} | {'client ms':>9}")  # fmt: skip
+          f"{'now':>6} {'busy':>5} | {'client ms':>9}")  # fmt: skip
     for concurrency in levels:
         reference: dict[str, float] = {}
         waves = max(args.waves, -(-args.speed_requests // concurrency))
@@ -279,7 +279,8 @@ def speed_table(trees: dict[str, Tree], levels: list[int], args: argparse.Namesp
             print(f"{speed:>6g} {concurrency:>5} | {a['eff']:>7.2f} {b['eff']:>5.2f} | "
                   f"{a['j_per_tok']:>9.4f} {b['j_per_tok']:>7.4f} | {a['drift']:>+9.1%} "
                   f"{b['drift']:>+6.1%} | {a['req_s']:>9.1f} {b['req_s']:>6.1f} | "
-                  f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} | "
+                  f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} "
+                  f"{b['busy']:>5.0%} | "
                   f"{b['client_ms_per_request']:>9.3f}")  # fmt: skip
 
 
