@@ -26,6 +26,7 @@ import statistics
 import time
 
 import numpy as np
+from machine import autogroup_note
 
 from tokenergy.estimate import EstimateParams, run_estimate
 from tokenergy.estimate.distributions import LogNormal
@@ -137,6 +138,7 @@ def parallel(params: EstimateParams, fit: SurfaceFit, reps: int) -> None:
         f"(the CPU efficiency is what the implementation costs); load average "
         f"{os.getloadavg()[0]:.1f}; identical results in every pair: {all(r[4] for r in rows)}"
     )
+    print(f"  {autogroup_note()}")
 
 
 def main() -> None:

@@ -32,6 +32,8 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+from machine import autogroup_note
+
 BASELINE = "6b1e0f4"  # main before the result cache (issue 15 item 4, second pass)
 TARGET_S = 5.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,6 +170,7 @@ def main() -> None:
         for key in ("cold", "warm")
     ]
     print(f"  {'total':<48} {totals[0]:>8.2f}        {totals[1]:>8.2f}")
+    print(f"({autogroup_note()})")
 
 
 if __name__ == "__main__":

@@ -167,9 +167,12 @@ class SimServer:
 
     def _readings(self) -> list[GpuReading]:
         read_ms = round(time.time() * 1000)
-        energy_j = self.ledger.energy_j(self.clock.now_s())
+        now_s = self.clock.now_s()
+        energy_j = self.ledger.energy_j(now_s)
         return [
-            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms)
+            GpuReading(
+                gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms, now_s
+            )
             for gpu in self.gpus
         ]
 
