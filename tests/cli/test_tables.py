@@ -140,3 +140,22 @@ def test_long_numeric_headings_wrap_instead_of_crushing_text_columns(
     top = lines.index(next(line for line in lines if "┡" in line))
     words = {word for line in lines[:top] for cell in line.split("┃") for word in cell.split()}
     assert {"output", "token", "(J)"} <= words  # headings whole, not cut at the column's edge
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_ingest_table_says_basis_and_boundary_at_any_width(
+    shared_data: Path, golden_rows: list[dict[str, Any]], width: int
+) -> None:
+    """Every number says its basis and boundary: at 100 columns the AIPerf row's J/token was shown
+    while its 'measured/accelerator' column was left out for width. One shared by every row is
+    said once under the table; rows that differ keep the column at any width."""
+    ingested = load_results([shared_data / "peers" / "aiperf-0.13" / "profile_export_aiperf.json"])
+    aiperf = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    text = _render(_table(aiperf, file_wide_warnings(aiperf), width), width)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert "0.3805" in text and "energy figures: measured, accelerator" in " ".join(text.split())
+    mixed = [*aiperf, *golden_rows[:2]]
+    text = _render(_table(mixed, file_wide_warnings(mixed), width), width)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    words = text.split()
+    assert "basis," in words and "measured," in words and "provision" in text
