@@ -193,7 +193,10 @@ def _latency(reader: RowReader, completed: int) -> LatencyStats:
         ttft_s=metric_stats(reader, "ttft", suffix="_ms", scale=_MS),
         tpot_s=tpot,
         itl_s=metric_stats(reader, "itl", suffix="_ms", scale=_MS),
-        e2el_s=metric_stats(reader, "e2el", suffix="_ms", scale=_MS),
+        e2el_s=(  # vLLM writes {mean,...}_e2el_ms, SGLang's bench_serving {mean,...}_e2e_latency_ms
+            metric_stats(reader, "e2el", suffix="_ms", scale=_MS)
+            or metric_stats(reader, "e2e_latency", suffix="_ms", scale=_MS)
+        ),
         intvty_tok_s=intvty,
         itl_unit=ItlUnit.CHUNK,
     )
