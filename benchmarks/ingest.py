@@ -1,13 +1,13 @@
 """Ingest speed and memory, side by side with bare ``json.load`` of the same data.
 
 1. All of ../shared/data through ``load_results`` + checks + rows (library), vs stdlib parsing.
-2. A large synthetic InferenceX file built from the real shared InferenceX rows (rows repeated
-   with distinct concurrencies, ``--rows`` of them), ingested by the CLI to CSV in a fresh
-   process, vs a fresh process that only ``json.load``s it: wall time, rows/s, peak RSS and KiB
-   per row beyond the bare load. Targets (issue 15): ≥ 10k rows/s, CLI within 5× bare json.load,
-   ≤ 2 KiB per row retained.
+2. Synthetic InferenceX files built from the real shared InferenceX rows (rows repeated with
+   distinct concurrencies; ``--rows`` sizes, default 20k and 200k ≈ 270 MB), ingested by the CLI
+   to CSV in a fresh process, paired with a fresh process that only ``json.load``s it: wall and
+   CPU time, rows/s, peak RSS, the ratios, and the bytes of peak RSS each added row costs.
+   Targets (issue 15): ≥ 10k rows/s, CLI within 5× bare json.load, ≤ 2 KiB per row retained.
 
-Run: `.venv/bin/python benchmarks/ingest.py [--data DIR] [--rows 50000]`.
+Run: `.venv/bin/python benchmarks/ingest.py [--data DIR] [--rows 20000 200000] [--reps 3]`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -33,8 +34,8 @@ import resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 wall = time.perf_counter() - start
-peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(wall, peak_kib, done.returncode)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, done.returncode)
 """
 
 
@@ -88,39 +89,68 @@ def synthetic_inferencex(data: Path, rows: int, out: Path) -> int:
     return len(made)
 
 
-def measure(command: list[str]) -> tuple[float, float, int]:
-    """(wall s, peak RSS KiB, exit code) of a command in a fresh process."""
+def measure(command: list[str]) -> tuple[float, float, float, int]:
+    """(wall s, CPU s, peak RSS KiB, exit code) of a command in a fresh process."""
     done = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True,
                           text=True, check=True)  # fmt: skip
-    wall, peak, code = done.stdout.split()
-    return float(wall), float(peak), int(code)
+    wall, cpu, peak, code = done.stdout.split()
+    return float(wall), float(cpu), float(peak), int(code)
 
 
-def large_file(data: Path, rows: int) -> None:
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def large_file(data: Path, sizes: list[int], reps: int) -> None:
+    """Per size: the CLI (→ CSV) and a bare ``json.load`` of the same file, alternated ``reps``
+    times; ratios are paired (same moment, same load), medians reported. The KiB retained per row
+    is the growth of peak RSS between the smallest and the largest file per added row."""
+    tokenergy = str(Path(sys.executable).parent / "tokenergy")
+    peaks: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "inferencex_large.json"
-        count = synthetic_inferencex(data, rows, path)
-        size_mb = path.stat().st_size / 1e6
-        bare = measure([sys.executable, "-c", f"import json; json.load(open({str(path)!r}))"])
-        tokenergy = str(Path(sys.executable).parent / "tokenergy")
-        cli = measure([tokenergy, "ingest", str(path), "--basis", "allin", "--format", "csv",
-                       "--out", str(Path(tmp) / "out.csv")])  # fmt: skip
-    print(f"synthetic InferenceX file: {count:,} rows, {size_mb:.0f} MB")
-    print(f"  bare json.load: {bare[0]:.2f} s, peak RSS {bare[1] / 1024:.0f} MiB")
-    print(f"  CLI ingest → CSV: {cli[0]:.2f} s (exit {cli[2]}), peak RSS {cli[1] / 1024:.0f} MiB")
-    print(f"  rows/s {count / cli[0]:,.0f} (target ≥ 10,000); CLI / bare json.load "
-          f"{cli[0] / bare[0]:.1f}× (target ≤ 5×); KiB/row beyond the bare load "
-          f"{(cli[1] - bare[1]) / count:.1f} (target ≤ 2), KiB/row total "
-          f"{cli[1] / count:.1f}")  # fmt: skip
+        for rows in sizes:
+            path = Path(tmp) / f"inferencex_{rows}.json"
+            count = synthetic_inferencex(data, rows, path)
+            size_mb = path.stat().st_size / 1e6
+            bare_cmd = [sys.executable, "-c", f"import json; json.load(open({str(path)!r}))"]
+            cli_cmd = [tokenergy, "ingest", str(path), "--basis", "allin", "--format", "csv",
+                       "--out", str(Path(tmp) / "out.csv"), "--quiet"]  # fmt: skip
+            runs = [(measure(bare_cmd), measure(cli_cmd)) for _ in range(reps)]
+            path.unlink()
+            bare_wall = _median([b[0] for b, _ in runs])
+            cli_wall = _median([c[0] for _, c in runs])
+            cli_cpu = _median([c[1] for _, c in runs])
+            wall_ratio = _median([c[0] / b[0] for b, c in runs])
+            cpu_ratio = _median([c[1] / b[1] for b, c in runs])
+            peaks[count] = _median([c[2] for _, c in runs])
+            codes = {c[3] for _, c in runs}
+            print(f"synthetic InferenceX file: {count:,} rows, {size_mb:.0f} MB, "
+                  f"{reps} paired runs (exit {codes})")  # fmt: skip
+            print(f"  bare json.load: {bare_wall:.2f} s, peak RSS "
+                  f"{_median([b[2] for b, _ in runs]) / 1024:.0f} MiB")  # fmt: skip
+            print(f"  CLI ingest → CSV: {cli_wall:.2f} s wall, {cli_cpu:.2f} s CPU, peak RSS "
+                  f"{peaks[count] / 1024:.0f} MiB")  # fmt: skip
+            print(f"  rows/s {count / cli_wall:,.0f} wall, {count / cli_cpu:,.0f} per CPU second "
+                  f"(target ≥ 10,000); CLI / bare json.load {wall_ratio:.1f}× wall, "
+                  f"{cpu_ratio:.1f}× CPU (target ≤ 5×)")  # fmt: skip
+    if len(peaks) > 1:
+        (small, small_kib), (large, large_kib) = min(peaks.items()), max(peaks.items())
+        per_row = (large_kib - small_kib) / (large - small)
+        print(f"peak RSS growth {small:,} → {large:,} rows: {per_row * 1024:,.0f} bytes per row "
+              f"(target ≤ 2 KiB)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[20_000, 200_000],
+                        help="sizes of the synthetic files (200k rows: ~270 MB)")  # fmt: skip
+    parser.add_argument("--reps", type=int, default=3, help="paired runs per size")
+    parser.add_argument("--skip-shared", action="store_true", help="only the synthetic files")
     args = parser.parse_args()
-    shared_data(args.data)
-    large_file(args.data, args.rows)
+    if not args.skip_shared:
+        shared_data(args.data)
+    large_file(args.data, args.rows, args.reps)
 
 
 if __name__ == "__main__":

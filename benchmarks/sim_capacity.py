@@ -7,15 +7,18 @@ process, and drives closed loops of streaming requests (token-id prompts, ``igno
 lengths) with a lean client (chunked reads, events counted, not parsed).
 
 First the capacity at ``--speed 1e6`` per concurrency (median of ``--reps``, trees interleaved):
-the server's CPU ms per request from /proc (user + system; its one-core req/s ceiling is 1000 /
-that), baseline/now ratios (target ≥ 5 against the first baseline), the req/s this client
-reached and the server's busy share of a core (well below 100 %: the client, not the sim, set
-the pace). Then per speed and concurrency, the first baseline beside now:
+the server's CPU ms per request (scheduler run time of its threads, user + system; its one-core
+req/s ceiling is 1000 / that), baseline/now ratios (target ≥ 5 against the first baseline), the
+req/s this client reached, the server's busy share of a core, and this lean client's own CPU
+per request: when the sim needs less CPU per request than the client, the client (any Python
+client: tokenergy's costs more than this one) is what limits a benchmark, not the sim.
+
+Then per speed and concurrency, the first baseline beside now:
 
 - effective speed / requested speed (simulated seconds per wall second while loaded; target
-  ≥ 0.95 at speed ≤ 10: the sim is then not the bottleneck of a benchmark);
+  ≥ 0.95 at speed ≤ 10 unless the client is what limits);
 - steady-state J per output token from the sim's ledger (first wave done → last wave done) and
-  its drift from speed 1 (target: within 1 %); req/s and the server's CPU per request.
+  its drift from speed 1 (target: within 1 %); req/s, sim and client CPU per request.
 
     .venv/bin/python benchmarks/sim_capacity.py
     .venv/bin/python benchmarks/sim_capacity.py --skip-speeds --concurrency 32 --asyncio
@@ -27,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -67,11 +71,18 @@ async def ledger(session: aiohttp.ClientSession, url: str) -> tuple[float, float
     return float(doc["total_energy_j"]), float(doc["sim_time_s"]), float(tokens)
 
 
-async def point(url: str, concurrency: int, waves: int, isl: int, osl: int) -> dict[str, float]:
+async def point(
+    url: str, concurrency: int, waves: int, isl: int, osl: int, usage: bool
+) -> dict[str, float]:
     """Closed loop of ``waves`` requests per slot; the window spans whole waves of equal
-    requests, from the c-th to the (N − c)-th completion, so ramps are outside it."""
-    body = json.dumps({"model": MODEL, "prompt": [11] * isl, "max_tokens": osl,
-                       "ignore_eos": True, "stream": True}).encode()  # fmt: skip
+    requests, from the c-th to the (N − c)-th completion, so ramps are outside it. ``usage``:
+    request running usage in every event and a final usage event, as tokenergy bench does."""
+    fields = {"model": MODEL, "prompt": [11] * isl, "max_tokens": osl, "ignore_eos": True,
+              "stream": True}  # fmt: skip
+    if usage:
+        fields["stream_options"] = {"include_usage": True, "continuous_usage_stats": True}
+    body = json.dumps(fields).encode()
+    expected = osl + usage
     total = concurrency * waves
     done = 0
     marks: dict[str, tuple[float, float, float, float]] = {}
@@ -86,7 +97,7 @@ async def point(url: str, concurrency: int, waves: int, isl: int, osl: int) -> d
                 async with load.post(f"{url}/v1/completions", data=body, headers=headers) as r:
                     async for data in r.content.iter_any():
                         events += data.count(b"data: {")
-                assert events == osl, f"{events} events"
+                assert events == expected, f"{events} events"
                 done += 1
                 if done in (concurrency, total - concurrency):
                     key, wall_s = "start" if done == concurrency else "end", time.perf_counter()
@@ -101,9 +112,15 @@ async def point(url: str, concurrency: int, waves: int, isl: int, osl: int) -> d
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds of a process's threads so far: the scheduler's nanosecond run time
+    (/proc/PID/task/*/schedstat), not /proc/PID/stat's 10 ms ticks."""
+    return (
+        sum(
+            int(stat.read_text().split()[0])
+            for stat in Path(f"/proc/{pid}/task").glob("*/schedstat")
+        )
+        / 1e9
+    )
 
 
 @contextmanager
@@ -136,14 +153,17 @@ def serve(speed: float, tree: Tree) -> Iterator[tuple[str, int]]:
 
 
 def measure(
-    speed: float, concurrency: int, tree: Tree, args: argparse.Namespace
+    speed: float, concurrency: int, tree: Tree, args: argparse.Namespace, waves: int = 0
 ) -> dict[str, float]:
     """One point on a fresh server, with the server's CPU seconds per request."""
+    waves = waves or args.waves
     with serve(speed, tree) as (url, pid):
-        before_s, wall_s = cpu_s(pid), time.perf_counter()
-        row = asyncio.run(point(url, concurrency, args.waves, args.isl, args.osl))
+        before_s, wall_s, client_s = cpu_s(pid), time.perf_counter(), time.process_time()
+        row = asyncio.run(point(url, concurrency, waves, args.isl, args.osl, args.usage))
         used_s, wall_s = cpu_s(pid) - before_s, time.perf_counter() - wall_s
-        row["cpu_ms_per_request"] = used_s * 1000 / (concurrency * args.waves)
+        row["cpu_ms_per_request"] = used_s * 1000 / (concurrency * waves)
+        requests = concurrency * waves
+        row["client_ms_per_request"] = (time.process_time() - client_s) * 1000 / requests
         row["busy"] = used_s / wall_s
     return row
 
@@ -169,9 +189,10 @@ def capacity(
 ) -> dict[str, dict[str, float]]:
     """Median over ``--reps`` of each tree at ``--speed 1e6`` (trees interleaved per rep)."""
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+    waves = max(args.waves, -(-args.capacity_requests // concurrency))  # CPU ticks are 10 ms
     for _ in range(args.reps):
         for name, tree in trees.items():
-            runs[name].append(measure(1e6, concurrency, tree, args))
+            runs[name].append(measure(1e6, concurrency, tree, args, waves))
     return {
         name: {key: median([row[key] for row in rows]) for key in rows[0]}
         for name, rows in runs.items()
@@ -191,12 +212,23 @@ def main() -> None:
         help="git revisions to compare with, oldest first (the first is the speed table's)",
     )
     parser.add_argument("--reps", type=int, default=3, help="capacity repetitions (median)")
+    parser.add_argument(
+        "--speed-requests", type=int, default=16, help="at least this many per speed point"
+    )
+    parser.add_argument(
+        "--capacity-requests", type=int, default=192, help="at least this many per capacity run"
+    )
     parser.add_argument("--skip-speeds", action="store_true", help="capacity table only")
+    parser.add_argument(
+        "--usage",
+        action="store_true",
+        help="request running usage (continuous_usage_stats), as tokenergy bench does",
+    )
     parser.add_argument(
         "--asyncio", action="store_true", help="also now with --event-loop asyncio (no uvloop)"
     )
     args = parser.parse_args()
-    speeds = [float(s) for s in args.speeds.split(",")]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the servers
     levels = [int(c) for c in args.concurrency.split(",")]
     revisions = [r for r in args.baselines.split(",") if r]
     with tempfile.TemporaryDirectory() as tmp:
@@ -206,53 +238,63 @@ def main() -> None:
         trees["now"] = (None, [])  # uvloop when installed (sim serve --event-loop auto)
         if args.asyncio:
             trees["now-asyncio"] = (None, ["--event-loop", "asyncio"])
-        names = list(trees)
-        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, {args.waves} requests per slot, "
-              f"streamed, ignore_eos; trees: {', '.join(revisions)} (baselines), now = working "
-              f"tree; server CPU from /proc (user + system)")  # fmt: skip
-        print(
-            f"capacity at --speed 1e6 (median of {args.reps}): server CPU ms per request, "
-            "its one-core ceiling, this client's req/s, the server's busy share of a core"
-        )
-        print(f"{'conc':>5} | " + " ".join(f"{n + ' ms':>12}" for n in names) + " | "
-              + " ".join(f"{b + '/now':>13}" for b in revisions) + " | "
-              + f"{'ceiling now':>11} {'req/s now':>9} {'busy now':>8}")  # fmt: skip
-        for concurrency in levels:
-            rows = capacity(trees, concurrency, args)
-            cpu = {name: row["cpu_ms_per_request"] for name, row in rows.items()}
-            now = rows["now"]
-            print(f"{concurrency:>5} | " + " ".join(f"{cpu[n]:>12.3f}" for n in names) + " | "
-                  + " ".join(f"{cpu[b] / cpu['now']:>13.2f}" for b in revisions) + " | "
-                  + f"{1000 / cpu['now']:>11.0f} {now['req_s']:>9.0f} "
-                  + f"{now['busy']:>8.0%}")  # fmt: skip
-        if args.skip_speeds:
-            return
-        speed_trees = {revisions[0]: trees[revisions[0]], "now": trees["now"]}
-        old = next(iter(speed_trees))
-        print(f"per speed ({old} vs now): effective/requested speed (target ≥ 0.95 at speed ≤ 10),"
-              " J per output token and its drift from speed 1 (target within ±1 %), req/s, "
-              "server CPU ms per request and busy share")  # fmt: skip
-        print(f"{'speed':>6} {'conc':>5} | {'eff/req old':>11} {'now':>5} | {'J/tok old':>9} "
-              f"{'now':>7} | {'drift old':>9} {'now':>6} | {'req/s old':>9} {'now':>6} | "
-              f"{'ms/req old':>10} {'now':>6} {'busy now':>8}")  # fmt: skip
-        for concurrency in levels:
-            reference: dict[str, float] = {}
-            for speed in speeds:
-                cells = {}
-                for name, tree in speed_trees.items():
-                    row = measure(speed, concurrency, tree, args)
-                    reference.setdefault(name, row["j_per_tok"])
-                    row["eff"] = row["sim_s"] / row["window_wall_s"] / speed
-                    row["drift"] = row["j_per_tok"] / reference[name] - 1.0
-                    cells[name] = row
-                a, b = cells[old], cells["now"]
-                print(f"{speed:>6g} {concurrency:>5} | {a['eff']:>11.2f} {b['eff']:>5.2f} | "
-                      f"{a['j_per_tok']:>9.4f} {b['j_per_tok']:>7.4f} | {a['drift']:>+9.1%} "
-                      f"{b['drift']:>+6.1%} | {a['req_s']:>9.1f} {b['req_s']:>6.1f} | "
-                      f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} "
-                      f"{b['busy']:>8.0%}")  # fmt: skip
-    print("targets: now/baseline ≥ 5 for the first baseline (the simulator before issue 15); "
-          "eff/req ≥ 0.95 at speed ≤ 10; J/tok within ±1 % of speed 1")  # fmt: skip
+        usage = ", running usage" if args.usage else ""
+        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed{usage}, ignore_eos; trees: "
+              f"{', '.join(revisions)} (baselines), now = working tree")  # fmt: skip
+        capacity_table(trees, revisions, levels, args)
+        if not args.skip_speeds:
+            speed_table({revisions[0]: trees[revisions[0]], "now": trees["now"]}, levels, args)
+    print("targets: first baseline/now ≥ 5; eff/req ≥ 0.95 at speed ≤ 10 unless the client "
+          "limits; J/tok within ±1 % of speed 1")  # fmt: skip
+
+
+def capacity_table(
+    trees: dict[str, Tree], revisions: list[str], levels: list[int], args: argparse.Namespace
+) -> None:
+    names = list(trees)
+    print(f"capacity at --speed 1e6 (median of {args.reps}): sim CPU ms per request and ratios, "
+          "now's one-core ceiling (req/s), the req/s this client reached, now's busy share of a "
+          "core, the client's CPU ms per request")  # fmt: skip
+    print(f"{'conc':>5} | " + " ".join(f"{n + ' ms':>12}" for n in names) + " | "
+          + " ".join(f"{b + '/now':>12}" for b in revisions) + " | "
+          + f"{'ceiling':>7} {'req/s':>6} {'busy':>5} {'client ms':>9}")  # fmt: skip
+    for concurrency in levels:
+        rows = capacity(trees, concurrency, args)
+        cpu = {name: row["cpu_ms_per_request"] for name, row in rows.items()}
+        now = rows["now"]
+        print(f"{concurrency:>5} | " + " ".join(f"{cpu[n]:>12.3f}" for n in names) + " | "
+              + " ".join(f"{cpu[b] / cpu['now']:>12.2f}" for b in revisions) + " | "
+              + f"{1000 / cpu['now']:>7.0f} {now['req_s']:>6.0f} {now['busy']:>5.0%} "
+              + f"{now['client_ms_per_request']:>9.3f}")  # fmt: skip
+
+
+def speed_table(trees: dict[str, Tree], levels: list[int], args: argparse.Namespace) -> None:
+    old = next(iter(trees))
+    print(
+        f"per speed, {old} (old) vs now: effective/requested speed, J per output token and "
+        "its drift from speed 1, req/s, sim CPU ms per request, client CPU ms per request"
+    )
+    print(f"{'speed':>6} {'conc':>5} | {'eff old':>7} {'now':>5} | {'J/tok old':>9} {'now':>7} | "
+          f"{'drift old':>9} {'now':>6} | {'req/s old':>9} {'now':>6} | {'sim ms old':>10} "
+          f"{'now':>6} {'busy':>5} | {'client ms':>9}")  # fmt: skip
+    for concurrency in levels:
+        reference: dict[str, float] = {}
+        waves = max(args.waves, -(-args.speed_requests // concurrency))
+        for speed in (float(s) for s in args.speeds.split(",")):
+            cells = {}
+            for name, tree in trees.items():
+                row = measure(speed, concurrency, tree, args, waves)
+                reference.setdefault(name, row["j_per_tok"])
+                row["eff"] = row["sim_s"] / row["window_wall_s"] / speed
+                row["drift"] = row["j_per_tok"] / reference[name] - 1.0
+                cells[name] = row
+            a, b = cells[old], cells["now"]
+            print(f"{speed:>6g} {concurrency:>5} | {a['eff']:>7.2f} {b['eff']:>5.2f} | "
+                  f"{a['j_per_tok']:>9.4f} {b['j_per_tok']:>7.4f} | {a['drift']:>+9.1%} "
+                  f"{b['drift']:>+6.1%} | {a['req_s']:>9.1f} {b['req_s']:>6.1f} | "
+                  f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} "
+                  f"{b['busy']:>5.0%} | "
+                  f"{b['client_ms_per_request']:>9.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ def test_add_query_get_and_idempotence(tmp_path: Path) -> None:
     (b200,) = store.query({"gpu": "b200"})
     assert b200["energy_per_token_j"] == pytest.approx(0.9)
     assert store.get(b200["id"][:6]).identity.gpu == "B200"
-    with pytest.raises(ConfigError, match="no stored runs match"):
+    with pytest.raises(ConfigError, match="no stored runs match") as caught:
         store.get("zzz")
+    assert caught.value.field == "prefix"  # the parameter; `runs show` names its RUN_ID
 
 
 def test_run_directory_keeps_its_files(tmp_path: Path) -> None:

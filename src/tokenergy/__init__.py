@@ -75,7 +75,7 @@ _EXPORTS: dict[str, str] = {
     "SweepHooks": "tokenergy.sweep.hooks",
     # records, units, store, errors
     "ServingResult": "tokenergy.records",
-    "EnergyMeasurement": "tokenergy.records",
+    "EnergyMeasurement": "tokenergy.energy",
     "Boundary": "tokenergy.units",
     "Basis": "tokenergy.units",
     "Store": "tokenergy.store",
@@ -189,6 +189,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         to_pandas,
     )
     from tokenergy.calculator import Conversion, ThroughputKind
+    from tokenergy.energy import EnergyMeasurement
     from tokenergy.errors import TokenergyError
     from tokenergy.estimate.fleet import FleetResult
     from tokenergy.estimate.montecarlo import EstimateResult, Trim
@@ -199,7 +200,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from tokenergy.load.client import Api
     from tokenergy.measure.bench import BenchHooks, Meters, PointResult, bench, bench_async
     from tokenergy.meters.meterset import MeterSet
-    from tokenergy.records import EnergyMeasurement, ServingResult
+    from tokenergy.records import ServingResult
     from tokenergy.sim.server import simulator
     from tokenergy.store import Store
     from tokenergy.sweep.driver import SweepResult, sweep

@@ -21,7 +21,6 @@ from tokenergy.errors import ConfigError, TokenergyError
 from tokenergy.footprint import Grid, region_grid, stated_grid
 from tokenergy.power import power_spec, resolve
 from tokenergy.progress import ProgressCallback
-from tokenergy.records import ServingResult
 
 if TYPE_CHECKING:
     from tokenergy.analyze.compare import Case, Summary
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from tokenergy.estimate.montecarlo import EstimateResult
     from tokenergy.estimate.params import EstimateParams, FleetParams
     from tokenergy.ingest import IngestOptions
+    from tokenergy.records import ServingResult
 
 Data = Iterable["ServingResult | AnalysisRow"]
 
@@ -327,6 +327,7 @@ def fleet(
 
 def _records(data: Iterable[Any]) -> list[dict[str, Any]]:
     from tokenergy.analyze.table import AnalysisRow, to_row
+    from tokenergy.records import ServingResult
 
     items = list(data)
     records = []

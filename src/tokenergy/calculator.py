@@ -8,9 +8,9 @@ from enum import StrEnum
 from typing import Any
 
 from tokenergy import catalog, units
+from tokenergy.energy import EnergyMeasurement
 from tokenergy.errors import ConfigError
 from tokenergy.footprint import Grid, footprint_figures, pue_of
-from tokenergy.records import EnergyMeasurement
 
 
 class ThroughputKind(StrEnum):

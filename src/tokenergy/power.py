@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tokenergy import catalog, units
+from tokenergy.energy import BoundaryStep, EnergyMeasurement
 from tokenergy.errors import ConfigError
-from tokenergy.records import BoundaryStep, EnergyMeasurement
 from tokenergy.units import Basis, Boundary
 
 

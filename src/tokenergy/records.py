@@ -11,14 +11,17 @@ import math
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from tokenergy import units
-from tokenergy.units import Basis, Boundary
 
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
+# the energy models live in tokenergy.energy (convert builds only those); re-exported here
+from tokenergy.energy import BoundaryStep as BoundaryStep
+from tokenergy.energy import DeviceEnergy as DeviceEnergy
+from tokenergy.energy import EnergyMeasurement as EnergyMeasurement
+from tokenergy.energy import RecordModel
+from tokenergy.units import Basis, TimeBase
+from tokenergy.units import Boundary as Boundary
 
 
 class LengthSampler(StrEnum):
@@ -54,7 +57,7 @@ class RateBasis(StrEnum):
     TOTAL = "total"
 
 
-class Identity(_Record):
+class Identity(RecordModel):
     """What was served on what: the configuration that a result describes."""
 
     model: str = Field(description="stable model key, e.g. 'gptoss' or 'meta-llama/Llama-3.1-8B'")
@@ -85,7 +88,7 @@ class Identity(_Record):
         return self
 
 
-class Workload(_Record):
+class Workload(RecordModel):
     """The requests that were sent: advertised vs actual lengths and the load shape."""
 
     task: str | None = None
@@ -113,7 +116,7 @@ class Workload(_Record):
         )
 
 
-class Counts(_Record):
+class Counts(RecordModel):
     """Requests by outcome; attempted = completed + failed + incomplete."""
 
     attempted: int | None = Field(default=None, ge=0)
@@ -138,7 +141,7 @@ class Counts(_Record):
         return 1.0 - self.completed / self.attempted
 
 
-class Throughput(_Record):
+class Throughput(RecordModel):
     """Absolute token rates of the whole deployment over the window (never per GPU)."""
 
     input_tok_s: float | None = Field(default=None, ge=0)
@@ -172,7 +175,7 @@ class Throughput(_Record):
         return self.reported_total_tok_s
 
 
-class MetricStats(_Record):
+class MetricStats(RecordModel):
     """Summary statistics of one latency metric, in the metric's unit (seconds or tok/s)."""
 
     mean: float | None = None
@@ -191,7 +194,7 @@ class ItlUnit(StrEnum):
     UNKNOWN = "unknown"
 
 
-class LatencyStats(_Record):
+class LatencyStats(RecordModel):
     """vLLM-definition latencies in seconds; interactivity in tok/s/user.
 
     See docs/methodology.md §7.
@@ -208,55 +211,7 @@ class LatencyStats(_Record):
     )
 
 
-class DeviceEnergy(_Record):
-    """Energy and identity of one metered device (a GPU, a CPU package, DRAM …)."""
-
-    device: str
-    kind: str = "gpu"
-    model: str | None = None
-    uuid: str | None = None
-    energy_j: float | None = Field(default=None, ge=0)
-    avg_power_w: float | None = Field(default=None, ge=0)
-    idle_power_w: float | None = Field(default=None, ge=0)
-    power_limit_w: float | None = Field(default=None, ge=0)
-
-
-class BoundaryStep(_Record):
-    """One explicit multiplier applied to move energy outward (host overhead, PUE, β)."""
-
-    name: str
-    factor: float = Field(gt=0)
-    to_boundary: Boundary
-    source: str | None = None
-
-
-class EnergyMeasurement(_Record):
-    """Energy (or power) of all devices serving, with what it covers and where it came from.
-
-    For measured results ``energy_j`` is the window energy; for stated power bases
-    (provisioned/nameplate) only ``avg_power_w`` is known.
-    """
-
-    energy_j: float | None = Field(default=None, ge=0)
-    avg_power_w: float | None = Field(default=None, ge=0)
-    boundary: Boundary
-    basis: Basis
-    method: str = Field(description="e.g. 'nvml-counter', 'trapezoid', 'catalog-allin'")
-    meter: str | None = None
-    devices: list[DeviceEnergy] = Field(default_factory=list)
-    idle_power_w: float | None = Field(default=None, ge=0)
-    steps: list[BoundaryStep] = Field(default_factory=list)
-    valid: bool = True
-    reasons: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _has_a_quantity(self) -> Self:
-        if self.energy_j is None and self.avg_power_w is None:
-            raise ValueError("energy needs energy_j or avg_power_w")
-        return self
-
-
-class Provenance(_Record):
+class Provenance(RecordModel):
     """Where a result came from, so any number can be traced to its source."""
 
     source: str = Field(description="file path or URL")
@@ -281,7 +236,7 @@ class Provenance(_Record):
     )
 
 
-class ServingResult(_Record):
+class ServingResult(RecordModel):
     """One serving configuration under one workload, with its energy accounting."""
 
     schema_version: int = 1
@@ -313,7 +268,19 @@ class ServingResult(_Record):
 
     @property
     def power_w(self) -> float | None:
-        """Mean power of all serving devices over the window."""
+        """Mean power of all serving devices over the window, per second of the energy's time
+        base: a simulator's per simulated second (``energy.time_base``), else per wall second."""
+        energy = self.energy
+        if energy is None:
+            return None
+        if energy.time_base is TimeBase.SIMULATED and energy.energy_j is not None:
+            return energy.avg_power_w
+        return self._rate_power_w
+
+    @property
+    def _rate_power_w(self) -> float | None:
+        """Energy per second of the window the rates cover (wall seconds, as the client
+        measured): what pairs with tok/s, so J/token = energy / tokens in every time base."""
         if self.energy is None:
             return None
         if self.energy.energy_j is not None and self.duration_s:
@@ -324,7 +291,7 @@ class ServingResult(_Record):
     def j_per_token(self) -> float | None:
         """Energy per total (input + output) token."""
         total = self.throughput.total_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not total:
             return None
         return units.j_per_token(power, total)
@@ -332,7 +299,7 @@ class ServingResult(_Record):
     @property
     def j_per_output_token(self) -> float | None:
         output = self.throughput.output_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not output:
             return None
         return units.j_per_token(power, output)

@@ -168,7 +168,7 @@ class Store:
         matches = [path for path in names if path.name.startswith(prefix)]
         if len(matches) != 1:
             what = "no" if not matches else "several"
-            raise ConfigError(f"{what} stored runs match id {prefix!r}", field="RUN_ID")
+            raise ConfigError(f"{what} stored runs match id {prefix!r}", field="prefix")
         return matches[0]
 
     def get(self, prefix: str) -> ServingResult:
@@ -181,7 +181,7 @@ class Store:
         """Write the index rows to a CSV, Parquet or JSON (array) file; returns the row count."""
         files = self._row_files()
         if not files:
-            raise ConfigError(f"the store at {self.home} is empty", field="runs export")
+            raise ConfigError(f"the store at {self.home} is empty: nothing to export")
         sql, params = _select(files, where or {})
         options = {
             ExportFormat.CSV: "FORMAT csv, HEADER true",

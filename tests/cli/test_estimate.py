@@ -272,7 +272,7 @@ def test_estimate_calibrated_on_mlenergy_states_measured_power(shared_data: Path
         "measured",
         64,
     )
-    assert row["power"]["util_applied"] is False and row["power"]["gpus"] == 8
+    assert row["power"]["util_applied"] is False and row["power"]["num_gpus"] == 8
 
 
 def test_fleet_takes_the_ladder_and_names_its_boundary(toy: Path) -> None:

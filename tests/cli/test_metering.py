@@ -47,7 +47,7 @@ def dead_url() -> str:
         ("dcgm:nowhere", "give the exporter URL"),
         ("constant:fast", "cannot parse 'fast'"),
         ("prometheus:http://h:9090?selector={gpu=0}", "cannot parse label selector"),
-        (f"dcgm:{dead_url()}", "cannot reach"),
+        ("dcgm:{dead_url}", "cannot reach"),  # a free port, found when the test runs
         ("rapl:/nonexistent/powercap", "no RAPL powercap here"),
     ],
 )
@@ -55,6 +55,7 @@ def test_bad_meters_fail_before_any_load(
     sim_url: str, tmp_path: Path, meter: str, message: str
 ) -> None:
     out = tmp_path / "run"
+    meter = meter.replace("{dead_url}", dead_url())
     done = bench(sim_url, "--concurrency", "1", "--num-prompts", "2", "--meter", meter,
                  "--out", str(out))  # fmt: skip
     assert done.returncode == 2, done.stderr

@@ -31,7 +31,7 @@ def test_cli_json_shape_and_plot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
             "boundary",
             "basis",
             "wh_per_query",
-            "j_per_output_token",
+            "energy_per_token_j",
             "ratio",
             "factors",
         }

@@ -19,12 +19,16 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.vllm
+# one vLLM server at a time: each pins the same core (scripts/serve_vllm_cpu.sh)
+pytestmark = [pytest.mark.vllm, pytest.mark.xdist_group("vllm")]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 VENV = Path(os.environ.get("TOKENERGY_VLLM_VENV", "/work/.vllm-venv"))
 MODEL = Path(os.environ.get("TOKENERGY_VLLM_MODEL_DIR", "/work/.vllm-tiny-llama"))
+# No torch.compile warm-up: it takes ~30 s of a ~75 s start on 2 cores and changes nothing these
+# tests check (lengths, accounting, timings as tokenergy records them).
+EAGER = ("--enforce-eager",)
 
 
 def _up(url: str) -> bool:
@@ -36,7 +40,7 @@ def _up(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def vllm_url() -> Iterator[str]:
+def vllm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     given = os.environ.get("TOKENERGY_VLLM_URL")
     if given:
         if not _up(given):
@@ -48,9 +52,9 @@ def vllm_url() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = open(f"/tmp/tokenergy-vllm-{port}.log", "w")  # noqa: SIM115 - closed below
+    log = (tmp_path_factory.mktemp("vllm") / "server.log").open("w")
     process = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "serve_vllm_cpu.sh"), str(port)],
+        ["bash", str(REPO / "scripts" / "serve_vllm_cpu.sh"), str(port), *EAGER],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -42,12 +42,18 @@ def test_entries_round_trip_and_a_corrupt_one_is_recomputed(tmp_path: Path) -> N
     assert cache.get("job") == (True, {"value": 2})
 
 
-def test_a_new_package_version_never_reads_and_removes_the_old_entries(tmp_path: Path) -> None:
-    ResultCache(tmp_path, digest="a" * 32).put("job", "old result")
-    new = ResultCache(tmp_path, digest="b" * 32)
+def test_a_new_package_version_never_reads_the_old_entries_and_few_are_kept(
+    tmp_path: Path,
+) -> None:
+    for age, digest in enumerate("abcde"):
+        ResultCache(tmp_path, digest=digest * 32).put("job", f"result of {digest}")
+        os.utime(tmp_path / f"{digest * 32}-job.pickle", (1e9 + age, 1e9 + age))
+    new = ResultCache(tmp_path, digest="f" * 32)
     assert new.get("job") == (False, None)
     new.put("job", "new result")
-    assert [path.name for path in tmp_path.glob("*.pickle")] == [f"{'b' * 32}-job.pickle"]
+    kept = sorted(path.name[0] for path in tmp_path.glob("*.pickle"))
+    assert kept == ["c", "d", "e", "f"]  # this version and the three written last
+    assert new.get("job") == (True, "new result")
 
 
 def test_a_cache_that_cannot_be_written_is_no_cache(tmp_path: Path) -> None:

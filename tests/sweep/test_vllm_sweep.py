@@ -10,7 +10,8 @@ import pytest
 
 from tokenergy.sweep import Status, parse_spec, sweep
 
-pytestmark = [pytest.mark.vllm, pytest.mark.slow]
+# one vLLM server at a time: each pins the same core (scripts/serve_vllm_cpu.sh)
+pytestmark = [pytest.mark.vllm, pytest.mark.slow, pytest.mark.xdist_group("vllm")]
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("TOKENERGY_VLLM_VENV", "/work/.vllm-venv"))
@@ -25,7 +26,9 @@ def test_a_vllm_sweep_launches_measures_and_stops_each_configuration(tmp_path: P
         {
             "name": "vllm-cpu",
             "server": {
-                "command": f"bash {script} {{port}} --max-num-seqs {{batch_cap}}",
+                # --enforce-eager: no torch.compile warm-up (~30 s of each ~75 s launch on 2 cores);
+                # what is checked is the launch, measure and stop of each configuration
+                "command": f"bash {script} {{port}} --max-num-seqs {{batch_cap}} --enforce-eager",
                 "ready_timeout_s": 600,
                 "stop_grace_s": 20,
             },

@@ -148,12 +148,12 @@ class ReconcileRow:
             "boundary": f.boundary.value,
             "basis": f.basis.value,
             "wh_per_query": self.wh_per_query,
-            "j_per_output_token": f.j_per_output_token,
+            "energy_per_token_j": f.j_per_output_token,
             "ratio": self.ratio,
             "factors": [{"name": x.name, "ratio": x.ratio} for x in self.factors],
             "components": {
                 "gpu": f.gpu,
-                "gpus": f.gpus,
+                "num_gpus": f.gpus,
                 "power_per_gpu_w": f.power_per_gpu_w,
                 "utilisation": f.utilisation,
                 "host": f.host,
@@ -163,7 +163,7 @@ class ReconcileRow:
                 "output_len": f.output_len,
                 "lengths": f.lengths,
                 "residual": f.residual,
-                "own_j_per_output_token": f.own_j_per_output_token,
+                "own_energy_per_token_j": f.own_j_per_output_token,
             },
             "notes": list(f.notes),
         }

@@ -9,6 +9,7 @@ validation error) into one line on stderr and exit code 2.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from importlib import import_module
@@ -149,5 +150,12 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
+    """Console-script entry point.
+
+    The objects alive at the end are frozen out of the interpreter's final garbage collection:
+    the process is leaving and its memory goes with it (a report holding its data and pages spent
+    ~0.1 s CPU in that collection). ``run`` (tests, in-process) does not freeze.
+    """
+    code = run()
+    gc.freeze()
+    sys.exit(code)

@@ -9,7 +9,7 @@ import typer
 
 from tokenergy.analyze.sources import load_sources
 from tokenergy.analyze.table import parse_where, row_with_summary
-from tokenergy.cli.flags import flag_of
+from tokenergy.cli.flags import as_flags, flag_of
 from tokenergy.cli.paths import write_via_temp
 from tokenergy.cli.render import Column, console, fitted_table, fmt, print_json, warn
 from tokenergy.cli.sources import (
@@ -147,7 +147,8 @@ def runs_show(
     run_id: str = typer.Argument(..., help="A stored id or a unique prefix of one."),
 ) -> None:
     """Print one stored result as JSON (the ServingResult plus its derived figures)."""
-    result = Store().get(run_id)
+    with as_flags({"prefix": "RUN_ID"}):
+        result = Store().get(run_id)
     print_json({"result": result.model_dump(mode="json"), "derived": row_with_summary(result)})
 
 

@@ -68,7 +68,7 @@ class NodePower:
             "boundary": self.boundary.value,
             "power_basis": self.basis.value,
             "power_method": self.method,
-            "gpus": self.gpus,
+            "num_gpus": self.gpus,
             "gpu": self.gpu,
             "power_per_gpu_w": self.power_per_gpu_w,
             "host_factor": self.host_factor,

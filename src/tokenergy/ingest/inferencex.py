@@ -12,23 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from tokenergy.ingest.common import canonical_gpu, metric_stats
+from tokenergy.ingest.common import canonical_gpu, metric_values
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import DEFAULT_RANGE_RATIO, IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
 from tokenergy.ingest.sources import Document
-from tokenergy.records import (
-    EnergyMeasurement,
-    Identity,
-    ItlUnit,
-    LatencyStats,
-    LengthSampler,
-    Provenance,
-    ServingResult,
-    Throughput,
-    Workload,
-)
+from tokenergy.records import EnergyMeasurement, ItlUnit, LengthSampler, ServingResult
 from tokenergy.units import Basis, Boundary
 
 _MEASURED_KEYS = (  # besides the flags power_valid and power_metric_schema_version
@@ -84,10 +74,10 @@ class InferenceX:
             yield _row(RowReader(row, document.name, index), options)
 
 
-def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:
-    """Identity plus the GPU counts that divided each per-GPU rate (total, input, output)."""
+def _identity(reader: RowReader) -> tuple[dict[str, Any], dict[str, int]]:
+    """Identity fields plus the GPU counts that divided each per-GPU rate (total, input, output)."""
     hw = reader.text("hw")
-    common = {
+    identity: dict[str, Any] = {
         "model": reader.optional_text("infmax_model_prefix") or reader.text("model"),
         "model_name": reader.text("model"),
         "precision": reader.optional_text("precision"),
@@ -99,8 +89,7 @@ def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:
         prefill = reader.integer("num_prefill_gpu", minimum=1)
         decode = reader.integer("num_decode_gpu", minimum=1)
         dpa = [reader.flag("prefill_dp_attention"), reader.flag("decode_dp_attention")]
-        identity = Identity(
-            **common,
+        identity.update(
             num_gpus=prefill + decode,
             num_prefill_gpus=prefill,
             num_decode_gpus=decode,
@@ -111,8 +100,7 @@ def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:
     pp = reader.optional_integer("pp", minimum=1) or 1
     pcp = reader.optional_integer("pcp_size", minimum=1) or 1
     gpus = tp * pp * pcp
-    identity = Identity(
-        **common,
+    identity.update(
         num_gpus=gpus,
         tp=tp,
         ep=reader.optional_integer("ep", minimum=1),
@@ -122,7 +110,9 @@ def _identity(reader: RowReader) -> tuple[Identity, dict[str, float]]:
     return identity, {"total": gpus, "input": gpus, "output": gpus}
 
 
-def _measured(reader: RowReader, throughput: Throughput, num_gpus: int) -> EnergyMeasurement | None:
+def _measured(
+    reader: RowReader, total_tok_s: float, output_tok_s: float, num_gpus: int
+) -> EnergyMeasurement | None:
     """Measured accelerator energy when the row carries it and did not fail validation."""
     if not any(reader.has(key) for key in _MEASURED_KEYS):
         return None
@@ -136,10 +126,10 @@ def _measured(reader: RowReader, throughput: Throughput, num_gpus: int) -> Energ
     if total_w is None:
         per_total = reader.optional_number("joules_per_total_token")
         per_output = reader.optional_number("joules_per_output_token")
-        if per_total is not None and throughput.total_tok_s:
-            total_w = per_total * throughput.total_tok_s
-        elif per_output is not None and throughput.output_tok_s:
-            total_w = per_output * throughput.output_tok_s
+        if per_total is not None and total_tok_s:
+            total_w = per_total * total_tok_s
+        elif per_output is not None and output_tok_s:
+            total_w = per_output * output_tok_s
     energy_j = reader.optional_number("total_gpu_energy_j")
     if total_w is None and energy_j is None:
         return None
@@ -159,39 +149,43 @@ def _measured(reader: RowReader, throughput: Throughput, num_gpus: int) -> Energ
 
 
 def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
+    """One row as a ServingResult, its parts gathered as plain values and validated by pydantic
+    in one call (13 separate records per row were half of a large ingest)."""
     identity, divisors = _identity(reader)
     per_gpu = {
         "total": reader.number("tput_per_gpu"),
         "input": reader.number("input_tput_per_gpu"),
         "output": reader.number("output_tput_per_gpu"),
     }
-    throughput = Throughput(
-        input_tok_s=per_gpu["input"] * divisors["input"],
-        output_tok_s=per_gpu["output"] * divisors["output"],
-        reported_total_tok_s=per_gpu["total"] * divisors["total"],
-    )
-    intvty = metric_stats(reader, "intvty", skip=("std",))
-    latency = LatencyStats(
-        ttft_s=metric_stats(reader, "ttft"),
-        tpot_s=metric_stats(reader, "tpot"),
-        itl_s=metric_stats(reader, "itl"),
-        e2el_s=metric_stats(reader, "e2el"),
-        intvty_tok_s=intvty,
-        itl_unit=ItlUnit.CHUNK,
-    )
-    workload = Workload(
-        isl=reader.integer("isl"),
-        osl=reader.integer("osl"),
-        sampler=options.sampler or LengthSampler.BENCH_SERVING,
-        range_ratio=DEFAULT_RANGE_RATIO if options.range_ratio is None else options.range_ratio,
-        concurrency=reader.integer("conc", minimum=1),
-        dataset="random",
-    )
-    assert identity.num_gpus is not None
+    input_tok_s = per_gpu["input"] * divisors["input"]
+    output_tok_s = per_gpu["output"] * divisors["output"]
+    throughput = {
+        "input_tok_s": input_tok_s,
+        "output_tok_s": output_tok_s,
+        "reported_total_tok_s": per_gpu["total"] * divisors["total"],
+    }
+    intvty = metric_values(reader, "intvty", skip=("std",))
+    latency = {
+        "ttft_s": metric_values(reader, "ttft"),
+        "tpot_s": metric_values(reader, "tpot"),
+        "itl_s": metric_values(reader, "itl"),
+        "e2el_s": metric_values(reader, "e2el"),
+        "intvty_tok_s": intvty,
+        "itl_unit": ItlUnit.CHUNK,
+    }
+    workload = {
+        "isl": reader.integer("isl"),
+        "osl": reader.integer("osl"),
+        "sampler": options.sampler or LengthSampler.BENCH_SERVING,
+        "range_ratio": DEFAULT_RANGE_RATIO if options.range_ratio is None else options.range_ratio,
+        "concurrency": reader.integer("conc", minimum=1),
+        "dataset": "random",
+    }
+    num_gpus = identity["num_gpus"]
     extras: dict[str, Any] = {"per_gpu_tok_s": per_gpu}
-    energy = _measured(reader, throughput, identity.num_gpus)
+    energy = _measured(reader, input_tok_s + output_tok_s, output_tok_s, num_gpus)
     if energy is None:
-        energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
+        energy, why = stated_energy(options, identity["gpu"], num_gpus)
         if why:
             extras["power_missing"] = why
         if reader.optional_integer("power_valid") == 0:
@@ -210,20 +204,22 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
     notes = [str(extras["measured_power_rejected"])] if "measured_power_rejected" in extras else []
     if energy is not None and energy.basis is Basis.MEASURED and not energy.valid:
         notes += [f"measured power used but marked invalid: {r}" for r in energy.reasons]
-    return ServingResult(
-        identity=identity,
-        workload=workload,
-        throughput=throughput,
-        latency=latency,
-        energy=energy,
-        provenance=Provenance(
-            source=reader.source,
-            source_format="inferencex",
-            row=reader.row,
-            tool="InferenceX",
-            hardware=reader.text("hw"),
-            engine_config=config,
-            notes=notes,
-        ),
-        extras=extras,
+    return ServingResult.model_validate(
+        {
+            "identity": identity,
+            "workload": workload,
+            "throughput": throughput,
+            "latency": latency,
+            "energy": energy,
+            "provenance": {
+                "source": reader.source,
+                "source_format": "inferencex",
+                "row": reader.row,
+                "tool": "InferenceX",
+                "hardware": reader.text("hw"),
+                "engine_config": config,
+                "notes": notes,
+            },
+            "extras": extras,
+        }
     )

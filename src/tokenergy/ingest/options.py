@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tokenergy.errors import TokenergyError
 from tokenergy.power import PowerSpec, resolve, validate_spec
@@ -37,10 +38,25 @@ class IngestOptions:
 def stated_energy(
     options: IngestOptions, gpu: str | None, num_gpus: int | None
 ) -> tuple[EnergyMeasurement | None, str | None]:
-    """The user's power basis for one deployment, or the reason it could not be applied."""
+    """The user's power basis for one deployment, or the reason it could not be applied.
+
+    A fresh record each call (results may be changed independently), resolved once per
+    (basis, GPU, count): rows of one file repeat a few deployments thousands of times.
+    """
     if options.power is None:
         return None, "no power basis given (give `basis` allin|tdp, `power_per_gpu` or `power`)"
+    energy, why = _resolved(options.power, gpu, num_gpus)
+    if energy is None:
+        return None, why
+    fresh = {"steps": list(energy.steps), "reasons": list(energy.reasons), "devices": []}
+    return energy.model_copy(update=fresh), None
+
+
+@lru_cache(maxsize=1024)
+def _resolved(
+    power: PowerSpec, gpu: str | None, num_gpus: int | None
+) -> tuple[EnergyMeasurement | None, str | None]:
     try:
-        return resolve(options.power, gpu, num_gpus), None
+        return resolve(power, gpu, num_gpus), None
     except TokenergyError as error:
         return None, error.message

@@ -3,14 +3,15 @@ Carlo, the reconciliation), kept between runs in the user cache directory.
 
 Those steps read nothing but the package itself (its code and its catalog), so a result is keyed
 by a hash of every file of the installed package, its path, the Python, numpy and pydantic
-versions and the step's name: any change to code or data is a new key, never a stale hit. Entries
-of other keys are deleted as a new one is written (the directory holds one package version's
-results). A missing, unreadable or corrupt entry is recomputed. ``TOKENERGY_CACHE_DIR`` moves
-the directory; set to ``off`` it turns the cache off.
+versions and the step's name: any change to code or data is a new key, never a stale hit. The
+entries of the few package versions written last are kept (several installs may share the
+directory), older ones deleted. A missing, unreadable or corrupt entry is recomputed.
+``TOKENERGY_CACHE_DIR`` moves the directory; set to ``off`` it turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_ENV = "TOKENERGY_CACHE_DIR"
+KEPT_VERSIONS = 4  # package versions whose entries are kept (~2.5 MB each)
 _SUFFIX = ".pickle"
 
 
@@ -93,14 +95,27 @@ class ResultCache:
                 pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, self._path(name))
             partial = None
-            for old in self.dir.glob(f"*{_SUFFIX}"):
-                if not old.name.startswith(f"{self.digest}-"):
-                    old.unlink(missing_ok=True)
+            self._prune()
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             pass
         finally:
             if partial is not None:
                 partial.unlink(missing_ok=True)
+
+    def _prune(self) -> None:
+        """Keep this package version's entries and those of the ``KEPT_VERSIONS`` - 1 versions
+        written most recently (several installs may share the directory), delete the rest."""
+        newest: dict[str, float] = {}
+        entries = list(self.dir.glob(f"*{_SUFFIX}"))
+        for entry in entries:
+            digest = entry.name.split("-", 1)[0]
+            with contextlib.suppress(OSError):
+                newest[digest] = max(newest.get(digest, 0.0), entry.stat().st_mtime)
+        others = sorted((d for d in newest if d != self.digest), key=newest.__getitem__)
+        stale = set(others[: max(len(others) - (KEPT_VERSIONS - 1), 0)])
+        for entry in entries:
+            if entry.name.split("-", 1)[0] in stale:
+                entry.unlink(missing_ok=True)
 
     def compute(self, name: str, job: Callable[[], Any]) -> Any:
         """The cached value of ``name``, else ``job()`` stored under it."""

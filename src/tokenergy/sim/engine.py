@@ -94,9 +94,7 @@ class Sequence:
         return self.prompt_len + self.generated
 
 
-class _Planned(NamedTuple):
-    seq: Sequence
-    tokens: int
+_Planned = tuple[Sequence, int]  # a sequence and the tokens it computes in the step
 
 
 @dataclass
@@ -198,7 +196,7 @@ class Engine:
                 await self._wake.wait()
                 continue
             duration_s = self.step_time_s(plan)
-            earliest_s = 0.0 if self.clock.busy else min(item.seq.arrival_s for item in plan)
+            earliest_s = 0.0 if self.clock.busy else min(seq.arrival_s for seq, _ in plan)
             start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
             await asyncio.sleep(sleep_s)  # every step's tokens are written at its end
@@ -271,15 +269,18 @@ class Engine:
         plan: list[_Planned] = []
         running = self._running
         index = 0
-        while index < len(running) and budget > 0:
+        while index < len(running) and budget > 0:  # per sequence per step: kept lean
             seq = running[index]
-            tokens = min(seq.prompt_len + seq.generated - seq.computed, budget)
-            while tokens > kv_free and running[-1] is not seq:
-                kv_free += self._preempt(running[-1])
+            tokens = seq.prompt_len + seq.generated - seq.computed
+            if tokens > budget:
+                tokens = budget
             if tokens > kv_free:
-                kv_free += self._preempt(seq)
-                break
-            plan.append(_Planned(seq, tokens))
+                while tokens > kv_free and running[-1] is not seq:
+                    kv_free += self._preempt(running[-1])
+                if tokens > kv_free:
+                    kv_free += self._preempt(seq)
+                    break
+            plan.append((seq, tokens))
             budget -= tokens
             kv_free -= tokens
             index += 1
@@ -290,7 +291,7 @@ class Engine:
                 break
             self._waiting.popleft()
             running.append(seq)
-            plan.append(_Planned(seq, tokens))
+            plan.append((seq, tokens))
             budget -= tokens
             kv_free -= tokens
         return plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -129,15 +130,28 @@ _SLOT_TEXT = "\uffff"  # a placeholder the sim never generates (its output is pr
 _SLOT_JSON = b"\\uffff"  # how json.dumps writes it
 
 
+@functools.lru_cache(maxsize=64)
+def _choice_template(chat: bool, choice: int, finish_reason: str | None) -> tuple[bytes, bytes]:
+    """A stream choice's JSON before and after its token text (the same for every request)."""
+    slot = TokenEvent(choice, 0, 0.0, finish_reason)
+    whole = json.dumps(stream_choice(chat, slot, _SLOT_TEXT), separators=(",", ":")).encode()
+    before, after = whole.split(_SLOT_JSON, 1)
+    return before, after
+
+
 class TokenChunks:
-    """Pre-serialised token chunks: the JSON around a token's text is built once per (choice,
-    finish reason) and each token costs two byte concatenations instead of a ``json.dumps``.
-    Byte-identical to ``chunk_builder`` (running usage, which changes per chunk, is not
-    templated: use ``chunk_builder`` for ``continuous_usage_stats``)."""
+    """Pre-serialised token chunks: per request, one ``json.dumps`` of the fields every chunk
+    repeats; the choice around a token's text is a template shared by all requests, so a token
+    costs byte concatenations instead of a ``json.dumps``. Byte-identical to ``chunk_builder``
+    (running usage, which changes per chunk, is not templated: use ``chunk_builder`` for
+    ``continuous_usage_stats``)."""
 
     def __init__(self, base: dict[str, Any], chat: bool, gen: Generation) -> None:
         self._chat = chat
-        self._build = chunk_builder(base, chat, gen, dict)
+        fields = json.dumps(base, separators=(",", ":")).encode()[:-1]  # without its "}"
+        self._head = b"data: " + fields + b',"choices":['
+        self._usage_head = b"data: " + fields + b',"choices":[],"usage":'
+        self._tail = b"]" + (b',"usage":null' if gen.include_usage else b"") + b"}\n\n"
         self._templates: dict[tuple[int, str | None], tuple[bytes, bytes]] = {}
         self._texts: dict[str, bytes] = {}
 
@@ -146,10 +160,8 @@ class TokenChunks:
         key = (choice, finish_reason)
         template = self._templates.get(key)
         if template is None:
-            slot = TokenEvent(choice, 0, 0.0, finish_reason)
-            whole = self._build(stream_choice(self._chat, slot, _SLOT_TEXT))
-            before, after = whole.split(_SLOT_JSON, 1)
-            template = self._templates[key] = (before, after)
+            before, after = _choice_template(self._chat, choice, finish_reason)
+            template = self._templates[key] = (self._head + before, after + self._tail)
         return template
 
     def __call__(self, event: TokenEvent, text: str) -> bytes:
@@ -158,3 +170,29 @@ class TokenChunks:
         if escaped is None:
             escaped = self._texts[text] = json.dumps(text)[1:-1].encode()
         return before + escaped + after
+
+    def usage_template(
+        self, choice: int, finish_reason: str | None, prompt_tokens: int
+    ) -> tuple[bytes, bytes]:
+        """For running usage (vLLM's ``continuous_usage_stats``): the event's bytes before the
+        token's JSON string content, and after it up to the completion token count."""
+        before, after = _choice_template(self._chat, choice, finish_reason)
+        middle = after + b'],"usage":{"prompt_tokens":%d,"completion_tokens":' % prompt_tokens
+        return self._head + before, middle
+
+    def with_usage(
+        self, event: TokenEvent, text: str, prompt_tokens: int, completion: int
+    ) -> bytes:
+        """A token event with running usage (``completion`` tokens so far, this one included)."""
+        before, middle = self.usage_template(event.choice, event.finish_reason, prompt_tokens)
+        escaped = json.dumps(text)[1:-1].encode()
+        return before + escaped + middle + running_usage_tail(prompt_tokens, completion)
+
+    def usage(self, usage: dict[str, int]) -> bytes:
+        """The final usage event (no choices), as ``sse`` writes it."""
+        return self._usage_head + json.dumps(usage, separators=(",", ":")).encode() + b"}\n\n"
+
+
+def running_usage_tail(prompt_tokens: int, completion_tokens: int) -> bytes:
+    """The end of a running-usage event, from its completion token count on."""
+    return b'%d,"total_tokens":%d}}\n\n' % (completion_tokens, prompt_tokens + completion_tokens)
