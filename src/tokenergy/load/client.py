@@ -455,121 +455,110 @@ async def stream_request(
     final usage afterwards). The whole request must end within ``request_timeout_s``, and no
     silence may last ``read_timeout_s`` (None: no limit).
     """
+    clock = time.perf_counter_ns
     events = _Events(api, record)
-    record.send_ns = time.perf_counter_ns() - anchor_perf_ns
+    record.send_ns = clock() - anchor_perf_ns
     watch = _Watch(anchor_perf_ns, record.send_ns, request_timeout_s, read_timeout_s)
+    # One coroutine, not two: every read resumes the whole chain of awaiting frames.
     try:
-        await _exchange(session, url, body, record, events, watch)
+        done_ns: int | None = None
+        headers_received = False
+        content_type = ""
+        try:
+            async with session.post(url, data=body, headers=_JSON_HEADERS) as response:
+                headers_received = True
+                watch.last_ns = clock() - anchor_perf_ns
+                if response.status != 200:
+                    text = await _capped_text(response, MAX_ERROR_BODY_BYTES)
+                    record.end_ns = clock() - anchor_perf_ns
+                    record.outcome = f"http_{response.status}"
+                    record.error = text[:300]
+                    return
+                content_type = response.headers.get("Content-Type", "")
+                reader = response.content
+                pending = b""
+                while True:
+                    chunk = await reader.readany()
+                    now = watch.last_ns = clock() - anchor_perf_ns
+                    if not chunk:
+                        if pending:  # a last line without its newline
+                            events.add([pending.strip()], pending, now)
+                        events.parse()
+                        break
+                    lines = (pending + chunk if pending else chunk).split(b"\n")
+                    pending = lines.pop()
+                    if len(pending) > MAX_EVENT_BYTES:
+                        raise _BadStream(
+                            Outcome.RESPONSE_TOO_LARGE,
+                            f"a stream line exceeds {MAX_EVENT_BYTES} bytes",
+                        )
+                    events.add(lines, chunk, now)
+                    if events.done:
+                        done_ns = now
+                        break
+                if done_ns is not None:
+                    await _drain(response)
+        except asyncio.CancelledError:
+            if not watch.ours():
+                events.salvage()  # an incomplete request keeps the tokens it received
+                raise
+            if done_ns is None:  # (a deadline passing while draining after [DONE] changes nothing)
+                record.outcome = Outcome.TIMEOUT
+                record.error = watch.reason()
+        except _BadStream as bad:
+            record.outcome = bad.outcome
+            record.error = str(bad)[:300]
+        except TimeoutError as error:  # aiohttp's connect (or a session's own) timeouts
+            if done_ns is None:
+                record.outcome = Outcome.TIMEOUT
+                if isinstance(error, aiohttp.ConnectionTimeoutError):
+                    record.error = "no connection within the connect timeout"
+                else:
+                    record.error = "no data within the read timeout"
+        except aiohttp.ClientConnectorError as error:
+            fd_limit = error.os_error.errno in _FD_ERRNOS
+            record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
+            record.error = str(error)[:300]
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
+            record.outcome = Outcome.DISCONNECT if headers_received else Outcome.CONNECT_ERROR
+            record.error = f"{type(error).__name__}: {error}"[:300]
+        except aiohttp.ClientError as error:  # not HTTP, oversized headers, bad chunk framing...
+            record.outcome = Outcome.BAD_RESPONSE
+            record.error = f"{type(error).__name__}: {error}"[:300]
+        except OSError as error:
+            fd_limit = error.errno in _FD_ERRNOS
+            record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
+            record.error = f"{type(error).__name__}: {error}"[:300]
+        events.salvage()  # lines kept when the stream broke off
+        record.end_ns = done_ns if done_ns is not None else clock() - anchor_perf_ns
+        chunk_ns = record.chunk_ns
+        if chunk_ns:
+            record.first_token_ns = chunk_ns[0]
+        if record.outcome != Outcome.PENDING:
+            return
+        if done_ns is None:
+            if not events.saw_data and "text/event-stream" not in content_type:
+                record.outcome = Outcome.BAD_RESPONSE
+                record.error = f"HTTP 200 without an event stream (Content-Type {content_type!r})"
+            else:
+                record.outcome = Outcome.DISCONNECT
+                record.error = "stream ended before [DONE]"
+            return
+        try:
+            events.finish()
+        except _BadStream as bad:
+            record.outcome = bad.outcome
+            record.error = str(bad)[:300]
+            return
+        record.outcome = Outcome.OK
+        streamed = sum(record.chunk_tokens)
+        # Without continuous usage, 1 token per chunk is exact only if the chunk count matches
+        # usage.
+        record.chunk_tokens_exact = (events.continuous and bool(record.chunk_tokens)) or (
+            record.completion_tokens == streamed
+        )
     finally:
         watch.close()
-
-
-async def _exchange(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    record: RequestRecord,
-    events: _Events,
-    watch: _Watch,
-) -> None:
-    """The body of :func:`stream_request`, inside its deadlines."""
-    clock = time.perf_counter_ns
-    anchor_perf_ns = watch.anchor_ns
-    done_ns: int | None = None
-    headers_received = False
-    content_type = ""
-    try:
-        async with session.post(url, data=body, headers=_JSON_HEADERS) as response:
-            headers_received = True
-            watch.last_ns = clock() - anchor_perf_ns
-            if response.status != 200:
-                text = await _capped_text(response, MAX_ERROR_BODY_BYTES)
-                record.end_ns = clock() - anchor_perf_ns
-                record.outcome = f"http_{response.status}"
-                record.error = text[:300]
-                return
-            content_type = response.headers.get("Content-Type", "")
-            reader = response.content
-            pending = b""
-            while True:
-                chunk = await reader.readany()
-                now = watch.last_ns = clock() - anchor_perf_ns
-                if not chunk:
-                    if pending:  # a last line without its newline
-                        events.add([pending.strip()], pending, now)
-                    events.parse()
-                    break
-                lines = (pending + chunk if pending else chunk).split(b"\n")
-                pending = lines.pop()
-                if len(pending) > MAX_EVENT_BYTES:
-                    raise _BadStream(
-                        Outcome.RESPONSE_TOO_LARGE,
-                        f"a stream line exceeds {MAX_EVENT_BYTES} bytes",
-                    )
-                events.add(lines, chunk, now)
-                if events.done:
-                    done_ns = now
-                    break
-            if done_ns is not None:
-                await _drain(response)
-    except asyncio.CancelledError:
-        if not watch.ours():
-            events.salvage()  # an incomplete request keeps the tokens it received
-            raise
-        if done_ns is None:  # (a deadline passing while draining after [DONE] changes nothing)
-            record.outcome = Outcome.TIMEOUT
-            record.error = watch.reason()
-    except _BadStream as bad:
-        record.outcome = bad.outcome
-        record.error = str(bad)[:300]
-    except TimeoutError as error:  # aiohttp's connect (or a session's own) timeouts
-        if done_ns is None:
-            record.outcome = Outcome.TIMEOUT
-            if isinstance(error, aiohttp.ConnectionTimeoutError):
-                record.error = "no connection within the connect timeout"
-            else:
-                record.error = "no data within the read timeout"
-    except aiohttp.ClientConnectorError as error:
-        fd_limit = error.os_error.errno in _FD_ERRNOS
-        record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
-        record.error = str(error)[:300]
-    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as error:
-        record.outcome = Outcome.DISCONNECT if headers_received else Outcome.CONNECT_ERROR
-        record.error = f"{type(error).__name__}: {error}"[:300]
-    except aiohttp.ClientError as error:  # not HTTP, oversized headers, bad chunk framing...
-        record.outcome = Outcome.BAD_RESPONSE
-        record.error = f"{type(error).__name__}: {error}"[:300]
-    except OSError as error:
-        fd_limit = error.errno in _FD_ERRNOS
-        record.outcome = Outcome.CLIENT_FD_LIMIT if fd_limit else Outcome.CONNECT_ERROR
-        record.error = f"{type(error).__name__}: {error}"[:300]
-    events.salvage()  # lines kept when the stream broke off
-    record.end_ns = done_ns if done_ns is not None else clock() - anchor_perf_ns
-    chunk_ns = record.chunk_ns
-    if chunk_ns:
-        record.first_token_ns = chunk_ns[0]
-    if record.outcome != Outcome.PENDING:
-        return
-    if done_ns is None:
-        if not events.saw_data and "text/event-stream" not in content_type:
-            record.outcome = Outcome.BAD_RESPONSE
-            record.error = f"HTTP 200 without an event stream (Content-Type {content_type!r})"
-        else:
-            record.outcome = Outcome.DISCONNECT
-            record.error = "stream ended before [DONE]"
-        return
-    try:
-        events.finish()
-    except _BadStream as bad:
-        record.outcome = bad.outcome
-        record.error = str(bad)[:300]
-        return
-    record.outcome = Outcome.OK
-    streamed = sum(record.chunk_tokens)
-    # Without continuous usage, 1 token per chunk is exact only if the chunk count matches usage.
-    record.chunk_tokens_exact = (events.continuous and bool(record.chunk_tokens)) or (
-        record.completion_tokens == streamed
-    )
 
 
 def _int_after(data: bytes, key: bytes) -> int | None:
