@@ -71,11 +71,18 @@ async def ledger(session: aiohttp.ClientSession, url: str) -> tuple[float, float
     return float(doc["total_energy_j"]), float(doc["sim_time_s"]), float(tokens)
 
 
-async def point(url: str, concurrency: int, waves: int, isl: int, osl: int) -> dict[str, float]:
+async def point(
+    url: str, concurrency: int, waves: int, isl: int, osl: int, usage: bool
+) -> dict[str, float]:
     """Closed loop of ``waves`` requests per slot; the window spans whole waves of equal
-    requests, from the c-th to the (N − c)-th completion, so ramps are outside it."""
-    body = json.dumps({"model": MODEL, "prompt": [11] * isl, "max_tokens": osl,
-                       "ignore_eos": True, "stream": True}).encode()  # fmt: skip
+    requests, from the c-th to the (N − c)-th completion, so ramps are outside it. ``usage``:
+    request running usage in every event and a final usage event, as tokenergy bench does."""
+    fields = {"model": MODEL, "prompt": [11] * isl, "max_tokens": osl, "ignore_eos": True,
+              "stream": True}  # fmt: skip
+    if usage:
+        fields["stream_options"] = {"include_usage": True, "continuous_usage_stats": True}
+    body = json.dumps(fields).encode()
+    expected = osl + usage
     total = concurrency * waves
     done = 0
     marks: dict[str, tuple[float, float, float, float]] = {}
@@ -90,7 +97,7 @@ async def point(url: str, concurrency: int, waves: int, isl: int, osl: int) -> d
                 async with load.post(f"{url}/v1/completions", data=body, headers=headers) as r:
                     async for data in r.content.iter_any():
                         events += data.count(b"data: {")
-                assert events == osl, f"{events} events"
+                assert events == expected, f"{events} events"
                 done += 1
                 if done in (concurrency, total - concurrency):
                     key, wall_s = "start" if done == concurrency else "end", time.perf_counter()
@@ -152,7 +159,7 @@ def measure(
     waves = waves or args.waves
     with serve(speed, tree) as (url, pid):
         before_s, wall_s, client_s = cpu_s(pid), time.perf_counter(), time.process_time()
-        row = asyncio.run(point(url, concurrency, waves, args.isl, args.osl))
+        row = asyncio.run(point(url, concurrency, waves, args.isl, args.osl, args.usage))
         used_s, wall_s = cpu_s(pid) - before_s, time.perf_counter() - wall_s
         row["cpu_ms_per_request"] = used_s * 1000 / (concurrency * waves)
         requests = concurrency * waves
@@ -213,6 +220,11 @@ def main() -> None:
     )
     parser.add_argument("--skip-speeds", action="store_true", help="capacity table only")
     parser.add_argument(
+        "--usage",
+        action="store_true",
+        help="request running usage (continuous_usage_stats), as tokenergy bench does",
+    )
+    parser.add_argument(
         "--asyncio", action="store_true", help="also now with --event-loop asyncio (no uvloop)"
     )
     args = parser.parse_args()
@@ -226,7 +238,8 @@ def main() -> None:
         trees["now"] = (None, [])  # uvloop when installed (sim serve --event-loop auto)
         if args.asyncio:
             trees["now-asyncio"] = (None, ["--event-loop", "asyncio"])
-        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed, ignore_eos; trees: "
+        usage = ", running usage" if args.usage else ""
+        print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed{usage}, ignore_eos; trees: "
               f"{', '.join(revisions)} (baselines), now = working tree")  # fmt: skip
         capacity_table(trees, revisions, levels, args)
         if not args.skip_speeds:
@@ -263,7 +276,7 @@ def speed_table(trees: dict[str, Tree], levels: list[int], args: argparse.Namesp
     )
     print(f"{'speed':>6} {'conc':>5} | {'eff old':>7} {'now':>5} | {'J/tok old':>9} {'now':>7} | "
           f"{'drift old':>9} {'now':>6} | {'req/s old':>9} {'now':>6} | {'sim ms old':>10} "
-          f"{'now':>6} | {'client ms':>9}")  # fmt: skip
+          f"{'now':>6} {'busy':>5} | {'client ms':>9}")  # fmt: skip
     for concurrency in levels:
         reference: dict[str, float] = {}
         waves = max(args.waves, -(-args.speed_requests // concurrency))
@@ -279,7 +292,8 @@ def speed_table(trees: dict[str, Tree], levels: list[int], args: argparse.Namesp
             print(f"{speed:>6g} {concurrency:>5} | {a['eff']:>7.2f} {b['eff']:>5.2f} | "
                   f"{a['j_per_tok']:>9.4f} {b['j_per_tok']:>7.4f} | {a['drift']:>+9.1%} "
                   f"{b['drift']:>+6.1%} | {a['req_s']:>9.1f} {b['req_s']:>6.1f} | "
-                  f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} | "
+                  f"{a['cpu_ms_per_request']:>10.3f} {b['cpu_ms_per_request']:>6.3f} "
+                  f"{b['busy']:>5.0%} | "
                   f"{b['client_ms_per_request']:>9.3f}")  # fmt: skip
 
 

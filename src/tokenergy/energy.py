@@ -6,17 +6,37 @@ models and not the whole :class:`tokenergy.records.ServingResult`; records re-ex
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
-from tokenergy.units import Basis, Boundary
+from tokenergy.units import Basis, Boundary, TimeBase
 
 
 class RecordModel(BaseModel):
     """Base of every stored record: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
+
+
+def _without_wall_time_base(
+    record: BaseModel, handler: SerializerFunctionWrapHandler
+) -> dict[str, Any]:
+    """Wall time is the default base: written only when it is not, so every record of real
+    hardware (and every one written before time bases existed) reads and writes as before."""
+    data: dict[str, Any] = handler(record)
+    if data.get("time_base") in (TimeBase.WALL, TimeBase.WALL.value):
+        del data["time_base"]
+        if data.get("duration_s", 0) is None:
+            del data["duration_s"]
+    return data
 
 
 class DeviceEnergy(RecordModel):
@@ -30,6 +50,13 @@ class DeviceEnergy(RecordModel):
     avg_power_w: float | None = Field(default=None, ge=0)
     idle_power_w: float | None = Field(default=None, ge=0)
     power_limit_w: float | None = Field(default=None, ge=0)
+    time_base: TimeBase = Field(
+        default=TimeBase.WALL, description="whose seconds avg_power_w and idle_power_w are per"
+    )
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_wall_time_base(self, handler)
 
 
 class BoundaryStep(RecordModel):
@@ -45,7 +72,9 @@ class EnergyMeasurement(RecordModel):
     """Energy (or power) of all devices serving, with what it covers and where it came from.
 
     For measured results ``energy_j`` is the window energy; for stated power bases
-    (provisioned/nameplate) only ``avg_power_w`` is known.
+    (provisioned/nameplate) only ``avg_power_w`` is known. A simulator's energy is in its own
+    time base (``time_base`` simulated): ``avg_power_w`` = ``energy_j`` / ``duration_s``
+    simulated seconds, a real GPU's watts at any ``--speed``.
     """
 
     energy_j: float | None = Field(default=None, ge=0)
@@ -56,9 +85,23 @@ class EnergyMeasurement(RecordModel):
     meter: str | None = None
     devices: list[DeviceEnergy] = Field(default_factory=list)
     idle_power_w: float | None = Field(default=None, ge=0)
+    time_base: TimeBase = Field(
+        default=TimeBase.WALL,
+        description="whose seconds the powers are per: 'simulated' for a simulator's own clock",
+    )
+    duration_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="simulated seconds the energy covers (None for wall time: the result's "
+        "duration_s)",
+    )
     steps: list[BoundaryStep] = Field(default_factory=list)
     valid: bool = True
     reasons: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _without_wall_time_base(self, handler)
 
     @model_validator(mode="after")
     def _has_a_quantity(self) -> Self:

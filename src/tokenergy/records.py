@@ -20,7 +20,7 @@ from tokenergy.energy import BoundaryStep as BoundaryStep
 from tokenergy.energy import DeviceEnergy as DeviceEnergy
 from tokenergy.energy import EnergyMeasurement as EnergyMeasurement
 from tokenergy.energy import RecordModel
-from tokenergy.units import Basis
+from tokenergy.units import Basis, TimeBase
 from tokenergy.units import Boundary as Boundary
 
 
@@ -268,7 +268,19 @@ class ServingResult(RecordModel):
 
     @property
     def power_w(self) -> float | None:
-        """Mean power of all serving devices over the window."""
+        """Mean power of all serving devices over the window, per second of the energy's time
+        base: a simulator's per simulated second (``energy.time_base``), else per wall second."""
+        energy = self.energy
+        if energy is None:
+            return None
+        if energy.time_base is TimeBase.SIMULATED and energy.energy_j is not None:
+            return energy.avg_power_w
+        return self._rate_power_w
+
+    @property
+    def _rate_power_w(self) -> float | None:
+        """Energy per second of the window the rates cover (wall seconds, as the client
+        measured): what pairs with tok/s, so J/token = energy / tokens in every time base."""
         if self.energy is None:
             return None
         if self.energy.energy_j is not None and self.duration_s:
@@ -279,7 +291,7 @@ class ServingResult(RecordModel):
     def j_per_token(self) -> float | None:
         """Energy per total (input + output) token."""
         total = self.throughput.total_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not total:
             return None
         return units.j_per_token(power, total)
@@ -287,7 +299,7 @@ class ServingResult(RecordModel):
     @property
     def j_per_output_token(self) -> float | None:
         output = self.throughput.output_tok_s
-        power = self.power_w
+        power = self._rate_power_w
         if power is None or not output:
             return None
         return units.j_per_token(power, output)

@@ -47,6 +47,18 @@ class Basis(StrEnum):
     SIMULATED = "simulated"
 
 
+class TimeBase(StrEnum):
+    """Whose seconds a power (W = J/s) is per.
+
+    ``SIMULATED``: the simulator's own clock (``tokenergy sim``), which runs ``--speed`` times
+    the wall clock and never counts the host's event-loop lag; its energy counter is in those
+    seconds, so its watts are per simulated second (a real GPU's watts, at any speed).
+    """
+
+    WALL = "wall"
+    SIMULATED = "simulated"
+
+
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _QUANTITY = re.compile(rf"^\s*(?P<value>{_NUMBER})\s*(?P<unit>[A-Za-z/%µ]*)\s*$")
 

@@ -9,6 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from tokenergy.cli.app import app
+from tokenergy.cli.carbon import bench_footprint, bench_footprint_line
+from tokenergy.footprint import stated_grid
 
 MODEL = ["--model", "Llama 3.1 70B"]
 
@@ -40,3 +42,32 @@ def test_fleet_tonnes_per_day_and_onsite_water_use_the_median_pue() -> None:
     assert (figures["carbon_boundary"], figures["carbon_basis"]) == ("fleet", "modeled")
     table = CliRunner().invoke(app, [*args, "--region", "SE"])
     assert "tCO2e/day" in table.output and "Sweden" in table.output
+
+
+def _window(scope: str, wh_per_query: float, valid: bool) -> dict[str, object]:
+    return {
+        "scope": scope,
+        "wh_per_query": wh_per_query,
+        "j_per_token": 0.1,
+        "power_w": 1000.0,
+        "energy_valid": valid,
+        "boundary": "accelerator",
+        "basis": "simulated",
+    }
+
+
+def test_bench_carbon_comes_from_the_window_whose_energy_is_valid() -> None:
+    """A steady state too short to meter (energy INVALID) must not set the bench's grams: the
+    valid whole run does, and the line says so; when no window is valid the line says INVALID."""
+    grid = stated_grid(400.0)
+    whole = _window("whole run", 0.0173, valid=True)
+    summary = {**_window("steady state", 0.0139, valid=False), "whole_run_figures": whole}
+    figures = bench_footprint(summary, grid)
+    assert figures["gco2e_per_query"] == pytest.approx(0.0173 * 0.4)
+    assert (figures["scope"], figures["energy_valid"]) == ("whole run", True)
+    assert "(whole run, simulated, accelerator boundary)" in bench_footprint_line(figures)
+    valid = bench_footprint({**summary, "energy_valid": True}, grid)
+    assert valid["gco2e_per_query"] == pytest.approx(0.0139 * 0.4)  # steady state when valid
+    neither = {**summary, "whole_run_figures": {**whole, "energy_valid": False}}
+    line = bench_footprint_line(bench_footprint(neither, grid))
+    assert "(steady state, simulated, accelerator boundary, energy INVALID)" in line

@@ -109,12 +109,15 @@ def test_table_csv_and_parquet_outputs(shared_data: Path, tmp_path: Path) -> Non
     done = run("ingest", shared_data / GOLDEN, "--basis", "allin", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(done.stdout)))
     assert len(rows) == len(json.loads((shared_data / GOLDEN).read_text()))
+    vocabulary = {"gpu", "engine", "num_gpus", "batch_cap", "energy_per_token_j", "avg_output_len"}
+    assert vocabulary <= set(rows[0]) and not set(LEGACY_ROW_KEYS) & set(rows[0])
     out = tmp_path / "rows.parquet"
     done = run(
         "ingest", shared_data / GOLDEN, "--basis", "allin", "--format", "parquet", "--out", out
     )
     assert done.returncode == 0, done.stderr
     assert pq.read_table(out).num_rows == len(rows)
+    assert set(pq.read_table(out).column_names) == set(rows[0])  # one vocabulary in every format
     assert run("ingest", shared_data / GOLDEN, "--format", "parquet").returncode == 2
 
 

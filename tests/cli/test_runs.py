@@ -88,6 +88,9 @@ def test_an_old_bench_run_directory_is_stored_and_shown_with_todays_names(tmp_pa
     # every key today's bench summary has is an old key or its new name: nothing was dropped
     today = figures(read_run_json(run / RUN_FILE))
     renamed = {LEGACY_ROW_KEYS.get(key, key): value for key, value in old.items()}
+    # new since: the time base of the powers (issue 14 item 14); an old record's is the wall's
+    added = {"power_time_base": "wall", "power_duration_s": None}
+    assert {key: today.pop(key) for key in added} == added
     assert {key: renamed[key] for key in today} == today
 
 

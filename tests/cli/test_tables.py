@@ -114,3 +114,48 @@ def test_frontier_table_fits_the_terminal(
     assert any("frontier" in line for line in header) is every  # 'on frontier' only with --all
     if width == 200:  # room for a whole row per line: group, configuration and both numbers
         assert "Qwen3-14B / lm-arena-chat / B200" in row and "bfloat16" in row
+
+
+@pytest.mark.parametrize("width", [80, 100])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("compare", "--by", "gpu", "--at-itl", "50ms"),
+        ("best", "--max-itl", "50ms"),
+    ],
+    ids=["compare", "best"],
+)
+def test_long_numeric_headings_wrap_instead_of_crushing_text_columns(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch, width: int, args: tuple[str, ...]
+) -> None:
+    """A numeric column never wraps, so a one-line heading such as 'B200: energy per output token
+    (J)' used to set its width: the group column shrank to nothing and headings were cut."""
+    monkeypatch.setattr(render.console, "width", width)
+    done = run_cli(args[0], shared_data / CHAT, *args[1:])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(cell_len(line) for line in lines) <= width
+    assert not any(line.startswith(("┏┳", "┏━┳", "│ │", "││")) for line in lines)
+    assert "Qwen3-14B" in done.stdout  # the group column has room for its words
+    top = lines.index(next(line for line in lines if "┡" in line))
+    words = {word for line in lines[:top] for cell in line.split("┃") for word in cell.split()}
+    assert {"output", "token", "(J)"} <= words  # headings whole, not cut at the column's edge
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_ingest_table_says_basis_and_boundary_at_any_width(
+    shared_data: Path, golden_rows: list[dict[str, Any]], width: int
+) -> None:
+    """Every number says its basis and boundary: at 100 columns the AIPerf row's J/token was shown
+    while its 'measured/accelerator' column was left out for width. One shared by every row is
+    said once under the table; rows that differ keep the column at any width."""
+    ingested = load_results([shared_data / "peers" / "aiperf-0.13" / "profile_export_aiperf.json"])
+    aiperf = [summary_row(r, c) for r, c in zip(ingested.results, ingested.checks, strict=True)]
+    text = _render(_table(aiperf, file_wide_warnings(aiperf), width), width)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    assert "0.3805" in text and "energy figures: measured, accelerator" in " ".join(text.split())
+    mixed = [*aiperf, *golden_rows[:2]]
+    text = _render(_table(mixed, file_wide_warnings(mixed), width), width)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    words = text.split()
+    assert "basis," in words and "measured," in words and "provision" in text

@@ -233,3 +233,18 @@ def test_progress_counts_draws_per_block_up_to_the_total(
     assert seen[-1] == Progress(total, total, "draws")
     assert {p.total for p in seen} == {total}
     assert told.to_dict() == run_estimate(params).to_dict()
+
+
+def test_one_pool_draws_every_model_and_the_answer_stays(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every model's blocks go to one pool at once (one block per model still runs in
+    parallel across models); merged per model in block order: the serial answer, in order."""
+    monkeypatch.setattr(montecarlo, "BLOCK_DRAWS", montecarlo.CHUNK_DRAWS)
+    for samples in (montecarlo.CHUNK_DRAWS, 2 * montecarlo.CHUNK_DRAWS + 5):
+        params = fixed(table, models=["toy", "big"], samples=samples)
+        seen: list[Progress] = []
+        pooled = run_estimate(params, seen.append, workers=3).to_dict()
+        assert pooled == run_estimate(params, workers=1).to_dict()
+        assert [p.done for p in seen] == sorted(p.done for p in seen)
+        assert seen[-1].done == 2 * samples

@@ -221,6 +221,10 @@ def test_sglang_jsonl_every_line_is_a_run(shared_data: Path, tmp_path: Path) -> 
             assert row.j_per_token == pytest.approx(0.4108050, rel=1e-6)
             assert row.wh_per_query_measured == pytest.approx(0.05681582, rel=1e-6)
             assert row.counts.completed == 1000 and row.counts.attempted is None
+            e2el = row.latency.e2el_s  # SGLang names it e2e_latency (vLLM: e2el)
+            assert e2el is not None and e2el.mean == pytest.approx(2.409499004891637)
+            assert e2el.median == pytest.approx(1.5378948565048631)
+            assert e2el.p99 == pytest.approx(9.81389673267491)
     directory = tmp_path / "dir"
     directory.mkdir()
     shutil.copy(source, directory / "runs.jsonl")

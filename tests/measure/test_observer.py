@@ -138,7 +138,9 @@ def test_dcgm_meter_reproduces_the_simulator_and_j_per_token_falls(tmp_path: Pat
             assert scope["wh_per_query"] == pytest.approx(
                 scope["energy_j"] / scope["completed"] / 3600
             )
-        assert point["idle_power_w"] == pytest.approx(70.0 * 5.0, rel=0.02)  # idle W × speed
+        # per simulated second (issue 14 item 14): the GPU's idle watts, not × the speed
+        assert point["idle_power_w"] == pytest.approx(70.0, rel=0.02)
+        assert point["power_time_base"] == "simulated"
         assert 0 < point["j_per_token_above_idle"] < point["j_per_token"]
     low, high = points
     assert high["j_per_token"] < 0.5 * low["j_per_token"]

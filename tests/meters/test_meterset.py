@@ -9,11 +9,14 @@ import pytest
 from nvml_fake import FakeGpu, FakeNvml, SinePower
 
 from tokenergy.errors import ConfigError, MeterError
+from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s
 from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.nvml import NvmlMeter
 from tokenergy.meters.rapl import RaplMeter
 from tokenergy.meters.record import energy_record, host_energy_j, idle_subtracted_j
 from tokenergy.meters.specs import parse_spec
+from tokenergy.records import Identity, Provenance, ServingResult, Throughput
+from tokenergy.units import TimeBase
 
 
 def powercap(root: Path) -> Path:
@@ -102,3 +105,68 @@ def test_short_window_and_starved_batch_are_reasons() -> None:
         "achieved/target batch 0.50 is below 0.85",
         "window of 0.40 s is shorter than the minimum 1 s",
     ]
+
+
+class _SimulatedGpu(PollingMeter):
+    """A simulator's DCGM series at speed 4: its counter and its clock, read at real instants."""
+
+    name = "simgpu"
+
+    def __init__(self) -> None:
+        super().__init__("simgpu")
+        self.power_w = 70.0  # per simulated second
+        self._started_s = now_s()
+        self._device_s = 0.0
+        self._energy_j = 0.0
+
+    @classmethod
+    def from_spec(cls, spec: str, args: str) -> _SimulatedGpu:
+        return cls()
+
+    @property
+    def method(self) -> str:
+        return "simgpu-counter"
+
+    def open(self) -> list[DeviceInfo]:
+        return [DeviceInfo("gpu0", model="NVIDIA H100 80GB HBM3", time_scale=4.0)]
+
+    def read(self) -> dict[str, Reading]:
+        t_s = now_s()
+        device_s = 4.0 * (t_s - self._started_s)
+        self._energy_j += self.power_w * (device_s - self._device_s)
+        self._device_s = device_s
+        return {"gpu0": Reading(t_s, energy_j=self._energy_j, device_time_s=device_s)}
+
+
+def test_a_simulators_powers_are_per_simulated_second_and_j_per_token_is_unchanged() -> None:
+    """Issue 14 item 14: idle and mean power, and the energy above idle, in the simulator's time
+    base; J/token still energy / tokens, whose rate is per wall second."""
+    gpu = _SimulatedGpu()
+    meters = MeterSet([gpu])
+    meters.open()
+    idle = meters.measure_idle(0.2)
+    gpu.power_w = 500.0
+    start_s = meters.mark()
+    time.sleep(0.3)
+    end_s = meters.mark()
+    record = energy_record(meters.window(start_s, end_s), idle)
+    meters.close()
+    assert record is not None and record.energy_j is not None
+    wall_s = end_s - start_s
+    assert record.time_base is TimeBase.SIMULATED
+    assert record.duration_s == pytest.approx(4.0 * wall_s)
+    assert record.avg_power_w == pytest.approx(500.0)
+    assert record.idle_power_w == pytest.approx(70.0)
+    assert record.devices[0].time_base is TimeBase.SIMULATED
+    assert record.devices[0].avg_power_w == pytest.approx(500.0)
+    assert idle_subtracted_j(record, wall_s) == pytest.approx(430.0 * 4.0 * wall_s)
+    tokens = 1000.0
+    result = ServingResult(
+        identity=Identity(model="m"),
+        throughput=Throughput(output_tok_s=tokens / wall_s),
+        duration_s=wall_s,
+        energy=record,
+        provenance=Provenance(source="sim", source_format="tokenergy-run", simulated=True),
+    )
+    assert result.power_w == pytest.approx(500.0)  # not 2000 W per wall second
+    assert result.j_per_output_token == pytest.approx(record.energy_j / tokens)

@@ -141,3 +141,46 @@ def test_mean_power_above_the_devices_plausible_ceiling_is_a_reason() -> None:
     terawatt = [Reading(0.0, power_w=1e12), Reading(2.0, power_w=1e12)]
     (reason,) = device_window(unknown, terawatt, 0.0, 2.0, WindowRules()).reasons
     assert "catalog's largest TDP" in reason
+
+
+def clocked(*points: tuple[float, float, float]) -> list[Reading]:
+    """(wall s, counter J, device clock s): a simulator publishing its clock with its counter."""
+    return [Reading(t, energy_j=e, device_time_s=d) for t, e, d in points]
+
+
+def test_a_device_clock_gives_power_per_device_second() -> None:
+    """Issue 14 item 14: a sim at speed 2 with host lag: 4 wall s carry 6 simulated s of 400 W.
+    Energy is the counter's (time-base free); power is per simulated second, not per wall s."""
+    readings = clocked((0.0, 0.0, 0.0), (2.0, 1600.0, 4.0), (4.0, 2400.0, 6.0))
+    window = device_window(GPU0, readings, 0.0, 4.0, RULES)
+    assert (window.energy_j, window.device_s) == (2400.0, 6.0)
+    assert window.avg_power_w(4.0) == pytest.approx(400.0)
+    assert window.time_base == "simulated"
+    edges = device_window(GPU0, readings, 1.0, 3.0, RULES)  # clock interpolated like the counter
+    assert (edges.energy_j, edges.device_s) == (1200.0, 3.0)
+    hardware = device_window(GPU0, counter((0.0, 0.0), (4.0, 2400.0)), 0.0, 4.0, RULES)
+    assert (hardware.device_s, hardware.avg_power_w(4.0)) == (None, 600.0)
+
+
+def test_sampled_power_of_a_device_clock_is_integrated_over_its_seconds() -> None:
+    """A sim's gauge is per simulated second: 8 simulated s at 400 W is 3200 J, over 4 wall s."""
+    readings = [
+        Reading(0.0, power_w=400.0, device_time_s=10.0),
+        Reading(4.0, power_w=400.0, device_time_s=18.0),
+    ]
+    window = device_window(GPU0, readings, 0.0, 4.0, RULES)
+    assert (window.method, window.energy_j, window.device_s) == (TRAPEZOID, 3200.0, 8.0)
+    assert window.avg_power_w(4.0) == pytest.approx(400.0)
+
+
+def test_plausibility_of_a_device_clock_is_per_its_seconds() -> None:
+    """A sim at speed 10 draws 10× an H100's ceiling per wall second: plausible per simulated
+    second, with no speed label needed; an implausible one is judged per simulated second."""
+    h100 = DeviceInfo("gpu0", model="NVIDIA H100 80GB HBM3", power_limit_w=700.0)
+    fast = clocked((0.0, 0.0, 0.0), (1.0, 6000.0, 10.0))  # 600 W per simulated s
+    assert device_window(h100, fast, 0.0, 1.0, RULES).reasons == ()
+    hot = clocked((0.0, 0.0, 0.0), (1.0, 11_000.0, 1.0))
+    (reason,) = device_window(h100, hot, 0.0, 1.0, RULES).reasons
+    assert reason.startswith("mean power 11,000 W") and "speed" not in reason
+    stalled = clocked((0.0, 0.0, 5.0), (1.0, 0.0, 5.0))
+    assert "clock did not advance" in device_window(h100, stalled, 0.0, 1.0, RULES).reasons[0]

@@ -19,10 +19,11 @@ from tokenergy.report.build import (
     latency_metric,
     make_report,
 )
+from tokenergy.report.charts import timeline_chart
 from tokenergy.report.html import md, render_html, render_summary, report_json, write_report
 from tokenergy.report.model import Section
-from tokenergy.report.timelines import read_timeline
-from tokenergy.units import Basis, Boundary
+from tokenergy.report.timelines import read_power_timeline, read_timeline
+from tokenergy.units import Basis, Boundary, TimeBase
 
 
 def _results() -> list[ServingResult]:
@@ -217,6 +218,26 @@ def test_timeline_reader_checks_columns(tmp_path: Path) -> None:
     bad.write_text("when,watts\n1,2\n")
     with pytest.raises(IngestError, match="needs a time column"):
         read_timeline(bad)
+
+
+def test_a_simulated_timeline_is_drawn_in_simulated_seconds(tmp_path: Path) -> None:
+    """Issue 14 item 14: a sim at speed 2 (device_t_s, its clock) is drawn per simulated second
+    with its gauge's watts, labelled so; a hardware timeline stays in wall seconds."""
+    simulated = tmp_path / "power_timeline.csv"
+    simulated.write_text(
+        "t_s,meter,device,kind,uuid,energy_j,power_w,power_from,device_t_s\n"
+        "100.0,dcgm,dcgm:vm/gpu0,gpu,,10.0,460.000,sample,50.0\n"
+        "101.0,dcgm,dcgm:vm/gpu0,gpu,,930.0,460.000,sample,52.0\n"
+    )
+    timeline, time_base = read_power_timeline(simulated)
+    assert time_base is TimeBase.SIMULATED
+    ((time_s, power_w),) = timeline.values()
+    assert list(time_s) == [0.0, 2.0] and list(power_w) == [460.0, 460.0]
+    wall = tmp_path / "power.csv"
+    wall.write_text("t_s,power_w,device_t_s\n5,10,\n6,20,\n")
+    assert read_power_timeline(wall)[1] is TimeBase.WALL
+    chart = timeline_chart("t", "run", timeline, simulated=True)
+    assert (chart.x.label, chart.y.label) == ("time (simulated s)", "power (W, simulated time)")
 
 
 def test_latency_axis_is_tpot_when_most_rows_have_it() -> None:

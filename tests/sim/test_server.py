@@ -255,6 +255,25 @@ async def test_dcgm_counter_is_the_ledger_to_the_millijoule(sim: SimHandle) -> N
     assert 0 < after["sim_time_s"] <= 100.0 * after["wall_time_s"]
 
 
+async def test_dcgm_publishes_the_simulated_clock_with_the_counter(sim: SimHandle) -> None:
+    """Issue 14 item 14: the counter's time base, read together with it (same read stamp), so a
+    meter divides simulated joules by simulated seconds; the power gauge is per simulated s."""
+    async with aiohttp.ClientSession() as session:
+        before = sim.energy()
+        async with session.get(sim.dcgm_url) as response:
+            text = await response.text()
+        after = sim.energy()
+    samples = {family.name: family.samples[0] for family in text_string_to_metric_families(text)}
+    clock = samples["tokenergy_sim_time_seconds"]
+    counter = samples["DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"]
+    printed_s = 1e-6  # the exposition prints the clock to the microsecond
+    assert before["sim_time_s"] - printed_s <= clock.value <= after["sim_time_s"] + printed_s
+    assert clock.timestamp == counter.timestamp  # one read instant for both
+    assert clock.labels == counter.labels  # same GPU identity: meters pair them by device
+    curve = sim.server.profile.power  # a GPU's watts at speed 100, not 100 × them
+    assert curve.idle_w <= samples["DCGM_FI_DEV_POWER_USAGE"].value <= curve.max_w
+
+
 async def test_client_disconnect_aborts_the_sequence(sim: SimHandle) -> None:
     body = _stream_body(prompt="abc", max_tokens=8000)
     stats = sim.server.engine.stats

@@ -15,7 +15,7 @@ from tokenergy.sim.eventloop import LoopKind, new_event_loop
 from tokenergy.sim.protocol import Generation
 from tokenergy.sim.responses import TokenChunks, chunk_builder, sse, stream_choice
 from tokenergy.sim.server import run_in_thread
-from tokenergy.sim.sinks import TOKEN_JSON, sse_frame
+from tokenergy.sim.sinks import TOKEN_JSON, sse_frame, token_frames_with_usage
 
 from .helpers import post_json, sse_events
 
@@ -61,11 +61,11 @@ async def _both_paths(path: str, body: dict[str, Any]) -> list[tuple[int, bytes]
 
 
 @pytest.mark.parametrize("chat", [False, True])
-@pytest.mark.parametrize("usage", [False, True])
-async def test_direct_stream_sends_what_the_general_path_sends(chat: bool, usage: bool) -> None:
+@pytest.mark.parametrize("usage", ["", "include_usage", "continuous_usage_stats"])
+async def test_direct_stream_sends_what_the_general_path_sends(chat: bool, usage: str) -> None:
     body: dict[str, Any] = {"model": MODEL, "stream": True, "max_tokens": 9, "seed": 1}
     if usage:
-        body["stream_options"] = {"include_usage": True}
+        body["stream_options"] = {"include_usage": True, usage: True}
     if chat:
         body["messages"] = [{"role": "user", "content": "hello"}]
     else:
@@ -144,3 +144,12 @@ def test_token_chunks_are_byte_identical_to_json_dumps(chat: bool, include_usage
             assert templated(event, text) == build(stream_choice(chat, event, text))
     usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
     assert templated.usage(usage) == sse({**base, "choices": [], "usage": usage})
+    running = Generation([[1]], 4, 0, True, True, include_usage, True, None)
+    build_running = chunk_builder(base, chat, running, lambda: usage)
+    for event in (TokenEvent(0, 3, 1.0, None), TokenEvent(0, 3, 1.0, "length")):
+        expected = build_running(stream_choice(chat, event, "x"))
+        assert templated.with_usage(event, "x", 3, 4) == expected
+        before, middle = templated.usage_template(0, event.finish_reason, 3)
+        render = token_frames_with_usage(before, middle, 3, 0, chunked=False)
+        if event.finish_reason is None:  # token index 3: the fourth completion token
+            assert render(3) == build_running(stream_choice(chat, event, chr(TOKEN_JSON[3][0])))

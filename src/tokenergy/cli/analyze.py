@@ -6,7 +6,6 @@ render a rich table or strict JSON.
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +110,6 @@ def _bound_text(constraint: Constraint) -> str:
 
 # --- frontier -------------------------------------------------------------------------------
 
-HEADING_WIDTH = 12  # 'energy per' / 'output token' / '(J)': about as wide as the numbers
-
 
 def frontier_command(
     sources: list[Path] = typer.Argument(None, help=SOURCES_HELP),
@@ -185,19 +182,14 @@ def _frontier_json(
     }
 
 
-def _stacked(heading: str, width: int = HEADING_WIDTH) -> str:
-    """A long heading on several lines: a numeric column (which never wraps) stays narrow."""
-    return "\n".join(textwrap.wrap(heading, width)) or heading
-
-
 def _frontier_table(groups: list[GroupFrontier], x: Metric, y: Metric, all_points: bool) -> Table:
     """Fitted to the terminal: text columns wrap, numbers never do; 'on frontier' only with
     --all (without it every row is on the frontier)."""
     columns = [
         Column("group"),
         Column("configuration"),
-        Column(_stacked(_heading(x)), "right", numeric=True),
-        Column(_stacked(_heading(y)), "right", numeric=True),
+        Column(_heading(x), "right", numeric=True),
+        Column(_heading(y), "right", numeric=True),
         *([Column("on\nfrontier")] if all_points else []),
     ]
     rows: list[list[str]] = []

@@ -94,16 +94,30 @@ def fleet_footprint_line(result: FleetResult, grid: Grid) -> str:
 
 def bench_footprint(summary: dict[str, Any], grid: Grid) -> dict[str, Any]:
     """A metered bench point's carbon and water: per completed query, per million tokens and
-    per day at the measured power, at the meter's boundary and basis."""
-    jpt = summary.get("j_per_token")
-    return footprint_figures(
+    per day at the measured power, at the meter's boundary and basis.
+
+    From the window whose energy is valid: the summary's (steady state when reached), else the
+    whole run's (a steady state too short to meter must not set the grams); ``scope`` and
+    ``energy_valid`` say which window and whether its energy counts.
+    """
+    whole = summary.get("whole_run_figures")
+    window = summary
+    if (
+        summary.get("energy_valid") is False
+        and isinstance(whole, dict)
+        and whole.get("energy_valid")
+    ):
+        window = whole
+    jpt = window.get("j_per_token")
+    figures = footprint_figures(
         grid,
-        wh_per_query=summary.get("wh_per_query"),
+        wh_per_query=window.get("wh_per_query"),
         kwh_per_mtok=None if jpt is None else units.kwh_per_mtok(jpt),
-        power_w=summary.get("power_w"),
-        boundary=Boundary(summary["boundary"]) if summary.get("boundary") else None,
-        basis=Basis(summary["basis"]) if summary.get("basis") else None,
+        power_w=window.get("power_w"),
+        boundary=Boundary(window["boundary"]) if window.get("boundary") else None,
+        basis=Basis(window["basis"]) if window.get("basis") else None,
     )
+    return {**figures, "scope": window.get("scope"), "energy_valid": window.get("energy_valid")}
 
 
 def bench_footprint_line(figures: dict[str, Any]) -> str:
@@ -112,10 +126,12 @@ def bench_footprint_line(figures: dict[str, Any]) -> str:
     def g(value: float | None, scale: float = 1.0) -> str:
         return "—" if value is None else f"{value * scale:.4g}"
 
+    scope = f"{figures['scope']}, " if figures.get("scope") else ""
+    invalid = ", energy INVALID" if figures.get("energy_valid") is False else ""
     text = (
         f"carbon: {g(figures['gco2e_per_query'])} gCO2e/query, "
-        f"{g(figures['gco2e_per_mtok'], 1e-3)} kgCO2e/Mtok ({figures['carbon_basis']}, "
-        f"{figures['carbon_boundary']} boundary)"
+        f"{g(figures['gco2e_per_mtok'], 1e-3)} kgCO2e/Mtok ({scope}{figures['carbon_basis']}, "
+        f"{figures['carbon_boundary']} boundary{invalid})"
     )
     if figures.get("water_l_per_query") is not None:
         text += f"; {g(figures['water_l_per_query'])} L water/query"

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
@@ -224,7 +225,7 @@ _COLUMNS = (
     Column("E2E latency\ns", "right", numeric=True, drop=10),
     Column("GPU"),
     Column("engine", drop=12),
-    Column("GPUs", "right", numeric=True),
+    Column("GPUs", "right", numeric=True, drop=3),
     Column("concurrency", "right", numeric=True, drop=5),
     Column("flags", drop=13),
     Column("J per\ntoken", "right", numeric=True),
@@ -232,7 +233,7 @@ _COLUMNS = (
     Column("Wh/query\nbenchmarked", "right", numeric=True),
     Column("Wh/query\nnominal", "right", numeric=True, drop=11),
     Column("Wh/query per\ncompleted request", "right", numeric=True, drop=7),
-    Column("basis/boundary", drop=4),
+    Column("basis, boundary", drop=4),  # drop 0 when rows differ in it (_table)
     Column("checks"),
 )
 _COLOUR = {"pass": "green", "warn": "yellow", "fail": "bold red"}
@@ -281,8 +282,11 @@ def _table(
     row by row; ``--top`` or filters keep it short)."""
     cells = []
     first: dict[str, Any] | None = None
+    scopes: set[str] = set()
     for row in rows:
         first = first or row
+        if row["basis"]:
+            scopes.add(f"{row['basis']}, {row['boundary']}")
         lengths = f"{fmt(row['isl'])}/{fmt(row['osl'])}" if row["isl"] is not None else row["task"]
         bench = row["wh_per_query_benchmarked"]
         nominal = row["wh_per_query_nominal"]
@@ -304,7 +308,7 @@ def _table(
                 fmt(bench),
                 fmt(nominal) if nominal != bench else "=",
                 fmt(row["wh_per_query_measured"]),
-                f"{row['basis']}/{row['boundary']}" if row["basis"] else "—",
+                f"{row['basis']}, {row['boundary']}" if row["basis"] else "—",
                 styled(status, _COLOUR[status]),
             ]
         )
@@ -314,8 +318,16 @@ def _table(
     ]
     if first and "grid_source" in first:  # carbon/water columns are in --json/--format csv
         captions.append(footprint_caption(first) + " (gCO2e/L per row: --json or --format csv)")
+    # Every number says its basis and boundary: one shared by all rows is said once (its column
+    # may go for width), rows that differ keep the column at any width.
+    columns = [
+        c if c.header != "basis, boundary" or len(scopes) < 2 else replace(c, drop=0)
+        for c in _COLUMNS
+    ]
+    if len(scopes) == 1:
+        captions.insert(0, f"energy figures: {next(iter(scopes))} boundary")
     return fitted_table(
-        _COLUMNS, cells, title=f"{len(cells)} results", caption="\n".join(captions), width=width
+        columns, cells, title=f"{len(cells)} results", caption="\n".join(captions), width=width
     )
 
 

@@ -24,15 +24,17 @@ def energy_table(summary: dict[str, Any]) -> Table:
     table.add_column("metric")
     table.add_column("whole run", justify="right")
     table.add_column(summary["scope"], justify="right")
+    simulated = summary.get("power_time_base") == "simulated"
+    per = " (W, simulated time)" if simulated else " (W)"  # a simulator's own seconds
     rows = (
         ("energy (J)", "energy_j"),
-        ("mean power (W)", "power_w"),
+        (f"mean power{per}", "power_w"),
         ("J/token (total)", "j_per_token"),
         ("J/output token", "energy_per_token_j"),
         ("tokens/J", "tokens_per_j"),
         ("Wh/query (successful)", "wh_per_query"),
         ("Wh/query (attempted)", "wh_per_attempted_query"),
-        ("idle power (W)", "idle_power_w"),
+        (f"idle power{per}", "idle_power_w"),
         ("J/token above idle", "j_per_token_above_idle"),
         ("Wh/query above idle", "wh_per_query_above_idle"),
         ("host CPU+DRAM (J)", "host_energy_j"),
@@ -40,13 +42,20 @@ def energy_table(summary: dict[str, Any]) -> Table:
     for label, key in rows:
         table.add_row(label, fmt(whole.get(key)), fmt(summary.get(key)))
     for device, power_w in summary["power_w_per_device"].items():
-        table.add_row(f"  {device} (W)", fmt(whole["power_w_per_device"].get(device)), fmt(power_w))
+        table.add_row(
+            f"  {device}{per}", fmt(whole["power_w_per_device"].get(device)), fmt(power_w)
+        )
     valid = {True: "valid", False: "INVALID", None: "—"}
     table.add_row("energy", valid[whole["energy_valid"]], valid[summary["energy_valid"]])
     # a reason may carry a multi-line message (a meter's parse error): one line each here
     reasons = [f"{summary['scope']}: {one_line(r)}" for r in summary["energy_reasons"]]
     reasons += [f"whole run: {one_line(r)}" for r in whole["energy_reasons"]]
     reasons += [f"idle: {one_line(r)}" for r in summary.get("idle_reasons") or []]
-    notes = summary.get("meter_notes") or []
+    notes = list(summary.get("meter_notes") or [])
+    if simulated:
+        notes.append(
+            "W per simulated second (the simulator's clock, as its DCGM gauge); tok/s and "
+            "latencies per wall second; J/token = energy / tokens in both"
+        )
     table.caption = "\n".join(reasons + notes) or None
     return table

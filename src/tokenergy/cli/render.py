@@ -12,8 +12,9 @@ import json
 import math
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.cells import cell_len
@@ -136,6 +137,9 @@ def fmt(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+HEADING_WIDTH = 12  # 'energy per' / 'output token' / '(J)': about as wide as the numbers
+
+
 @dataclass(frozen=True)
 class Column:
     """A table column: numbers never wrap or shorten to '0.…'; when the table is wider than the
@@ -158,6 +162,9 @@ def fitted_table(
     """A table that fits ``width`` (default: the terminal) by leaving out columns, never by
     cutting numbers; the caption names what was left out."""
     available = width if width is not None else console.width
+    columns = [
+        _wrapped_heading(column, [row[i] for row in rows]) for i, column in enumerate(columns)
+    ]
     kept = list(range(len(columns)))
     droppable = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: -columns[i].drop)
     minimum = [_min_width(column, [row[i] for row in rows]) for i, column in enumerate(columns)]
@@ -170,6 +177,17 @@ def fitted_table(
         lines.append(f"not shown for width: {', '.join(hidden)} (a wider terminal, --json or csv)")
     table.caption = "\n".join(lines) or None
     return table
+
+
+def _wrapped_heading(column: Column, cells: Sequence[RenderableType]) -> Column:
+    """A numeric column never wraps, its heading included: a long one-line heading ('B200: energy
+    per output token (J)') would set the column's width and crush the text columns, so it is put
+    on several lines about as wide as the numbers (at least HEADING_WIDTH)."""
+    if not column.numeric:
+        return column
+    width = max(HEADING_WIDTH, _min_width(column, cells))
+    lines = [part for line in column.header.split("\n") for part in textwrap.wrap(line, width)]
+    return replace(column, header="\n".join(lines) or column.header)
 
 
 def _min_width(column: Column, cells: Sequence[RenderableType]) -> int:

@@ -11,12 +11,13 @@ state (estimate/ladder.py: accelerator, node, or facility with PUE) on a modeled
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -298,7 +299,15 @@ def run_estimate(
     check_leff(fits, params.leff)
     workers = default_workers(params.samples) if workers is None else max(workers, 1)
     draws = Tally(progress, params.samples * len(fits), "draws")
-    estimates = [_run_model(fit, params, draws.add, workers) for fit in fits]
+    blocks = _blocks(params.samples)
+    plans = [_plan(fit, params) for fit in fits]
+    with _pool(workers, len(blocks) * len(plans)) as pool:
+        # every model's blocks are queued at once: one pool, no idle worker between models
+        streams = [_map_blocks(plan, blocks, pool) for plan in plans]
+        estimates = [
+            _collect(plan, params, stream, draws.add)
+            for plan, stream in zip(plans, streams, strict=True)
+        ]
     if trim is Trim.PAPER:
         estimates = [_trimmed(estimate) for estimate in estimates]
     pooled = pooled_improved = None
@@ -323,24 +332,25 @@ def _trimmed(estimate: ModelEstimate) -> ModelEstimate:
     )
 
 
-def _run_model(
-    fit: SurfaceFit, params: EstimateParams, progress: DrawsDone, workers: int
-) -> ModelEstimate:
-    """Stream the model's draws block by block (in worker processes when ``workers`` > 1).
-
-    Blocks are merged in block order, and each chunk's stream depends only on (seed, model,
-    chunk index), so the result is the same for any number of workers.
-    """
+def _plan(fit: SurfaceFit, params: EstimateParams) -> _Plan:
     node = deployment_power(fit, params)
-    plan = _Plan(fit, node, model_params(params, node))
-    blocks = [
-        (start, min(start + BLOCK_DRAWS, params.samples))
-        for start in range(0, params.samples, BLOCK_DRAWS)
-    ]
+    return _Plan(fit, node, model_params(params, node))
+
+
+def _blocks(samples: int) -> list[tuple[int, int]]:
+    return [(start, min(start + BLOCK_DRAWS, samples)) for start in range(0, samples, BLOCK_DRAWS)]
+
+
+def _collect(
+    plan: _Plan, params: EstimateParams, stream: Iterator[_Block], progress: DrawsDone
+) -> ModelEstimate:
+    """Merge one model's blocks, in block order: each chunk's stream depends only on (seed,
+    model, chunk index), so the result is the same for any number of workers."""
+    fit, node = plan.fit, plan.node
     baseline, improved = LogHistogram(), LogHistogram()
     kept: list[FloatArray] = []
     kept_improved: list[FloatArray] = []
-    for block in _map_blocks(plan, blocks, workers):
+    for block in stream:
         baseline = baseline.merge(block.baseline)
         kept.append(block.kept)
         if block.improved is not None:
@@ -399,21 +409,37 @@ class _Block:
     kept_improved: FloatArray
 
 
-def _map_blocks(plan: _Plan, blocks: list[tuple[int, int]], workers: int) -> Iterator[_Block]:
-    """Blocks in order: here, or in ``workers`` processes.
+@contextlib.contextmanager
+def _pool(workers: int, blocks: int) -> Iterator[Executor | None]:
+    """Worker processes for every model's blocks (None: draw here).
 
     Forked where the platform can (the children only draw numbers: no re-import of ``__main__``,
     which a spawned child needs and which fails from a notebook cell, stdin or an unguarded
     script); spawned elsewhere.
     """
-    if workers <= 1 or len(blocks) <= 1:
-        yield from (_draw_block(plan, start, stop) for start, stop in blocks)
+    if workers <= 1 or blocks <= 1:
+        yield None
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(min(workers, len(blocks)), mp_context=context) as pool:
-        starts, stops = zip(*blocks, strict=True)
-        yield from pool.map(_draw_block, [plan] * len(blocks), starts, stops)
+    pool = ProcessPoolExecutor(min(workers, blocks), mp_context=context)
+    try:
+        yield pool
+    except BaseException:  # an error or Ctrl-C: the queued blocks of every model are dropped
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _map_blocks(
+    plan: _Plan, blocks: list[tuple[int, int]], pool: Executor | None
+) -> Iterator[_Block]:
+    """The model's blocks in order: drawn here as they are asked for, or submitted to ``pool``
+    now (``Executor.map`` queues them all) and handed back in order as they complete."""
+    if pool is None:
+        return (_draw_block(plan, start, stop) for start, stop in blocks)
+    starts, stops = zip(*blocks, strict=True)
+    return pool.map(_draw_block, [plan] * len(blocks), starts, stops)
 
 
 def _draw_block(plan: _Plan, start: int, stop: int) -> _Block:

@@ -193,10 +193,21 @@ def _latency(reader: RowReader, completed: int) -> LatencyStats:
         ttft_s=metric_stats(reader, "ttft", suffix="_ms", scale=_MS),
         tpot_s=tpot,
         itl_s=metric_stats(reader, "itl", suffix="_ms", scale=_MS),
-        e2el_s=metric_stats(reader, "e2el", suffix="_ms", scale=_MS),
+        e2el_s=(  # vLLM writes {mean,...}_e2el_ms, SGLang's bench_serving {mean,...}_e2e_latency_ms
+            metric_stats(reader, "e2el", suffix="_ms", scale=_MS)
+            or metric_stats(reader, "e2e_latency", suffix="_ms", scale=_MS)
+        ),
         intvty_tok_s=intvty,
         itl_unit=ItlUnit.CHUNK,
     )
+
+
+def _label(reader: RowReader) -> str | None:
+    """The run's ``label`` (vllm bench serve --label, tokenergy bench --label), for ``compare
+    --by label``; vLLM writes its endpoint type there when none was given, which names no run."""
+    label = reader.optional_text("label")
+    defaults = {reader.optional_text("endpoint_type"), reader.optional_text("backend")}
+    return None if not label or label in defaults else label
 
 
 def _result(reader: RowReader, document: Document, options: IngestOptions) -> ServingResult:
@@ -262,6 +273,7 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
             source_format="bench-serving",
             date=reader.optional_text("date"),
             tool="bench_serving",
+            label=_label(reader),
         ),
         extras=extras,
     )

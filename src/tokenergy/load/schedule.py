@@ -64,7 +64,7 @@ class LoadShape:
         if self.num_prompts is None and self.duration_s is None:
             raise ConfigError("give a number of prompts or a duration", field="num_prompts")
         if self.num_prompts is not None and self.num_prompts < 1:
-            raise ConfigError("num-prompts must be >= 1", field="num_prompts")
+            raise ConfigError("must be >= 1", field="num_prompts")
         if self.duration_s is not None and not self.duration_s > 0:
             raise ConfigError("duration must be > 0", field="duration_s")
         if self.warmup < 0:

@@ -161,6 +161,10 @@ def figures(result: ServingResult, failures: Sequence[str] = ()) -> dict[str, An
         "output_tokens": output_tokens,
         "energy_j": energy_j,
         "power_w": result.power_w,
+        # whose seconds the powers are per: a simulator's own ('simulated': a real GPU's watts
+        # at any --speed), else 'wall'; tok/s and latencies are always per wall second
+        "power_time_base": energy.time_base.value if energy is not None else None,
+        "power_duration_s": energy.duration_s if energy is not None else None,
         "power_w_per_device": (
             {d.device: d.avg_power_w for d in energy.devices} if energy is not None else {}
         ),

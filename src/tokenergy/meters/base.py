@@ -40,11 +40,16 @@ class Reading:
 
     ``energy_j`` is cumulative since an arbitrary origin (driver load, boot); only its deltas
     mean anything. Either field may be None when the device does not offer it.
+
+    ``device_time_s`` is the device's own clock when it publishes one: tokenergy's simulator's
+    (simulated seconds, the time base of its counter and power); None for hardware, whose
+    energy is per wall second. Like the counter, only its deltas mean anything.
     """
 
     t_s: float
     energy_j: float | None = None
     power_w: float | None = None
+    device_time_s: float | None = None
 
 
 def now_s() -> float:

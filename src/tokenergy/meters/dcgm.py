@@ -15,6 +15,7 @@ from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
 from tokenergy.meters.base import DeviceInfo, PollingMeter, Reading, now_s
 from tokenergy.meters.dcgm_fields import (
+    CLOCK_METRIC,
     ENERGY_METRIC,
     LIMIT_METRIC,
     POWER_METRIC,
@@ -121,6 +122,7 @@ class DcgmMeter(PollingMeter):
         received_s = now_s()
         energy = _named(samples, ENERGY_METRIC, self.selector)
         power = _named(samples, POWER_METRIC, self.selector)
+        clock = _named(samples, CLOCK_METRIC, self.selector)  # only tokenergy's simulator
         readings = {}
         for key in self._devices:
             counter = energy.get(key) if self._has_counter else None
@@ -130,5 +132,6 @@ class DcgmMeter(PollingMeter):
             t_s = _read_at(counter or gauge, sent_s, received_s)
             energy_j = None if counter is None else counter.value / 1000.0
             power_w = None if gauge is None else gauge.value
-            readings[key] = Reading(t_s, energy_j=energy_j, power_w=power_w)
+            device_s = clock[key].value if key in clock else None
+            readings[key] = Reading(t_s, energy_j, power_w, device_s)
         return readings

@@ -19,6 +19,8 @@ from tokenergy.meters.base import DeviceInfo
 ENERGY_METRIC = "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"
 POWER_METRIC = "DCGM_FI_DEV_POWER_USAGE"
 LIMIT_METRIC = "DCGM_FI_DEV_POWER_MGMT_LIMIT"
+# tokenergy's simulator: its simulated clock per GPU, the time base of its counter and gauge
+CLOCK_METRIC = "tokenergy_sim_time_seconds"
 HTTP_TIMEOUT_S = 5.0
 
 Labels = Mapping[str, str]

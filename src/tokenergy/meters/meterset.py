@@ -213,8 +213,8 @@ class MeterSet:
             if part.meter.basis is not Basis.MEASURED:
                 continue  # a stated power has no idle state
             for device in part.energy.devices:
-                if device.energy_j is not None and measured.duration_s > 0:
-                    power_w[qualified(part.meter, device.device)] = (
-                        device.energy_j / measured.duration_s
-                    )
+                # per second of the device's time base (a simulator's: simulated seconds)
+                mean_w = device.avg_power_w(measured.duration_s)
+                if mean_w is not None:
+                    power_w[qualified(part.meter, device.device)] = mean_w
         return Idle(start_s, end_s, power_w, tuple(measured.reasons))

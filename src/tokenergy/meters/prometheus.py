@@ -19,6 +19,7 @@ from tokenergy import units
 from tokenergy.errors import MeterError, TokenergyError
 from tokenergy.meters.base import DeviceInfo, Reading, WindowMeter, now_s
 from tokenergy.meters.dcgm_fields import (
+    CLOCK_METRIC,
     ENERGY_METRIC,
     POWER_METRIC,
     device_info,
@@ -153,15 +154,36 @@ class PrometheusMeter(WindowMeter):
             if after_end or at_s >= end_s + self.grace_s:
                 break
             time.sleep(RETRY_S)
+        clock = self._range(CLOCK_METRIC, from_s, at_s)  # only tokenergy's simulator has it
         if self._metric == ENERGY_METRIC:
             power = self._range(POWER_METRIC, from_s, at_s)
-            return {key: _merge(values, power.get(key, [])) for key, values in samples.items()}
-        return {key: [Reading(t, power_w=v) for t, v in values] for key, values in samples.items()}
+            return {
+                key: _merge(values, power.get(key, []), clock.get(key, []))
+                for key, values in samples.items()
+            }
+        return {
+            key: [Reading(t, power_w=v, device_time_s=c) for t, v, c in _with(values, clock, key)]
+            for key, values in samples.items()
+        }
+
+
+def _with(
+    values: list[tuple[float, float]], clock: dict[str, list[tuple[float, float]]], key: str
+) -> list[tuple[float, float, float | None]]:
+    """Each (time, value) with the device clock scraped at the same instant, if any."""
+    clock_at = dict(clock.get(key, []))
+    return [(t, v, clock_at.get(t)) for t, v in values]
 
 
 def _merge(
-    energy_mj: list[tuple[float, float]], power_w: list[tuple[float, float]]
+    energy_mj: list[tuple[float, float]],
+    power_w: list[tuple[float, float]],
+    clock_s: list[tuple[float, float]],
 ) -> list[Reading]:
-    """Counter readings, with the power scraped at the same instant when there is one."""
-    power_at = dict(power_w)
-    return [Reading(t, energy_j=mj / 1000.0, power_w=power_at.get(t)) for t, mj in energy_mj]
+    """Counter readings, with the power and the device clock scraped at the same instant when
+    there are (the simulator stamps all three with one read time)."""
+    power_at, clock_at = dict(power_w), dict(clock_s)
+    return [
+        Reading(t, energy_j=mj / 1000.0, power_w=power_at.get(t), device_time_s=clock_at.get(t))
+        for t, mj in energy_mj
+    ]

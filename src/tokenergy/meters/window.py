@@ -7,6 +7,10 @@ the window edges (preferred: the device integrates for us), or the trapezoid rul
 power with the power interpolated at the edges. A window is valid only if every expected device
 has readings that bracket it without gaps longer than ``max_gap_s``, its counters never went
 backwards, it is long enough, and the batch the load achieved was close to the one it targeted.
+
+A device that publishes its own clock (tokenergy's simulator: simulated seconds) has its
+seconds over the window interpolated the same way as its counter, and its power is energy per
+those seconds: the time base of its counter, whatever ``--speed`` and the host's lag.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from numpy.typing import NDArray
 from tokenergy import catalog
 from tokenergy.errors import CatalogError
 from tokenergy.meters.base import GPU, DeviceInfo, Reading
+from tokenergy.units import TimeBase
 
 COUNTER = "counter"
 TRAPEZOID = "power-trapezoid"
@@ -44,6 +49,24 @@ class DeviceWindow:
     energy_j: float | None
     method: str
     reasons: tuple[str, ...] = ()
+    # the device's own seconds over the window (simulated seconds of tokenergy's simulator);
+    # None: it has no clock of its own and the wall clock's seconds apply
+    device_s: float | None = None
+
+    @property
+    def time_base(self) -> TimeBase:
+        return TimeBase.WALL if self.device_s is None else TimeBase.SIMULATED
+
+    def seconds(self, wall_s: float) -> float:
+        """The window's length in this device's time base (``wall_s`` when it has no clock)."""
+        return wall_s if self.device_s is None else self.device_s
+
+    def avg_power_w(self, wall_s: float) -> float | None:
+        """Mean power per second of the device's time base; None without energy or time."""
+        seconds = self.seconds(wall_s)
+        if self.energy_j is None or seconds <= 0:
+            return None
+        return self.energy_j / seconds
 
 
 @dataclass(frozen=True)
@@ -140,22 +163,43 @@ def _power_bound(device: DeviceInfo) -> tuple[float, str] | None:
 
 
 def _plausibility_reasons(
-    device: DeviceInfo, energy_j: float, duration_s: float, rules: WindowRules
+    device: DeviceInfo,
+    energy_j: float,
+    duration_s: float,
+    device_s: float | None,
+    rules: WindowRules,
 ) -> list[str]:
+    """Mean power above the device's ceiling. Per second of the device's own clock when it has
+    one; else per wall second, the ceiling scaled by a simulator's speed label (its counter then
+    runs that much faster than the wall clock)."""
     bound = _power_bound(device)
-    if bound is None or duration_s <= 0:
+    seconds = duration_s if device_s is None else device_s
+    if bound is None or seconds <= 0:
         return []
     limit_w, what = bound
-    mean_w = energy_j / duration_s
-    ceiling_w = rules.max_power_ratio * limit_w * device.time_scale
+    mean_w = energy_j / seconds
+    scale = device.time_scale if device_s is None else 1.0
+    ceiling_w = rules.max_power_ratio * limit_w * scale
     if mean_w <= ceiling_w:
         return []
-    sped = f" × speed {device.time_scale:g}" if device.time_scale != 1.0 else ""
+    sped = f" × speed {scale:g}" if scale != 1.0 else ""
     return [
         f"mean power {mean_w:,.0f} W is implausible for {device.model or 'this GPU'} "
         f"(ceiling {ceiling_w:,.0f} W = {rules.max_power_ratio:g} × its {limit_w:,.0f} W {what}"
         f"{sped})"
     ]
+
+
+def _device_clock(
+    readings: Sequence[Reading],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """(wall times, device clock) of the readings that carry the device's clock, if ≥ 2 do."""
+    clocked = [r for r in readings if r.device_time_s is not None]
+    if len(clocked) < 2:
+        return None
+    wall_s = np.array([r.t_s for r in clocked])
+    device_s = np.array([r.device_time_s for r in clocked], dtype=float)
+    return wall_s, device_s
 
 
 def device_window(
@@ -168,6 +212,14 @@ def device_window(
     """Energy of one device over the window: counter delta if it has one, else trapezoid."""
     counted = [r for r in readings if r.energy_j is not None]
     powered = [r for r in readings if r.power_w is not None]
+    clock = _device_clock(readings)
+    device_s = None  # the device's own seconds over the window, interpolated like its counter
+    clock_reasons: tuple[str, ...] = ()
+    if clock is not None:
+        at_start, at_end = np.interp([start_s, end_s], *clock)
+        device_s = float(at_end - at_start)
+        if device_s <= 0:
+            clock_reasons = ("the device's own clock did not advance over the window",)
     if len(counted) >= 2:
         t_s = np.array([r.t_s for r in counted])
         raw_j = np.array([r.energy_j for r in counted], dtype=float)
@@ -181,15 +233,19 @@ def device_window(
                 f"energy counter went backwards (reset) at {where}; energy is a lower bound"
             )
         energy_j = counter_energy_j(t_s, cumulative_j, start_s, end_s)
-        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, rules)
-        return DeviceWindow(device, energy_j, COUNTER, tuple(reasons))
+        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, device_s, rules)
+        return DeviceWindow(device, energy_j, COUNTER, (*reasons, *clock_reasons), device_s)
     if len(powered) >= 2:
         t_s = np.array([r.t_s for r in powered])
         power_w = np.array([r.power_w for r in powered], dtype=float)
         reasons = _coverage_reasons(t_s, start_s, end_s, rules)
-        energy_j = trapezoid_energy_j(t_s, power_w, start_s, end_s)
-        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, rules)
-        return DeviceWindow(device, energy_j, TRAPEZOID, tuple(reasons))
+        if clock is None:
+            energy_j = trapezoid_energy_j(t_s, power_w, start_s, end_s)
+        else:  # the power is per second of the device's clock: integrate it over those
+            on_device = np.interp(np.array([start_s, end_s, *t_s]), *clock)
+            energy_j = trapezoid_energy_j(on_device[2:], power_w, on_device[0], on_device[1])
+        reasons += _plausibility_reasons(device, energy_j, end_s - start_s, device_s, rules)
+        return DeviceWindow(device, energy_j, TRAPEZOID, (*reasons, *clock_reasons), device_s)
     return DeviceWindow(device, None, NO_DATA, (f"{len(readings)} reading(s): cannot integrate",))
 
 

@@ -288,9 +288,15 @@ def _line_order(key: tuple[str, str | None, str]) -> tuple[str, str, tuple[float
 
 
 def timeline_chart(
-    key: str, title: str, timelines: dict[str, tuple[Any, Any]], caption: str | None = None
+    key: str,
+    title: str,
+    timelines: dict[str, tuple[Any, Any]],
+    caption: str | None = None,
+    *,
+    simulated: bool = False,
 ) -> Chart:
-    """Power over time per device, one panel (devices get the spare colours, not GPU ones)."""
+    """Power over time per device, one panel (devices get the spare colours, not GPU ones);
+    ``simulated``: time and watts are per simulated second (a simulator's own clock)."""
     panel = Panel(title)
     legend = []
     for index, (device, (time_s, power_w)) in enumerate(timelines.items()):
@@ -301,7 +307,12 @@ def timeline_chart(
         ]
         panel.series.append(Series(device, colour, points=points, markers=False))
         legend.append(LegendEntry(device, colour))
-    return Chart(key, title, Axis("time (s)"), Axis("power (W)"), [panel], legend, caption)
+    time_axis, power_axis = (
+        ("time (simulated s)", "power (W, simulated time)")
+        if simulated
+        else ("time (s)", "power (W)")
+    )
+    return Chart(key, title, Axis(time_axis), Axis(power_axis), [panel], legend, caption)
 
 
 _CYCLE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")

@@ -4,6 +4,10 @@ Expected columns (those of ``tokenergy.meters.timeline``): a time in seconds (``
 or ``timestamp_s``; shifted to start at 0), ``power_w`` (empty cells skipped), and optionally
 ``device`` (one line per device). Files are found by name:
 ``power*.csv|parquet`` or ``timeline*.csv|parquet``. A run without such files has no timeline.
+
+A simulated run's timeline (a ``device_t_s`` column filled on every power row: the simulator's
+clock) is drawn against simulated seconds, its watts labelled per simulated second: the time
+base of the simulator's counter and gauge and of the bench's mean power, at any ``--speed``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tokenergy.errors import IngestError
 from tokenergy.report.charts import timeline_chart
 from tokenergy.report.figures import FigureWriter
 from tokenergy.report.model import Section
+from tokenergy.units import TimeBase
 
 _TIME_COLUMNS = ("time_s", "t_s", "timestamp_s")
 _PATTERNS = ("power*.csv", "power*.parquet", "timeline*.csv", "timeline*.parquet")
@@ -31,6 +36,14 @@ def timeline_files(run_dir: Path) -> list[Path]:
 
 def read_timeline(path: Path) -> Timeline:
     """Per device: (seconds from the first sample, watts)."""
+    return read_power_timeline(path)[0]
+
+
+_DEVICE_CLOCK = "device_t_s"  # tokenergy.meters.timeline: a simulator's own clock
+
+
+def read_power_timeline(path: Path) -> tuple[Timeline, TimeBase]:
+    """Per device: (seconds from the first sample, watts), and whose seconds those are."""
     import pyarrow as pa  # only reports with timelines read them
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -48,20 +61,27 @@ def read_timeline(path: Path) -> Timeline:
         )
     time_s = np.asarray(table.column(time_column).to_numpy(), dtype=np.float64)
     power_w = np.asarray(table.column("power_w").to_numpy(), dtype=np.float64)
+    time_base = TimeBase.WALL
+    if _DEVICE_CLOCK in names:
+        device_s = np.asarray(table.column(_DEVICE_CLOCK).to_numpy(), dtype=np.float64)
+        powered = np.isfinite(power_w)
+        if powered.any() and np.isfinite(device_s[powered]).all():
+            time_s, time_base = device_s, TimeBase.SIMULATED
     devices = (
         [str(d) for d in table.column("device").to_pylist()]
         if "device" in names
         else ["all"] * len(time_s)
     )
-    start = float(time_s.min()) if len(time_s) else 0.0
+    known = np.isfinite(power_w)  # the meters leave power empty before a second counter reading
+    timed = np.isfinite(time_s)
+    start = float(time_s[timed].min()) if timed.any() else 0.0
     out: Timeline = {}
     labels = np.asarray(devices)
-    known = np.isfinite(power_w)  # the meters leave power empty before a second counter reading
     for device in dict.fromkeys(devices):
         mask = (labels == device) & known
         order = np.argsort(time_s[mask])
         out[device] = (time_s[mask][order] - start, power_w[mask][order])
-    return out
+    return out, time_base
 
 
 MAX_TIMELINES = 12
@@ -104,15 +124,24 @@ def timeline_section(run_dirs: Sequence[Path], figures: FigureWriter) -> Section
             + " are not."
         )
     for index, (run, path) in enumerate(found[:MAX_TIMELINES]):
-        timeline, thinned = _thin(read_timeline(path))
-        caption = (
-            f"Drawn with at most {MAX_POINTS} points per device (each bucket's min and max)."
-            if thinned
-            else None
-        )
-        section.figures.append(
-            figures.block(
-                timeline_chart(f"timeline-{index}", f"{run.name}: {path.name}", timeline, caption)
+        read, time_base = read_power_timeline(path)
+        timeline, thinned = _thin(read)
+        notes = []
+        if time_base is TimeBase.SIMULATED:
+            notes.append(
+                "Simulated run: time and watts per simulated second (the simulator's clock, as "
+                "its DCGM gauge and the bench's mean power), at any --speed."
             )
+        if thinned:
+            notes.append(
+                f"Drawn with at most {MAX_POINTS} points per device (each bucket's min and max)."
+            )
+        chart = timeline_chart(
+            f"timeline-{index}",
+            f"{run.name}: {path.name}",
+            timeline,
+            " ".join(notes) or None,
+            simulated=time_base is TimeBase.SIMULATED,
         )
+        section.figures.append(figures.block(chart))
     return section

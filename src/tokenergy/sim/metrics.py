@@ -130,16 +130,21 @@ class GpuReading:
     energy_mj: int  # counter since boot
     power_w: float
     unix_ms: int  # when the values were read: the sample timestamp of the exposition
+    sim_time_s: float  # the simulated clock at that instant: the time base of both values
 
 
 SPEED_LABEL = "tokenergy_sim_speed"
+CLOCK_METRIC = "tokenergy_sim_time_seconds"
 
 
 def render_dcgm(readings: Sequence[GpuReading], hostname: str, speed: float = 1.0) -> str:
     """dcgm-exporter text: HELP/TYPE lines as its default counters CSV, labels in its order.
 
     One label of our own, ``tokenergy_sim_speed``: simulated seconds per wall second, so a meter
-    reading wall-clock power off the counter knows it runs ``speed`` times a real GPU's.
+    reading wall-clock power off the counter knows it runs ``speed`` times a real GPU's. And one
+    series of our own per GPU, ``tokenergy_sim_time_seconds``: the simulated clock read together
+    with the counter, so a meter divides simulated joules by simulated seconds (the power gauge
+    is per simulated second too), whatever the speed and however late the host ran the sim.
 
     Each sample carries the instant it was read (the exposition format's optional timestamp, in
     ms): dcgm-exporter omits it, but with it a scraper knows exactly when the counter had that
@@ -160,6 +165,15 @@ def render_dcgm(readings: Sequence[GpuReading], hostname: str, speed: float = 1.
     lines += [
         f"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{{{_labels(r.gpu, hostname, speed)}}} {r.energy_mj} "
         f"{r.unix_ms}"
+        for r in readings
+    ]
+    lines += [
+        f"# HELP {CLOCK_METRIC} Simulated seconds since the simulator started (the time base of "
+        "the energy counter and the power gauge).",
+        f"# TYPE {CLOCK_METRIC} counter",
+    ]
+    lines += [
+        f"{CLOCK_METRIC}{{{_labels(r.gpu, hostname, speed)}}} {r.sim_time_s:.6f} {r.unix_ms}"
         for r in readings
     ]
     return "\n".join(lines) + "\n"

@@ -171,6 +171,28 @@ class TokenChunks:
             escaped = self._texts[text] = json.dumps(text)[1:-1].encode()
         return before + escaped + after
 
+    def usage_template(
+        self, choice: int, finish_reason: str | None, prompt_tokens: int
+    ) -> tuple[bytes, bytes]:
+        """For running usage (vLLM's ``continuous_usage_stats``): the event's bytes before the
+        token's JSON string content, and after it up to the completion token count."""
+        before, after = _choice_template(self._chat, choice, finish_reason)
+        middle = after + b'],"usage":{"prompt_tokens":%d,"completion_tokens":' % prompt_tokens
+        return self._head + before, middle
+
+    def with_usage(
+        self, event: TokenEvent, text: str, prompt_tokens: int, completion: int
+    ) -> bytes:
+        """A token event with running usage (``completion`` tokens so far, this one included)."""
+        before, middle = self.usage_template(event.choice, event.finish_reason, prompt_tokens)
+        escaped = json.dumps(text)[1:-1].encode()
+        return before + escaped + middle + running_usage_tail(prompt_tokens, completion)
+
     def usage(self, usage: dict[str, int]) -> bytes:
         """The final usage event (no choices), as ``sse`` writes it."""
         return self._usage_head + json.dumps(usage, separators=(",", ":")).encode() + b"}\n\n"
+
+
+def running_usage_tail(prompt_tokens: int, completion_tokens: int) -> bytes:
+    """The end of a running-usage event, from its completion token count on."""
+    return b'%d,"total_tokens":%d}}\n\n' % (completion_tokens, prompt_tokens + completion_tokens)

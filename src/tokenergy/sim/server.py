@@ -53,7 +53,7 @@ from tokenergy.sim.responses import (
     stream_choice,
     text_completion,
 )
-from tokenergy.sim.sinks import DirectStream, FinishLine, sse_frame
+from tokenergy.sim.sinks import DirectStream, FinishLine, token_frames, token_frames_with_usage
 from tokenergy.sim.turnaround import HoldMode
 
 SIMULATED_HEADER = "x-tokenergy-simulated"
@@ -167,9 +167,12 @@ class SimServer:
 
     def _readings(self) -> list[GpuReading]:
         read_ms = round(time.time() * 1000)
-        energy_j = self.ledger.energy_j(self.clock.now_s())
+        now_s = self.clock.now_s()
+        energy_j = self.ledger.energy_j(now_s)
         return [
-            GpuReading(gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms)
+            GpuReading(
+                gpu, counter_mj(gpu.boot_energy_j, energy_j), self.ledger.power_w, read_ms, now_s
+            )
             for gpu in self.gpus
         ]
 
@@ -308,7 +311,7 @@ class SimServer:
         if not faults.mid_response:
             if not gen.stream:
                 return await self._respond_once(chat, gen, plans, index)
-            if len(plans) == 1 and not gen.continuous_usage:
+            if len(plans) == 1:
                 return await self._stream_direct(request, gen, chat, plans[0], index)
         events = TokenStream()
         seqs = self._submit(gen, plans, [events] * len(plans))
@@ -379,10 +382,12 @@ class SimServer:
         and [DONE]."""
         response, base = await self._open_stream(request, chat)
         stop_at = plan[0]
+        prompt_tokens = len(gen.prompts[0])
         templated = TokenChunks(base, chat, gen)
         if chat:  # the role event; prepare has sent the headers already, as vLLM does
+            role = chunk_builder(base, chat, gen, lambda: self._prompt_usage(prompt_tokens, 0))
             try:
-                await response.write(self._role_chunk(base, chat, gen))
+                await response.write(role(_ROLE_CHOICE))
             except ConnectionResetError:
                 return response
         transport = request.transport
@@ -390,17 +395,28 @@ class SimServer:
             return response
         chunked = response.headers.get("Transfer-Encoding") == "chunked"
         offset = self._text_offset(index, 0)
-        sink = DirectStream(transport, sse_frame(*templated.template(0, None), chunked), offset)
+        if gen.continuous_usage:
+            before, middle = templated.usage_template(0, None, prompt_tokens)
+            render = token_frames_with_usage(before, middle, prompt_tokens, offset, chunked)
+        else:
+            render = token_frames(*templated.template(0, None), offset, chunked)
+        sink = DirectStream(transport, render)
         seqs = self._submit(gen, [plan], [sink])
         try:
             await sink.done
         finally:
             self._abort_unfinished(seqs)
-        if sink.final is None:  # the connection closed
+        final = sink.final
+        if final is None:  # the connection closed
             return response
-        pieces = [templated(sink.final, self._token_text(sink.final, index))]
+        text = self._token_text(final, index)
+        pieces = [
+            templated.with_usage(final, text, prompt_tokens, stop_at)
+            if gen.continuous_usage
+            else templated(final, text)
+        ]
         if gen.include_usage:
-            pieces.append(templated.usage(self._usage(seqs, stop_at)))
+            pieces.append(templated.usage(self._prompt_usage(prompt_tokens, stop_at)))
         pieces.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):  # the client went away at the end
             await response.write_eof(b"".join(pieces))  # last token, usage, [DONE]: one write
@@ -425,11 +441,6 @@ class SimServer:
         }
         return response, base
 
-    @staticmethod
-    def _role_chunk(base: dict[str, Any], chat: bool, gen: Generation) -> bytes:
-        """Chat's first event (no running usage: the direct path does not stream it)."""
-        return chunk_builder(base, chat, gen, dict)(_ROLE_CHOICE)
-
     async def _stall(self, faults: RequestFaults, delivered: int) -> None:
         if faults.stall_after == delivered:
             await asyncio.sleep(self.clock.wall_delay_s(self.faults.stall_s))
@@ -441,7 +452,10 @@ class SimServer:
             request.transport.abort()
 
     def _usage(self, seqs: list[Sequence], completion_tokens: int) -> dict[str, int]:
-        prompt_tokens = sum(seq.prompt_len for seq in seqs)
+        return self._prompt_usage(sum(seq.prompt_len for seq in seqs), completion_tokens)
+
+    @staticmethod
+    def _prompt_usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
         return {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,

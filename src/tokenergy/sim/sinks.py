@@ -5,52 +5,78 @@ its connection by the engine itself, in the step that produced them: one transpo
 request per step, at the step's simulated end, with no task wake-up and no JSON encoding (a
 frame is a pre-serialised template around the token's one JSON byte). A request that does not
 stream wakes once, when its last prompt finishes. Everything else (several prompts in one
-streamed request, running usage in every chunk, injected stalls and disconnects) takes the
-general path, engine.TokenStream.
+streamed request, injected stalls and disconnects) takes the general path, engine.TokenStream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 
 from tokenergy.sim import tokenizer
 from tokenergy.sim.engine import TokenEvent
+from tokenergy.sim.responses import running_usage_tail
 
 # The JSON string content of each generated token, by text position (printable ASCII: one byte).
 TOKEN_JSON = tuple(
     json.dumps(chr(tokenizer.generated_token(position, 0)))[1:-1].encode()
     for position in range(tokenizer.GENERATED_PERIOD)
 )
+_PERIOD = tokenizer.GENERATED_PERIOD
 
 
 def sse_frame(before: bytes, after: bytes, chunked: bool) -> tuple[bytes, bytes]:
     """The bytes a one-token event is written with, split around the token's JSON byte: the
-    event's template (``data: {…"text":"`` and ``",…}\\n\\n``) inside an HTTP/1.1 chunk."""
+    event's template (``data: {…"text":"`` and ``",…}\n\n``) inside an HTTP/1.1 chunk."""
     if not chunked:
         return before, after
     size = len(before) + 1 + len(after)
     return f"{size:x}\r\n".encode() + before, after + b"\r\n"
 
 
+FrameRenderer = Callable[[int], bytes]  # token index → the wire bytes of its event
+
+
+def token_frames(before: bytes, after: bytes, text_offset: int, chunked: bool) -> FrameRenderer:
+    """Events of a request's tokens, the same around each token (``TokenChunks.template``)."""
+    head, tail = sse_frame(before, after, chunked)
+
+    def render(index: int) -> bytes:
+        return head + TOKEN_JSON[(text_offset + index) % _PERIOD] + tail
+
+    return render
+
+
+def token_frames_with_usage(
+    before: bytes, middle: bytes, prompt_tokens: int, text_offset: int, chunked: bool
+) -> FrameRenderer:
+    """Events with running usage (``TokenChunks.usage_template``): one prompt, so the
+    completion tokens so far are the token's index + 1."""
+
+    def render(index: int) -> bytes:
+        token = TOKEN_JSON[(text_offset + index) % _PERIOD]
+        event = before + token + middle + running_usage_tail(prompt_tokens, index + 1)
+        return b"%x\r\n%b\r\n" % (len(event), event) if chunked else event
+
+    return render
+
+
 class DirectStream:
     """Writes one streamed prompt's token events straight to its connection.
 
-    ``frame`` is the byte pair around a token (``sse_frame``). The last token is left to the
+    ``render`` gives a token's wire bytes (``token_frames``). The last token is left to the
     handler (``done`` resolves, ``final`` holds it), which writes it with the usage event,
     ``[DONE]`` and the end of the response: one write, as the step that ends the sequence
     produces them all. ``done`` also resolves as soon as the connection is found closed
     (``closed``).
     """
 
-    __slots__ = ("_frame", "_offset", "_transport", "closed", "done", "final")
+    __slots__ = ("_render", "_transport", "closed", "done", "final")
 
-    def __init__(
-        self, transport: asyncio.Transport, frame: tuple[bytes, bytes], text_offset: int
-    ) -> None:
+    def __init__(self, transport: asyncio.Transport, render: FrameRenderer) -> None:
         self._transport = transport
-        self._frame = frame
-        self._offset = text_offset
+        self._render = render
         self.closed = False
         self.final: TokenEvent | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -65,9 +91,7 @@ class DirectStream:
             self.closed = True
             self.done.set_result(None)
         else:
-            before, after = self._frame
-            token = TOKEN_JSON[(self._offset + event.token_index) % tokenizer.GENERATED_PERIOD]
-            self._transport.write(before + token + after)
+            self._transport.write(self._render(event.token_index))
 
 
 class FinishLine:
