@@ -134,8 +134,9 @@ def parallel(params: EstimateParams, fit: SurfaceFit, reps: int) -> None:
         f"efficiency serial wall / (parallel wall x {workers}) = {speedup / workers:.2f}"
     )
     print(
-        f"  -> on {workers} idle cores the speed-up would be ~{workers * cpu_efficiency:.2f}x "
-        f"(the CPU efficiency is what the implementation costs); load average "
+        f"  -> bound on {workers} idle cores: <= {workers * cpu_efficiency:.2f}x (workers x CPU "
+        f"efficiency; memory bandwidth shared by the cores and the last block's tail are not in "
+        f"it: an upper bound, not a measurement); load average "
         f"{os.getloadavg()[0]:.1f}; identical results in every pair: {all(r[4] for r in rows)}"
     )
     print(f"  {autogroup_note()}")

@@ -23,16 +23,23 @@ def _find_shared_data() -> Path:
 SHARED_DATA = _find_shared_data()
 
 
+def _session_dir(
+    tmp_path_factory: pytest.TempPathFactory, variable: str, name: str
+) -> Iterator[None]:
+    """``variable`` names a new directory of this test session until it ends."""
+    before = os.environ.get(variable)
+    os.environ[variable] = str(tmp_path_factory.mktemp(name))
+    yield
+    if before is None:
+        os.environ.pop(variable, None)
+    else:
+        os.environ[variable] = before
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _report_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Report results are cached in a directory of this test session, not the user's cache."""
-    previous = os.environ.get("TOKENERGY_CACHE_DIR")
-    os.environ["TOKENERGY_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    yield
-    if previous is None:
-        os.environ.pop("TOKENERGY_CACHE_DIR", None)
-    else:
-        os.environ["TOKENERGY_CACHE_DIR"] = previous
+    yield from _session_dir(tmp_path_factory, "TOKENERGY_CACHE_DIR", "cache")
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +81,4 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 def _private_tokenergy_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A test that forgets TOKENERGY_HOME writes to its own session directory, never to the
     user's store (which parallel workers and other checkouts would share)."""
-    before = os.environ.get("TOKENERGY_HOME")
-    os.environ["TOKENERGY_HOME"] = str(tmp_path_factory.mktemp("tokenergy-home"))
-    yield
-    if before is None:
-        os.environ.pop("TOKENERGY_HOME", None)
-    else:
-        os.environ["TOKENERGY_HOME"] = before
+    yield from _session_dir(tmp_path_factory, "TOKENERGY_HOME", "tokenergy-home")

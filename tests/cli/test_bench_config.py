@@ -83,6 +83,8 @@ def test_compare_by_label_for_two_runs_of_one_url(cli: Cli, sim: SimHandle, tmp_
             "--min-window", "0.01",
         )  # fmt: skip
         assert done.code == 0, done.stderr
+        export = json.loads((tmp_path / label / "vllm_bench.json").read_text())
+        assert export["label"] == label  # vLLM's own field, read back by ingest
     args = ("compare", str(tmp_path / "before"), str(tmp_path / "after"), "--at-itl", "10s")
     assert cli(*args, "--by", "source").code == 2  # one URL: a single value of source
     done = cli(*args, "--by", "label", "--include-invalid")

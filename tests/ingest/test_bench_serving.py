@@ -146,3 +146,17 @@ def test_raw_file_and_its_processed_row_agree(shared_data: Path) -> None:
     # measured lengths (926.7/917.7) vs the sampler's expectation for 1k1k at R = 0.8 (921.5)
     assert raw.workload.benchmarked_lengths() == pytest.approx((37068 / 40, 36709 / 40))
     assert processed.workload.benchmarked_lengths() == (921.5, 921.5)
+
+
+def test_the_label_names_the_run_unless_it_is_vllms_default(tmp_path: Path) -> None:
+    """bench --label (and vllm bench serve --label) is written as ``label`` in vllm_bench.json and
+    read back for ``compare --by label``; vLLM's default label is the endpoint type, no name."""
+    run = {"completed": 2, "duration": 1.0, "total_input_tokens": 8, "total_output_tokens": 4}
+    named = dict(run, label="fp8-tp2", endpoint_type="openai", backend="openai")
+    default = dict(run, label="openai-chat", endpoint_type="openai-chat", backend="openai-chat")
+    labels = []
+    for index, document in enumerate((named, default, run)):
+        path = tmp_path / f"run{index}.json"
+        path.write_text(json.dumps(document))
+        labels.append(load_results([path]).results[0].provenance.label)
+    assert labels == ["fp8-tp2", None, None]

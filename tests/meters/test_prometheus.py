@@ -15,6 +15,8 @@ from tokenergy.meters.meterset import MeterSet
 from tokenergy.meters.prometheus import PrometheusMeter
 from tokenergy.meters.record import energy_record
 from tokenergy.meters.specs import parse_spec
+from tokenergy.sim.server import run_in_thread
+from tokenergy.units import TimeBase
 
 
 @needs_prometheus
@@ -87,3 +89,25 @@ def test_unreachable_prometheus_fails_at_open() -> None:
 def test_bad_prometheus_specs(spec: str, message: str) -> None:
     with pytest.raises(MeterError, match=message):
         parse_spec(spec)
+
+
+@needs_prometheus
+@pytest.mark.prometheus
+def test_a_simulators_watts_through_prometheus_are_per_simulated_second(tmp_path: Path) -> None:
+    """Issue 14 item 14: Prometheus keeps the sim's clock series with its counter (same sample
+    timestamps), so the meter divides by simulated seconds: an idle sim at speed 4 draws its
+    70 W idle power, not 280 W per wall second. Idle is one level, so 2 % covers the edges."""
+    with run_in_thread("llama-3.1-8b-h100", speed=4.0) as sim:
+        target = sim.url.removeprefix("http://")
+        with prometheus(tmp_path, target, metrics_path="/dcgm/metrics") as base:
+            meters = MeterSet.from_specs([f"prometheus:{base}?grace=3s"])
+            meters.open()
+            start_s = time.time()
+            time.sleep(3.0)
+            end_s = time.time()
+            record = energy_record(meters.window(start_s, end_s))
+            meters.close()
+    assert record is not None and record.method == "prometheus-counter"
+    assert record.time_base is TimeBase.SIMULATED
+    assert record.avg_power_w == pytest.approx(70.0, rel=0.02)
+    assert record.duration_s == pytest.approx(4.0 * (end_s - start_s), rel=0.1)

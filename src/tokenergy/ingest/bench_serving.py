@@ -202,6 +202,14 @@ def _latency(reader: RowReader, completed: int) -> LatencyStats:
     )
 
 
+def _label(reader: RowReader) -> str | None:
+    """The run's ``label`` (vllm bench serve --label, tokenergy bench --label), for ``compare
+    --by label``; vLLM writes its endpoint type there when none was given, which names no run."""
+    label = reader.optional_text("label")
+    defaults = {reader.optional_text("endpoint_type"), reader.optional_text("backend")}
+    return None if not label or label in defaults else label
+
+
 def _result(reader: RowReader, document: Document, options: IngestOptions) -> ServingResult:
     counts = _counts(reader)
     completed = counts.completed or 0
@@ -265,6 +273,7 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
             source_format="bench-serving",
             date=reader.optional_text("date"),
             tool="bench_serving",
+            label=_label(reader),
         ),
         extras=extras,
     )

@@ -36,12 +36,20 @@ def metric_values(
 ) -> dict[str, float | None] | None:
     """The fields of :func:`metric_stats` as a dict (for a record validated in one call)."""
     values: dict[str, float | None] = {}
+    found = False
+    get = reader.data.get
     for stat, key in _stat_keys(metric, suffix, skip):
-        value = reader.optional_number(key)
-        values[stat] = None if value is None else value * scale
-    if all(v is None for v in values.values()):
-        return None
-    return values
+        raw = get(key)
+        if type(raw) is float and raw - raw == 0 and raw >= 0:  # RowReader's fast path, inline
+            value: float | None = raw
+        else:
+            value = reader.optional_number(key)
+        if value is None:
+            values[stat] = None
+        else:
+            values[stat] = value * scale
+            found = True
+    return values if found else None
 
 
 @lru_cache(maxsize=256)

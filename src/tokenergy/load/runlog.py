@@ -152,6 +152,7 @@ def vllm_bench_export(
     request_rate: float | None,
     burstiness: float,
     max_concurrency: int | None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """The whole measured run in the ``vllm bench serve`` result-JSON layout (ms, successes).
 
@@ -178,7 +179,7 @@ def vllm_bench_export(
         "date": date,
         "endpoint_type": backend,
         "backend": backend,
-        "label": None,
+        "label": label,  # bench --label (vLLM's --label), None when not given
         "model_id": model,
         "tokenizer_id": model,
         "num_prompts": len(records),

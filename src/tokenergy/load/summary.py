@@ -347,5 +347,6 @@ def write_run(
         request_rate=config.shape.rate_rps,
         burstiness=config.shape.burstiness,
         max_concurrency=config.shape.concurrency,
+        label=config.label,
     )
     write_json(config.out_dir / VLLM_BENCH_FILE, export, indent=None)
