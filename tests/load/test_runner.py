@@ -77,6 +77,7 @@ async def test_closed_loop_accounts_every_request_with_exact_lengths(
     outcome = await run_point(config(sim.url, tmp_path), [observer])
     counts = outcome.whole_run.counts
     assert (counts.attempted, counts.completed, counts.failed, counts.incomplete) == (24, 24, 0, 0)
+    assert "RequestRecord" not in repr(outcome)  # asyncio.run formats its result's repr
     records = read_requests(tmp_path / "requests.jsonl")
     assert len(records) == 26 and sum(r.warmup for r in records) == 2
     assert {(r.prompt_tokens, r.completion_tokens) for r in records} == {(200, 40)}

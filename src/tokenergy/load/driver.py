@@ -76,9 +76,11 @@ class Driver:
         observers: Sequence[RunObserver],
         worker: int = 0,
         request_timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+        read_timeout_s: float | None = None,
     ) -> None:
         self.session = session
         self.request_timeout_s = request_timeout_s
+        self.read_timeout_s = read_timeout_s
         self.url = url
         self.api = api
         self.anchor = anchor
@@ -108,6 +110,7 @@ class Driver:
                 record,
                 self.anchor.perf_ns,
                 self.request_timeout_s,
+                self.read_timeout_s,
             )
         except asyncio.CancelledError:
             record.outcome = Outcome.INCOMPLETE
@@ -287,9 +290,13 @@ async def drive(
     cpu0, wall0 = time.process_time(), time.perf_counter()
     log = RequestLog(requests_path)
     connector = aiohttp.TCPConnector(limit=slots or 0, limit_per_host=0)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=deadlines.read_s)
+    # The read timeout is the client's own (stream_request), not aiohttp's sock_read, which
+    # re-arms a timer on every socket read.
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
     session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-    driver = Driver(session, url, api, anchor, log, observers, worker, deadlines.request_s)
+    driver = Driver(
+        session, url, api, anchor, log, observers, worker, deadlines.request_s, deadlines.read_s
+    )
     # The run deadline counts from the anchor, so worker processes share it.
     run_deadline = None if deadlines.run_s is None else round(deadlines.run_s * 1e9)
     interrupted = False

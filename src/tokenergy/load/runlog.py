@@ -26,6 +26,9 @@ from tokenergy.records import ServingResult
 REQUESTS_FILE = "requests.jsonl"
 RUN_FILE = "run.json"
 VLLM_BENCH_FILE = "vllm_bench.json"
+# One compact encoder for every requests.jsonl line (json.dumps with options builds a new one
+# per call).
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def read_run_json(path: Path) -> ServingResult:
@@ -67,7 +70,7 @@ class RequestLog:
             self._loop = None
 
     def append(self, record: RequestRecord) -> None:
-        self._lines.append(json.dumps(record.to_json(), separators=(",", ":")).encode() + b"\n")
+        self._lines.append(_encode(record.to_json()).encode() + b"\n")
         if self._loop is None:
             self.flush()
         elif len(self._lines) == 1:
