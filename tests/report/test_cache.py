@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tokenergy.report import build, estimates, reconciliation, reference
+from tokenergy.report import build, estimates, html, reconciliation, reference
 from tokenergy.report.background import Background
 from tokenergy.report.build import make_report
 from tokenergy.report.cache import CACHE_ENV, ResultCache, cache_dir, package_digest, tree_digest
+from tokenergy.report.methodology import renderer
 
 
 def test_the_key_changes_with_any_file_of_the_tree_and_its_path(tmp_path: Path) -> None:
@@ -102,7 +103,12 @@ def test_a_warm_report_is_the_cold_one_and_starts_no_job(
     assert names == [
         f"{package_digest()}-{name}.pickle"
         for name in sorted(
-            [build.REFERENCE_JOB, estimates.JOB, reconciliation.RECONCILE_JOB, "sources-html"]
+            [
+                build.REFERENCE_JOB,
+                estimates.JOB,
+                reconciliation.RECONCILE_JOB,
+                f"{html.SOURCES_JOB}-{renderer()}",
+            ]
         )
     ]
     monkeypatch.setattr(estimates, "run_defaults", _refuse)
