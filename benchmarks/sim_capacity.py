@@ -1,10 +1,10 @@
 """How fast the simulator can run on this machine, and whether ``--speed`` changes its physics.
 
-Runs the simulator of this tree ("now", on uvloop when installed) and of baseline git revisions
-(their ``src/`` exported to a temp dir: by default the sim when issue 15 was filed, and the one
-after the first fast path) side by side in one run, each ``tokenergy sim serve`` in its own
-process, and drives closed loops of streaming requests (token-id prompts, ``ignore_eos``, equal
-lengths) with a lean client (chunked reads, events counted, not parsed).
+Runs the simulator of this tree ("now"; also on uvloop with ``--uvloop``) and of baseline
+git revisions (their ``src/`` exported to a temp dir: by default the sim when issue 15 was
+filed, and the one after the first fast path) side by side in one run, each ``tokenergy sim
+serve`` in its own process, and drives closed loops of streaming requests (token-id prompts,
+``ignore_eos``, equal lengths) with a lean client (chunked reads, events counted, not parsed).
 
 First the capacity at ``--speed 1e6`` per concurrency (median of ``--reps``, trees interleaved):
 the server's CPU ms per request (scheduler run time of its threads, user + system; its one-core
@@ -21,7 +21,7 @@ Then per speed and concurrency, the first baseline beside now:
   its drift from speed 1 (target: within 1 %); req/s, sim and client CPU per request.
 
     .venv/bin/python benchmarks/sim_capacity.py
-    .venv/bin/python benchmarks/sim_capacity.py --skip-speeds --concurrency 32 --asyncio
+    .venv/bin/python benchmarks/sim_capacity.py --skip-speeds --concurrency 32 --uvloop
 """
 
 from __future__ import annotations
@@ -224,9 +224,7 @@ def main() -> None:
         action="store_true",
         help="request running usage (continuous_usage_stats), as tokenergy bench does",
     )
-    parser.add_argument(
-        "--asyncio", action="store_true", help="also now with --event-loop asyncio (no uvloop)"
-    )
+    parser.add_argument("--uvloop", action="store_true", help="also now with --event-loop uvloop")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the servers
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -235,9 +233,9 @@ def main() -> None:
         trees: dict[str, Tree] = {
             revision: (baseline_tree(revision, f"{tmp}/{revision}"), []) for revision in revisions
         }
-        trees["now"] = (None, [])  # uvloop when installed (sim serve --event-loop auto)
-        if args.asyncio:
-            trees["now-asyncio"] = (None, ["--event-loop", "asyncio"])
+        trees["now"] = (None, [])
+        if args.uvloop:
+            trees["now-uvloop"] = (None, ["--event-loop", "uvloop"])
         usage = ", running usage" if args.usage else ""
         print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed{usage}, ignore_eos; trees: "
               f"{', '.join(revisions)} (baselines), now = working tree")  # fmt: skip

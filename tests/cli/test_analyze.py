@@ -137,6 +137,10 @@ def test_compare_json_shape_and_hand_values(chat: Path, raw: list[dict[str, Any]
                 "baseline_energy_per_token_j",
                 "candidate_energy_per_token_j",
                 "energy_change",
+                "baseline_basis",
+                "baseline_boundary",
+                "candidate_basis",
+                "candidate_boundary",
             }
             assert case["baseline_energy_per_token_j"] == pytest.approx(energy["H100"])
             assert case["candidate_energy_per_token_j"] == pytest.approx(energy["B200"])
@@ -287,3 +291,21 @@ def test_mixed_bases_are_called_out(chat: Path, shared_data: Path) -> None:
     done = run("best", str(chat), str(provisioned), "--basis", "allin", "--max-tpot", "1s")
     assert done.returncode == 0, done.stderr
     assert "mix power bases/boundaries (measured/accelerator, provisioned/facility)" in done.stderr
+
+
+def test_every_json_figure_says_its_basis_and_boundary(chat: Path) -> None:
+    """frontier, best and compare --json gave energies without the basis and boundary they were
+    measured at (a simulated run's frontier point was indistinguishable from a measured one)."""
+    frontier = run_json("frontier", str(chat))
+    points = [p for group in frontier for p in group["frontier"]]
+    best = run_json("best", str(chat), "--max-itl", "50ms")
+    configs = [c for choice in best for c in (choice, choice["runner_up"]) if c is not None]
+    compared = run_json("compare", str(chat), "--by", "gpu", "--at-itl", "50ms")["cases"]
+    sides = [
+        {"basis": case[f"{side}_basis"], "boundary": case[f"{side}_boundary"]}
+        for case in compared
+        for side in ("baseline", "candidate")
+    ]
+    assert points and configs and sides
+    for figure in (*points, *configs, *sides):
+        assert (figure["basis"], figure["boundary"]) == ("measured", "accelerator"), figure

@@ -44,3 +44,14 @@ def test_help_renders(path: tuple[str, ...], cli: Callable[..., Any]) -> None:
 def test_bench_dataset_help_keeps_its_text(cli: Callable[..., Any]) -> None:
     done = cli("bench", "--help")
     assert "input_len" in done.stdout and "count" in done.stdout
+
+
+@pytest.mark.parametrize("path", [p for p in COMMANDS if p], ids=" ".join)
+def test_one_line_summaries(path: tuple[str, ...]) -> None:
+    """The command list shows a command's first paragraph as is: a line break there printed
+    'report … no network' / 'needed to view it' as two ragged lines in `tokenergy --help`."""
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.get_command(None, name)
+    summary = (command.help or "").strip().split("\n\n")[0]
+    assert "\n" not in summary, summary

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tokenergy.report import build, estimates, reconciliation, reference
+from tokenergy.report import build, estimates, html, reconciliation, reference
 from tokenergy.report.background import Background
 from tokenergy.report.build import make_report
 from tokenergy.report.cache import CACHE_ENV, ResultCache, cache_dir, package_digest, tree_digest
+from tokenergy.report.methodology import renderer
 
 
 def test_the_key_changes_with_any_file_of_the_tree_and_its_path(tmp_path: Path) -> None:
@@ -102,7 +103,12 @@ def test_a_warm_report_is_the_cold_one_and_starts_no_job(
     assert names == [
         f"{package_digest()}-{name}.pickle"
         for name in sorted(
-            [build.REFERENCE_JOB, estimates.JOB, reconciliation.RECONCILE_JOB, "sources-html"]
+            [
+                build.REFERENCE_JOB,
+                estimates.JOB,
+                reconciliation.RECONCILE_JOB,
+                f"{html.SOURCES_JOB}-{renderer()}",
+            ]
         )
     ]
     monkeypatch.setattr(estimates, "run_defaults", _refuse)
@@ -124,3 +130,22 @@ def test_without_the_cache_nothing_is_written(
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     make_report([], tmp_path / "out", estimate=False, cache=False)
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="file ownership needs POSIX uids")
+def test_an_entry_or_directory_others_can_write_is_never_unpickled(tmp_path: Path) -> None:
+    """Unpickling runs code: a planted entry (other-writable file or directory) is a miss."""
+    cache = ResultCache(tmp_path / "cache", digest="a" * 32)
+    cache.put("job", "genuine")
+    assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
+    entry = tmp_path / "cache" / f"{'a' * 32}-job.pickle"
+    assert cache.get("job") == (True, "genuine")
+    entry.chmod(0o666)
+    assert cache.get("job") == (False, None)
+    assert cache.compute("job", lambda: "recomputed") == "recomputed"  # rewritten privately
+    assert cache.get("job") == (True, "recomputed")
+    (tmp_path / "cache").chmod(0o777)
+    assert cache.get("job") == (False, None)
+    cache.put("job", "not written into a shared directory")
+    (tmp_path / "cache").chmod(0o700)
+    assert cache.get("job") == (True, "recomputed")

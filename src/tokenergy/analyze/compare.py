@@ -131,6 +131,10 @@ def comparison_dict(
                 f"baseline_{energy.column}": case.baseline_energy,
                 f"candidate_{energy.column}": case.candidate_energy,
                 "energy_change": case.energy_change,
+                "baseline_basis": case.baseline.basis,
+                "baseline_boundary": case.baseline.boundary,
+                "candidate_basis": case.candidate.basis,
+                "candidate_boundary": case.candidate.boundary,
             }
             for case in cases
         ],

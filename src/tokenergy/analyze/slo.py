@@ -150,6 +150,8 @@ def _config(row: AnalysisRow | None, energy: Metric) -> dict[str, Any] | None:
         "batch_cap": row.batch_cap,
         "precision": row.precision,
         energy.column: row.get(energy.column),
+        "basis": row.basis,
+        "boundary": row.boundary,
         "source": row.source,
         "row": row.row,
     }
@@ -176,6 +178,8 @@ def choice_dict(
         "energy_per_response_j": None if row is None else row.energy_per_response_j,
         "wh_per_query": None if row is None else row.wh_per_query,
         "avg_output_len": None if row is None else row.avg_output_len,
+        "basis": chosen.get("basis"),
+        "boundary": chosen.get("boundary"),
         **{c.metric.column: None if row is None else row.get(c.metric.column) for c in constraints},
         "runner_up": _config(choice.runner_up, energy),
         "unconstrained": _config(choice.unconstrained, energy),

@@ -166,6 +166,8 @@ def _point_json(row: AnalysisRow, x: Metric, y: Metric) -> dict[str, Any]:
         "precision": row.precision,
         x.column: row.get(x.column),
         y.column: row.get(y.column),
+        "basis": row.basis,
+        "boundary": row.boundary,
         "source": row.source,
         "row": row.row,
     }

@@ -6,6 +6,7 @@ The library reports through observer calls; this module only renders them.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 
@@ -37,6 +38,8 @@ class BenchProgress(RunObserver):
         self.done = 0
         self.failed = 0
         self.output_tokens = 0
+        self.finished_at_s: list[float] = []  # when each successful request ended (now_s) ...
+        self.tokens_by_then: list[int] = []  # ... and the output tokens done by then
         self.started = time.monotonic()
         self.metered_from: float | None = None
         self.energy_note = ""
@@ -69,6 +72,8 @@ class BenchProgress(RunObserver):
         self.done += 1
         if record.ok:
             self.output_tokens += record.output_tokens
+            self.finished_at_s.append(now_s())
+            self.tokens_by_then.append(self.output_tokens)
         else:
             self.failed += 1
         if self.bar is not None and time.monotonic() - self.shown >= REDRAW_EVERY_S:
@@ -95,14 +100,21 @@ class BenchProgress(RunObserver):
         if not fresh and time.monotonic() - self.energy_at < ENERGY_EVERY_S:
             return self.energy_note
         self.energy_at = time.monotonic()
+        # Energy and tokens over the same window: up to the meters' last reading, not now (the
+        # first figure divided ~0 J by the tokens of the first poll interval: 500x too low).
+        end_s = self.meters.read_until_s()
+        done = 0 if end_s is None else bisect.bisect_right(self.finished_at_s, end_s)
+        if end_s is None or end_s <= self.metered_from or not done:
+            return self.energy_note
         try:
-            measured = self.meters.window(self.metered_from, now_s())
+            measured = self.meters.window(self.metered_from, end_s)
             parts = [part.energy.energy_j() for part in measured.parts]
         except Exception:  # a display must never break the run; the final figure says why
             return self.energy_note
-        if parts and all(part is not None for part in parts):
+        tokens = self.tokens_by_then[done - 1]
+        if tokens and parts and all(part is not None for part in parts):
             joules = sum(part for part in parts if part is not None)
-            self.energy_note = f"{fmt(joules / self.output_tokens, 3)} J/output token so far"
+            self.energy_note = f"{fmt(joules / tokens, 3)} J/output token so far"
         return self.energy_note
 
     def line(self, fresh: bool = False) -> str:

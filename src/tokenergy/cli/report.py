@@ -60,8 +60,9 @@ def report_command(
         False, "--quiet", "-q", help="No progress or findings; errors only."
     ),
 ) -> None:
-    """Write OUT/index.html (energy per query first, then tables, charts, methodology; no network
-    needed to view it), OUT/summary.md and OUT/report.json."""
+    """Write OUT/index.html (energy per query first), OUT/summary.md and OUT/report.json.
+
+    The page shows tables, charts and the methodology with no network needed to view it."""
     from tokenergy.report.build import make_report
     from tokenergy.report.numbers import sig
 

@@ -58,9 +58,9 @@ def serve_command(
         "auto (detects open loops), on, off.",
     ),
     event_loop: LoopKind = typer.Option(
-        LoopKind.AUTO,
+        LoopKind.ASYNCIO,
         "--event-loop",
-        help="auto (uvloop when installed, else asyncio), asyncio, uvloop.",
+        help="asyncio, uvloop (~5 % less CPU, millisecond timers), auto (uvloop when installed).",
     ),
 ) -> None:
     """Serve until interrupted. Every response is labelled simulated."""

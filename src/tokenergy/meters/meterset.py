@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 
 from tokenergy.errors import ConfigError, MeterError
-from tokenergy.meters.base import GPU, DeviceInfo, EnergyMeter, now_s
+from tokenergy.meters.base import GPU, DeviceInfo, EnergyMeter, PollingMeter, now_s
 from tokenergy.meters.session import MeterSession
 from tokenergy.meters.specs import parse_spec
 from tokenergy.meters.window import WindowEnergy, WindowRules
@@ -144,6 +144,16 @@ class MeterSet:
         for session in self.sessions:
             session.sample_now_or_record()
         return t_s
+
+    def read_until_s(self) -> float | None:
+        """The instant up to which every polling meter has read its devices (a live window must
+        end there: past a meter's last reading its counter looks flat); now when no meter polls
+        (the others answer for any window), None while a polling meter has no reading yet."""
+        polling = [s for s in self.sessions if isinstance(s.meter, PollingMeter)]
+        latest = [session.latest_reading_s() for session in polling]
+        if any(t_s is None for t_s in latest):
+            return None
+        return min((t_s for t_s in latest if t_s is not None), default=now_s())
 
     def stop(self) -> None:
         for session in self.sessions:

@@ -109,6 +109,14 @@ class MeterSession:
         with self._lock:
             return {device: list(values) for device, values in self._readings.items()}
 
+    def latest_reading_s(self) -> float | None:
+        """When every device was last read (the oldest of their newest readings); None before
+        any reading and for meters asked after the fact (they keep none)."""
+        with self._lock:
+            if not self._readings or any(not values for values in self._readings.values()):
+                return None
+            return min(values[-1].t_s for values in self._readings.values())
+
     def series(self, start_s: float, end_s: float) -> dict[DeviceInfo, list[Reading]]:
         """Readings per device for a window: kept ones, or asked of a WindowMeter."""
         if isinstance(self.meter, WindowMeter):

@@ -7,6 +7,10 @@ versions and the step's name: any change to code or data is a new key, never a s
 entries of the few package versions written last are kept (several installs may share the
 directory), older ones deleted. A missing, unreadable or corrupt entry is recomputed.
 ``TOKENERGY_CACHE_DIR`` moves the directory; set to ``off`` it turns the cache off.
+
+Entries are pickles, and unpickling runs code, so an entry is read only when it and its directory
+belong to the current user and no one else can write them (the directory is created 0700): a
+cache directory someone else could plant a file in is treated as no cache (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import functools
 import hashlib
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -75,9 +80,11 @@ class ResultCache:
         return self.dir / f"{self.digest}-{name}{_SUFFIX}"
 
     def get(self, name: str) -> tuple[bool, Any]:
-        """(True, value) on a hit; (False, None) when absent or unreadable."""
+        """(True, value) on a hit; (False, None) when absent, unreadable or not private."""
         try:
             with self._path(name).open("rb") as file:
+                if not (_private(os.fstat(file.fileno())) and _private(self.dir.stat())):
+                    return False, None
                 return True, pickle.load(file)
         except Exception:  # any unreadable entry is a miss: it is recomputed and rewritten
             return False, None
@@ -87,7 +94,9 @@ class ResultCache:
         no cache, never an error."""
         partial: Path | None = None
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not _private(self.dir.stat()):
+                return
             with tempfile.NamedTemporaryFile(
                 "wb", dir=self.dir, prefix=".", suffix=".part", delete=False
             ) as file:
@@ -125,6 +134,13 @@ class ResultCache:
         value = job()
         self.put(name, value)
         return value
+
+
+def _private(status: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else (always true where there are no uids)."""
+    if not hasattr(os, "getuid"):
+        return True
+    return status.st_uid == os.getuid() and not status.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 def default_cache() -> ResultCache | None:

@@ -23,7 +23,7 @@ from markupsafe import escape as html_escape
 
 from tokenergy.report.cache import ResultCache
 from tokenergy.report.files import prepare_out, write_text
-from tokenergy.report.methodology import sources_html
+from tokenergy.report.methodology import renderer, sources_html
 from tokenergy.report.model import Cell, DataTable, HeadlineFigure, Report
 from tokenergy.report.numbers import count, sig
 
@@ -118,7 +118,10 @@ def render_html(report: Report, cache: ResultCache | None = None) -> str:
     """index.html; with ``cache``, the compiled template and the rendered SOURCES.md (both
     package-only) come from it."""
     template = _environment(cache).get_template("report.html.j2")
-    sources = sources_html() if cache is None else cache.compute(SOURCES_JOB, sources_html)
+    if cache is None:
+        sources = sources_html()
+    else:  # keyed by the renderer's version too: it is not part of the package
+        sources = cache.compute(f"{SOURCES_JOB}-{renderer()}", sources_html)
     return template.render(report=report, sources_html=sources)
 
 

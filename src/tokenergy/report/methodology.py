@@ -3,7 +3,14 @@ CommonMark with tables; raw HTML in the Markdown is not passed through)."""
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from tokenergy.catalog import catalog_path
+
+
+def renderer() -> str:
+    """What turns SOURCES.md into HTML, with its version (part of the cache key of the HTML)."""
+    return f"markdown-it-py-{version('markdown-it-py')}"
 
 
 def sources_html() -> str:

@@ -1,6 +1,9 @@
-"""The simulator's event loop: uvloop when it is installed (the optional ``uvloop`` extra), else
-asyncio's own. The sim is one process on one core; uvloop's transports and loop iterations are
-C, which leaves more of that core to the per-token writes (see benchmarks/sim_capacity.py)."""
+"""The simulator's event loop: asyncio's by default, or uvloop (the optional ``uvloop`` extra).
+
+uvloop's transports and loop iterations are C, which leaves ~5 % more of the sim's one core to
+the per-token writes (benchmarks/sim_capacity.py), but its timers count whole milliseconds of a
+cached loop time, so a sleep can end up to ~1 ms early: a token may leave that much before its
+step's wall deadline (asyncio's sleeps end late, never early). Hence opt-in."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ class LoopKind(StrEnum):
     UVLOOP = "uvloop"
 
 
-def new_event_loop(kind: LoopKind = LoopKind.AUTO) -> asyncio.AbstractEventLoop:
+def new_event_loop(kind: LoopKind = LoopKind.ASYNCIO) -> asyncio.AbstractEventLoop:
     """A fresh loop of ``kind``; ``uvloop`` when it is not installed is an error naming it."""
     if kind is LoopKind.ASYNCIO:
         return asyncio.new_event_loop()

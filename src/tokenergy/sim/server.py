@@ -550,7 +550,7 @@ class SimHandle:
     """A simulator serving on a background thread (for tests and benchmarks of other parts)."""
 
     def __init__(
-        self, server: SimServer, host: str, port: int, event_loop: LoopKind = LoopKind.AUTO
+        self, server: SimServer, host: str, port: int, event_loop: LoopKind = LoopKind.ASYNCIO
     ) -> None:
         self.server = server
         self.host = host
@@ -638,10 +638,10 @@ def run_in_thread(
     num_gpus: int | None = None,
     max_num_seqs: int | None = None,
     hold: HoldMode = HoldMode.AUTO,
-    event_loop: LoopKind = LoopKind.AUTO,
+    event_loop: LoopKind = LoopKind.ASYNCIO,
 ) -> SimHandle:
     """Start a simulator on a background thread; use as a context manager or call .stop().
-    ``event_loop``: uvloop when installed (auto), or asyncio's."""
+    ``event_loop``: asyncio's (default), uvloop, or auto (uvloop when installed)."""
     spec = parse_faults(faults) if isinstance(faults, str) else faults
     resolved = load_profile(profile) if isinstance(profile, str) else profile
     server = SimServer(
