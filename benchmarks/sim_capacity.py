@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
 import signal
@@ -234,7 +235,9 @@ def main() -> None:
             revision: (baseline_tree(revision, f"{tmp}/{revision}"), []) for revision in revisions
         }
         trees["now"] = (None, [])
-        if args.uvloop:
+        if args.uvloop and importlib.util.find_spec("uvloop") is None:
+            print("note: uvloop is not installed here (pip install uvloop): now-uvloop not run")
+        elif args.uvloop:
             trees["now-uvloop"] = (None, ["--event-loop", "uvloop"])
         usage = ", running usage" if args.usage else ""
         print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed{usage}, ignore_eos; trees: "
