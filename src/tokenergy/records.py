@@ -345,21 +345,14 @@ class ServingResult(RecordModel):
     def wh_per_query_nominal(self) -> float | None:
         """J/token × (ISL + OSL), else J/output-token × OSL: a rate only meets its own tokens."""
         work = self.workload
-        return self._wh_from_lengths(work.isl, work.osl)
+        return _wh_from_lengths(self.j_per_token, self.j_per_output_token, work.isl, work.osl)
 
     @property
     def wh_per_query_benchmarked(self) -> float | None:
         lengths = self.workload.benchmarked_lengths()
-        return None if lengths is None else self._wh_from_lengths(*lengths)
-
-    def _wh_from_lengths(self, lin: float | None, lout: float | None) -> float | None:
-        jpt = self.j_per_token
-        if jpt is not None and lin is not None and lout is not None:
-            return units.wh_per_query_from_tokens(jpt, lin + lout)
-        jpo = self.j_per_output_token
-        if jpo is not None and lout is not None:
-            return units.wh_per_query_from_tokens(jpo, lout)
-        return None
+        if lengths is None:
+            return None
+        return _wh_from_lengths(self.j_per_token, self.j_per_output_token, *lengths)
 
     @property
     def kwh_per_mtok(self) -> float | None:
@@ -374,6 +367,9 @@ class ServingResult(RecordModel):
         """
         ident, work, energy = self.identity, self.workload, self.energy
         latency = self.latency
+        # each energy figure once: the properties recompute J/token and lengths on every call,
+        # which was a third of a summary row in a large ingest
+        jpt, jpo, lengths = self.j_per_token, self.j_per_output_token, work.benchmarked_lengths()
         return {
             "model": ident.model,
             "precision": ident.precision,
@@ -393,13 +389,15 @@ class ServingResult(RecordModel):
             "mean_e2el_s": latency.e2el_s.mean if latency.e2el_s else None,
             "median_itl_s": latency.itl_s.median if latency.itl_s else None,
             "power_w": self.power_w,
-            "j_per_token": self.j_per_token,
-            "energy_per_token_j": self.j_per_output_token,
-            "kwh_per_mtok": self.kwh_per_mtok,
+            "j_per_token": jpt,
+            "energy_per_token_j": jpo,
+            "kwh_per_mtok": None if jpt is None else units.kwh_per_mtok(jpt),
             "wh_per_query_measured": self.wh_per_query_measured,
             "wh_per_attempted_query": self.wh_per_attempted_query,
-            "wh_per_query_nominal": self.wh_per_query_nominal,
-            "wh_per_query_benchmarked": self.wh_per_query_benchmarked,
+            "wh_per_query_nominal": _wh_from_lengths(jpt, jpo, work.isl, work.osl),
+            "wh_per_query_benchmarked": None
+            if lengths is None
+            else _wh_from_lengths(jpt, jpo, *lengths),
             "boundary": energy.boundary.value if energy else None,
             "basis": energy.basis.value if energy else None,
             "energy_valid": energy.valid if energy else None,
@@ -407,6 +405,17 @@ class ServingResult(RecordModel):
             "source": self.provenance.source,
             "row": self.provenance.row,
         }
+
+
+def _wh_from_lengths(
+    jpt: float | None, jpo: float | None, lin: float | None, lout: float | None
+) -> float | None:
+    """J/token × (in + out), else J/output-token × out: a rate only meets its own tokens."""
+    if jpt is not None and lin is not None and lout is not None:
+        return units.wh_per_query_from_tokens(jpt, lin + lout)
+    if jpo is not None and lout is not None:
+        return units.wh_per_query_from_tokens(jpo, lout)
+    return None
 
 
 # Keys that rows (``summary()``, ingest rows, bench summaries in run.json) used before one row
