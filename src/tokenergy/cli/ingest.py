@@ -334,26 +334,30 @@ def _table(
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
     """A row for CSV/Parquet: checks as 'name:status' pairs (details are in the JSON output)."""
     flat = {k: v for k, v in row.items() if k != "checks"}
-    flat["checks"] = ";".join(
-        f"{c['name']}:{c['status']}" for c in row["checks"] if c["status"] != "skip"
-    )
+    flat["checks"] = _check_pairs(row["checks"])
     return flat
+
+
+def _check_pairs(checks: list[dict[str, str]]) -> str:
+    return ";".join(f"{c['name']}:{c['status']}" for c in checks if c["status"] != "skip")
 
 
 def _csv(rows: Iterable[dict[str, Any]], write: Callable[[str], Any]) -> None:
     """CSV of the rows as they come (header from the first row), a chunk of rows per write.
 
     Every row has the first row's columns, so cells are taken in that order (as DictWriter
-    would, without its per-row check for extra keys)."""
+    would, without its per-row check for extra keys), checks last as in :func:`_flat` (without
+    its copy of each row)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     columns: list[str] | None = None
     for index, row in enumerate(rows, start=1):
-        flat = _flat(row)
         if columns is None:
-            columns = list(flat)
-            writer.writerow(columns)
-        writer.writerow([flat.get(column, "") for column in columns])
+            columns = [key for key in row if key != "checks"]
+            writer.writerow([*columns, "checks"])
+        cells = [row.get(column, "") for column in columns]
+        cells.append(_check_pairs(row["checks"]))
+        writer.writerow(cells)
         if index % _CHUNK_ROWS == 0:
             write(buffer.getvalue())
             buffer.seek(0)

@@ -12,8 +12,6 @@ import re
 from collections import Counter
 from typing import Any, ClassVar
 
-import numpy as np
-
 from tokenergy.ingest.common import canonical_gpu, known_gpu, metric_stats, model_key
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
@@ -167,6 +165,8 @@ def _per_request_intvty(reader: RowReader) -> MetricStats | None:
             rates.append((n_out - 1) / sum(gaps))
     if not rates:
         return None
+    import numpy as np  # here: importing it cost every ingest ~60 ms, most never use it
+
     values = np.asarray(rates)
     p90, p95, p99 = np.percentile(values, [90, 95, 99])
     return MetricStats(

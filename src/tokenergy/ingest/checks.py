@@ -32,7 +32,7 @@ class Status(StrEnum):
 _TEXT = {status: status.value for status in Status}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half the cost of the nine made per row
 class Finding:
     name: str
     status: Status
