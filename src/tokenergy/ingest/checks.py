@@ -249,7 +249,10 @@ class Spellings:
         return ident.model, ident.model_name or ident.model
 
     def add(self, model: str, name: str) -> None:
-        self.names[model].add(name)
+        names = self.names[model]
+        if name in names:  # the usual row: its key is tallied already (no regex per row)
+            return
+        names.add(name)
         self.keys[_base_name(name)].add(model)
 
     def merge(self, other: Spellings) -> None:
