@@ -19,16 +19,12 @@ RSS_BOUND_MB = 200  # growth allowed while ingesting; the unfixed reader grew by
 # Ingests the archive in a fresh interpreter and reports the peak RSS growth (VmHWM, KiB)
 # over the RSS just before the call (the peak is reset there: import-time peaks do not
 # count), with the reason the member was skipped.
-_PROBE = """
+_PEAK_RSS = (Path(__file__).parents[1] / "peak_rss.py").read_text()
+_PROBE = (
+    _PEAK_RSS
+    + """
 import json, sys
 from tokenergy.ingest import load_results
-def reset_peak():  # Linux: the peak RSS (VmHWM) restarts from the current RSS
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
-
-def status_kib(key):  # not ru_maxrss: that also counts the parent's RSS when it forked us
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(key))
 before = status_kib("VmRSS:")
 reset_peak()
 ingested = load_results([sys.argv[1]])
@@ -36,6 +32,7 @@ peak = status_kib("VmHWM:")
 print(json.dumps({"growth_mb": (peak - before) / 1024,
                   "reasons": [s.reason for s in ingested.skipped if s.failed]}))
 """
+)
 
 
 def _bomb(path: Path, inflated_bytes: int, stated_bytes: int) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
@@ -20,18 +21,14 @@ HANG_GUARD_S = 120  # not a timing assertion: only turns a hang into a failure
 # One request from a fresh interpreter: its outcome, the body bytes the client took off the
 # socket (aiohttp's StreamReader.total_bytes) and its peak RSS growth over the RSS just before it
 # (the peak is reset there, so import-time peaks do not count).
-_CLIENT = """
+_PEAK_RSS = (Path(__file__).parents[1] / "peak_rss.py").read_text()
+_CLIENT = (
+    _PEAK_RSS
+    + """
 import asyncio, json, sys
 import aiohttp
 from tokenergy.load.client import Api, RequestOptions, RequestRecord, stream_request
 
-def reset_peak():  # Linux: the peak RSS (VmHWM) restarts from the current RSS
-    with open("/proc/self/clear_refs", "w") as clear:
-        clear.write("5")
-
-def status_kib(key):  # not ru_maxrss: that also counts the parent's RSS when it forked us
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith(key))
 
 async def main():
     responses = []
@@ -54,6 +51,7 @@ async def main():
 
 asyncio.run(main())
 """
+)
 
 
 async def test_a_300mb_error_body_is_read_at_most_64kib() -> None:
