@@ -361,13 +361,13 @@ class SimServer:
             for seq in seqs
         ]
         outcome = Outcome(texts, finish_line.finish)
+        return self._completion(seqs, outcome, chat)
+
+    def _completion(self, seqs: list[Sequence], outcome: Outcome, chat: bool) -> web.Response:
+        """The non-streamed response body of a finished request, chat or text completion."""
         usage = self._usage(seqs, outcome.completion_tokens)
-        body = (
-            chat_completion(self.profile.model, outcome, usage)
-            if chat
-            else text_completion(self.profile.model, outcome, usage)
-        )
-        return web.json_response(body)
+        build = chat_completion if chat else text_completion
+        return web.json_response(build(self.profile.model, outcome, usage))
 
     async def _stream_direct(
         self,
@@ -481,13 +481,7 @@ class SimServer:
                     return web.Response(status=499)
                 outcome.add(event, self._token_text(event, index))
                 delivered += 1
-        usage = self._usage(seqs, outcome.completion_tokens)
-        body = (
-            chat_completion(self.profile.model, outcome, usage)
-            if chat
-            else text_completion(self.profile.model, outcome, usage)
-        )
-        return web.json_response(body)
+        return self._completion(seqs, outcome, chat)
 
     async def _stream(
         self,
