@@ -76,6 +76,7 @@ class DirectStream:
         "_events",
         "_on_close",
         "_outbox",
+        "_over",
         "_render",
         "_transport",
         "closed",
@@ -98,26 +99,31 @@ class DirectStream:
         self._outbox = outbox
         self._on_close = on_close
         self._events: list[bytes] = []
+        self._over = False  # the last token came, or the connection was found closed
         self.closed = False
         self.final: TokenEvent | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def put(self, event: TokenEvent) -> None:
-        if self.done.done():
+        if self._over:
             return
         if event.finish_reason is not None:
             self.final = event
-            self.done.set_result(None)
-        elif self._transport.is_closing():  # the client went away
-            self.closed = True
-            self._events.clear()
-            self.done.set_result(None)
-            self._on_close()
-        else:
-            events = self._events
-            if not events:
-                self._outbox.append(self)
-            events.append(self._render(event.token_index))
+            self._end()
+            return
+        events = self._events
+        if not events:  # the first since the engine last yielded: was the client seen to go?
+            if self._transport.is_closing():
+                self.closed = True
+                self._end()
+                self._on_close()
+                return
+            self._outbox.append(self)
+        events.append(self._render(event.token_index))
+
+    def _end(self) -> None:
+        self._over = True
+        self.done.set_result(None)
 
     def flush(self) -> None:
         """Write the events held since the last flush, in one write (the engine calls it); once
