@@ -10,6 +10,7 @@ import re
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tokenergy.sim.clock import SimClock
@@ -21,6 +22,7 @@ from tokenergy.sim.sinks import DirectStream, http_chunk
 from tokenergy.sim.turnaround import HoldMode
 
 from .conftest import PROFILE
+from .helpers import post_json, sse_events
 
 FAST = 1e9  # every step is due as soon as it starts
 NEVER = 60.0  # a run of due steps no test reaches
@@ -182,3 +184,40 @@ async def test_a_sim_behind_schedule_streams_the_same_events_in_fewer_chunks(usa
     assert per_step.count(b"data: {") == 64 + usage
     assert per_step_chunks >= 64  # headers aside, one chunk per step, the last with [DONE]
     assert coalesced_chunks < 16
+
+
+async def test_the_general_path_behind_schedule_delivers_every_token() -> None:
+    """Several prompts, non-streamed, injected stalls and disconnects take engine.TokenStream,
+    which wakes its handler once per run of due steps: still every token, in order."""
+    stream = {"model": MODEL, "max_tokens": 40, "ignore_eos": True, "stream": True,
+              "stream_options": {"include_usage": True}}  # fmt: skip
+    with run_in_thread(PROFILE, speed=1e6, faults="stall=1:0s") as sim:
+        # first, so that its text is the direct path's first request's
+        general = await _raw_stream(sim.host, sim.port, {**stream, "prompt": [11] * 32})
+        _, _, raw = await post_json(
+            f"{sim.url}/v1/completions", {**stream, "prompt": [[1, 2, 3], [4, 5]]}
+        )
+        events = sse_events(raw)
+        texts: dict[int, str] = {0: "", 1: ""}
+        for event in events[:-2]:
+            texts[event["choices"][0]["index"]] += event["choices"][0]["text"]
+        assert [len(text) for text in texts.values()] == [40, 40]
+        assert events[-2]["usage"]["completion_tokens"] == 80 and events[-1] == "[DONE]"
+        once = {"model": MODEL, "max_tokens": 40, "ignore_eos": True, "prompt": [9] * 8}
+        _, _, raw = await post_json(f"{sim.url}/v1/completions", once)
+        assert json.loads(raw)["usage"]["completion_tokens"] == 40
+    with run_in_thread(PROFILE, speed=1e6) as sim:
+        direct = await _raw_stream(sim.host, sim.port, {**stream, "prompt": [11] * 32})
+    assert _normalised(general[0]) == _normalised(direct[0])
+    with run_in_thread(PROFILE, speed=1e6, faults="disconnect=1") as sim:
+        async with aiohttp.ClientSession() as session:
+            body = {**stream, "prompt": [7] * 20, "max_tokens": 3000}
+            with pytest.raises(aiohttp.ClientPayloadError):
+                async with session.post(f"{sim.url}/v1/completions", json=body) as response:
+                    await response.read()
+        for _ in range(500):
+            if sim.server.engine.num_running == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert sim.server.engine.num_running == 0
+        assert sim.server.engine.stats.generation_tokens < 3000  # cut, not finished
