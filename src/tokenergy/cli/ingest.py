@@ -59,11 +59,11 @@ from tokenergy.ingest import (
     IngestOptions,
     Status,
     ingest_into,
-    summary_row,
     with_footprint,
 )
 from tokenergy.ingest.checks import Spellings
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
+from tokenergy.ingest.rows import checked_row
 from tokenergy.ingest.spill import FileWarnings, RowStore
 from tokenergy.records import LEGACY_ROW_KEYS, LengthSampler, ServingResult
 
@@ -491,7 +491,7 @@ class _RowSink:
         self._saved_mark = 0
 
     def add(self, result: ServingResult, findings: list[Finding]) -> None:
-        row = summary_row(result, findings)  # model_spellings comes at the end (RowStore.rows)
+        row = checked_row(result, findings)  # model_spellings comes at the end (RowStore.rows)
         spelling = Spellings.spelling(result)
         self.warnings.add(row, spelling)
         if self.keep is None or self.keep(row):
@@ -618,11 +618,13 @@ def ingest_command(
     wide = sink.warnings.wide(ingested.spellings)
     _check_sort(sink.rows, sort)
 
+    chosen = OutputFormat.JSON if as_json else output
+
     def rows() -> Iterator[dict[str, Any]]:
-        ordered = sink.rows.rows(ingested.spellings, descending=descending)
+        details = chosen is OutputFormat.JSON  # the only output that shows check details
+        ordered = sink.rows.rows(ingested.spellings, descending=descending, details=details)
         return ordered if top is None else _top(ordered, top)
 
-    chosen = OutputFormat.JSON if as_json else output
     _write(rows, chosen, out, wide)
     if chosen is OutputFormat.TABLE:
         for note in _file_notes(wide, sink.warnings.counts):
