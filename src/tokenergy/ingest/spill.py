@@ -15,6 +15,7 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
@@ -22,17 +23,14 @@ from typing import IO, Any
 
 from tokenergy.ingest.checks import Finding, Spellings, Status
 
-_TEXT = {status: status.value for status in Status}  # a dict lookup, not the enum descriptor
+TEXT = {status: status.value for status in Status}  # a dict lookup, not the enum descriptor
 _CHECKS = "checks"
 
 
-class RowStore:
-    """Rows appended in input order, read back in input order or sorted by one key.
-
-    Rows come in as :func:`~tokenergy.ingest.rows.checked_row` makes them (Finding objects under
-    ``checks``) and go out in the row vocabulary (``checks`` as dicts); ``commit``/``rollback``
-    drop the rows of a file that turned out bad half-way.
-    """
+class Spill(ABC):
+    """Records of rows appended in input order, read back in input order or sorted by one key
+    of the row; what a record holds is the subclass's (``encode``). ``commit``/``rollback`` drop
+    the rows of a file that turned out bad half-way."""
 
     def __init__(self, sort_key: str | None = None) -> None:
         self.sort_key = sort_key
@@ -46,28 +44,20 @@ class RowStore:
         self._spellings: list[tuple[str, str]] = []
         self.sortable: list[str] | None = None  # the keys of the first row that can sort
         self._mark = (0, 0)
-        # each distinct key order once: (keys, where 'checks' is among them)
-        self._layouts: list[tuple[tuple[str, ...], int]] = []
-        self._layout_ids: dict[tuple[str, ...], int] = {}
 
     def __len__(self) -> int:
         return len(self._index)
+
+    @abstractmethod
+    def encode(self, row: dict[str, Any]) -> Any:
+        """What is kept of a row (anything ``marshal`` writes)."""
 
     def append(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
         """Keep a checked row whose findings lack model_spellings (added on reading)."""
         if self.sortable is None:
             self.sortable = [k for k, v in row.items() if not isinstance(v, list | dict)]
-        keys = tuple(row)
-        layout = self._layout_ids.get(keys)
-        if layout is None:
-            layout = self._layout_ids[keys] = len(self._layouts)
-            self._layouts.append((keys, keys.index(_CHECKS)))
-        values = list(row.values())
-        checks = self._layouts[layout][1]
-        values[checks] = [(f.name, _TEXT[f.status], f.text, f.args) for f in values[checks]]
-        values.append(layout)
         self._starts.append(self._file.tell())
-        self._file.write(marshal.dumps(values))
+        self._file.write(marshal.dumps(self.encode(row)))
         spelling_id = self._spelling_ids.setdefault(spelling, len(self._spellings))
         if spelling_id == len(self._spellings):
             self._spellings.append(spelling)
@@ -86,13 +76,11 @@ class RowStore:
         if not self._index:
             self.sortable = None
 
-    def rows(
-        self, spellings: Spellings, *, descending: bool = False, details: bool = True
-    ) -> Iterator[dict[str, Any]]:
-        """Every row with its model_spellings finding and final status: in input order without
-        a sort key, else sorted (stable; rows without a value last either way). Without
-        ``details`` the checks are only names and statuses (what CSV, Parquet and the table
-        show), and no detail text is formatted."""
+    def records(
+        self, spellings: Spellings, *, descending: bool = False
+    ) -> Iterator[tuple[Any, Finding]]:
+        """Every record with its row's model_spellings finding: in input order without a sort
+        key, else sorted (stable; rows without a value last either way)."""
         if not self._index:
             return
         findings = [spellings.finding(*pair) for pair in self._spellings]
@@ -105,9 +93,52 @@ class RowStore:
         starts, fd = self._starts, self._file.fileno()
         # one pread per row: seek + marshal.load on the file object was 7× slower, and a memory
         # map would count the whole file in the process's resident memory
-        layouts = self._layouts
         for _, number, spelling_id in order:
-            values = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
+            stored = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
+            yield stored, findings[spelling_id]
+
+    def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
+        entries = self._index
+        if self.sort_key == "status":  # model_spellings may make a passing row warn
+            entries = [
+                (final_status(value, findings[sid]), number, sid) for value, number, sid in entries
+            ]
+        present = [e for e in entries if e[0] is not None]
+        absent = [e for e in entries if e[0] is None]
+        present.sort(key=lambda e: e[0], reverse=descending)
+        return present + absent
+
+
+class RowStore(Spill):
+    """Rows as :func:`~tokenergy.ingest.rows.checked_row` makes them (Finding objects under
+    ``checks``), read back in the row vocabulary (``checks`` as dicts)."""
+
+    def __init__(self, sort_key: str | None = None) -> None:
+        super().__init__(sort_key)
+        # each distinct key order once: (keys, where 'checks' is among them)
+        self._layouts: list[tuple[tuple[str, ...], int]] = []
+        self._layout_ids: dict[tuple[str, ...], int] = {}
+
+    def encode(self, row: dict[str, Any]) -> Any:
+        keys = tuple(row)
+        layout = self._layout_ids.get(keys)
+        if layout is None:
+            layout = self._layout_ids[keys] = len(self._layouts)
+            self._layouts.append((keys, keys.index(_CHECKS)))
+        values = list(row.values())
+        checks = self._layouts[layout][1]
+        values[checks] = [(f.name, TEXT[f.status], f.text, f.args) for f in values[checks]]
+        values.append(layout)
+        return values
+
+    def rows(
+        self, spellings: Spellings, *, descending: bool = False, details: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every row with its model_spellings finding and final status, in the order of
+        :meth:`records`. Without ``details`` the checks are only names and statuses (what
+        Parquet and the table show), and no detail text is formatted."""
+        layouts = self._layouts
+        for values, spelling in self.records(spellings, descending=descending):
             keys, checks = layouts[values.pop()]
             found = values[checks]
             if details:
@@ -117,21 +148,11 @@ class RowStore:
                 ]
             else:
                 values[checks] = [{"name": name, "status": status} for name, status, _, _ in found]
-            yield finished(dict(zip(keys, values, strict=True)), findings[spelling_id], details)
-
-    def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
-        entries = self._index
-        if self.sort_key == "status":  # model_spellings may make a passing row warn
-            entries = [
-                (_final_status(value, findings[sid]), number, sid) for value, number, sid in entries
-            ]
-        present = [e for e in entries if e[0] is not None]
-        absent = [e for e in entries if e[0] is None]
-        present.sort(key=lambda e: e[0], reverse=descending)
-        return present + absent
+            yield finished(dict(zip(keys, values, strict=True)), spelling, details)
 
 
-def _final_status(status: str | None, spelling: Finding) -> str | None:
+def final_status(status: str | None, spelling: Finding) -> str | None:
+    """A row's status once its model_spellings finding is known (it may turn pass into warn)."""
     if status is None or spelling.status is not Status.WARN or status == Status.FAIL.value:
         return status
     return Status.WARN.value
@@ -143,7 +164,7 @@ def finished(row: dict[str, Any], spelling: Finding, details: bool = True) -> di
     if not details:
         del entry["detail"]
     row[_CHECKS].append(entry)
-    row["status"] = _final_status(row["status"], spelling)
+    row["status"] = final_status(row["status"], spelling)
     return row
 
 
