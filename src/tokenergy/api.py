@@ -172,12 +172,15 @@ def frontier(
     group_by: Sequence[str] | str = ("model", "task", "gpu"),
     include_invalid: bool = False,
 ) -> list[GroupFrontier]:
-    """Per group, the configurations not beaten on both latency (x) and energy (y)."""
+    """Per group, the configurations not beaten on both latency (x) and energy (y); when the
+    data mix bases or boundaries, each basis/boundary is a group of its own."""
     from tokenergy.analyze.frontier import frontiers
+    from tokenergy.analyze.select import family_groups
     from tokenergy.analyze.table import metric
 
     selected = rows(data, include_invalid=include_invalid)
-    return frontiers(selected, metric(x, "x"), metric(y, "y"), _groups(group_by))
+    groups = family_groups(selected, _groups(group_by))
+    return frontiers(selected, metric(x, "x"), metric(y, "y"), groups)
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,9 @@ def best_under(
     """Least energy per group under a latency SLO, e.g. ``best_under(results, max_itl="50ms")``.
 
     Bounds are seconds or text with a unit; ``stat`` is the statistic they bound (median, p90).
+    When the data mix bases or boundaries, each basis/boundary is a group of its own.
     """
+    from tokenergy.analyze.select import family_groups
     from tokenergy.analyze.slo import best_under as best_rows
     from tokenergy.analyze.slo import slo_constraints
     from tokenergy.analyze.table import metric
@@ -220,12 +225,10 @@ def best_under(
         max_itl=max_itl, max_tpot=max_tpot, max_ttft=max_ttft, min_intvty=min_intvty, stat=stat
     )
     energy_metric = metric(energy, "energy")
-    groups = _groups(group_by)
+    selected = rows(data, include_invalid=include_invalid)
+    groups = family_groups(selected, _groups(group_by))
     return BestUnder(
-        best_rows(rows(data, include_invalid=include_invalid), constraints, energy_metric, groups),
-        constraints,
-        energy_metric,
-        groups,
+        best_rows(selected, constraints, energy_metric, groups), constraints, energy_metric, groups
     )
 
 
@@ -264,9 +267,11 @@ def compare(
     """Matched-latency comparison across ``by`` (e.g. H100 vs B200 at ITL ≤ 50 and 100 ms).
 
     With exactly two values of ``by`` in the data, baseline and candidate may be left out.
+    When the data mix bases or boundaries, each basis/boundary is a group of its own.
     """
     from tokenergy.analyze.compare import compare as compare_rows
     from tokenergy.analyze.compare import pick_sides, summarize
+    from tokenergy.analyze.select import FAMILY_COLUMNS, family_groups
     from tokenergy.analyze.slo import latency_bounds
     from tokenergy.analyze.table import check_columns, metric
 
@@ -282,6 +287,8 @@ def compare(
     constraints = latency_bounds(at_itl=at_itl, at_tpot=at_tpot, stat=stat)
     energy_metric = metric(energy, "energy")
     selected = rows(data, include_invalid=include_invalid)
+    if by_column not in FAMILY_COLUMNS:  # comparing across bases or boundaries on purpose
+        groups = family_groups(selected, groups)
     base, cand = pick_sides(selected, by_column, baseline, candidate)
     cases = compare_rows(selected, by_column, base, cand, constraints, energy_metric, groups)
     return Comparison(by_column, base, cand, cases, summarize(cases), energy_metric, groups)

@@ -291,6 +291,13 @@ def test_mixed_bases_are_called_out(chat: Path, shared_data: Path) -> None:
     done = run("best", str(chat), str(provisioned), "--basis", "allin", "--max-tpot", "1s")
     assert done.returncode == 0, done.stderr
     assert "mix power bases/boundaries (measured/accelerator, provisioned/facility)" in done.stderr
+    assert "each is its own group" in done.stderr
+    answers = run_json("best", str(chat), str(provisioned), "--basis", "allin", "--max-tpot", "1s")
+    families = {(a["basis"], a["boundary"]) for a in answers}
+    assert families == {("measured", "accelerator"), ("provisioned", "facility")}
+    for answer in answers:  # the runner-up and minimum come from the group's own basis
+        others = [answer["runner_up"], answer["unconstrained"]]
+        assert all(o is None or o["basis"] == answer["basis"] for o in others)
 
 
 def test_every_json_figure_says_its_basis_and_boundary(chat: Path) -> None:

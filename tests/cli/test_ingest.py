@@ -121,6 +121,32 @@ def test_table_csv_and_parquet_outputs(shared_data: Path, tmp_path: Path) -> Non
     assert run("ingest", shared_data / GOLDEN, "--format", "parquet").returncode == 2
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [[], ["--grid", "400g/kWh"], ["--sort", "status", "--descending", "--top", "2"]],
+)
+def test_csv_lines_are_what_csv_writer_makes_of_the_finished_rows(
+    shared_data: Path, tmp_path: Path, extra: list[str]
+) -> None:
+    """CSV lines are written as rows come and completed at the end (status, model_spellings):
+    the text is that of csv.writer over the finished rows (the JSON output), cells in the first
+    row's column order, checks last as name:status pairs."""
+    paths = [shared_data / "inferencex" / "agg", shared_data / "peers", shared_data / "mlenergy"]
+    common = ["ingest", *paths, "--basis", "allin", *extra]
+    assert run(*common, "--format", "csv", "--out", tmp_path / "rows.csv").returncode == 0
+    assert run(*common, "--format", "json", "--out", tmp_path / "rows.json").returncode == 0
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    columns = [key for key in rows[0] if key != "checks"]
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow([*columns, "checks"])
+    for row in rows:
+        pairs = [f"{c['name']}:{c['status']}" for c in row["checks"] if c["status"] != "skip"]
+        writer.writerow([*(row[column] for column in columns), ";".join(pairs)])
+    assert (tmp_path / "rows.csv").read_bytes().decode() == expected.getvalue()
+    assert any(row["status"] == "warn" for row in rows)  # model_spellings turned some passes
+
+
 def test_bad_files_exit_2_but_the_rest_ingests(shared_data: Path, tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.json"
     truncated.write_text('[{"hw": "b200", "conc": 4')

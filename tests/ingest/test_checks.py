@@ -139,3 +139,78 @@ def test_one_model_under_several_keys() -> None:
     found = checks.model_spellings([a, b])
     assert all(f.status is Status.WARN for f in found)
     assert "several keys: gptoss, openai/gpt-oss-120b" in found[0].detail
+
+
+def _details(r: ServingResult) -> dict[str, str]:
+    return {f.name: f.detail for f in checks.row_checks(r, OPTIONS)}
+
+
+def test_details_formatted_when_read_say_what_the_eager_texts_said() -> None:
+    """Details are formatted only when read (CSV and tables never read them); they read word for
+    word and digit for digit as the f-strings made per row before."""
+    work = Workload(isl=8192, osl=1024, sampler=LengthSampler.BENCH_SERVING, range_ratio=0.8)
+    lengths = (7372.5, 921.5)
+    measured = EnergyMeasurement(
+        avg_power_w=6920.0,
+        boundary=Boundary.ACCELERATOR,
+        basis=Basis.MEASURED,
+        method="inferencex-measured",
+        valid=False,
+        reasons=["legacy row {braces}", "schema 1"],
+    )
+    r = result(
+        identity=Identity(model="m", num_gpus=3, num_prefill_gpus=1, num_decode_gpus=2),
+        workload=work.model_copy(update={"concurrency": 64}),
+        throughput=Throughput(
+            input_tok_s=8123.4567, output_tok_s=1000.25, reported_total_tok_s=9100.0
+        ),
+        latency=LatencyStats(
+            e2el_s=MetricStats(mean=30.123),
+            itl_s=MetricStats(mean=0.0512345),
+            tpot_s=MetricStats(mean=0.017),
+            intvty_tok_s=MetricStats(mean=44.25),
+        ),
+        counts=Counts(attempted=100, completed=94, failed=6),
+        energy=measured,
+        extras={
+            "reported_std_intvty": 468.875,
+            "per_gpu_tok_s": {"total": 3, "input": 2, "output": 1},
+        },
+    )
+    total, rate = 8123.4567 + 1000.25, 1000.25 / lengths[1]
+    ratio, expected_ratio = 8123.4567 / 1000.25, lengths[0] / lengths[1]
+    off_ratio = abs(ratio - expected_ratio) / expected_ratio
+    effective = rate * 30.123
+    assert _details(r) == {
+        "total_is_sum": f"input + output = {total:.6g} tok/s vs total {9100.0:.6g} "
+        f"({abs(total - 9100) / 9100:.2%} off)",
+        "length_ratio": f"in/out rate ratio {ratio:.4g} vs benchmarked lengths "
+        f"{lengths[0]:.6g}/{lengths[1]:.6g} = {expected_ratio:.4g} ({off_ratio:.1%} off)",
+        "disagg_identity": f"P·in + D·out = {4.0:.6g} vs (P+D)·total = {9.0:.6g} (P=1, D=2)",
+        "littles_law": f"effective concurrency {effective:.4g} ({rate:.4g} req/s × {30.123:.4g} s)"
+        f" = {effective / 64:.0%} of nominal 64: the cap was not reached",
+        "failure_rate": f"{0.06:.1%} of 100 requests did not complete (gate {0.05:.0%})",
+        "reciprocal_spread": f"std_intvty {468.875:.4g} > mean {44.25:.4g}: it is 1/std(TPOT); "
+        "dropped",
+        "itl_vs_tpot": f"mean ITL {0.0512345 * 1e3:.4g} ms = {0.0512345 / 0.017:.2f}× TPOT: "
+        "server-side chunking or speculative decoding; use TPOT for per-token latency",
+        "counts_present": "94 completed requests",
+        "power_present": f"{6920.0:.5g} W (measured, accelerator, inferencex-measured); "
+        "legacy row {braces}; schema 1",
+    }
+    achieved = r.model_copy(
+        update={
+            "throughput": Throughput(),
+            "workload": Workload(concurrency=8, achieved_concurrency=9.5),
+            "energy": None,
+            "extras": {"power_missing": "no {basis} given"},
+            "counts": Counts(attempted=7, completed=0, failed=7),
+        }
+    )
+    details = _details(achieved)
+    assert details["littles_law"] == (
+        f"effective concurrency {9.5:.4g} (achieved batch as reported) = {9.5 / 8:.0%} of "
+        "nominal 8: more in flight than allowed; rates wrong?"
+    )
+    assert details["failure_rate"] == "0 of 7 requests completed"
+    assert details["power_present"] == "no energy figures: no {basis} given"

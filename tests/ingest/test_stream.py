@@ -10,6 +10,7 @@ from pathlib import Path
 from tokenergy.cli.ingest import file_wide_warnings
 from tokenergy.ingest import Finding, IngestOptions, ingest_into, load_results, summary_row
 from tokenergy.ingest.checks import Spellings
+from tokenergy.ingest.rows import checked_row
 from tokenergy.ingest.spill import FileWarnings, RowStore
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
@@ -70,27 +71,32 @@ def test_streamed_summaries_equal_those_of_all_rows(shared_data: Path) -> None:
     whole = load_results(paths, OPTIONS)
     expected = [summary_row(r, c) for r, c in zip(whole.results, whole.checks, strict=True)]
 
-    store, warnings = RowStore(), FileWarnings()
+    store, warnings, by_status = RowStore(), FileWarnings(), RowStore("status")
 
     class Sink:
         def add(self, result: ServingResult, findings: list[Finding]) -> None:
-            row = summary_row(result, findings)
+            row = checked_row(result, findings)
             store.append(row, Spellings.spelling(result))
             warnings.add(row, Spellings.spelling(result))
+            by_status.append(row, Spellings.spelling(result))
 
         def commit(self) -> None:
             store.commit()
             warnings.commit()
+            by_status.commit()
 
         def rollback(self) -> None:
             store.rollback()
             warnings.rollback()
+            by_status.rollback()
 
     ingestion = ingest_into(Sink(), paths, OPTIONS)
     assert list(store.rows(ingestion.spellings)) == expected
+    without_details = [
+        dict(row, checks=[{"name": c["name"], "status": c["status"]} for c in row["checks"]])
+        for row in expected
+    ]
+    assert list(store.rows(ingestion.spellings, details=False)) == without_details
     assert warnings.wide(ingestion.spellings) == file_wide_warnings(expected)
-    by_power = RowStore("status")
-    for row in expected:
-        by_power.append(dict(row, checks=row["checks"][:-1]), ("m", "m"))
-    statuses = [r["status"] for r in by_power.rows(ingestion.spellings, descending=True)]
+    statuses = [r["status"] for r in by_status.rows(ingestion.spellings, descending=True)]
     assert statuses == sorted((r["status"] for r in expected), reverse=True)

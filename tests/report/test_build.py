@@ -22,6 +22,7 @@ from tokenergy.report.build import (
 from tokenergy.report.charts import timeline_chart
 from tokenergy.report.html import md, render_html, render_summary, report_json, write_report
 from tokenergy.report.model import Section
+from tokenergy.report.numbers import sig
 from tokenergy.report.timelines import read_power_timeline, read_timeline
 from tokenergy.units import Basis, Boundary, TimeBase
 
@@ -277,3 +278,11 @@ def test_headline_carbon_and_water_with_a_grid(tmp_path: Path) -> None:
     assert "gCO2e" in render_html(report) and "embodied emissions are not included" in (
         " ".join(report.headline.notes)
     )
+    # summary.md carries the same water figure as the HTML headline, in mL per query
+    summary = render_summary(report)
+    assert "| gCO2e/query | mL water/query |" in summary
+    first = report.headline.classes[0].figures[0]
+    row = next(
+        line for line in summary.splitlines() if line.startswith(f"| {sig(first.wh_per_query)} |")
+    )
+    assert row.split(" | ")[4] == sig(first.water_l_per_query * 1e3)

@@ -4,7 +4,7 @@ facts a caller should tell the user (how many were left out, whether bases or bo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tokenergy.analyze.table import AnalysisRow, check_columns, filter_rows, to_row
@@ -35,3 +35,21 @@ def select_rows(
         kept = [row for row in kept if row.energy_valid is not False]
     kinds = sorted({f"{row.basis}/{row.boundary}" for row in kept if row.basis is not None})
     return Selection(kept, 0 if include_invalid else len(invalid), kinds if len(kinds) > 1 else [])
+
+
+FAMILY_COLUMNS = ("basis", "boundary")
+
+
+def family_groups(rows: Sequence[AnalysisRow], group_by: tuple[str, ...]) -> tuple[str, ...]:
+    """``group_by`` with basis and boundary where they vary across the rows, so a frontier, a
+    choice or a comparison never weighs a provisioned facility-boundary figure against a
+    measured accelerator-boundary one, or a simulator's watts (basis ``simulated``) against a
+    meter's.
+    Rows without energy (no basis) make no family of their own."""
+    varying = [
+        column
+        for column in FAMILY_COLUMNS
+        if column not in group_by
+        and len({value for row in rows if (value := row.get(column)) is not None}) > 1
+    ]
+    return group_by + tuple(varying)

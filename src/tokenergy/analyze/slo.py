@@ -163,9 +163,10 @@ def choice_dict(
     """One group's answer; the chosen configuration's fields are at the top level, and the
     runner-up and unconstrained minimum carry the energy metric that was minimised."""
     row = choice.chosen
-    chosen = _config(row, energy) or {}
+    keys = dict(zip(group_by, choice.key, strict=True))
+    chosen = _config(row, energy) or keys  # nothing chosen: a group column keeps its value
     return {
-        **dict(zip(group_by, choice.key, strict=True)),
+        **keys,
         "constraint": " and ".join(c.text for c in constraints),
         "energy_metric": energy.column,
         "energy_label": f"{energy.label} ({energy.unit})",

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from tokenergy.analyze.frontier import GroupFrontier, frontiers
+from tokenergy.analyze.select import family_groups
 from tokenergy.analyze.slo import Choice, Constraint, latency_bounds, slo_constraints
 from tokenergy.analyze.table import (
     AnalysisRow,
@@ -138,6 +139,7 @@ def frontier_command(
     if plot is not None:
         output_file(plot, "--plot")
     rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+    groups_by = family_groups(rows, groups_by)
     groups = frontiers(rows, x_metric, y_metric, groups_by)
     missing = sum(group.missing for group in groups)
     if missing:

@@ -86,7 +86,7 @@ def load_rows(
         )
     if selection.mixed:
         warn(
-            f"these results mix power bases/boundaries ({', '.join(selection.mixed)}); compare "
-            "like with like, e.g. --where basis=measured"
+            f"these results mix power bases/boundaries ({', '.join(selection.mixed)}); each is "
+            "its own group (--where basis=measured keeps one)"
         )
     return selection.rows

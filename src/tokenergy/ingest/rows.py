@@ -23,9 +23,20 @@ def measured_wh_per_query(result: ServingResult) -> float | None:
 def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any]:
     """ServingResult.summary() plus ingest-specific columns and the check findings (the same
     row vocabulary: docs/architecture.md, "Row vocabulary")."""
+    row = checked_row(result, findings)
+    row["checks"] = [finding.to_dict() for finding in findings]
+    return row
+
+
+def checked_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any]:
+    """:func:`summary_row` with the findings themselves under ``checks``: their details are
+    formatted only by an output that shows them (the CLI spills these rows to disk)."""
     row = result.summary()
-    ident, work = result.identity, result.workload
+    ident, work, energy = result.identity, result.workload, result.energy
     lengths = work.benchmarked_lengths()
+    measured = row["wh_per_query_measured"]  # summary() has it; the stated figure is the fallback
+    if measured is None:
+        measured = measured_wh_per_query(result)
     row.update(
         {
             "model_name": ident.model_name,
@@ -38,11 +49,11 @@ def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any
             "range_ratio": work.range_ratio,
             "achieved_concurrency": work.achieved_concurrency,
             "attempted": result.counts.attempted,
-            "wh_per_query_measured": measured_wh_per_query(result),
-            "method": result.energy.method if result.energy else None,
+            "wh_per_query_measured": measured,
+            "method": energy.method if energy else None,
             "format": result.provenance.source_format,
             "status": worst(findings).value,
-            "checks": [finding.to_dict() for finding in findings],
+            "checks": findings,
         }
     )
     return row

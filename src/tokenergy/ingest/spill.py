@@ -3,9 +3,11 @@
 Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
 warnings, the cross-row model_spellings check) read them back from an anonymous temporary file
 in the order they need, so memory holds ~100 bytes per row (its offset and sort value) instead
-of the row. Rows go through ``marshal`` (3–5× faster than JSON both ways), which keeps every value
-a summary row holds exactly (None, bool, int, float incl. NaN/inf, str, lists and dicts of
-those); the file is private to this process and read back only by it.
+of the row. A row is stored as the tuple of its values (its keys once per store: every row of
+an ingest has the same) with each finding as a (name, status, text, args) tuple, through
+``marshal`` (3–5× faster than JSON both ways, half again for a tuple rather than a dict), which
+keeps every value a summary row holds exactly (None, bool, int, float incl. NaN/inf, str, lists,
+tuples and dicts of those); the file is private to this process and read back only by it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import marshal
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
@@ -20,12 +23,14 @@ from typing import IO, Any
 
 from tokenergy.ingest.checks import Finding, Spellings, Status
 
+TEXT = {status: status.value for status in Status}  # a dict lookup, not the enum descriptor
+_CHECKS = "checks"
 
-class RowStore:
-    """Rows appended in input order, read back in input order or sorted by one key.
 
-    ``commit``/``rollback`` drop the rows of a file that turned out bad half-way.
-    """
+class Spill(ABC):
+    """Records of rows appended in input order, read back in input order or sorted by one key
+    of the row; what a record holds is the subclass's (``encode``). ``commit``/``rollback`` drop
+    the rows of a file that turned out bad half-way."""
 
     def __init__(self, sort_key: str | None = None) -> None:
         self.sort_key = sort_key
@@ -43,12 +48,16 @@ class RowStore:
     def __len__(self) -> int:
         return len(self._index)
 
+    @abstractmethod
+    def encode(self, row: dict[str, Any]) -> Any:
+        """What is kept of a row (anything ``marshal`` writes)."""
+
     def append(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
-        """Keep a summary row whose ``checks`` lack model_spellings (added on reading)."""
+        """Keep a checked row whose findings lack model_spellings (added on reading)."""
         if self.sortable is None:
             self.sortable = [k for k, v in row.items() if not isinstance(v, list | dict)]
         self._starts.append(self._file.tell())
-        self._file.write(marshal.dumps(row))
+        self._file.write(marshal.dumps(self.encode(row)))
         spelling_id = self._spelling_ids.setdefault(spelling, len(self._spellings))
         if spelling_id == len(self._spellings):
             self._spellings.append(spelling)
@@ -67,9 +76,11 @@ class RowStore:
         if not self._index:
             self.sortable = None
 
-    def rows(self, spellings: Spellings, *, descending: bool = False) -> Iterator[dict[str, Any]]:
-        """Every row with its model_spellings finding and final status: in input order without
-        a sort key, else sorted (stable; rows without a value last either way)."""
+    def records(
+        self, spellings: Spellings, *, descending: bool = False
+    ) -> Iterator[tuple[Any, Finding]]:
+        """Every record with its row's model_spellings finding: in input order without a sort
+        key, else sorted (stable; rows without a value last either way)."""
         if not self._index:
             return
         findings = [spellings.finding(*pair) for pair in self._spellings]
@@ -83,14 +94,14 @@ class RowStore:
         # one pread per row: seek + marshal.load on the file object was 7× slower, and a memory
         # map would count the whole file in the process's resident memory
         for _, number, spelling_id in order:
-            row = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
-            yield finished(row, findings[spelling_id])
+            stored = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
+            yield stored, findings[spelling_id]
 
     def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
         entries = self._index
         if self.sort_key == "status":  # model_spellings may make a passing row warn
             entries = [
-                (_final_status(value, findings[sid]), number, sid) for value, number, sid in entries
+                (final_status(value, findings[sid]), number, sid) for value, number, sid in entries
             ]
         present = [e for e in entries if e[0] is not None]
         absent = [e for e in entries if e[0] is None]
@@ -98,34 +109,80 @@ class RowStore:
         return present + absent
 
 
-def _final_status(status: str | None, spelling: Finding) -> str | None:
+class RowStore(Spill):
+    """Rows as :func:`~tokenergy.ingest.rows.checked_row` makes them (Finding objects under
+    ``checks``), read back in the row vocabulary (``checks`` as dicts)."""
+
+    def __init__(self, sort_key: str | None = None) -> None:
+        super().__init__(sort_key)
+        # each distinct key order once: (keys, where 'checks' is among them)
+        self._layouts: list[tuple[tuple[str, ...], int]] = []
+        self._layout_ids: dict[tuple[str, ...], int] = {}
+
+    def encode(self, row: dict[str, Any]) -> Any:
+        keys = tuple(row)
+        layout = self._layout_ids.get(keys)
+        if layout is None:
+            layout = self._layout_ids[keys] = len(self._layouts)
+            self._layouts.append((keys, keys.index(_CHECKS)))
+        values = list(row.values())
+        checks = self._layouts[layout][1]
+        values[checks] = [(f.name, TEXT[f.status], f.text, f.args) for f in values[checks]]
+        values.append(layout)
+        return values
+
+    def rows(
+        self, spellings: Spellings, *, descending: bool = False, details: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Every row with its model_spellings finding and final status, in the order of
+        :meth:`records`. Without ``details`` the checks are only names and statuses (what
+        Parquet and the table show), and no detail text is formatted."""
+        layouts = self._layouts
+        for values, spelling in self.records(spellings, descending=descending):
+            keys, checks = layouts[values.pop()]
+            found = values[checks]
+            if details:
+                values[checks] = [
+                    {"name": name, "status": status, "detail": text.format(*args) if args else text}
+                    for name, status, text, args in found
+                ]
+            else:
+                values[checks] = [{"name": name, "status": status} for name, status, _, _ in found]
+            yield finished(dict(zip(keys, values, strict=True)), spelling, details)
+
+
+def final_status(status: str | None, spelling: Finding) -> str | None:
+    """A row's status once its model_spellings finding is known (it may turn pass into warn)."""
     if status is None or spelling.status is not Status.WARN or status == Status.FAIL.value:
         return status
     return Status.WARN.value
 
 
-def finished(row: dict[str, Any], spelling: Finding) -> dict[str, Any]:
+def finished(row: dict[str, Any], spelling: Finding, details: bool = True) -> dict[str, Any]:
     """A row whose checks lacked model_spellings, completed: the finding and the status."""
-    row["checks"].append(spelling.to_dict())
-    row["status"] = _final_status(row["status"], spelling)
+    entry = spelling.to_dict()
+    if not details:
+        del entry["detail"]
+    row[_CHECKS].append(entry)
+    row["status"] = final_status(row["status"], spelling)
     return row
 
 
 class _SourceTally:
-    """Rows per source, the warnings all of them share (first detail), the spellings seen."""
+    """Rows per source, the warnings all of them share (first finding), the spellings seen."""
 
     def __init__(self) -> None:
         self.counts: dict[str, int] = defaultdict(int)
-        self.common: dict[str, dict[str, str]] = {}
+        self.common: dict[str, dict[str, Finding]] = {}
         self.spellings: dict[str, list[tuple[str, str]]] = defaultdict(list)
 
-    def add(self, source: str, warned: dict[str, str], spelling: tuple[str, str]) -> None:
+    def add(self, source: str, warned: dict[str, Finding], spelling: tuple[str, str]) -> None:
         self.counts[source] += 1
         self._share(source, warned)
         if spelling not in self.spellings[source]:
             self.spellings[source].append(spelling)
 
-    def _share(self, source: str, warned: dict[str, str]) -> None:
+    def _share(self, source: str, warned: dict[str, Finding]) -> None:
         common = self.common.get(source)
         if common is None:
             self.common[source] = dict(warned)
@@ -155,8 +212,9 @@ class FileWarnings:
         return self._kept.counts
 
     def add(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
-        """A row whose checks lack model_spellings; counted once :meth:`commit` is called."""
-        warned = {c["name"]: c["detail"] for c in row["checks"] if c["status"] == "warn"}
+        """A checked row whose findings lack model_spellings; counted once :meth:`commit` is
+        called."""
+        warned = {f.name: f for f in row[_CHECKS] if f.status is Status.WARN}
         self._staged.add(row["source"], warned, spelling)
 
     def commit(self) -> None:
@@ -173,7 +231,7 @@ class FileWarnings:
         for source, common in self._kept.common.items():
             if self._kept.counts[source] < 2:
                 continue
-            shared = dict(common)
+            shared = {name: finding.detail for name, finding in common.items()}
             found = [spellings.finding(*pair) for pair in self._kept.spellings[source]]
             if all(f.status is Status.WARN for f in found):
                 shared["model_spellings"] = found[0].detail

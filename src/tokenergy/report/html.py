@@ -151,15 +151,17 @@ def _headline_markdown(report: Report) -> list[str]:
             lines += ["No figure of this kind in these sources.", ""]
             continue
         lines += [
-            "| Wh/query | range | J/output token | gCO2e/query | boundary | basis | source |",
-            "|---:|---|---:|---:|---|---|---|",
+            "| Wh/query | range | J/output token | gCO2e/query | mL water/query | boundary | basis "
+            "| source |",
+            "|---:|---|---:|---:|---:|---|---|---|",
         ]
         for figure in query.figures:
             basis = figure.basis.upper() if figure.basis == "simulated" else figure.basis
+            water_ml = None if figure.water_l_per_query is None else figure.water_l_per_query * 1e3
             lines.append(
                 f"| {sig(figure.wh_per_query)} | {md(figure_range(figure))} "
                 f"({md(figure.spread)}) | {sig(figure.j_per_output_token)} | "
-                f"{sig(figure.gco2e_per_query)} | "
+                f"{sig(figure.gco2e_per_query)} | {sig(water_ml)} | "
                 f"{md(figure.boundary)} | {md(basis)} | {md(figure.source)}: {md(figure.detail)} |"
             )
         lines.append("")
