@@ -290,19 +290,11 @@ class ServingResult(RecordModel):
     @property
     def j_per_token(self) -> float | None:
         """Energy per total (input + output) token."""
-        total = self.throughput.total_tok_s
-        power = self._rate_power_w
-        if power is None or not total:
-            return None
-        return units.j_per_token(power, total)
+        return _per_token(self._rate_power_w, self.throughput.total_tok_s)
 
     @property
     def j_per_output_token(self) -> float | None:
-        output = self.throughput.output_tok_s
-        power = self._rate_power_w
-        if power is None or not output:
-            return None
-        return units.j_per_token(power, output)
+        return _per_token(self._rate_power_w, self.throughput.output_tok_s)
 
     @property
     def window_energy_j(self) -> float | None:
@@ -318,17 +310,11 @@ class ServingResult(RecordModel):
     @property
     def wh_per_query_measured(self) -> float | None:
         """Window energy / completed queries (preferred whenever counts exist)."""
-        energy = self.window_energy_j
-        if energy is None or not self.counts.completed:
-            return None
-        return units.wh_per_query_from_counts(energy, self.counts.completed)
+        return _per_query(self.window_energy_j, self.counts.completed)
 
     @property
     def wh_per_attempted_query(self) -> float | None:
-        energy = self.window_energy_j
-        if energy is None or not self.counts.attempted:
-            return None
-        return units.wh_per_query_from_counts(energy, self.counts.attempted)
+        return _per_query(self.window_energy_j, self.counts.attempted)
 
     @property
     def tokens_per_query_nominal(self) -> int | None:
@@ -366,10 +352,19 @@ class ServingResult(RecordModel):
         "Row vocabulary"); the keys it had before are in :data:`LEGACY_ROW_KEYS`.
         """
         ident, work, energy = self.identity, self.workload, self.energy
-        latency = self.latency
-        # each energy figure once: the properties recompute J/token and lengths on every call,
-        # which was a third of a summary row in a large ingest
-        jpt, jpo, lengths = self.j_per_token, self.j_per_output_token, work.benchmarked_lengths()
+        latency, counts, throughput = self.latency, self.counts, self.throughput
+        # each energy figure once: the properties recompute power, J/token, window energy and
+        # lengths on every call, which was half of a summary row in a large ingest
+        rate_power, window_j = self._rate_power_w, self.window_energy_j
+        output_tok_s = throughput.output_tok_s
+        jpt = _per_token(rate_power, throughput.total_tok_s)
+        jpo = _per_token(rate_power, output_tok_s)
+        lengths = work.benchmarked_lengths()
+        power = (
+            self.power_w
+            if energy is not None and energy.time_base is TimeBase.SIMULATED
+            else rate_power
+        )
         return {
             "model": ident.model,
             "precision": ident.precision,
@@ -381,19 +376,19 @@ class ServingResult(RecordModel):
             "batch_cap": work.concurrency,
             "isl": work.isl,
             "osl": work.osl,
-            "completed": self.counts.completed,
-            "failed": self.counts.failed,
-            "total_tok_s": self.throughput.total_tok_s,
-            "output_tok_s": self.throughput.output_tok_s,
+            "completed": counts.completed,
+            "failed": counts.failed,
+            "total_tok_s": throughput.total_tok_s,
+            "output_tok_s": output_tok_s,
             "mean_intvty_tok_s": latency.intvty_tok_s.mean if latency.intvty_tok_s else None,
             "mean_e2el_s": latency.e2el_s.mean if latency.e2el_s else None,
             "median_itl_s": latency.itl_s.median if latency.itl_s else None,
-            "power_w": self.power_w,
+            "power_w": power,
             "j_per_token": jpt,
             "energy_per_token_j": jpo,
             "kwh_per_mtok": None if jpt is None else units.kwh_per_mtok(jpt),
-            "wh_per_query_measured": self.wh_per_query_measured,
-            "wh_per_attempted_query": self.wh_per_attempted_query,
+            "wh_per_query_measured": _per_query(window_j, counts.completed),
+            "wh_per_attempted_query": _per_query(window_j, counts.attempted),
             "wh_per_query_nominal": _wh_from_lengths(jpt, jpo, work.isl, work.osl),
             "wh_per_query_benchmarked": None
             if lengths is None
@@ -405,6 +400,20 @@ class ServingResult(RecordModel):
             "source": self.provenance.source,
             "row": self.provenance.row,
         }
+
+
+def _per_token(power_w: float | None, tok_s: float | None) -> float | None:
+    """J per token of a rate, None without power or tokens."""
+    if power_w is None or not tok_s:
+        return None
+    return units.j_per_token(power_w, tok_s)
+
+
+def _per_query(energy_j: float | None, queries: int | None) -> float | None:
+    """Wh per query of a count, None without energy or queries."""
+    if energy_j is None or not queries:
+        return None
+    return units.wh_per_query_from_counts(energy_j, queries)
 
 
 def _wh_from_lengths(

@@ -8,7 +8,6 @@ fails and every file ingested.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import sys
@@ -351,6 +350,16 @@ def _check_pairs(checks: Iterable[tuple[str, str]]) -> str:
     return ";".join(f"{name}:{status}" for name, status in checks if status != "skip")
 
 
+class _LastLine:
+    """A file for csv.writer that keeps the line last written (one ``write`` per row)."""
+
+    text = ""
+
+    def write(self, text: str) -> int:
+        self.text = text
+        return len(text)
+
+
 class _CsvLines(Spill):
     """CSV lines of the rows, made as each row comes (every row of an ingest has the first row's
     columns, taken in that order as DictWriter would): read back, only the status cell and the
@@ -362,18 +371,16 @@ class _CsvLines(Spill):
         self.header = ""
         self._columns: list[str] = []
         self._status = 0  # where the status cell is among the columns
-        self._buffer = io.StringIO()
-        self._writer = csv.writer(self._buffer)
+        self._line = _LastLine()
+        self._writer = csv.writer(self._line)
 
     def _cells(self, cells: list[Any]) -> str:
         """The CSV text of some cells of a line ('' for none); a blank cell is added and taken
         off again because the writer quotes a lone empty cell, which inside a line it is not."""
         if not cells:
             return ""
-        self._buffer.seek(0)
-        self._buffer.truncate()
         self._writer.writerow([*cells, ""])
-        return self._buffer.getvalue()[:-3]  # the added cell's ',' and the line end '\r\n'
+        return self._line.text[:-3]  # the added cell's ',' and the line end '\r\n'
 
     def encode(self, row: dict[str, Any]) -> Any:
         if not self._columns:
@@ -531,7 +538,7 @@ class _RowSink:
         grid: Grid | None = None,
         save: bool = False,
     ) -> None:
-        self.rows, self.keep, self.grid = rows, keep, grid
+        self.rows, self.keep, self.grid = rows, keep, grid  # keep None: every row
         self.warnings = FileWarnings()
         self.saved: IO[bytes] | None = tempfile.TemporaryFile() if save else None  # noqa: SIM115
         self._saved_mark = 0
@@ -640,13 +647,21 @@ def ingest_command(
         output_file(out, "--out")
     layer = grid_option(grid, region, wue)
     chosen_format = _check_format(input_format)
-    filters = {"model": model, "hw": hw, "isl": isl, "osl": osl}
+    filters = {
+        "model": model,
+        "hw": hw,
+        "isl": isl,
+        "osl": osl,
+        "min_interactivity": min_interactivity,
+    }
     sort = LEGACY_ROW_KEYS.get(sort, sort)  # `--sort conc` in scripts written before the rename
     chosen = OutputFormat.JSON if as_json else output
     spill = _CsvLines(sort) if chosen is OutputFormat.CSV else RowStore(sort)
     sink = _RowSink(
         spill,
-        keep=lambda row: _keep(row, {**filters, "min_interactivity": min_interactivity}),
+        keep=(lambda row: _keep(row, filters))
+        if any(v is not None for v in filters.values())
+        else None,
         grid=layer,
         save=save,
     )

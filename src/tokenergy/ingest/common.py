@@ -40,8 +40,10 @@ def metric_values(
     get = reader.data.get
     for stat, key in _stat_keys(metric, suffix, skip):
         raw = get(key)
-        if type(raw) is float and raw - raw == 0 and raw >= 0:  # RowReader's fast path, inline
+        if type(raw) is float and raw - raw == 0 and raw >= 0:  # RowReader's fast paths, inline
             value: float | None = raw
+        elif raw is None:  # e.g. InferenceX rows have no p90/p95
+            value = None
         else:
             value = reader.optional_number(key)
         if value is None:

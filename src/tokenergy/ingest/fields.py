@@ -95,6 +95,9 @@ class RowReader:
         return value
 
     def optional_integer(self, key: str, *, minimum: int = 0) -> int | None:
+        raw = self.data.get(key)
+        if type(raw) is int and minimum <= raw < _EXACT:  # the common case, fast
+            return raw
         value = self.optional_number(key, minimum=minimum)
         if value is None:
             return None
