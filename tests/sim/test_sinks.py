@@ -15,7 +15,7 @@ from tokenergy.sim.eventloop import LoopKind, new_event_loop
 from tokenergy.sim.protocol import Generation
 from tokenergy.sim.responses import TokenChunks, chunk_builder, sse, stream_choice
 from tokenergy.sim.server import run_in_thread
-from tokenergy.sim.sinks import TOKEN_JSON, sse_frame, token_frames_with_usage
+from tokenergy.sim.sinks import TOKEN_JSON, http_chunk, token_frames_with_usage
 
 from .helpers import post_json, sse_events
 
@@ -35,12 +35,10 @@ def test_generated_text_is_the_generated_tokens(count: int, offset: int) -> None
     assert tokenizer.generated_text(count, offset) == expected
 
 
-def test_sse_frame_is_one_http_chunk() -> None:
-    before, after = sse_frame(b'data: {"text":"', b'"}\n\n', chunked=True)
-    frame = before + b"x" + after
+def test_held_events_leave_as_one_http_chunk() -> None:
+    frame = http_chunk(b'data: {"text":"x"}\n\ndata: {"text":"y"}\n\n')
     size, _, rest = frame.partition(b"\r\n")
     assert int(size, 16) == len(rest) - 2 and rest.endswith(b"\r\n")
-    assert sse_frame(b"a", b"b", chunked=False) == (b"a", b"b")
 
 
 def _strip(event: Any) -> Any:
@@ -150,6 +148,6 @@ def test_token_chunks_are_byte_identical_to_json_dumps(chat: bool, include_usage
         expected = build_running(stream_choice(chat, event, "x"))
         assert templated.with_usage(event, "x", 3, 4) == expected
         before, middle = templated.usage_template(0, event.finish_reason, 3)
-        render = token_frames_with_usage(before, middle, 3, 0, chunked=False)
+        render = token_frames_with_usage(before, middle, 3, 0)
         if event.finish_reason is None:  # token index 3: the fourth completion token
             assert render(3) == build_running(stream_choice(chat, event, chr(TOKEN_JSON[3][0])))

@@ -12,6 +12,12 @@ Step time = base + per_seq·(decoding seqs) + per_context_token·(their context 
 Client turnaround: when sequences finish and a closed-loop client owes follow-ups, the engine
 holds the next step (no simulated time passes) until they arrive (see turnaround.py), so that
 the client's own wall time does not become ``speed``× simulated time with the batch one short.
+
+Behind schedule (a step's wall deadline has passed: always at ``--speed 1e6``, and whenever this
+machine cannot keep up), due steps run back to back without yielding to the event loop, for up
+to ``MAX_UNYIELDED_S`` wall, and sinks that buffer (sim/sinks.py) write each connection once
+for all of them; the engine flushes them before it yields. No token leaves before its step's
+wall deadline, and simulated time is unchanged: the steps are the same.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile
 from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold, HoldMode
 
+# Wall seconds the engine may run due steps without yielding: arrivals wait at most this long
+# to be admitted (methodology §8).
+MAX_UNYIELDED_S = 0.002
+
 
 class TokenEvent(NamedTuple):
     """One generated token of prompt ``choice``, emitted at the simulated end of its step."""
@@ -42,6 +52,12 @@ class TokenSink(Protocol):
     """Where the engine delivers a sequence's tokens, at the simulated end of their step."""
 
     def put(self, event: TokenEvent) -> None: ...
+
+
+class Buffered(Protocol):
+    """A sink holding written-but-unsent bytes until the engine yields (``Engine.outbox``)."""
+
+    def flush(self) -> None: ...
 
 
 class TokenStream:
@@ -115,8 +131,10 @@ class Engine:
         clock: SimClock,
         ledger: EnergyLedger,
         hold: HoldMode = HoldMode.AUTO,
+        max_unyielded_s: float = MAX_UNYIELDED_S,
     ) -> None:
         self.profile = profile
+        self.max_unyielded_s = max_unyielded_s  # 0: yield after every step
         self.clock = clock
         self.ledger = ledger
         self.stats = EngineStats()
@@ -128,6 +146,8 @@ class Engine:
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
         self.on_finish: Callable[[Sequence, float], None] | None = None
+        self.outbox: list[Buffered] = []  # sinks with bytes to send before the engine yields
+        self._yielded_wall_s = time.monotonic()
 
     # --- state for metrics ----------------------------------------------------------------
 
@@ -193,14 +213,26 @@ class Engine:
                 self.ledger.set_running(self.clock.go_idle(idle_since_wall_s), 0)
                 self._hold.idle()
                 self._wake.clear()
+                self.flush()
                 await self._wake.wait()
+                self._yielded_wall_s = time.monotonic()
                 continue
             duration_s = self.step_time_s(plan)
             earliest_s = 0.0 if self.clock.busy else min(seq.arrival_s for seq, _ in plan)
             start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
-            await asyncio.sleep(sleep_s)  # every step's tokens are written at its end
+            if sleep_s > 0 or time.monotonic() - self._yielded_wall_s >= self.max_unyielded_s:
+                self.flush()
+                await asyncio.sleep(sleep_s)  # a step's tokens leave at its end, never before
+                self._yielded_wall_s = time.monotonic()
             self._complete(plan, self.clock.end_step())
+
+    def flush(self) -> None:
+        """Send what the steps since the engine last yielded left in buffering sinks."""
+        outbox = self.outbox
+        for sink in outbox:
+            sink.flush()
+        outbox.clear()
 
     async def _wait_for_turnaround(self) -> float | None:
         """Hold (no simulated time) while freed slots are owed follow-ups and the batch has room.
@@ -217,11 +249,14 @@ class Engine:
             if remaining_s <= 0:
                 self._hold.expired()
                 return started_wall_s
+            self.flush()  # the finished sequences' last tokens, which the client waits for
             try:
                 async with asyncio.timeout(remaining_s):
                     await self._wake.wait()
             except TimeoutError:
                 continue
+            finally:
+                self._yielded_wall_s = time.monotonic()
         return None
 
     @property

@@ -57,6 +57,7 @@ class EnergyLedger:
         self._power_w = curve.idle_w
         self._busy = False
         self._energy_j = 0.0  # per GPU, since sim start, committed up to _since_s
+        self._power_w_by_seqs: dict[int, float] = {}  # P(B) once per batch size, not per step
         self.busy_s = 0.0
         self.idle_s = 0.0
 
@@ -69,7 +70,10 @@ class EnergyLedger:
         """Commit energy up to ``now_s`` and switch to the power of the new batch."""
         self._commit(now_s)
         self._busy = running_seqs > 0
-        self._power_w = gpu_power_w(self._curve, running_seqs)
+        power_w = self._power_w_by_seqs.get(running_seqs)
+        if power_w is None:
+            power_w = self._power_w_by_seqs[running_seqs] = gpu_power_w(self._curve, running_seqs)
+        self._power_w = power_w
 
     def _commit(self, now_s: float) -> None:
         elapsed_s = now_s - self._since_s

@@ -393,15 +393,21 @@ class SimServer:
         transport = request.transport
         if transport is None:
             return response
-        chunked = response.headers.get("Transfer-Encoding") == "chunked"
         offset = self._text_offset(index, 0)
         if gen.continuous_usage:
             before, middle = templated.usage_template(0, None, prompt_tokens)
-            render = token_frames_with_usage(before, middle, prompt_tokens, offset, chunked)
+            render = token_frames_with_usage(before, middle, prompt_tokens, offset)
         else:
-            render = token_frames(*templated.template(0, None), offset, chunked)
-        sink = DirectStream(transport, render)
-        seqs = self._submit(gen, [plan], [sink])
+            render = token_frames(*templated.template(0, None), offset)
+        seqs: list[Sequence] = []
+        sink = DirectStream(
+            transport,
+            render,
+            chunked=response.headers.get("Transfer-Encoding") == "chunked",
+            outbox=self.engine.outbox,
+            on_close=lambda: self._abort_unfinished(seqs),
+        )
+        seqs += self._submit(gen, [plan], [sink])
         try:
             await sink.done
         finally:
@@ -411,15 +417,16 @@ class SimServer:
             return response
         text = self._token_text(final, index)
         pieces = [
+            sink.take(),  # the events of due steps still held (behind schedule)
             templated.with_usage(final, text, prompt_tokens, stop_at)
             if gen.continuous_usage
-            else templated(final, text)
+            else templated(final, text),
         ]
         if gen.include_usage:
             pieces.append(templated.usage(self._prompt_usage(prompt_tokens, stop_at)))
         pieces.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):  # the client went away at the end
-            await response.write_eof(b"".join(pieces))  # last token, usage, [DONE]: one write
+            await response.write_eof(b"".join(pieces))  # held, last, usage, [DONE]: one write
         return response
 
     async def _open_stream(

@@ -50,7 +50,9 @@ async def _sweep(
     capped = with_max_num_seqs(profile, max_num_seqs)
     clock = SimClock(_AS_FAST_AS_POSSIBLE)
     ledger = EnergyLedger(capped.power, capped.num_gpus)
-    engine = Engine(capped, clock, ledger, hold=HoldMode.ON)  # its clients are a closed loop
+    # Its clients are a closed loop, and they read the ledger at each token's time, which only
+    # holds while that step is the engine's latest: so it yields after every step.
+    engine = Engine(capped, clock, ledger, hold=HoldMode.ON, max_unyielded_s=0.0)
     runner = asyncio.create_task(engine.run())
     lengths = iter(output_lengths(osl, num_requests, seed))
     first_tokens: list[float] = []
