@@ -27,8 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tokenergy.ingest import IngestOptions, load_results, summary_row
+from tokenergy.ingest import Finding, IngestOptions, ingest_into, load_results, summary_row
+from tokenergy.ingest.jsonstream import JsonArrayStream
+from tokenergy.ingest.loader import iter_document
+from tokenergy.ingest.rows import checked_row
+from tokenergy.ingest.sources import Document, iter_documents
 from tokenergy.power import GpuBasis, PowerSpec
+from tokenergy.records import ServingResult
 
 DEFAULT_DATA = Path(
     os.environ.get("TOKENERGY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
@@ -150,6 +155,60 @@ def paired(
     return _median([c[2] for _, c in runs]), load
 
 
+class _Sink:
+    """A sink that makes each result's row (``rows``) or drops the result."""
+
+    def __init__(self, rows: bool) -> None:
+        self.rows = rows
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None:
+        if self.rows:
+            checked_row(result, findings)
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+def _cpu_us(run: Any, count: int) -> float:
+    """Best of three CPU times of ``run()``, in µs per row."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        run()
+        best = min(best, time.process_time() - start)
+    return best / count * 1e6
+
+
+def split(path: Path, count: int) -> None:
+    """Where a row's CPU goes, in this process (each stage streams and drops its output, as the
+    CLI does): parsing, the adapter with pydantic validation (and that validation alone, of each
+    record dumped), the checks, the analyst row. The CLI's remainder (spill, CSV text, sorting,
+    output) is its CPU less its start-up and these."""
+    options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN))
+    documents = [d for d in iter_documents([path]) if isinstance(d, Document)]
+    records = [r.model_dump() for d in documents for r in iter_document(d, options)]
+    stages = {
+        "parse (jsonstream)": _cpu_us(lambda: sum(1 for _ in JsonArrayStream(path, "x")), count),
+        "+ adapter and validation": _cpu_us(
+            lambda: [sum(1 for _ in iter_document(d, options)) for d in documents], count
+        ),
+        "+ checks": _cpu_us(lambda: ingest_into(_Sink(rows=False), [path], options), count),
+        "+ analyst row": _cpu_us(lambda: ingest_into(_Sink(rows=True), [path], options), count),
+    }
+
+    def validate() -> None:
+        for record in records:  # each dropped, as the CLI drops it
+            ServingResult.model_validate(record)
+
+    alone = _cpu_us(validate, count)
+    previous = 0.0
+    for stage, us in stages.items():
+        print(f"  {stage}: {us:.1f} µs CPU per row ({us - previous:+.1f})")
+        previous = us
+    print(f"  pydantic validation alone (each record from its dump): {alone:.1f} µs per row")
+
+
 def large_file(data: Path, sizes: list[int], reps: int) -> None:
     """Per size: the CLI (→ CSV) and a bare ``json.load`` of the same file (:func:`paired`). The
     KiB retained per row is the growth of peak RSS between the smallest and the largest file per
@@ -170,6 +229,8 @@ def large_file(data: Path, sizes: list[int], reps: int) -> None:
                   f"{startup_cpu / count * 1e6:.0f} µs CPU per row of it)")  # fmt: skip
             bare_cmd = [sys.executable, "-c", f"import json; json.load(open({str(path)!r}))"]
             peaks[count], _ = paired(count, bare_cmd, _cli(path, Path(tmp)), reps, "bare json.load")
+            if rows == min(sizes):
+                split(path, count)
             path.unlink()
     if len(peaks) > 1:
         (small, small_kib), (large, large_kib) = min(peaks.items()), max(peaks.items())
