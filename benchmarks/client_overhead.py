@@ -9,6 +9,10 @@ clients run interleaved, ``--reps`` times, and the medians are printed side by s
 - req/s: completed requests over first send → last end (the same definition for every client);
 - CPU µs/request: the client's CPU time over its load phase (process + workers; the workers'
   start-up imports excluded), per request;
+- the ratios to the bare loop are paired: each repetition's figure over the bare loop's figure of
+  the same repetition (run just before it), median and range over the repetitions, so a drift in
+  the machine's load hits both sides of a ratio;
+- stub %: the stub's CPU time over the run's wall time (100 % = its one core: the server limits);
 - the ``tokenergy bench`` CLI row (``--cli``) adds the whole process: imports, probes, prompt
   building, summary and files.
 
@@ -32,8 +36,10 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -57,6 +63,25 @@ class Point:
     requests: int
     req_s: float
     cpu_us_per_req: float
+    stub_busy: float | None = None  # the stub's CPU time over the run's wall time
+
+
+def stub_cpu_s(pid: int) -> float | None:
+    """CPU time (user + system) the stub process has used so far; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(stub: int, run: Callable[..., Point], *args: Any) -> Point:
+    """``run(*args)``'s point with the stub's busy share over its wall time."""
+    cpu0, wall0 = stub_cpu_s(stub), time.perf_counter()
+    point = run(*args)
+    cpu1, wall_s = stub_cpu_s(stub), time.perf_counter() - wall0
+    busy = None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) / wall_s
+    return replace(point, stub_busy=busy)
 
 
 def free_port() -> int:
@@ -160,42 +185,73 @@ def tokenergy_cli(url: str, concurrency: int, total: int, out: Path) -> Point:
     return Point("tokenergy CLI (whole process)", concurrency, total, req_s, cpu_s / total * 1e6)
 
 
-def median_points(runs: list[Point]) -> list[Point]:
-    """One point per client: the median of each figure over the repetitions."""
+@dataclass(frozen=True)
+class Row:
+    """One client at one concurrency over the repetitions: medians and paired ratios."""
+
+    client: str
+    concurrency: int
+    requests: int
+    req_s: float
+    cpu_us_per_req: float
+    req_s_ratios: list[float]  # per repetition, over the bare loop of that repetition
+    cpu_ratios: list[float]
+    stub_busy: float | None
+
+
+def rows(runs: list[list[Point]]) -> list[Row]:
+    """``runs``: one list per repetition, the bare loop first. Medians per client, and each
+    client's ratios to the bare loop paired repetition by repetition."""
     merged = []
-    for client in dict.fromkeys(p.client for p in runs):
-        mine = [p for p in runs if p.client == client]
+    for client in dict.fromkeys(p.client for rep in runs for p in rep):
+        mine = [(rep[0], p) for rep in runs for p in rep if p.client == client]
+        points = [p for _, p in mine]
+        busy = [p.stub_busy for p in points if p.stub_busy is not None]
         merged.append(
-            Point(
+            Row(
                 client,
-                mine[0].concurrency,
-                mine[0].requests,
-                float(np.median([p.req_s for p in mine])),
-                float(np.median([p.cpu_us_per_req for p in mine])),
+                points[0].concurrency,
+                points[0].requests,
+                float(np.median([p.req_s for p in points])),
+                float(np.median([p.cpu_us_per_req for p in points])),
+                [p.req_s / bare.req_s for bare, p in mine],
+                [p.cpu_us_per_req / bare.cpu_us_per_req for bare, p in mine],
+                float(np.median(busy)) if busy else None,
             )
         )
     return merged
 
 
-def report(points: list[Point], notes: list[str], reps: int, pinned: str) -> None:
+def ratio(values: list[float]) -> str:
+    """Median and range of paired ratios."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{np.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def report(table: list[Row], notes: list[str], reps: int, pinned: str, load: str) -> None:
     print(
         f"zero-delay SSE stub (benchmarks/sse_stub.py), loopback, ISL {ISL}, OSL {OSL}; {pinned}; "
-        f"medians of {reps} interleaved repetitions"
+        f"{reps} interleaved repetitions: medians, and paired ratios to the bare loop "
+        f"(median [range]); load average {load}"
     )
     print(
-        f"{'client':<30} {'conc':>5} {'reqs':>6} {'req/s':>9} {'vs bare':>8} "
-        f"{'CPU us/req':>11} {'CPU vs bare':>12}"
+        f"{'client':<30} {'conc':>5} {'reqs':>6} {'req/s':>8} {'req/s vs bare':>18} "
+        f"{'CPU us/req':>10} {'CPU vs bare':>18} {'stub %':>7}"
     )
-    bare = {p.concurrency: p for p in points if p.client == BARE}
-    for p in points:
-        ref = bare[p.concurrency]
+    for row in table:
+        busy = "n/a" if row.stub_busy is None else f"{100 * row.stub_busy:.0f}"
         print(
-            f"{p.client:<30} {p.concurrency:>5} {p.requests:>6} {p.req_s:>9.1f} "
-            f"{p.req_s / ref.req_s:>8.2f} {p.cpu_us_per_req:>11.0f} "
-            f"{p.cpu_us_per_req / ref.cpu_us_per_req:>12.2f}"
+            f"{row.client:<30} {row.concurrency:>5} {row.requests:>6} {row.req_s:>8.1f} "
+            f"{ratio(row.req_s_ratios):>18} {row.cpu_us_per_req:>10.0f} "
+            f"{ratio(row.cpu_ratios):>18} {busy:>7}"
         )
     for note in notes:
         print("note:", note)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -223,29 +279,31 @@ def main() -> None:
     port = free_port()
     stub = start_stub(port, server_cores)
     url = f"http://127.0.0.1:{port}"
-    points: list[Point] = []
+    load_before = load_average()
+    table: list[Row] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for concurrency in concurrencies:
                 total = max(args.min_requests, args.requests_per_slot * concurrency)
                 asyncio.run(bare_loop(url, concurrency, min(total, 2 * concurrency)))  # warm up
-                runs: list[Point] = []
+                runs: list[list[Point]] = []
                 for rep in range(args.reps):  # interleaved, so drifts in machine load hit all
-                    runs.append(asyncio.run(bare_loop(url, concurrency, total)))
+                    one = [timed(stub.pid, asyncio.run, bare_loop(url, concurrency, total))]
                     for workers in [1, *worker_counts]:
                         if workers > concurrency:
                             continue
                         out = Path(tmp) / f"lib-{concurrency}-{workers}-{rep}"
                         point = tokenergy_library(url, concurrency, total, out, workers)
-                        runs.append(asyncio.run(point))
+                        one.append(timed(stub.pid, asyncio.run, point))
                     if args.cli:
                         out = Path(tmp) / f"cli-{concurrency}-{rep}"
-                        runs.append(tokenergy_cli(url, concurrency, total, out))
-                points.extend(median_points(runs))
+                        one.append(timed(stub.pid, tokenergy_cli, url, concurrency, total, out))
+                    runs.append(one)
+                table.extend(rows(runs))
     finally:
         stub.terminate()
         stub.wait(timeout=10)
-    report(points, notes, args.reps, pinned)
+    report(table, notes, args.reps, pinned, f"{load_before} before, {load_average()} after")
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from aiohttp import web
 
 from tokenergy.load.client import ClockAnchor, RequestOptions, RequestRecord
 from tokenergy.load.config import BenchConfig
 from tokenergy.load.driver import RunObserver
-from tokenergy.load.runner import run_point
+from tokenergy.load.runner import _prompt_rng, run_point
 from tokenergy.load.schedule import LoadShape
 from tokenergy.load.workload import LengthKind, LengthSpec, PromptKind
 
@@ -160,3 +161,11 @@ async def test_prompts_are_built_as_the_load_needs_them(
     probes = 2
     assert at_first_end[0] <= probes + 3  # at the start of the load: the warm-up at most
     assert at_first_end[1] <= probes + 3 + 2 * 32  # then as the slots take them (32 at a time)
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1, 2**32, 2**62])
+@pytest.mark.parametrize("index", [0, 1, 10**6, 2**32 - 1, 2**32, 2**40])
+def test_prompt_generator_is_default_rng_of_seed_3_index(seed: int, index: int) -> None:
+    """The uint32 shortcut below 2^32 and the general case draw what default_rng draws."""
+    want = np.random.default_rng([seed, 3, index]).integers(0, 50_000, 256)
+    assert (_prompt_rng(seed, index).integers(0, 50_000, 256) == want).all()

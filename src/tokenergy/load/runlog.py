@@ -19,16 +19,13 @@ import numpy as np
 from pydantic import ValidationError
 
 from tokenergy.errors import ConfigError, IngestError, validation_problem
-from tokenergy.load.client import RequestRecord
+from tokenergy.load.client import RequestRecord, compact_json
 from tokenergy.load.metrics import metric_stats, request_latency
 from tokenergy.records import ServingResult
 
 REQUESTS_FILE = "requests.jsonl"
 RUN_FILE = "run.json"
 VLLM_BENCH_FILE = "vllm_bench.json"
-# One compact encoder for every requests.jsonl line (json.dumps with options builds a new one
-# per call).
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def read_run_json(path: Path) -> ServingResult:
@@ -70,7 +67,7 @@ class RequestLog:
             self._loop = None
 
     def append(self, record: RequestRecord) -> None:
-        self._lines.append(_encode(record.to_json()).encode() + b"\n")
+        self._lines.append(compact_json(record.to_json()).encode() + b"\n")
         if self._loop is None:
             self.flush()
         elif len(self._lines) == 1:
