@@ -389,11 +389,12 @@ class _CsvLines(Spill):
             self.header = self._cells([*self._columns, "checks"]) + "\r\n"
         cells = [row.get(column, "") for column in self._columns]
         head, tail = cells[: self._status], cells[self._status + 1 :]
+        skip = Status.SKIP  # the pairs as _check_pairs makes them, from the findings
         return (
             self._cells(head) + "," if head else "",
             row["status"],
             "," + self._cells(tail) if tail else "",
-            _check_pairs((f.name, TEXT[f.status]) for f in row["checks"]),
+            ";".join([f"{f.name}:{TEXT[f.status]}" for f in row["checks"] if f.status is not skip]),
             _workload(row),
         )
 
