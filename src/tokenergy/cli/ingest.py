@@ -387,7 +387,7 @@ class _CsvLines(Spill):
             self._columns = [key for key in row if key != "checks"]
             self._status = self._columns.index("status")
             self.header = self._cells([*self._columns, "checks"]) + "\r\n"
-        cells = [row.get(column, "") for column in self._columns]
+        cells = list(map(row.get, self._columns))  # a missing cell is None, written as ''
         head, tail = cells[: self._status], cells[self._status + 1 :]
         skip = Status.SKIP  # the pairs as _check_pairs makes them, from the findings
         return (
