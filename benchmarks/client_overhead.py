@@ -12,6 +12,8 @@ clients run interleaved, ``--reps`` times, and the medians are printed side by s
 - the ratios to the bare loop are paired: each repetition's figure over the bare loop's figure of
   the same repetition (run just before it), median and range over the repetitions, so a drift in
   the machine's load hits both sides of a ratio;
+- cores: the client's load-phase CPU per second of the load (CPU per request × req/s; 1.0 = one
+  core busy all the time: the client limits);
 - stub %: the stub's CPU time over the run's wall time (100 % = its one core: the server limits);
 - the ``tokenergy bench`` CLI row (``--cli``) adds the whole process: imports, probes, prompt
   building, summary and files.
@@ -196,6 +198,7 @@ class Row:
     cpu_us_per_req: float
     req_s_ratios: list[float]  # per repetition, over the bare loop of that repetition
     cpu_ratios: list[float]
+    cores: float  # load-phase CPU seconds per second of the load
     stub_busy: float | None
 
 
@@ -216,6 +219,7 @@ def rows(runs: list[list[Point]]) -> list[Row]:
                 float(np.median([p.cpu_us_per_req for p in points])),
                 [p.req_s / bare.req_s for bare, p in mine],
                 [p.cpu_us_per_req / bare.cpu_us_per_req for bare, p in mine],
+                float(np.median([p.cpu_us_per_req * p.req_s / 1e6 for p in points])),
                 float(np.median(busy)) if busy else None,
             )
         )
@@ -237,14 +241,14 @@ def report(table: list[Row], notes: list[str], reps: int, pinned: str, load: str
     )
     print(
         f"{'client':<30} {'conc':>5} {'reqs':>6} {'req/s':>8} {'req/s vs bare':>18} "
-        f"{'CPU us/req':>10} {'CPU vs bare':>18} {'stub %':>7}"
+        f"{'CPU us/req':>10} {'CPU vs bare':>18} {'cores':>6} {'stub %':>7}"
     )
     for row in table:
         busy = "n/a" if row.stub_busy is None else f"{100 * row.stub_busy:.0f}"
         print(
             f"{row.client:<30} {row.concurrency:>5} {row.requests:>6} {row.req_s:>8.1f} "
             f"{ratio(row.req_s_ratios):>18} {row.cpu_us_per_req:>10.0f} "
-            f"{ratio(row.cpu_ratios):>18} {busy:>7}"
+            f"{ratio(row.cpu_ratios):>18} {row.cores:>6.2f} {busy:>7}"
         )
     for note in notes:
         print("note:", note)
