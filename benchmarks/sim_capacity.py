@@ -13,6 +13,10 @@ req/s this client reached, the server's busy share of a core, and this lean clie
 per request: when the sim needs less CPU per request than the client, the client (any Python
 client: tokenergy's costs more than this one) is what limits a benchmark, not the sim.
 
+Then this tree's engine alone, in this process (no HTTP, no kernel): CPU ms per request of a
+closed loop of direct streams into counting transports, and the writes per request left by the
+coalescing behind schedule; the sim's CPU above minus this is aiohttp and the kernel.
+
 Then per speed and concurrency, the first baseline beside now:
 
 - effective speed / requested speed (simulated seconds per wall second while loaded; target
@@ -200,6 +204,69 @@ def capacity(
     }
 
 
+class CountingTransport(asyncio.Transport):
+    """A connection that only counts the writes the engine makes to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+
+async def engine_closed_loop(concurrency: int, requests: int, isl: int, osl: int) -> list[float]:
+    """This tree's engine alone: a closed loop of direct streams into counting transports.
+    Returns [CPU ms per request, engine writes per request (the handler's last one aside)]."""
+    from tokenergy.sim.clock import SimClock
+    from tokenergy.sim.engine import Engine
+    from tokenergy.sim.power import EnergyLedger
+    from tokenergy.sim.profiles import load_profile
+    from tokenergy.sim.sinks import DirectStream, token_frames
+    from tokenergy.sim.turnaround import HoldMode
+
+    profile = load_profile("llama-3.1-8b-h100")
+    ledger = EnergyLedger(profile.power, profile.num_gpus)
+    engine = Engine(profile, SimClock(1e9), ledger, hold=HoldMode.ON)
+    runner = asyncio.create_task(engine.run())
+    transport, render = CountingTransport(), token_frames(b'data: {"text":"', b'"}\n\n', 0)
+    left = requests
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            sink = DirectStream(
+                transport, render, chunked=True, outbox=engine.outbox, on_close=lambda: None
+            )
+            engine.submit(isl, osl, "length", sink)
+            await sink.done
+            sink.take()
+
+    start_s = time.process_time()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    used_s = time.process_time() - start_s
+    runner.cancel()
+    await asyncio.gather(runner, return_exceptions=True)
+    return [used_s * 1000 / requests, transport.writes / requests]
+
+
+def engine_table(levels: list[int], args: argparse.Namespace) -> None:
+    print(f"now's engine alone (no HTTP, no kernel; --speed 1e9, median of {args.reps}): CPU ms "
+          "per request, the part of the sim's above that is not HTTP, and writes per request "
+          "(each carries every due step's events of a request; the last one aside)")  # fmt: skip
+    print(f"{'conc':>5} | {'engine ms':>9} {'writes':>7}")
+    for concurrency in levels:
+        requests = max(args.capacity_requests, 4 * concurrency)
+        runs = [asyncio.run(engine_closed_loop(concurrency, requests, args.isl, args.osl))
+                for _ in range(args.reps)]  # fmt: skip
+        ms, writes = (median([run[i] for run in runs]) for i in range(2))
+        print(f"{concurrency:>5} | {ms:>9.3f} {writes:>7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speeds", default="1,10,100")
@@ -243,6 +310,7 @@ def main() -> None:
         print(f"closed loop, ISL {args.isl} / OSL {args.osl}, streamed{usage}, ignore_eos; trees: "
               f"{', '.join(revisions)} (baselines), now = working tree")  # fmt: skip
         capacity_table(trees, revisions, levels, args)
+        engine_table(levels, args)
         if not args.skip_speeds:
             speed_table({revisions[0]: trees[revisions[0]], "now": trees["now"]}, levels, args)
     print("targets: first baseline/now ≥ 5; eff/req ≥ 0.95 at speed ≤ 10 unless the client "

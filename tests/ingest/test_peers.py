@@ -12,6 +12,7 @@ import pytest
 
 from tokenergy.errors import IngestError
 from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.ingest.sources import Document
 from tokenergy.power import PowerSpec
 from tokenergy.records import ServingResult
 from tokenergy.units import Basis, Boundary
@@ -174,6 +175,38 @@ def test_guidellm_twins_in_a_directory_are_read_once(shared_data: Path) -> None:
         "benchmarks.csv",
         "benchmarks.yaml",
     ]
+
+
+def test_guidellm_yaml_twin_is_skipped_before_it_is_parsed(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON report beside it tells the YAML is its twin: the YAML is never parsed (its
+    parsing was a quarter of ingesting the shared data); a YAML beside a JSON that is not a
+    guidellm report is still parsed."""
+    parsed: list[str] = []
+    original = Document._yaml
+
+    def counted(document: Document) -> object:
+        parsed.append(Path(document.name).name)
+        return original(document)
+
+    monkeypatch.setattr(Document, "_yaml", counted)
+    ingested = load_results([shared_data / PEERS / "guidellm-0.8.1"])
+    assert len(ingested.results) == 1 and parsed == []
+    reasons = {Path(s.name).name: s.reason for s in ingested.skipped}
+    assert (
+        reasons["benchmarks.yaml"]
+        == "guidellm: same benchmarks as benchmarks.json (read from there)"
+    )
+    folder = tmp_path / "other"
+    folder.mkdir()
+    shutil.copy(shared_data / PEERS / "guidellm-0.8.1/benchmarks.yaml", folder / "run.yaml")
+    (folder / "run.json").write_text('{"not": "guidellm"}')
+    ingested = load_results([folder / "run.yaml"])  # named: read whatever sits beside it
+    assert parsed == ["run.yaml"] and len(ingested.results) == 1
+    parsed.clear()
+    load_results([folder])
+    assert parsed == ["run.yaml"]  # the twin is no guidellm report: the YAML is parsed
 
 
 # --- llmperf ---------------------------------------------------------------------------------

@@ -387,13 +387,14 @@ class _CsvLines(Spill):
             self._columns = [key for key in row if key != "checks"]
             self._status = self._columns.index("status")
             self.header = self._cells([*self._columns, "checks"]) + "\r\n"
-        cells = [row.get(column, "") for column in self._columns]
+        cells = list(map(row.get, self._columns))  # a missing cell is None, written as ''
         head, tail = cells[: self._status], cells[self._status + 1 :]
+        skip = Status.SKIP  # the pairs as _check_pairs makes them, from the findings
         return (
             self._cells(head) + "," if head else "",
             row["status"],
             "," + self._cells(tail) if tail else "",
-            _check_pairs((f.name, TEXT[f.status]) for f in row["checks"]),
+            ";".join([f"{f.name}:{TEXT[f.status]}" for f in row["checks"] if f.status is not skip]),
             _workload(row),
         )
 

@@ -114,8 +114,8 @@ def _measured(
     reader: RowReader, total_tok_s: float, output_tok_s: float, num_gpus: int
 ) -> EnergyMeasurement | None:
     """Measured accelerator energy when the row carries it and did not fail validation."""
-    if not any(reader.has(key) for key in _MEASURED_KEYS):
-        return None
+    if reader.data.keys().isdisjoint(_MEASURED_KEYS) or not any(map(reader.has, _MEASURED_KEYS)):
+        return None  # (most rows have none of the keys: one set operation tells)
     valid = reader.optional_integer("power_valid")
     if valid == 0:
         return None  # an authoritative 'invalid' verdict: the measured values must not be used

@@ -20,7 +20,7 @@ from tokenergy.ingest.checks import Finding, Spellings, row_checks
 from tokenergy.ingest.detect import adapter_named, detect
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import IngestOptions
-from tokenergy.ingest.registry import NotResults
+from tokenergy.ingest.registry import ADAPTERS, NotResults
 from tokenergy.ingest.sources import Document, SkippedFile, count_documents, iter_documents
 from tokenergy.progress import ProgressCallback, Tally
 from tokenergy.records import ServingResult
@@ -80,6 +80,12 @@ def iter_document(
 ) -> Iterator[ServingResult]:
     """Results of one document as the adapter makes them; raises IngestError (bad input) or
     NotResults (nothing to read), possibly after yielding some."""
+    if fmt is None:
+        for candidate in ADAPTERS.values():
+            skip = getattr(candidate, "skip_unparsed", None)
+            reason = skip(document) if skip else None
+            if reason:
+                raise NotResults(reason)
     data = document.parse()
     probe = data.head if isinstance(data, JsonArrayStream) else data
     adapter = adapter_named(fmt) if fmt else detect(probe, document)

@@ -3,7 +3,9 @@
 An adapter says whether a parsed document is its format (``sniff``, by content) and turns it into
 ServingResults (``read``: a list, or a generator for rows that stream). Documents that hold no
 results by design raise :class:`NotResults`. An adapter with ``streams_rows = True`` is given a
-large JSON array file as a JsonArrayStream (iterated once, row by row) instead of a list.
+large JSON array file as a JsonArrayStream (iterated once, row by row) instead of a list. An
+adapter's optional ``skip_unparsed(document) -> str | None`` names a document to skip before it
+is parsed (a slow-to-parse twin of a file read on its own).
 """
 
 from __future__ import annotations

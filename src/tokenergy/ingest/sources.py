@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from tokenergy.errors import IngestError
 from tokenergy.ingest.jsonstream import JsonArrayStream, starts_array
 
@@ -108,6 +106,8 @@ class Document:
         return values
 
     def _yaml(self) -> Any:
+        import yaml  # ~20 ms at start-up, and most ingests read no YAML
+
         try:
             return yaml.load(self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as error:

@@ -179,16 +179,17 @@ class _SourceTally:
     def add(self, source: str, warned: dict[str, Finding], spelling: tuple[str, str]) -> None:
         self.counts[source] += 1
         self._share(source, warned)
-        if spelling not in self.spellings[source]:
-            self.spellings[source].append(spelling)
+        seen = self.spellings[source]
+        if spelling not in seen:
+            seen.append(spelling)
 
     def _share(self, source: str, warned: dict[str, Finding]) -> None:
         common = self.common.get(source)
         if common is None:
             self.common[source] = dict(warned)
-            return
-        for name in [n for n in common if n not in warned]:
-            del common[name]
+        elif not common.keys() <= warned.keys():  # the usual row warns as the others did
+            for name in [n for n in common if n not in warned]:
+                del common[name]
 
     def merge(self, later: _SourceTally) -> None:
         for source, count in later.counts.items():
@@ -214,7 +215,8 @@ class FileWarnings:
     def add(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
         """A checked row whose findings lack model_spellings; counted once :meth:`commit` is
         called."""
-        warned = {f.name: f for f in row[_CHECKS] if f.status is Status.WARN}
+        warn = Status.WARN
+        warned = {f.name: f for f in row[_CHECKS] if f.status is warn}
         self._staged.add(row["source"], warned, spelling)
 
     def commit(self) -> None:

@@ -62,8 +62,8 @@ class Buffered(Protocol):
 
 class TokenStream:
     """The tokens of one request's prompts: the engine appends each step's tokens, the reader
-    takes everything pending at once (one wake-up and one write per step, not per token).
-    The general path; sim/sinks.py has the fast ones."""
+    takes everything pending at once (one wake-up and one write per step on schedule, per run
+    of due steps behind it; never per token). The general path; sim/sinks.py has the fast ones."""
 
     __slots__ = ("_pending", "_waiter")
 
