@@ -238,7 +238,7 @@ _FOREVER_S = 365 * 86400.0  # a deadline this far is none (keeps timer arithmeti
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 # On one line: the opening of a choices list ("[", or "[]" when empty), then a usage object and
-# its completion count (each .* runs to the line's end and backs off to the key).
+# its completion count (each .* runs to the line's end, never past it, and backs off to the key).
 _EVENT = re.compile(rb'"choices": ?(\[\]?).*"usage": ?\{.*"completion_tokens": ?(\d{1,10})[,} ]')
 PARSE_BYTES = 64 << 10  # stream bytes kept before they are parsed (bounds memory per request)
 _FD_ERRNOS = (errno.EMFILE, errno.ENFILE)
