@@ -12,9 +12,14 @@ clients run interleaved, ``--reps`` times, and the medians are printed side by s
 - the ratios to the bare loop are paired: each repetition's figure over the bare loop's figure of
   the same repetition (run just before it), median and range over the repetitions, so a drift in
   the machine's load hits both sides of a ratio;
+- cores: the client's load-phase CPU per second of the load (CPU per request × req/s; 1.0 = one
+  core busy all the time: the client limits);
 - stub %: the stub's CPU time over the run's wall time (100 % = its one core: the server limits);
 - the ``tokenergy bench`` CLI row (``--cli``) adds the whole process: imports, probes, prompt
-  building, summary and files.
+  building, summary and files;
+- the ``tokenergy @BASELINE`` row is the library of a baseline commit (``--baseline``, default:
+  main before this client's hot-loop work; ``git archive`` of ``src/``, same venv) in a child
+  process, interleaved with the others, measured the same way (its imports excluded).
 
 Targets (issue 15): tokenergy ≥ 0.95× the bare loop's req/s at c = 32 and 256, CPU/request
 ≤ 1.1× the bare loop's. guidellm and ``vllm bench serve`` are reported only when installed.
@@ -43,6 +48,7 @@ from typing import Any
 
 import aiohttp
 import numpy as np
+from prompts import baseline_tree  # the same git-archive export of a commit's src/
 
 from tokenergy.load.client import RequestOptions
 from tokenergy.load.config import BenchConfig
@@ -54,6 +60,7 @@ ISL, OSL = 128, 64
 HERE = Path(__file__).resolve().parent
 TOKENERGY = str(Path(sys.executable).parent / "tokenergy")
 BARE = "bare aiohttp"
+BASELINE = "4420f0b"  # main before the stream parse, body and log work of issue 15 item 2
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,28 @@ def tokenergy_cli(url: str, concurrency: int, total: int, out: Path) -> Point:
     return Point("tokenergy CLI (whole process)", concurrency, total, req_s, cpu_s / total * 1e6)
 
 
+def tokenergy_baseline(
+    stub: int, src: Path, url: str, concurrency: int, total: int, out: Path
+) -> Point:
+    """The library of the baseline tree, in a child process (this script with ``--child``)."""
+    args = [sys.executable, __file__, "--child", str(stub), url, str(concurrency), str(total)]
+    child = subprocess.run(
+        [*args, str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    fields = json.loads(child.stdout.strip().splitlines()[-1])
+    return Point(**{**fields, "client": f"tokenergy @{src.parent.name}"})
+
+
+def child(stub: int, url: str, concurrency: int, total: int, out: Path) -> None:
+    """``--child``: one library point of whichever tokenergy PYTHONPATH holds, as JSON."""
+    point = timed(stub, asyncio.run, tokenergy_library(url, concurrency, total, out, 1))
+    print(json.dumps(point.__dict__))
+
+
 @dataclass(frozen=True)
 class Row:
     """One client at one concurrency over the repetitions: medians and paired ratios."""
@@ -196,6 +225,7 @@ class Row:
     cpu_us_per_req: float
     req_s_ratios: list[float]  # per repetition, over the bare loop of that repetition
     cpu_ratios: list[float]
+    cores: float  # load-phase CPU seconds per second of the load
     stub_busy: float | None
 
 
@@ -216,6 +246,7 @@ def rows(runs: list[list[Point]]) -> list[Row]:
                 float(np.median([p.cpu_us_per_req for p in points])),
                 [p.req_s / bare.req_s for bare, p in mine],
                 [p.cpu_us_per_req / bare.cpu_us_per_req for bare, p in mine],
+                float(np.median([p.cpu_us_per_req * p.req_s / 1e6 for p in points])),
                 float(np.median(busy)) if busy else None,
             )
         )
@@ -237,14 +268,14 @@ def report(table: list[Row], notes: list[str], reps: int, pinned: str, load: str
     )
     print(
         f"{'client':<30} {'conc':>5} {'reqs':>6} {'req/s':>8} {'req/s vs bare':>18} "
-        f"{'CPU us/req':>10} {'CPU vs bare':>18} {'stub %':>7}"
+        f"{'CPU us/req':>10} {'CPU vs bare':>18} {'cores':>6} {'stub %':>7}"
     )
     for row in table:
         busy = "n/a" if row.stub_busy is None else f"{100 * row.stub_busy:.0f}"
         print(
             f"{row.client:<30} {row.concurrency:>5} {row.requests:>6} {row.req_s:>8.1f} "
             f"{ratio(row.req_s_ratios):>18} {row.cpu_us_per_req:>10.0f} "
-            f"{ratio(row.cpu_ratios):>18} {busy:>7}"
+            f"{ratio(row.cpu_ratios):>18} {row.cores:>6.2f} {busy:>7}"
         )
     for note in notes:
         print("note:", note)
@@ -262,7 +293,13 @@ def main() -> None:
     parser.add_argument("--min-requests", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions (median)")
     parser.add_argument("--cli", action="store_true", help="also run the tokenergy console script")
+    parser.add_argument("--baseline", default=BASELINE, help="commit to compare ('' = none)")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        stub_pid, child_url, concurrency, total, out = args.child
+        child(int(stub_pid), child_url, int(concurrency), int(total), Path(out))
+        return
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     worker_counts = [int(w) for w in args.workers.split(",") if w]
     server_cores, client_cores = cores()
@@ -283,6 +320,9 @@ def main() -> None:
     table: list[Row] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            base = (
+                baseline_tree(Path(tmp) / args.baseline, args.baseline) if args.baseline else None
+            )
             for concurrency in concurrencies:
                 total = max(args.min_requests, args.requests_per_slot * concurrency)
                 asyncio.run(bare_loop(url, concurrency, min(total, 2 * concurrency)))  # warm up
@@ -295,6 +335,9 @@ def main() -> None:
                         out = Path(tmp) / f"lib-{concurrency}-{workers}-{rep}"
                         point = tokenergy_library(url, concurrency, total, out, workers)
                         one.append(timed(stub.pid, asyncio.run, point))
+                    if base is not None:
+                        out = Path(tmp) / f"base-{concurrency}-{rep}"
+                        one.append(tokenergy_baseline(stub.pid, base, url, concurrency, total, out))
                     if args.cli:
                         out = Path(tmp) / f"cli-{concurrency}-{rep}"
                         one.append(timed(stub.pid, tokenergy_cli, url, concurrency, total, out))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 import math
 import os
@@ -16,7 +18,7 @@ import pytest
 from tokenergy.errors import ServerError
 from tokenergy.load.client import Api, ClockAnchor, RequestRecord
 from tokenergy.load.config import BenchConfig
-from tokenergy.load.driver import RunObserver
+from tokenergy.load.driver import LOAD_GC_THRESHOLD, RunObserver
 from tokenergy.load.metrics import Window
 from tokenergy.load.runlog import read_requests
 from tokenergy.load.runner import LengthMismatchError, run_point
@@ -291,3 +293,25 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
         for pid in orphans:  # do not leave load running if the assertion below fails
             os.kill(pid, signal.SIGKILL)
         assert not orphans, "workers kept sending load after their parent died"
+
+
+class Thresholds(RunObserver):
+    """The cyclic collector's thresholds each time a request ends."""
+
+    def __init__(self) -> None:
+        self.seen: set[tuple[int, int, int]] = set()
+
+    def on_request_done(self, record: RequestRecord) -> None:
+        self.seen.add(gc.get_threshold())
+
+
+async def test_the_collector_runs_rarely_during_load_only(sim: SimHandle, tmp_path: Path) -> None:
+    before = gc.get_threshold()
+    first, second = Thresholds(), Thresholds()
+    shape = LoadShape(concurrency=2, num_prompts=6)
+    await asyncio.gather(  # overlapping loads: the last to end restores the thresholds
+        run_point(config(sim.url, tmp_path / "a", shape=shape), [first]),
+        run_point(config(sim.url, tmp_path / "b", shape=shape), [second]),
+    )
+    assert first.seen == second.seen == {(LOAD_GC_THRESHOLD, *before[1:])}
+    assert gc.get_threshold() == before

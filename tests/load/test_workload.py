@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from tokenergy.load.workload import (
     LengthSpec,
     PromptBuilder,
     PromptKind,
+    TokenIdPrompts,
     conversation_lengths,
     read_dataset,
     uniform_bounds,
@@ -146,3 +148,12 @@ async def test_target_below_template_overhead_refused() -> None:
     builder = PromptBuilder(WordCounter(), PromptKind.TEXT, chat=True)
     with pytest.raises(ConfigError, match="below the 5 tokens"):
         await builder.build(np.random.default_rng(0), 3)
+
+
+@pytest.mark.parametrize("pool", [[3, 70, 5000, 123456], [0, 1], list(range(100, 2100, 7))])
+def test_token_id_prompt_json_is_the_built_prompt(pool: list[int]) -> None:
+    prompts = pickle.loads(pickle.dumps(TokenIdPrompts(np.asarray(pool, dtype=np.int64))))
+    for seed, length in ((0, 1), (1, 128), (2, 3000)):
+        ids = prompts.build(np.random.default_rng(seed), length)
+        text = prompts.json(np.random.default_rng(seed), length)
+        assert text == json.dumps(ids, separators=(",", ":")).encode()

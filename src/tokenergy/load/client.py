@@ -25,6 +25,7 @@ SIMULATED_HEADER = "x-tokenergy-simulated"  # set by tokenergy's simulator on ev
 # One compact encoder for request bodies and requests.jsonl lines (json.dumps with options builds
 # a new encoder per call: 40 % of a token-id body's encoding time).
 compact_json = json.JSONEncoder(separators=(",", ":")).encode
+_SLOT = "\x00prompt\x00"  # stands for the prompt in a body template (encoded as \u0000prompt\u0000)
 
 
 class Api(StrEnum):
@@ -184,6 +185,26 @@ class RequestOptions:
     min_tokens: bool = True
     continuous_usage: bool = True
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # Per output length, the body's bytes before and after a token-id prompt.
+    _around: dict[int, tuple[bytes, bytes] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def body_json(self, prompt_json: bytes, osl: int) -> bytes:
+        """:meth:`body` of a prompt already encoded as a compact JSON array of token ids: the
+        rest of the body is encoded once per output length."""
+        if osl not in self._around:
+            text = self.body(_SLOT, osl)
+            quoted = compact_json(_SLOT).encode()
+            around = None
+            if self.api is Api.COMPLETIONS and text.count(quoted) == 1:
+                head, _, tail = text.partition(quoted)
+                around = (head, tail)
+            self._around[osl] = around
+        around = self._around[osl]
+        if around is None:  # ``extra_body`` replaced the prompt, or not a completions body
+            return self.body(json.loads(prompt_json), osl)
+        return around[0] + prompt_json + around[1]
 
     def body(self, prompt: list[int] | str, osl: int) -> bytes:
         """The serialised JSON body (done before the send, outside the timed interval)."""
@@ -217,10 +238,8 @@ _FOREVER_S = 365 * 86400.0  # a deadline this far is none (keeps timer arithmeti
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
 # On one line: the opening of a choices list ("[", or "[]" when empty), then a usage object and
-# its completion count (each [^\n]* runs to the line's end and backs off to the key).
-_EVENT = re.compile(
-    rb'"choices": ?(\[\]?)[^\n]*"usage": ?\{[^\n]*"completion_tokens": ?(\d{1,10})[,} ]'
-)
+# its completion count (each .* runs to the line's end, never past it, and backs off to the key).
+_EVENT = re.compile(rb'"choices": ?(\[\]?).*"usage": ?\{.*"completion_tokens": ?(\d{1,10})[,} ]')
 PARSE_BYTES = 64 << 10  # stream bytes kept before they are parsed (bounds memory per request)
 _FD_ERRNOS = (errno.EMFILE, errno.ENFILE)
 

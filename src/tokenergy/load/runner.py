@@ -137,8 +137,8 @@ class _Bodies:
     seed: int
 
     def __call__(self, item: ScheduledRequest) -> PreparedRequest:
-        ids = self.prompts.build(_prompt_rng(self.seed, item.index), item.isl)
-        return PreparedRequest(item, self.options.body(ids, item.osl))
+        prompt = self.prompts.json(_prompt_rng(self.seed, item.index), item.isl)
+        return PreparedRequest(item, self.options.body_json(prompt, item.osl))
 
     def built(self, plan: Iterator[ScheduledRequest]) -> Iterator[PreparedRequest]:
         """The plan's requests, built ``_BUILD_AHEAD`` at a time as they are taken: one at a
