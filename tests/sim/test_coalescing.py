@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tokenergy.sim.clock import SimClock
-from tokenergy.sim.engine import Engine, Sequence
+from tokenergy.sim.engine import MAX_UNYIELDED_S, Engine, Sequence
 from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import load_profile
 from tokenergy.sim.server import run_in_thread
@@ -221,3 +221,25 @@ async def test_the_general_path_behind_schedule_delivers_every_token() -> None:
             await asyncio.sleep(0.01)
         assert sim.server.engine.num_running == 0
         assert sim.server.engine.stats.generation_tokens < 3000  # cut, not finished
+
+
+async def test_a_run_of_due_steps_spans_at_most_its_budget_of_wall_schedule() -> None:
+    """After the host stalls (here: 30 ms with the event loop blocked), the steps it delayed are
+    due at once; each write still covers at most MAX_UNYIELDED_S of their wall schedule, so
+    simulated time and energy advance in wall time in steps no coarser than that."""
+    clock, transport = DeadlineClock(10.0), RecordingTransport()  # steps of ~0.7 ms wall
+
+    async def stall() -> None:
+        while len(transport.writes) < 3:
+            await asyncio.sleep(0.001)
+        time.sleep(0.03)  # blocks the loop: the host stalls
+
+    staller = asyncio.create_task(stall())
+    await _stream_one(clock, 120, MAX_UNYIELDED_S, transport)
+    await staller
+    spans_s = []
+    for _, data in transport.writes[:-1]:  # the last one is the handler's (adds the last step)
+        indices = [int(i) for i in re.findall(rb"data: (\d+)\n\n", _dechunk(data)[0])]
+        spans_s.append(clock.deadlines_wall_s[indices[-1]] - clock.deadlines_wall_s[indices[0]])
+    assert max(spans_s) <= MAX_UNYIELDED_S
+    assert len(transport.writes) < 120  # the stalled steps did run back to back

@@ -34,8 +34,10 @@ from tokenergy.sim.power import EnergyLedger
 from tokenergy.sim.profiles import Profile
 from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold, HoldMode
 
-# Wall seconds the engine may run due steps without yielding: arrivals wait at most this long
-# to be admitted (methodology §8).
+# Wall seconds the engine may run due steps without yielding (arrivals wait at most this long
+# to be admitted), and the most wall schedule one run may cover (a run is a jump of simulated
+# time and energy in wall time: at low speeds, where a step's wall time is this long or more,
+# every step yields as on schedule). Methodology §8.
 MAX_UNYIELDED_S = 0.002
 
 
@@ -148,6 +150,7 @@ class Engine:
         self.on_finish: Callable[[Sequence, float], None] | None = None
         self.outbox: list[Buffered] = []  # sinks with bytes to send before the engine yields
         self._yielded_wall_s = time.monotonic()
+        self._held_schedule_s = 0.0  # wall schedule (Σ step / speed) of the held steps
 
     # --- state for metrics ----------------------------------------------------------------
 
@@ -221,10 +224,16 @@ class Engine:
             earliest_s = 0.0 if self.clock.busy else min(seq.arrival_s for seq, _ in plan)
             start_s, sleep_s = self.clock.begin_step(duration_s, earliest_s)
             self.ledger.set_running(start_s, len(plan))
-            if sleep_s > 0 or time.monotonic() - self._yielded_wall_s >= self.max_unyielded_s:
+            step_wall_s = duration_s / self.clock.speed
+            if (
+                sleep_s > 0
+                or self._held_schedule_s + step_wall_s > self.max_unyielded_s
+                or time.monotonic() - self._yielded_wall_s >= self.max_unyielded_s
+            ):
                 self.flush()
                 await asyncio.sleep(sleep_s)  # a step's tokens leave at its end, never before
                 self._yielded_wall_s = time.monotonic()
+            self._held_schedule_s += step_wall_s
             self._complete(plan, self.clock.end_step())
 
     def flush(self) -> None:
@@ -233,6 +242,7 @@ class Engine:
         for sink in outbox:
             sink.flush()
         outbox.clear()
+        self._held_schedule_s = 0.0
 
     async def _wait_for_turnaround(self) -> float | None:
         """Hold (no simulated time) while freed slots are owed follow-ups and the batch has room.
