@@ -36,9 +36,11 @@ from tokenergy.sim.turnaround import HOLD_WAIT_S, ClosedLoopHold, HoldMode
 
 # Wall seconds the engine may run due steps without yielding (arrivals wait at most this long
 # to be admitted), and the most wall schedule one run may cover (a run is a jump of simulated
-# time and energy in wall time: at low speeds, where a step's wall time is this long or more,
-# every step yields as on schedule). Methodology §8.
+# time and energy in wall time, which a meter polling the counter sees as a staircase). Steps
+# run back to back only when at least MIN_STEPS_PER_RUN of them fit in that: at lower speeds
+# every step yields as on schedule. Methodology §8.
 MAX_UNYIELDED_S = 0.002
+MIN_STEPS_PER_RUN = 8
 
 
 class TokenEvent(NamedTuple):
@@ -227,6 +229,7 @@ class Engine:
             step_wall_s = duration_s / self.clock.speed
             if (
                 sleep_s > 0
+                or step_wall_s * MIN_STEPS_PER_RUN > self.max_unyielded_s
                 or self._held_schedule_s + step_wall_s > self.max_unyielded_s
                 or time.monotonic() - self._yielded_wall_s >= self.max_unyielded_s
             ):
