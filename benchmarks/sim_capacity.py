@@ -15,7 +15,9 @@ client: tokenergy's costs more than this one) is what limits a benchmark, not th
 
 Then this tree's engine alone, in this process (no HTTP, no kernel): CPU ms per request of a
 closed loop of direct streams into counting transports, and the writes per request left by the
-coalescing behind schedule; the sim's CPU above minus this is aiohttp and the kernel.
+coalescing behind schedule; the sim's CPU above minus this is aiohttp and the kernel. With
+``--bench``, ``tokenergy bench`` itself against now at speed 10: the sim's CPU per request and
+busy share beside the bench process's (is our own client or the sim what limits a benchmark?).
 
 Then per speed and concurrency, the first baseline beside now:
 
@@ -126,6 +128,12 @@ def cpu_s(pid: int) -> float:
         )
         / 1e9
     )
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's finished children (user + system)."""
+    times = os.times()
+    return times.children_user + times.children_system
 
 
 @contextmanager
@@ -267,6 +275,31 @@ def engine_table(levels: list[int], args: argparse.Namespace) -> None:
         print(f"{concurrency:>5} | {ms:>9.3f} {writes:>7.1f}")
 
 
+def bench_table(levels: list[int], args: argparse.Namespace) -> None:
+    """``tokenergy bench`` (metered through the sim's DCGM endpoint) against now at speed 10:
+    whether the sim or our own client is what limits our benchmarks."""
+    print("tokenergy bench against now at --speed 10 (dcgm meter, no idle phase): the sim's CPU "
+          "ms per request and busy share, the bench process's CPU ms per request (start-up "
+          "included)")  # fmt: skip
+    print(f"{'conc':>5} | {'sim ms':>7} {'busy':>5} | {'bench ms':>8} {'req/s':>6}")
+    command = [sys.executable, "-c", "from tokenergy.cli.app import main; main()", "bench"]
+    for concurrency in levels:
+        requests = max(args.capacity_requests, 16 * concurrency)  # start-up spread thin
+        with serve(10.0, (None, [])) as (url, pid), tempfile.TemporaryDirectory() as out:
+            before_s, wall_s, children_s = cpu_s(pid), time.perf_counter(), children_cpu_s()
+            subprocess.run(
+                [*command, url, "--isl", str(args.isl), "--osl", str(args.osl),
+                 "--concurrency", str(concurrency), "--num-prompts", str(requests),
+                 "--meter", f"dcgm:{url}/dcgm/metrics", "--idle-seconds", "0", "--quiet",
+                 "--out", f"{out}/run"],
+                stdout=subprocess.DEVNULL, check=True,
+            )  # fmt: skip
+            bench_s = children_cpu_s() - children_s  # the sim is not waited for yet
+            used_s, wall_s = cpu_s(pid) - before_s, time.perf_counter() - wall_s
+        print(f"{concurrency:>5} | {used_s * 1000 / requests:>7.3f} {used_s / wall_s:>5.0%} | "
+              f"{bench_s * 1000 / requests:>8.3f} {requests / wall_s:>6.0f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--speeds", default="1,10,100")
@@ -293,6 +326,9 @@ def main() -> None:
         help="request running usage (continuous_usage_stats), as tokenergy bench does",
     )
     parser.add_argument("--uvloop", action="store_true", help="also now with --event-loop uvloop")
+    parser.add_argument(
+        "--bench", action="store_true", help="also tokenergy bench against now at speed 10"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the servers
     levels = [int(c) for c in args.concurrency.split(",")]
@@ -311,6 +347,8 @@ def main() -> None:
               f"{', '.join(revisions)} (baselines), now = working tree")  # fmt: skip
         capacity_table(trees, revisions, levels, args)
         engine_table(levels, args)
+        if args.bench:
+            bench_table(levels, args)
         if not args.skip_speeds:
             speed_table({revisions[0]: trees[revisions[0]], "now": trees["now"]}, levels, args)
     print("targets: first baseline/now ≥ 5; eff/req ≥ 0.95 at speed ≤ 10 unless the client "

@@ -3,9 +3,9 @@
 Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
 warnings, the cross-row model_spellings check) read them back from an anonymous temporary file
 in the order they need, so memory holds ~100 bytes per row (its offset and sort value) instead
-of the row. A row is stored as the tuple of its values (its keys once per store: every row of
+of the row. RowStore keeps a row as the list of its values (its keys once per store: every row of
 an ingest has the same) with each finding as a (name, status, text, args) tuple, through
-``marshal`` (3–5× faster than JSON both ways, half again for a tuple rather than a dict), which
+``marshal`` (3–5× faster than JSON both ways, half again for a list rather than a dict), which
 keeps every value a summary row holds exactly (None, bool, int, float incl. NaN/inf, str, lists,
 tuples and dicts of those); the file is private to this process and read back only by it.
 """

@@ -249,7 +249,7 @@ class Engine:
             if remaining_s <= 0:
                 self._hold.expired()
                 return started_wall_s
-            self.flush()  # the finished sequences' last tokens, which the client waits for
+            self.flush()  # running sequences' events (finished ones' go with their last token)
             try:
                 async with asyncio.timeout(remaining_s):
                     await self._wake.wait()
