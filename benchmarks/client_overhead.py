@@ -13,7 +13,7 @@ clients run interleaved, ``--reps`` times, and the medians are printed side by s
   the same repetition (run just before it), median and range over the repetitions, so a drift in
   the machine's load hits both sides of a ratio;
 - cores: the client's load-phase CPU per second of the load (CPU per request × req/s; 1.0 = one
-  core busy all the time: the client limits);
+  core busy all the time: the client limits; the CLI row counts its whole process);
 - stub %: the stub's CPU time over the run's wall time (100 % = its one core: the server limits);
 - the ``tokenergy bench`` CLI row (``--cli``) adds the whole process: imports, probes, prompt
   building, summary and files;
