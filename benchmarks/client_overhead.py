@@ -22,7 +22,13 @@ clients run interleaved, ``--reps`` times, and the medians are printed side by s
   process, interleaved with the others, measured the same way (its imports excluded).
 
 Targets (issue 15): tokenergy ≥ 0.95× the bare loop's req/s at c = 32 and 256, CPU/request
-≤ 1.1× the bare loop's. guidellm and ``vllm bench serve`` are reported only when installed.
+≤ 1.1× the bare loop's. The peers (``--peers``, default
+``vllm,guidellm``) run in each repetition too when found (``$TOKENERGY_VLLM`` /
+``$TOKENERGY_GUIDELLM``, PATH, or vLLM in the venv of ``scripts/setup_vllm_cpu.sh``; the tokenizer
+of its tiny model), each twice, with N and 2N requests: req/s is what the tool reports for 2N,
+CPU per request the difference of the two runs' CPU over N (so imports, tokenizer load and
+warm-up cancel; making their synthetic prompts, before their timed phase, stays in: their cores
+column is n/a, and their stub % covers both whole runs).
 
     .venv/bin/python benchmarks/client_overhead.py [--concurrency 1,32,256,1024] [--reps 3]
 """
@@ -71,6 +77,7 @@ class Point:
     req_s: float
     cpu_us_per_req: float
     stub_busy: float | None = None  # the stub's CPU time over the run's wall time
+    load_phase_cpu: bool = True  # False: the CPU also counts work before the timed phase
 
 
 def stub_cpu_s(pid: int) -> float | None:
@@ -208,6 +215,83 @@ def tokenergy_baseline(
     return Point(**{**fields, "client": f"tokenergy @{src.parent.name}"})
 
 
+def peer_tools(tool: str) -> tuple[str, str] | None:
+    """(executable, tokenizer dir) of ``vllm`` or ``guidellm``: ``$TOKENERGY_<TOOL>``, PATH, or
+    (vllm) the venv of scripts/setup_vllm_cpu.sh; the tokenizer of that script's tiny model."""
+    model = Path(os.environ.get("TOKENERGY_VLLM_MODEL_DIR", "/work/.vllm-tiny-llama"))
+    venv = Path(os.environ.get("TOKENERGY_VLLM_VENV", "/work/.vllm-venv"))
+    found = [os.environ.get(f"TOKENERGY_{tool.upper()}"), shutil.which(tool)]
+    if tool == "vllm":
+        found.append(str(venv / "bin/vllm"))
+    executable = next((path for path in found if path and Path(path).exists()), None)
+    if executable is None or not (model / "tokenizer.json").exists():
+        return None
+    return executable, str(model)
+
+
+def _peer_command(
+    tool: str, tools: tuple[str, str], url: str, concurrency: int, prompts: int, out: Path
+) -> list[str]:
+    """The same closed loop (ISL, OSL, exact lengths, completions API) in each tool's flags."""
+    executable, tokenizer = tools
+    if tool == "vllm":
+        return [
+            executable, "bench", "serve", "--backend", "openai", "--base-url", url,
+            "--endpoint", "/v1/completions", "--model", "stub", "--tokenizer", tokenizer,
+            "--dataset-name", "random", "--random-input-len", str(ISL),
+            "--random-output-len", str(OSL), "--ignore-eos", "--max-concurrency",
+            str(concurrency), "--num-prompts", str(prompts), "--save-result",
+            "--result-dir", str(out.parent), "--result-filename", out.name,
+        ]  # fmt: skip
+    return [
+        executable, "run", "--backend",
+        f"kind=openai_http,target={url},model=stub,validate_backend=false,"
+        "request_format=/v1/completions",
+        "--profile", f"kind=concurrent,streams={concurrency}",
+        "--constraint", f"kind=max_requests,count={prompts}",
+        "--data", f"kind=synthetic_text,prompt_tokens={ISL},output_tokens={OSL}",
+        "--tokenizer", f"kind=hf_auto,model={tokenizer}",
+        "--output", f"kind=json,path={out}", "--disable-console",
+    ]  # fmt: skip
+
+
+def _peer_result(tool: str, out: Path) -> tuple[int, float]:
+    """(requests completed, req/s) as the tool itself reports them."""
+    result = json.loads(out.read_text())
+    if tool == "vllm":
+        return int(result["completed"]), float(result["request_throughput"])
+    (benchmark,) = result["benchmarks"]
+    done = len(benchmark["requests"]["successful"])
+    return done, float(benchmark["metrics"]["requests_per_second"]["successful"]["mean"])
+
+
+def peer_bench(
+    tool: str, tools: tuple[str, str], url: str, concurrency: int, total: int, out: Path
+) -> Point:
+    """``vllm bench serve`` or ``guidellm run`` with ``total`` and 2 × ``total`` requests: the
+    second run's own request throughput, and the CPU the extra ``total`` requests cost (the
+    tool's imports, tokenizer load and warm-up cancel)."""
+    cpu_s = []
+    out.mkdir(parents=True, exist_ok=True)
+    for prompts in (total, 2 * total):
+        command = _peer_command(tool, tools, url, concurrency, prompts, out / f"{prompts}.json")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(command, capture_output=True, check=True, timeout=1800, cwd=out)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    done, req_s = _peer_result(tool, out / f"{2 * total}.json")
+    if done != 2 * total:
+        raise SystemExit(f"{tool} completed {done} of {2 * total} requests")
+    return Point(
+        "vllm bench serve" if tool == "vllm" else "guidellm",
+        concurrency,
+        2 * total,
+        req_s,
+        (cpu_s[1] - cpu_s[0]) / total * 1e6,
+        load_phase_cpu=False,  # both make their synthetic prompts (tokenizer) before timing
+    )
+
+
 def child(stub: int, url: str, concurrency: int, total: int, out: Path) -> None:
     """``--child``: one library point of whichever tokenergy PYTHONPATH holds, as JSON."""
     point = timed(stub, asyncio.run, tokenergy_library(url, concurrency, total, out, 1))
@@ -225,7 +309,7 @@ class Row:
     cpu_us_per_req: float
     req_s_ratios: list[float]  # per repetition, over the bare loop of that repetition
     cpu_ratios: list[float]
-    cores: float  # load-phase CPU seconds per second of the load
+    cores: float | None  # load-phase CPU seconds per second of the load
     stub_busy: float | None
 
 
@@ -246,7 +330,9 @@ def rows(runs: list[list[Point]]) -> list[Row]:
                 float(np.median([p.cpu_us_per_req for p in points])),
                 [p.req_s / bare.req_s for bare, p in mine],
                 [p.cpu_us_per_req / bare.cpu_us_per_req for bare, p in mine],
-                float(np.median([p.cpu_us_per_req * p.req_s / 1e6 for p in points])),
+                float(np.median([p.cpu_us_per_req * p.req_s / 1e6 for p in points]))
+                if points[0].load_phase_cpu
+                else None,
                 float(np.median(busy)) if busy else None,
             )
         )
@@ -272,10 +358,11 @@ def report(table: list[Row], notes: list[str], reps: int, pinned: str, load: str
     )
     for row in table:
         busy = "n/a" if row.stub_busy is None else f"{100 * row.stub_busy:.0f}"
+        cores_used = "n/a" if row.cores is None else f"{row.cores:.2f}"
         print(
             f"{row.client:<30} {row.concurrency:>5} {row.requests:>6} {row.req_s:>8.1f} "
             f"{ratio(row.req_s_ratios):>18} {row.cpu_us_per_req:>10.0f} "
-            f"{ratio(row.cpu_ratios):>18} {row.cores:>6.2f} {busy:>7}"
+            f"{ratio(row.cpu_ratios):>18} {cores_used:>6} {busy:>7}"
         )
     for note in notes:
         print("note:", note)
@@ -294,6 +381,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="interleaved repetitions (median)")
     parser.add_argument("--cli", action="store_true", help="also run the tokenergy console script")
     parser.add_argument("--baseline", default=BASELINE, help="commit to compare ('' = none)")
+    parser.add_argument(
+        "--peers", default="vllm,guidellm", help="peer clients to run when found ('' = none)"
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -310,9 +400,9 @@ def main() -> None:
         if server_cores is not None and client_cores is not None
         else "one core: client and server share it"
     )
-    notes = [
-        f"{tool} not installed: not run" for tool in ("guidellm", "vllm") if not shutil.which(tool)
-    ]
+    peers = {tool: peer_tools(tool) for tool in args.peers.split(",") if tool}
+    notes = [f"{tool} (or the tiny model's tokenizer) not found: not run" for tool, found in
+             peers.items() if found is None]  # fmt: skip
     port = free_port()
     stub = start_stub(port, server_cores)
     url = f"http://127.0.0.1:{port}"
@@ -341,6 +431,11 @@ def main() -> None:
                     if args.cli:
                         out = Path(tmp) / f"cli-{concurrency}-{rep}"
                         one.append(timed(stub.pid, tokenergy_cli, url, concurrency, total, out))
+                    for tool, found in peers.items():
+                        if found is not None:
+                            out = Path(tmp) / f"{tool}-{concurrency}-{rep}"
+                            point_args = (tool, found, url, concurrency, total, out)
+                            one.append(timed(stub.pid, peer_bench, *point_args))
                     runs.append(one)
                 table.extend(rows(runs))
     finally:

@@ -141,6 +141,8 @@ class Connection(asyncio.Protocol):
             self.transport.write(_json_response({"count": len(tokens), "tokens": tokens}))
         elif method == "POST" and path == "/v1/completions":
             at = body.find(b'"max_tokens":') + len(b'"max_tokens":')
+            while body[at : at + 1] == b" ":  # json.dumps's default separators (vllm bench)
+                at += 1
             end = at
             while body[end : end + 1].isdigit():
                 end += 1
