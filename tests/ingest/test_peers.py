@@ -315,3 +315,19 @@ def test_unknown_json_lines_in_a_directory_are_listed_not_failed(tmp_path: Path)
     assert "no known result format" in ingested.skipped[0].reason
     with pytest.raises(IngestError, match="line 1: unknown format"):
         load_results([log], keep_going=False)
+
+
+def test_a_csv_of_another_format_beside_a_guidellm_report_is_still_read(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Only a guidellm export is skipped as the JSON report's twin: a TensorRT-LLM throughput
+    table that happens to share the report's file stem keeps its 38 rows (it was dropped as
+    'same benchmarks as run.json')."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(shared_data / PEERS / "guidellm-0.8.1/benchmarks.json", folder / "run.json")
+    shutil.copy(shared_data / "throughput/h100x8_fp8_trtllm.csv", folder / "run.csv")
+    ingested = load_results([folder])
+    formats = [r.provenance.source_format for r in ingested.results]
+    assert formats.count("guidellm") == 1 and len(formats) == 39
+    assert not any("same benchmarks" in s.reason for s in ingested.skipped)

@@ -42,8 +42,8 @@ async def stream_handler(request: web.Request) -> web.StreamResponse:
         text = 'x "completion_tokens": 99, "choices": [] "error"'
         await response.write(text_chunk(text, {"prompt_tokens": 5, "completion_tokens": 2}))
         await response.write(text_chunk("y", {"prompt_tokens": 5, "completion_tokens": 4}))
-    elif mode in ("plain", "merged"):
-        texts = ["a", "b", "c", "d"] if mode == "plain" else ["a", "bcd"]
+    elif mode in ("plain", "merged", "done_bare"):
+        texts = ["a", "bcd"] if mode == "merged" else ["a", "b", "c", "d"]
         for text in texts:
             await response.write(text_chunk(text))
             await asyncio.sleep(0.01)
@@ -61,7 +61,8 @@ async def stream_handler(request: web.Request) -> web.StreamResponse:
         await response.write_eof()
         return response
     await response.write(sse({"choices": [], "usage": USAGE}))
-    await response.write(b"data: [DONE]\n\n")
+    # done_bare: the stream ends right after "data: [DONE]", no newline (a line ends at EOF too)
+    await response.write(b"data: [DONE]" if mode == "done_bare" else b"data: [DONE]\n\n")
     await response.write_eof()
     return response
 
@@ -126,6 +127,12 @@ async def test_continuous_usage_gives_exact_chunk_tokens(server: str) -> None:
 async def test_one_token_per_chunk_confirmed_by_usage(server: str) -> None:
     record = await send(server, "plain")
     assert record.chunk_tokens == [1, 1, 1, 1] and record.chunk_tokens_exact
+
+
+async def test_done_without_its_newline_still_completes(server: str) -> None:
+    """A stream whose last bytes are ``data: [DONE]`` (then EOF) is complete, not cut."""
+    record = await send(server, "done_bare")
+    assert record.outcome == "ok" and record.ok and record.chunk_tokens == [1, 1, 1, 1]
 
 
 async def test_merged_chunks_detected_against_usage(server: str) -> None:

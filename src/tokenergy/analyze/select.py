@@ -45,7 +45,8 @@ def family_groups(rows: Sequence[AnalysisRow], group_by: tuple[str, ...]) -> tup
     choice or a comparison never weighs a provisioned facility-boundary figure against a
     measured accelerator-boundary one, or a simulator's watts (basis ``simulated``) against a
     meter's.
-    Rows without energy (no basis) make no family of their own."""
+    Rows without energy (no basis) do not make the basis vary; among rows that do, they fall in
+    a group of their own (basis and boundary empty), counted there as missing the energy."""
     varying = [
         column
         for column in FAMILY_COLUMNS

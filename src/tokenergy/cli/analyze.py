@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from tokenergy.analyze.frontier import GroupFrontier, frontiers
-from tokenergy.analyze.select import family_groups
+from tokenergy.analyze.select import FAMILY_COLUMNS, family_groups
 from tokenergy.analyze.slo import Choice, Constraint, latency_bounds, slo_constraints
 from tokenergy.analyze.table import (
     AnalysisRow,
@@ -347,7 +347,8 @@ def compare_command(
         bounds = {"at_itl": _split(at_itl or ""), "at_tpot": _split(at_tpot or "")}
         latency_bounds(**bounds, stat=stat)  # checked before any file is read
         energy_metric = metric(energy, "energy")
-        rows = load_rows(sources, where, basis, power_per_gpu, include_invalid)
+        apart = by_column not in FAMILY_COLUMNS
+        rows = load_rows(sources, where, basis, power_per_gpu, include_invalid, apart)
         _warn_without(rows, energy_metric)
         result = compare(
             rows,

@@ -59,8 +59,10 @@ def load_rows(
     basis: str | None = None,
     power_per_gpu: str | None = None,
     include_invalid: bool = False,
+    families_apart: bool = True,
 ) -> list[AnalysisRow]:
-    """Rows of the given sources, else of the store; then --where; invalid energy left out."""
+    """Rows of the given sources, else of the store; then --where; invalid energy left out.
+    ``families_apart``: the analysis groups each basis/boundary apart (the warning says so)."""
     from tokenergy.analyze.select import select_rows
     from tokenergy.analyze.sources import load_sources
     from tokenergy.analyze.table import parse_where
@@ -86,7 +88,11 @@ def load_rows(
         )
     if selection.mixed:
         warn(
-            f"these results mix power bases/boundaries ({', '.join(selection.mixed)}); each is "
-            "its own group (--where basis=measured keeps one)"
+            f"these results mix power bases/boundaries ({', '.join(selection.mixed)}); "
+            + (
+                "each is its own group (--where basis=measured keeps one)"
+                if families_apart
+                else "compared across them as asked"
+            )
         )
     return selection.rows

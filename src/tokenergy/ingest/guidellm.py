@@ -25,7 +25,7 @@ from tokenergy.ingest.common import model_key
 from tokenergy.ingest.fields import RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
-from tokenergy.ingest.sources import Document
+from tokenergy.ingest.sources import STREAM_BYTES, Document
 from tokenergy.records import (
     Counts,
     Identity,
@@ -46,7 +46,18 @@ _CSV_PERCENTILES = ("p001", "p01", "p05", "p10", "p25", "p50", "p75", "p90", "p9
 _PREFERRED_SIBLINGS = {".yaml": (".json",), ".yml": (".json",), ".csv": (".json", ".yaml", ".yml")}
 
 
-_TWIN_MAX_BYTES = 64 * 1024 * 1024  # a larger JSON twin is not read ahead (the file is parsed)
+# A larger JSON twin is not read ahead (the document is parsed): within the size that is parsed
+# whole anyway (sources.STREAM_BYTES), so the look-ahead never holds more than a parse would.
+_TWIN_MAX_BYTES = STREAM_BYTES
+
+
+def _looks_like_guidellm(document: Document) -> bool:
+    """Whether a YAML/CSV document's own text is a guidellm export (told without parsing it): a
+    CSV's first line holds guidellm's column groups; a YAML has its benchmarks' request totals."""
+    if document.suffix == ".csv":
+        header = document.text.partition("\n")[0]
+        return all(group in header for group in _CSV_GROUPS)
+    return "benchmarks:" in document.text and "request_totals" in document.text
 
 
 def _defer_to_sibling(document: Document) -> None:
@@ -67,7 +78,7 @@ class GuideLLM:
         was a quarter of ingesting the shared data), and is read on its own anyway."""
         if ".json" not in _PREFERRED_SIBLINGS.get(document.suffix, ()):
             return None
-        if document.explicit or "!" in document.name:
+        if document.explicit or "!" in document.name or not _looks_like_guidellm(document):
             return None
         twin = document.path.with_suffix(".json")
         try:

@@ -237,9 +237,13 @@ DEFAULT_REQUEST_TIMEOUT_S = 6 * 3600.0
 _FOREVER_S = 365 * 86400.0  # a deadline this far is none (keeps timer arithmetic finite)
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
-# On one line: the opening of a choices list ("[", or "[]" when empty), then a usage object and
-# its completion count (each .* runs to the line's end, never past it, and backs off to the key).
-_EVENT = re.compile(rb'"choices": ?(\[\]?).*"usage": ?\{.*"completion_tokens": ?(\d{1,10})[,} ]')
+# On one line: the opening of a choices list ("[", or "[]" when empty), then the line's last
+# usage object and the last completion count after it (each .* runs to the line's end, never past
+# it, and backs off to its key; the atomic groups never back into it again, so a line that does
+# not match costs one pass per "choices", not a pass per pair of keys: linear, not quadratic).
+_EVENT = re.compile(
+    rb'"choices": ?(\[\]?)(?>.*"usage": ?\{)(?>.*"completion_tokens": ?)(\d{1,10})[,} ]'
+)
 PARSE_BYTES = 64 << 10  # stream bytes kept before they are parsed (bounds memory per request)
 _FD_ERRNOS = (errno.EMFILE, errno.ENFILE)
 
@@ -556,6 +560,8 @@ async def stream_request(
                     now = watch.last_ns = clock() - anchor_perf_ns
                     if not chunk:
                         events.end(now)
+                        if events.done:  # "data: [DONE]" was the last line, with no newline
+                            done_ns = now
                         break
                     events.feed(chunk, now)
                     if events.done:
