@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from .local_app import serving
+
 MIB = 1 << 20
 
 
@@ -123,15 +125,8 @@ class HostileServer:
         app.router.add_get("/{mode}/v1/models", self.v1_models)
         app.router.add_post("/{mode}/tokenize", self.tokenize)
         app.router.add_post("/{mode}/v1/completions", self.completions)
-        runner = web.AppRunner(app, handler_cancellation=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            await runner.cleanup()
+        async with serving(app) as url:
+            yield url
 
 
 def usage(isl: int, completion: int) -> dict[str, int]:

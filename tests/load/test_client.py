@@ -13,6 +13,8 @@ from aiohttp import web
 
 from tokenergy.load.client import Api, RequestOptions, RequestRecord, stream_request
 
+from .local_app import serving
+
 
 def sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
@@ -71,13 +73,8 @@ async def stream_handler(request: web.Request) -> web.StreamResponse:
 async def server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/{mode}/v1/completions", stream_handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app, handler_cancellation=False) as url:
+        yield url
 
 
 async def send(base: str, mode: str) -> RequestRecord:

@@ -14,6 +14,8 @@ from aiohttp import web
 
 from tokenergy.load.client import Api, RequestOptions, RequestRecord, stream_request
 
+from .local_app import serving
+
 GAP_S = 0.25  # between events of the slow stream
 EVENTS = 8  # the slow stream lasts EVENTS × GAP_S = 2 s, longer than READ_S
 READ_S = 1.5  # longest silence allowed: well above GAP_S, so only a stall trips it
@@ -46,13 +48,8 @@ async def handler(request: web.Request) -> web.StreamResponse:
 async def server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/{mode}", handler)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def send(url: str, request_s: float, read_s: float | None) -> RequestRecord:

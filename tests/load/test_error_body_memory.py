@@ -13,6 +13,8 @@ from aiohttp import web
 
 from tokenergy.load.client import MAX_ERROR_BODY_BYTES
 
+from .local_app import serving
+
 MIB = 1 << 20
 BODY_BYTES = 300 * MIB
 RSS_BOUND_MB = 32  # client growth allowed; the unfixed client grew by > 1.5 GB
@@ -75,19 +77,11 @@ async def test_a_300mb_error_body_is_read_at_most_64kib() -> None:
 
     app.router.add_post("/huge", huge_500)
     app.router.add_post("/small", small_500)
-    runner = web.AppRunner(app, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with serving(app) as url:
         client = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-c", _CLIENT, f"http://127.0.0.1:{port}"),
-            stdout=asyncio.subprocess.PIPE,
+            *(sys.executable, "-c", _CLIENT, url), stdout=asyncio.subprocess.PIPE
         )
         stdout, _ = await asyncio.wait_for(client.communicate(), HANG_GUARD_S)
-    finally:
-        await runner.cleanup()
     assert client.returncode == 0
     result = json.loads(stdout)
     assert result["outcome"] == "http_500"
