@@ -60,10 +60,10 @@ from tokenergy.ingest import (
     ingest_into,
     with_footprint,
 )
-from tokenergy.ingest.checks import Spellings
+from tokenergy.ingest.checks import STATUS_TEXT, Spellings
 from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.ingest.rows import checked_row
-from tokenergy.ingest.spill import TEXT, FileWarnings, RowStore, Spill, final_status
+from tokenergy.ingest.spill import FileWarnings, RowStore, Spill, final_status
 from tokenergy.records import LEGACY_ROW_KEYS, LengthSampler, ServingResult
 
 
@@ -389,12 +389,12 @@ class _CsvLines(Spill):
             self.header = self._cells([*self._columns, "checks"]) + "\r\n"
         cells = list(map(row.get, self._columns))  # a missing cell is None, written as ''
         head, tail = cells[: self._status], cells[self._status + 1 :]
-        skip = Status.SKIP  # the pairs as _check_pairs makes them, from the findings
+        skip, text = Status.SKIP, STATUS_TEXT  # the pairs as _check_pairs makes them
         return (
             self._cells(head) + "," if head else "",
             row["status"],
             "," + self._cells(tail) if tail else "",
-            ";".join([f"{f.name}:{TEXT[f.status]}" for f in row["checks"] if f.status is not skip]),
+            ";".join([f"{f.name}:{text[f.status]}" for f in row["checks"] if f.status is not skip]),
             _workload(row),
         )
 
@@ -405,7 +405,7 @@ class _CsvLines(Spill):
         if top is not None:
             records = _top(records, top, lambda record: record[0][4])
         for (head, status, tail, pairs, _), spelling in records:
-            checks = f"model_spellings:{TEXT[spelling.status]}"
+            checks = f"model_spellings:{STATUS_TEXT[spelling.status]}"
             checks = f"{pairs};{checks}" if pairs else checks
             yield f"{head}{final_status(status, spelling)}{tail},{checks}\r\n"
 

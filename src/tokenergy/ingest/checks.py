@@ -30,7 +30,7 @@ class Status(StrEnum):
     SKIP = "skip"
 
 
-_TEXT = {status: status.value for status in Status}
+STATUS_TEXT = {status: status.value for status in Status}  # a dict lookup, not the enum descriptor
 
 
 # slots, not frozen: nine are made per row, and a frozen dataclass's __init__ (object.__setattr__
@@ -54,7 +54,7 @@ class Finding:
     def to_dict(self) -> dict[str, str]:
         """JSON-ready (``dataclasses.asdict`` deep-copies and cost 18 % of a large ingest; an
         enum's ``.value`` is a Python-level descriptor, the table lookup is not)."""
-        return {"name": self.name, "status": _TEXT[self.status], "detail": self.detail}
+        return {"name": self.name, "status": STATUS_TEXT[self.status], "detail": self.detail}
 
 
 def _rel(a: float, b: float) -> float:

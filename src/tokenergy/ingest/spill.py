@@ -21,9 +21,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import IO, Any
 
-from tokenergy.ingest.checks import Finding, Spellings, Status
+from tokenergy.ingest.checks import STATUS_TEXT, Finding, Spellings, Status
 
-TEXT = {status: status.value for status in Status}  # a dict lookup, not the enum descriptor
 _CHECKS = "checks"
 
 
@@ -127,7 +126,7 @@ class RowStore(Spill):
             self._layouts.append((keys, keys.index(_CHECKS)))
         values = list(row.values())
         checks = self._layouts[layout][1]
-        values[checks] = [(f.name, TEXT[f.status], f.text, f.args) for f in values[checks]]
+        values[checks] = [(f.name, STATUS_TEXT[f.status], f.text, f.args) for f in values[checks]]
         values.append(layout)
         return values
 

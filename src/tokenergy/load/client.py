@@ -291,7 +291,7 @@ class _Events:
     __slots__ = (
         "api",
         "continuous",
-        "counts",
+        "data_lines",
         "done",
         "kept_bytes",
         "last_usage",
@@ -315,7 +315,7 @@ class _Events:
         self.pending = b""  # the start of a line whose end has not come yet
         self.pieces: list[bytes] = []  # complete lines not parsed yet, one item per read
         self.stamps: list[int] = []  # the arrival time of each piece
-        self.counts: list[int] = []  # the ``data:`` lines in each piece
+        self.data_lines: list[int] = []  # the ``data:`` lines in each piece
         self.kept_bytes = 0
         self.suspect = False  # a kept piece holds "error": parse it event by event
 
@@ -353,7 +353,7 @@ class _Events:
             self.saw_data = True
             self.pieces.append(lines)
             self.stamps.append(now)
-            self.counts.append(data)
+            self.data_lines.append(data)
             self.kept_bytes += len(lines)
             if b'"error"' in lines:
                 self.suspect = True
@@ -375,17 +375,17 @@ class _Events:
 
     def parse(self) -> None:
         """Account for the kept lines (fast path for all of them when it applies)."""
-        pieces, stamps, counts = self.pieces, self.stamps, self.counts
+        pieces, stamps, data_lines = self.pieces, self.stamps, self.data_lines
         if not pieces:
             return
         suspect = self.suspect
-        self.pieces, self.stamps, self.counts = [], [], []
+        self.pieces, self.stamps, self.data_lines = [], [], []
         self.kept_bytes, self.suspect = 0, False
         text = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         found = [] if suspect else _EVENT.findall(text)
-        if found and len(found) == sum(counts):
+        if found and len(found) == sum(data_lines):
             times: list[int] = []
-            for now, count in zip(stamps, counts, strict=True):
+            for now, count in zip(stamps, data_lines, strict=True):
                 times += [now] * count
             record, seen = self.record, self.seen
             chunk_ns, chunk_tokens = record.chunk_ns, record.chunk_tokens

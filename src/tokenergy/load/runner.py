@@ -77,7 +77,7 @@ __all__ = ["BenchConfig", "LengthMismatchError", "RunObserver", "RunResult", "ru
 _BUILD_AHEAD = 32  # request bodies built together (bounded: ~30 µs each at ISL 128)
 DATASET_SAMPLE = 1000  # conversations tokenized to build the empirical length distribution
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_WORD = 1 << 32  # numpy's SeedSequence splits larger ints into 32-bit words
+_UINT32_LIMIT = 1 << 32  # numpy's SeedSequence splits larger ints into 32-bit words
 
 
 # --- preparation ---------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def _prompt_rng(seed: int, index: int) -> np.random.Generator:
     ``default_rng([seed, 3, index])``; below 2^32 each int is one 32-bit word of the seed
     sequence's entropy, so a uint32 array gives the very same generator without numpy's
     Python-level conversion of a list of ints (a third of the generator's cost)."""
-    if seed < _WORD and index < _WORD:
+    if seed < _UINT32_LIMIT and index < _UINT32_LIMIT:
         entropy = np.array((seed, 3, index), np.uint32)
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
     return np.random.default_rng([seed, 3, index])
