@@ -24,7 +24,7 @@ class RowReader:
     def __init__(
         self, data: Any, source: str, row: int | None = None, *, from_text: bool = False
     ) -> None:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # (ABC check: ~0.2 µs)
             raise IngestError(
                 f"expected an object, got {type(data).__name__}", file=source, field=self._at(row)
             )
@@ -96,8 +96,10 @@ class RowReader:
 
     def optional_integer(self, key: str, *, minimum: int = 0) -> int | None:
         raw = self.data.get(key)
-        if type(raw) is int and minimum <= raw < _EXACT:  # the common case, fast
+        if type(raw) is int and minimum <= raw < _EXACT:  # the common cases, fast
             return raw
+        if raw is None:
+            return None
         value = self.optional_number(key, minimum=minimum)
         if value is None:
             return None
@@ -113,6 +115,8 @@ class RowReader:
 
     def optional_text(self, key: str) -> str | None:
         raw = self.data.get(key)
+        if type(raw) is str:  # the common case, fast
+            return raw or None
         if raw is None or raw == "":
             return None
         if not isinstance(raw, str):
