@@ -10,7 +10,9 @@
    Beside them the CLI's fixed start-up: the same command on a one-row file.
    Targets (issue 15): ≥ 10k rows/s, CLI within 5× bare json.load, ≤ 2 KiB per row retained.
 
-Run: `.venv/bin/python benchmarks/ingest.py [--data DIR] [--rows 20000 200000] [--reps 3]`.
+Run: `.venv/bin/python benchmarks/ingest.py [--data DIR] [--rows 20000 200000] [--reps 3]
+[--from-source]`. tokenergy's modules are byte-compiled first, as a wheel install has them
+(machine.byte_compile_note).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from machine import byte_compile_note
 
 from tokenergy.ingest import Finding, IngestOptions, ingest_into, load_results, summary_row
 from tokenergy.ingest.jsonstream import JsonArrayStream
@@ -246,7 +250,10 @@ def main() -> None:
                         help="sizes of the synthetic files (200k rows: ~270 MB)")  # fmt: skip
     parser.add_argument("--reps", type=int, default=3, help="paired runs per size")
     parser.add_argument("--skip-shared", action="store_true", help="only the synthetic files")
+    parser.add_argument("--from-source", action="store_true",
+                        help="leave tokenergy's modules uncompiled (see byte_compile)")  # fmt: skip
     args = parser.parse_args()
+    print(byte_compile_note(args.from_source))
     if not args.skip_shared:
         shared_data(args.data, args.reps)
     large_file(args.data, args.rows, args.reps)

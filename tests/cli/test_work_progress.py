@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from inprocess import run_cli
 
-from tokenergy.cli import work_progress
+from tokenergy.cli import render, work_progress
 from tokenergy.cli.render import clean, make_console
 from tokenergy.progress import Progress
 
@@ -115,7 +115,7 @@ def test_runs_add_reports_files_read_then_results_stored(
 def test_on_a_terminal_it_is_a_bar_that_clears(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = io.StringIO()
     monkeypatch.setattr(
-        work_progress, "err_console", make_console(file=terminal, force_terminal=True, width=100)
+        render, "err_console", make_console(file=terminal, force_terminal=True, width=100)
     )
     monkeypatch.setattr(work_progress, "REDRAW_EVERY_S", 0.0)
     with work_progress.WorkProgress("ingest", quiet=False, every_s=0.000001) as shown:
@@ -129,9 +129,7 @@ def test_on_a_terminal_it_is_a_bar_that_clears(monkeypatch: pytest.MonkeyPatch) 
 
 def test_quiet_draws_nothing_even_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = io.StringIO()
-    monkeypatch.setattr(
-        work_progress, "err_console", make_console(file=terminal, force_terminal=True)
-    )
+    monkeypatch.setattr(render, "err_console", make_console(file=terminal, force_terminal=True))
     with work_progress.WorkProgress("estimate", quiet=True, every_s=0.000001) as shown:
         shown(Progress(1, 1, "draws"))
     assert terminal.getvalue() == ""

@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.table import Table
 
 from tokenergy import units
-from tokenergy.cli.carbon import footprint_caption
+from tokenergy.cli import render
 from tokenergy.cli.flags import as_flags, with_flags
 from tokenergy.cli.options import (
     BASIS_HELP,
@@ -38,9 +37,7 @@ from tokenergy.cli.paths import output_file
 from tokenergy.cli.render import (
     Column,
     clean,
-    console,
     echo,
-    err_console,
     fitted_table,
     fmt,
     json_text,
@@ -65,6 +62,9 @@ from tokenergy.ingest.options import DEFAULT_FAILURE_GATE
 from tokenergy.ingest.rows import checked_row
 from tokenergy.ingest.spill import FileWarnings, RowStore, Spill, final_status
 from tokenergy.records import LEGACY_ROW_KEYS, LengthSampler, ServingResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class OutputFormat(StrEnum):
@@ -148,7 +148,7 @@ def _report_skipped(ingested: Ingestion) -> int:
     """Summarise skipped files on stderr; exit code 2 if any could not be ingested."""
     if ingested.skipped:
         failed = len(ingested.failed)
-        err_console.print(
+        render.err_console.print(
             f"skipped {len(ingested.skipped)} file(s), {failed} with errors:",
             highlight=False,
             soft_wrap=True,
@@ -156,7 +156,7 @@ def _report_skipped(ingested: Ingestion) -> int:
         for item in ingested.skipped:
             tag = styled("error", "bold red") if item.failed else "skip"
             reason = item.reason if item.failed else f"{item.name}: {item.reason}"
-            err_console.print(
+            render.err_console.print(
                 "  ", tag, ": ", one_line(reason), sep="", highlight=False, soft_wrap=True
             )
     return 2 if ingested.failed else 0
@@ -324,6 +324,8 @@ def _table(
         "('=' when equal); per completed request: energy ÷ requests completed (needs counts)"
     ]
     if first and "grid_source" in first:  # carbon/water columns are in --json/--format csv
+        from tokenergy.cli.carbon import footprint_caption
+
         captions.append(footprint_caption(first) + " (gCO2e/L per row: --json or --format csv)")
     # Every number says its basis and boundary: one shared by all rows is said once (its column
     # may go for width), rows that differ keep the column at any width.
@@ -492,7 +494,7 @@ def _render(
         return
     if output is OutputFormat.TABLE:
         if out is None:
-            console.print(_table(rows(), wide, None))
+            render.console.print(_table(rows(), wide, None))
             return
         with out.open("w") as handle:
             make_console(file=handle, width=250).print(_table(rows(), wide, 250))
@@ -695,13 +697,13 @@ def ingest_command(
         _write(lambda: _render(rows, chosen, out, wide), out)
     if chosen is OutputFormat.TABLE:
         for note in _file_notes(wide, sink.warnings.counts):
-            err_console.print("note: ", note, sep="", highlight=False, soft_wrap=True)
+            render.err_console.print("note: ", note, sep="", highlight=False, soft_wrap=True)
     if save:
         from tokenergy.store import Store  # DuckDB, pyarrow, aiohttp: 1–3 s, only for --save
 
         store = Store()
         added = sum(store.add(result).added for result in sink.saved_results())
-        err_console.print(f"stored {added} new of {ingested.count} results in {store.home}")
+        render.err_console.print(f"stored {added} new of {ingested.count} results in {store.home}")
     return _report_skipped(ingested)
 
 

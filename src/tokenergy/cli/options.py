@@ -7,13 +7,15 @@ option rather than a usage panel.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from tokenergy.api import grid_of
 from tokenergy.cli.flags import as_flags
 from tokenergy.errors import ConfigError, TokenergyError
-from tokenergy.footprint import Grid
 from tokenergy.power import PowerSpec
 from tokenergy.power import power_spec as parse_power_spec
+
+if TYPE_CHECKING:
+    from tokenergy.footprint import Grid
 
 BASIS_HELP = (
     "Power basis: tdp|allin (per-GPU catalog figures, need --gpu/--gpus) or, for --power/"
@@ -71,5 +73,9 @@ WUE_HELP = "Data-centre on-site water use per kWh of IT energy, e.g. 0.3L/kWh (a
 
 def grid_option(grid: str | None, region: str | None, wue: str | None) -> Grid | None:
     """The carbon/water layer from --grid, --region and --wue (None when none is given)."""
+    if grid is None and region is None and wue is None:
+        return None  # tokenergy.api (the calculator) is not imported: ~5 ms of start-up
+    from tokenergy.api import grid_of
+
     with as_flags({"grid": "--grid", "region": "--region", "wue": "--wue"}):
         return grid_of(grid, region, wue)

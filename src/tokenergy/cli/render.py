@@ -4,6 +4,10 @@ Every string the CLI prints may hold data (model names, file names, option value
 replies), so the consoles here never interpret text: no rich markup (``[/x]`` would crash or
 restyle), no emoji codes, and control characters (ANSI/OSC sequences that recolour, retitle or
 hyperlink a terminal) are stripped. Styling is applied with :func:`styled`, never with markup.
+
+rich is imported when a console, a table or styled text is first made (``console`` and
+``err_console`` are made on first use): an ingest to CSV or JSON with ``--quiet`` prints
+nothing through rich, and rich.console and rich.table cost ~20 ms of its start-up.
 """
 
 from __future__ import annotations
@@ -15,13 +19,23 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod, RenderableType
-from rich.style import Style
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import (
+        Console,
+        HighlighterType,
+        JustifyMethod,
+        OverflowMethod,
+        RenderableType,
+    )
+    from rich.style import Style
+    from rich.table import Table
+    from rich.text import Text
+
+    console: Console  # each made on first use (module __getattr__)
+    err_console: Console
 
 _PIPED_WIDTH = 250  # tables written to a pipe or file are read by people later: do not truncate
 
@@ -54,34 +68,43 @@ def one_line(text: object) -> str:
 
 def styled(text: object, style: str | Style = "") -> Text:
     """Coloured text without markup: the text is data, only the style is ours."""
+    from rich.text import Text
+
     return Text(clean(text), style=style)
 
 
-class SafeConsole(Console):
-    """A rich console that renders every string literally (see the module docstring)."""
+@cache
+def _safe_console_class() -> type[Console]:
+    """SafeConsole, defined when rich is first needed."""
+    from rich.console import Console
 
-    def render_str(
-        self,
-        text: str,
-        *,
-        style: str | Style = "",
-        justify: JustifyMethod | None = None,
-        overflow: OverflowMethod | None = None,
-        emoji: bool | None = None,
-        markup: bool | None = None,
-        highlight: bool | None = None,
-        highlighter: HighlighterType | None = None,
-    ) -> Text:
-        return super().render_str(
-            clean(text),
-            style=style,
-            justify=justify,
-            overflow=overflow,
-            emoji=False,
-            markup=False,
-            highlight=highlight,
-            highlighter=highlighter,
-        )
+    class SafeConsole(Console):
+        """A rich console that renders every string literally (see the module docstring)."""
+
+        def render_str(
+            self,
+            text: str,
+            *,
+            style: str | Style = "",
+            justify: JustifyMethod | None = None,
+            overflow: OverflowMethod | None = None,
+            emoji: bool | None = None,
+            markup: bool | None = None,
+            highlight: bool | None = None,
+            highlighter: HighlighterType | None = None,
+        ) -> Text:
+            return super().render_str(
+                clean(text),
+                style=style,
+                justify=justify,
+                overflow=overflow,
+                emoji=False,
+                markup=False,
+                highlight=highlight,
+                highlighter=highlighter,
+            )
+
+    return SafeConsole
 
 
 def _stdout_width() -> int | None:
@@ -89,24 +112,39 @@ def _stdout_width() -> int | None:
     return None if sys.stdout.isatty() else _PIPED_WIDTH
 
 
-def make_console(**kwargs: Any) -> SafeConsole:
+def make_console(**kwargs: Any) -> Console:
     """A safe console (for files too: ``make_console(file=handle, width=250)``)."""
-    return SafeConsole(markup=False, emoji=False, **kwargs)
+    return _safe_console_class()(markup=False, emoji=False, **kwargs)
 
 
-console = make_console(width=_stdout_width())
-err_console = make_console(stderr=True)
+def __getattr__(name: str) -> Console:
+    """``console`` (stdout) and ``err_console`` (stderr), each made once, when first used."""
+    if name == "console":
+        made = make_console(width=_stdout_width())
+    elif name == "err_console":
+        made = make_console(stderr=True)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = made
+    return made
+
+
+def _made(name: str) -> Console:
+    """``console`` or ``err_console`` for this module's own use (a module's names are not
+    looked up through its ``__getattr__`` from inside it)."""
+    made: Console | None = globals().get(name)
+    return made if made is not None else __getattr__(name)
 
 
 def error_line(message: str) -> None:
     """One line, no traceback: the contract for bad input (exit code set by the caller)."""
-    err_console.print(
+    _made("err_console").print(
         styled("error: ", "bold red"), one_line(message), sep="", highlight=False, soft_wrap=True
     )
 
 
 def warn(message: str) -> None:
-    err_console.print(
+    _made("err_console").print(
         styled("warning: ", "yellow"), one_line(message), sep="", highlight=False, soft_wrap=True
     )
 
@@ -161,7 +199,7 @@ def fitted_table(
 ) -> Table:
     """A table that fits ``width`` (default: the terminal) by leaving out columns, never by
     cutting numbers; the caption names what was left out."""
-    available = width if width is not None else console.width
+    available = width if width is not None else _made("console").width
     columns = [
         _wrapped_heading(column, [row[i] for row in rows]) for i, column in enumerate(columns)
     ]
@@ -192,6 +230,9 @@ def _wrapped_heading(column: Column, cells: Sequence[RenderableType]) -> Column:
 
 def _min_width(column: Column, cells: Sequence[RenderableType]) -> int:
     """Narrowest the column can be without cutting: whole numbers, the longest word of text."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
     words = [cell_len(word) for line in column.header.split("\n") for word in line.split()]
     for cell in cells:
         text = cell.plain if isinstance(cell, Text) else str(cell)
@@ -208,6 +249,8 @@ def _table_of(
     kept: list[int],
     title: str | None,
 ) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for index in kept:
         column = columns[index]

@@ -11,14 +11,17 @@ from __future__ import annotations
 import math
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bar
 
-from tokenergy.cli.render import err_console
+from tokenergy.cli import render
 from tokenergy.errors import ConfigError
 from tokenergy.progress import Progress
+
+if TYPE_CHECKING:  # rich is imported when something is shown (not with --quiet)
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
 REDRAW_EVERY_S = 0.1  # a bar redrawn more often only costs the work it reports on
 
@@ -49,15 +52,18 @@ class WorkProgress:
         self.last: Progress | None = None  # the latest report
         self.printed: Progress | None = None  # the latest line printed
         self.bar: Bar | None = None
-        self.task = None if quiet or not err_console.is_terminal else self._start_bar()
+        self.task = None if quiet or not render.err_console.is_terminal else self._start_bar()
 
     def _start_bar(self) -> TaskID:
+        from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
         self.bar = Bar(
             TextColumn("{task.description}", markup=False, style="bold"),
             BarColumn(),
             TextColumn("{task.fields[count]}", markup=False),
             TimeElapsedColumn(),
-            console=err_console,
+            console=render.err_console,
             transient=True,
         )
         self.bar.start()
@@ -84,7 +90,7 @@ class WorkProgress:
     def _line(self, progress: Progress) -> None:
         share = f" ({progress.done / progress.total:.0%})" if progress.total else ""
         elapsed = time.monotonic() - self.started
-        err_console.print(
+        render.err_console.print(
             f"{self.label}: {progress.done:,}/{progress.total:,} {progress.unit}{share}"
             f"{_results(progress)}, {elapsed:.0f} s",
             highlight=False,

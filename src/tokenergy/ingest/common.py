@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
+from typing import Any, cast
 
 from tokenergy import catalog
 from tokenergy.errors import CatalogError
 from tokenergy.ingest.fields import RowReader
-from tokenergy.records import MetricStats
+from tokenergy.records import MetricStats, ServingResult
 
 _STATS = ("mean", "median", "std", "p90", "p95", "p99")
+_INF = math.inf
 
 
 def metric_stats(
@@ -33,31 +36,61 @@ def metric_values(
     suffix: str = "",
     scale: float = 1.0,
     skip: tuple[str, ...] = (),
-) -> dict[str, float | None] | None:
-    """The fields of :func:`metric_stats` as a dict (for a record validated in one call)."""
-    values: dict[str, float | None] = {}
-    found = False
+) -> dict[str, float] | None:
+    """The fields of :func:`metric_stats` the row has, as a dict (for a record validated in one
+    call); absent stats are left out (the model's default None)."""
+    return present_stats(reader, stat_keys(metric, suffix, skip), scale)
+
+
+def present_stats(
+    reader: RowReader, keys: tuple[tuple[str, str], ...], scale: float = 1.0
+) -> dict[str, float] | None:
+    """``{stat: value × scale}`` of the (stat, column) pairs ``keys`` the row has; None if none.
+
+    Leaving absent stats out rather than writing None (e.g. InferenceX rows have no p90/p95) saves
+    pydantic ~0.1 µs a key."""
+    values = present_metrics(reader, (("", keys),)).get("")
+    if values is None or scale == 1.0:
+        return values
+    return {stat: value * scale for stat, value in values.items()}
+
+
+def present_metrics(
+    reader: RowReader, metrics: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+) -> dict[str, dict[str, float]]:
+    """:func:`present_stats` of several metrics, ``{field: stats}`` of those the row has, in the
+    order of ``metrics`` (so of the errors). One loop: 0.7 µs less than a call per metric."""
+    found: dict[str, dict[str, float]] = {}
     get = reader.data.get
-    for stat, key in _stat_keys(metric, suffix, skip):
-        raw = get(key)
-        if type(raw) is float and raw - raw == 0 and raw >= 0:  # RowReader's fast paths, inline
-            value: float | None = raw
-        elif raw is None:  # e.g. InferenceX rows have no p90/p95
-            value = None
-        else:
-            value = reader.optional_number(key)
-        if value is None:
-            values[stat] = None
-        else:
-            values[stat] = value * scale
-            found = True
-    return values if found else None
+    for field, keys in metrics:
+        values: dict[str, float] = {}
+        for stat, key in keys:
+            raw = get(key)
+            if type(raw) is float and 0.0 <= raw < _INF:  # RowReader's fast path, inline
+                values[stat] = raw
+            elif raw is not None:
+                value = reader.optional_number(key)
+                if value is not None:
+                    values[stat] = value
+        if values:
+            found[field] = values
+    return found
 
 
 @lru_cache(maxsize=256)
-def _stat_keys(metric: str, suffix: str, skip: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+def stat_keys(
+    metric: str, suffix: str = "", skip: tuple[str, ...] = ()
+) -> tuple[tuple[str, str], ...]:
     """(stat, column) pairs of a metric, built once rather than per row."""
     return tuple((stat, f"{stat}_{metric}{suffix}") for stat in _STATS if stat not in skip)
+
+
+_VALIDATE_RESULT = ServingResult.__pydantic_validator__.validate_python
+
+
+def validated_result(fields: dict[str, Any]) -> ServingResult:
+    """``ServingResult.model_validate(fields)`` without its Python wrapper (0.4 µs a row)."""
+    return cast(ServingResult, _VALIDATE_RESULT(fields))
 
 
 _NVIDIA_STATS = {
@@ -92,15 +125,12 @@ def model_key(name: str) -> str:
     return name.rstrip("/")
 
 
+@lru_cache(maxsize=1024)
 def canonical_gpu(name: str | None) -> str | None:
     """Catalog name of a GPU as sources write it ('b200-trt', 'NVIDIA H100 80GB HBM3'), else as
-    written."""
-    return None if name is None else _canonical_gpu(name)
-
-
-@lru_cache(maxsize=1024)
-def _canonical_gpu(name: str) -> str:
-    """Cached: every row of a file names the same few GPUs, unknown ones included."""
+    written. Cached: every row of a file names the same few GPUs, unknown ones included."""
+    if name is None:
+        return None
     cleaned = re.sub(r"^nvidia[\s_-]+", "", name.strip(), flags=re.IGNORECASE)
     try:
         return catalog.canonical_gpu(cleaned)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from tokenergy.errors import TokenergyError
 from tokenergy.power import PowerSpec, resolve, validate_spec
@@ -50,6 +52,26 @@ def stated_energy(
         return None, why
     fresh = {"steps": list(energy.steps), "reasons": list(energy.reasons), "devices": []}
     return energy.model_copy(update=fresh), None
+
+
+def stated_energy_fields(
+    options: IngestOptions, gpu: str | None, num_gpus: int | None
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    """:func:`stated_energy` as the fields of the record, for a result validated in one call:
+    pydantic makes each row a fresh record from them (~2 µs a row less than ``model_copy``). The
+    fields are shared between calls: read them, never change them (a read-only mapping type
+    costs pydantic 1.3 µs more than the dict)."""
+    if options.power is None:
+        return None, "no power basis given (give `basis` allin|tdp, `power_per_gpu` or `power`)"
+    return _resolved_fields(options.power, gpu, num_gpus)
+
+
+@lru_cache(maxsize=1024)
+def _resolved_fields(
+    power: PowerSpec, gpu: str | None, num_gpus: int | None
+) -> tuple[Mapping[str, Any] | None, str | None]:
+    energy, why = _resolved(power, gpu, num_gpus)
+    return (None, why) if energy is None else (energy.model_dump(exclude_defaults=True), None)
 
 
 @lru_cache(maxsize=1024)
