@@ -114,13 +114,10 @@ class Workload(RecordModel):
         """Mean input and output lengths actually run: measured, else implied by the sampler."""
         if self.mean_input_len is not None and self.mean_output_len is not None:
             return self.mean_input_len, self.mean_output_len
-        isl, osl, sampler = self.isl, self.osl, self.sampler
+        isl, osl, sampler, ratio = self.isl, self.osl, self.sampler, self.range_ratio
         if isl is None or osl is None or sampler is _UNKNOWN_SAMPLER:
             return None
-        return (
-            expected_mean_length(isl, sampler, self.range_ratio),
-            expected_mean_length(osl, sampler, self.range_ratio),
-        )
+        return expected_mean_length(isl, sampler, ratio), expected_mean_length(osl, sampler, ratio)
 
 
 class Counts(RecordModel):
@@ -280,9 +277,12 @@ class ServingResult(RecordModel):
         energy = self.energy
         if energy is None:
             return None
-        if energy.time_base is _SIMULATED_TIME and energy.energy_j is not None:
-            return energy.avg_power_w
-        return self._rate_power_w
+        if energy.energy_j is not None:
+            if energy.time_base is _SIMULATED_TIME:
+                return energy.avg_power_w
+            if self.duration_s:  # as _rate_power_w (inline: power_present reads it every row)
+                return energy.energy_j / self.duration_s
+        return energy.avg_power_w
 
     @property
     def _rate_power_w(self) -> float | None:
