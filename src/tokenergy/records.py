@@ -37,9 +37,15 @@ class LengthSampler(StrEnum):
     UNKNOWN = "unknown"
 
 
+# LengthSampler.X is a metaclass __getattr__ hop on Python 3.11 (~75 ns; 3 per call of
+# benchmarked_lengths, which an ingest makes twice per row)
+_BENCH_SERVING, _UNKNOWN_SAMPLER = LengthSampler.BENCH_SERVING, LengthSampler.UNKNOWN
+_SIMULATED_TIME = TimeBase.SIMULATED
+
+
 def expected_mean_length(nominal: int, sampler: LengthSampler, range_ratio: float | None) -> float:
     """Mean of the lengths a sampler draws for an advertised length L (docs/methodology.md §7)."""
-    if sampler is LengthSampler.BENCH_SERVING:
+    if sampler is _BENCH_SERVING:
         ratio = 1.0 if range_ratio is None else range_ratio
         return (math.floor(ratio * nominal) + nominal) / 2.0
     return float(nominal)
@@ -108,12 +114,10 @@ class Workload(RecordModel):
         """Mean input and output lengths actually run: measured, else implied by the sampler."""
         if self.mean_input_len is not None and self.mean_output_len is not None:
             return self.mean_input_len, self.mean_output_len
-        if self.isl is None or self.osl is None or self.sampler is LengthSampler.UNKNOWN:
+        isl, osl, sampler, ratio = self.isl, self.osl, self.sampler, self.range_ratio
+        if isl is None or osl is None or sampler is _UNKNOWN_SAMPLER:
             return None
-        return (
-            expected_mean_length(self.isl, self.sampler, self.range_ratio),
-            expected_mean_length(self.osl, self.sampler, self.range_ratio),
-        )
+        return expected_mean_length(isl, sampler, ratio), expected_mean_length(osl, sampler, ratio)
 
 
 class Counts(RecordModel):
@@ -273,9 +277,12 @@ class ServingResult(RecordModel):
         energy = self.energy
         if energy is None:
             return None
-        if energy.time_base is TimeBase.SIMULATED and energy.energy_j is not None:
-            return energy.avg_power_w
-        return self._rate_power_w
+        if energy.energy_j is not None:
+            if energy.time_base is _SIMULATED_TIME:
+                return energy.avg_power_w
+            if self.duration_s:  # as _rate_power_w (inline: power_present reads it every row)
+                return energy.energy_j / self.duration_s
+        return energy.avg_power_w
 
     @property
     def _rate_power_w(self) -> float | None:
@@ -351,20 +358,29 @@ class ServingResult(RecordModel):
         Its keys are the row vocabulary of ``analyze.table.AnalysisRow`` (docs/architecture.md,
         "Row vocabulary"); the keys it had before are in :data:`LEGACY_ROW_KEYS`.
         """
-        ident, work, energy = self.identity, self.workload, self.energy
-        latency, counts, throughput = self.latency, self.counts, self.throughput
-        # each energy figure once: the properties recompute power, J/token, window energy and
-        # lengths on every call, which was half of a summary row in a large ingest
-        rate_power, window_j = self._rate_power_w, self.window_energy_j
-        output_tok_s = throughput.output_tok_s
-        jpt = _per_token(rate_power, throughput.total_tok_s)
-        jpo = _per_token(rate_power, output_tok_s)
-        lengths = work.benchmarked_lengths()
-        power = (
-            self.power_w
-            if energy is not None and energy.time_base is TimeBase.SIMULATED
-            else rate_power
-        )
+        return self.summary_with(self.workload.benchmarked_lengths())
+
+    def summary_with(self, lengths: tuple[float, float] | None) -> dict[str, Any]:
+        """:meth:`summary` with ``workload.benchmarked_lengths()`` already worked out: an ingest
+        needs them for its checks and columns too (two calls per row, not four)."""
+        # every attribute read once: a pydantic model's attribute costs ~4× a plain object's
+        # (its __getattr__ hook keeps the interpreter from specialising the read)
+        ident, work, energy, counts = self.identity, self.workload, self.energy, self.counts
+        latency, throughput, provenance = self.latency, self.throughput, self.provenance
+        output_tok_s, total_tok_s = throughput.output_tok_s, throughput.total_tok_s
+        if energy is None:
+            power = jpt = jpo = window_j = boundary = basis = valid = None
+        else:
+            # each energy figure once: the properties recompute power, J/token and window
+            # energy on every call, which was half of a summary row in a large ingest
+            rate_power, window_j = self._rate_power_w, self.window_energy_j
+            power = self.power_w if energy.time_base is _SIMULATED_TIME else rate_power
+            jpt = _per_token(rate_power, total_tok_s)
+            jpo = _per_token(rate_power, output_tok_s)
+            # str() of a StrEnum is its value, without the .value descriptor
+            boundary, basis, valid = str(energy.boundary), str(energy.basis), energy.valid
+        isl, osl, completed = work.isl, work.osl, counts.completed
+        intvty, e2el, itl = latency.intvty_tok_s, latency.e2el_s, latency.itl_s
         return {
             "model": ident.model,
             "precision": ident.precision,
@@ -374,31 +390,31 @@ class ServingResult(RecordModel):
             "num_prefill_gpus": ident.num_prefill_gpus,
             "num_decode_gpus": ident.num_decode_gpus,
             "batch_cap": work.concurrency,
-            "isl": work.isl,
-            "osl": work.osl,
-            "completed": counts.completed,
+            "isl": isl,
+            "osl": osl,
+            "completed": completed,
             "failed": counts.failed,
-            "total_tok_s": throughput.total_tok_s,
+            "total_tok_s": total_tok_s,
             "output_tok_s": output_tok_s,
-            "mean_intvty_tok_s": latency.intvty_tok_s.mean if latency.intvty_tok_s else None,
-            "mean_e2el_s": latency.e2el_s.mean if latency.e2el_s else None,
-            "median_itl_s": latency.itl_s.median if latency.itl_s else None,
+            "mean_intvty_tok_s": intvty.mean if intvty else None,
+            "mean_e2el_s": e2el.mean if e2el else None,
+            "median_itl_s": itl.median if itl else None,
             "power_w": power,
             "j_per_token": jpt,
             "energy_per_token_j": jpo,
             "kwh_per_mtok": None if jpt is None else units.kwh_per_mtok(jpt),
-            "wh_per_query_measured": _per_query(window_j, counts.completed),
+            "wh_per_query_measured": _per_query(window_j, completed),
             "wh_per_attempted_query": _per_query(window_j, counts.attempted),
-            "wh_per_query_nominal": _wh_from_lengths(jpt, jpo, work.isl, work.osl),
+            "wh_per_query_nominal": _wh_from_lengths(jpt, jpo, isl, osl),
             "wh_per_query_benchmarked": None
             if lengths is None
             else _wh_from_lengths(jpt, jpo, *lengths),
-            "boundary": energy.boundary.value if energy else None,
-            "basis": energy.basis.value if energy else None,
-            "energy_valid": energy.valid if energy else None,
-            "simulated": self.provenance.simulated,
-            "source": self.provenance.source,
-            "row": self.provenance.row,
+            "boundary": boundary,
+            "basis": basis,
+            "energy_valid": valid,
+            "simulated": provenance.simulated,
+            "source": provenance.source,
+            "row": provenance.row,
         }
 
 

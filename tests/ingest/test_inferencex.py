@@ -186,3 +186,22 @@ def test_rates_pair_with_their_own_tokens(tmp_path: Path) -> None:
     assert row.j_per_output_token == pytest.approx(21.7)
     assert row.wh_per_query_nominal == pytest.approx(4340 * 9216 / 1800 / 3600, rel=1e-12)
     assert row.wh_per_query_nominal == pytest.approx(4340 * 1024 / 200 / 3600, rel=1e-12)
+
+
+def test_each_row_has_its_own_energy_record(tmp_path: Path) -> None:
+    """Rows of one deployment share the resolved stated power (made once), never the record: a
+    change to one result's energy touches neither the other rows nor later ingests."""
+    power = PowerSpec(power_per_gpu_w=700.0, boundary=Boundary.ACCELERATOR, host_overhead=0.1)
+    options = IngestOptions(power=power)
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([_row(), _row(conc=8)]))
+    first, second = load_results([path], options).results
+    assert first.energy is not None and second.energy is not None
+    assert first.energy == second.energy and first.energy is not second.energy
+    assert first.energy.steps[0] is not second.energy.steps[0]
+    first.energy.reasons.append("changed")
+    first.energy.steps[0].factor = 2.0
+    first.energy.avg_power_w = 1.0
+    assert second.energy.reasons == [] and second.energy.steps[0].factor == pytest.approx(1.1)
+    again = load_results([path], options).results[0]
+    assert again.energy == second.energy

@@ -49,6 +49,9 @@ class RowReader:
 
     def number(self, key: str, *, minimum: float | None = 0.0) -> float:
         """A required finite number (>= ``minimum`` unless None)."""
+        raw = self.data.get(key)
+        if type(raw) is float and raw - raw == 0 and (minimum is None or raw >= minimum):
+            return raw  # the common case without a second call (as in optional_number)
         value = self.optional_number(key, minimum=minimum)
         if value is None:
             raise self.error(key, "missing")
@@ -56,11 +59,12 @@ class RowReader:
 
     def optional_number(self, key: str, *, minimum: float | None = 0.0) -> float | None:
         raw: Any = self.data.get(key)
-        kind = type(raw)
-        if kind is float or (kind is int and -_EXACT < raw < _EXACT):  # the common case, fast
-            value = float(raw)
-            if value - value == 0 and (minimum is None or value >= minimum):  # finite, in range
-                return value
+        if type(raw) is float:  # the common cases first, fast
+            if raw - raw == 0 and (minimum is None or raw >= minimum):  # finite, in range
+                return raw
+        elif type(raw) is int and -_EXACT < raw < _EXACT:
+            if minimum is None or raw >= minimum:
+                return float(raw)
         elif raw is None or raw == "":
             return None
         return self._checked_number(key, raw, minimum)
@@ -89,6 +93,9 @@ class RowReader:
         return value
 
     def integer(self, key: str, *, minimum: int = 0) -> int:
+        raw = self.data.get(key)
+        if type(raw) is int and minimum <= raw < _EXACT:
+            return raw  # the common case without a second call (as in optional_integer)
         value = self.optional_integer(key, minimum=minimum)
         if value is None:
             raise self.error(key, "missing")
@@ -108,6 +115,9 @@ class RowReader:
         return int(value)
 
     def text(self, key: str) -> str:
+        raw = self.data.get(key)
+        if type(raw) is str and raw:
+            return raw  # the common case without a second call (as in optional_text)
         value = self.optional_text(key)
         if value is None:
             raise self.error(key, "missing")

@@ -42,16 +42,11 @@ def stated_energy(
 ) -> tuple[EnergyMeasurement | None, str | None]:
     """The user's power basis for one deployment, or the reason it could not be applied.
 
-    A fresh record each call (results may be changed independently), resolved once per
-    (basis, GPU, count): rows of one file repeat a few deployments thousands of times.
+    A fresh record each call, its steps included (results may be changed independently), resolved
+    once per (basis, GPU, count): rows of one file repeat a few deployments thousands of times.
     """
-    if options.power is None:
-        return None, "no power basis given (give `basis` allin|tdp, `power_per_gpu` or `power`)"
-    energy, why = _resolved(options.power, gpu, num_gpus)
-    if energy is None:
-        return None, why
-    fresh = {"steps": list(energy.steps), "reasons": list(energy.reasons), "devices": []}
-    return energy.model_copy(update=fresh), None
+    fields, why = stated_energy_fields(options, gpu, num_gpus)
+    return (None, why) if fields is None else (EnergyMeasurement.model_validate(fields), None)
 
 
 def stated_energy_fields(

@@ -6,16 +6,20 @@ from typing import Any
 
 from tokenergy import units
 from tokenergy.footprint import Grid, footprint_figures, pue_of
-from tokenergy.ingest.checks import Finding, worst
+from tokenergy.ingest.checks import STATUS_TEXT, Finding, worst
 from tokenergy.records import ServingResult
 
 
 def measured_wh_per_query(result: ServingResult) -> float | None:
     """Wh per completed query from counts, else as the source states it (energy per request)."""
-    if result.wh_per_query_measured is not None:
-        return result.wh_per_query_measured
+    from_counts = result.wh_per_query_measured
+    return stated_wh_per_query(result) if from_counts is None else from_counts
+
+
+def stated_wh_per_query(result: ServingResult) -> float | None:
+    """Wh per query as the source states it (energy per request), None if it does not."""
     stated = result.extras.get("energy_per_query_j")
-    if isinstance(stated, int | float) and result.energy is not None:
+    if isinstance(stated, (int, float)) and result.energy is not None:
         return units.j_to_wh(stated)
     return None
 
@@ -31,31 +35,26 @@ def summary_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any
 def checked_row(result: ServingResult, findings: list[Finding]) -> dict[str, Any]:
     """:func:`summary_row` with the findings themselves under ``checks``: their details are
     formatted only by an output that shows them (the CLI spills these rows to disk)."""
-    row = result.summary()
     ident, work, energy = result.identity, result.workload, result.energy
     lengths = work.benchmarked_lengths()
-    measured = row["wh_per_query_measured"]  # summary() has it; the stated figure is the fallback
-    if measured is None:
-        measured = measured_wh_per_query(result)
-    row.update(
-        {
-            "model_name": ident.model_name,
-            "dp_attention": ident.dp_attention,
-            "spec_decoding": ident.spec_decoding,
-            "task": work.task,
-            "avg_input_len": lengths[0] if lengths else None,
-            "avg_output_len": lengths[1] if lengths else work.mean_output_len,
-            "sampler": work.sampler.value,
-            "range_ratio": work.range_ratio,
-            "achieved_concurrency": work.achieved_concurrency,
-            "attempted": result.counts.attempted,
-            "wh_per_query_measured": measured,
-            "method": energy.method if energy else None,
-            "format": result.provenance.source_format,
-            "status": worst(findings).value,
-            "checks": findings,
-        }
-    )
+    row = result.summary_with(lengths)
+    if row["wh_per_query_measured"] is None:  # summary() has it from counts; else as stated
+        row["wh_per_query_measured"] = stated_wh_per_query(result)
+    # key by key: row.update({...}) would build a second dict of them first (0.4 µs per row)
+    row["model_name"] = ident.model_name
+    row["dp_attention"] = ident.dp_attention
+    row["spec_decoding"] = ident.spec_decoding
+    row["task"] = work.task
+    row["avg_input_len"] = lengths[0] if lengths else None
+    row["avg_output_len"] = lengths[1] if lengths else work.mean_output_len
+    row["sampler"] = str(work.sampler)  # a StrEnum's value, without the .value descriptor
+    row["range_ratio"] = work.range_ratio
+    row["achieved_concurrency"] = work.achieved_concurrency
+    row["attempted"] = result.counts.attempted
+    row["method"] = energy.method if energy else None
+    row["format"] = result.provenance.source_format
+    row["status"] = STATUS_TEXT[worst(findings)]
+    row["checks"] = findings
     return row
 
 
