@@ -12,7 +12,7 @@ import pytest
 from inprocess import run_cli
 
 from tokenergy.cli import ingest
-from tokenergy.ingest import jsonstream, sources
+from tokenergy.ingest import jsonstream, sources, spill
 
 
 def _peak_bytes(path: Path, fmt: str, out: Path) -> int:
@@ -32,6 +32,7 @@ def test_streaming_outputs_do_not_hold_the_rows(
     monkeypatch.setattr(sources, "STREAM_BYTES", 0)
     monkeypatch.setattr(jsonstream, "CHUNK_CHARS", 1 << 16)
     monkeypatch.setattr(ingest, "_CHUNK_ROWS", 64)  # rows per write / Parquet row group
+    monkeypatch.setattr(spill, "_WRITE_ROWS", 16)  # rows per write to the spill file
     real = json.loads(next((shared_data / "inferencex/agg").glob("run_*.json")).read_text())
     small, large = tmp_path / "small.json", tmp_path / "large.json"
     small.write_text(json.dumps([dict(row, conc=i + 1) for i, row in enumerate(real * 4)]))
