@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tokenergy.errors import IngestError
 from tokenergy.ingest import IngestOptions, load_results
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
@@ -205,3 +206,21 @@ def test_each_row_has_its_own_energy_record(tmp_path: Path) -> None:
     assert second.energy.reasons == [] and second.energy.steps[0].factor == pytest.approx(1.1)
     again = load_results([path], options).results[0]
     assert again.energy == second.energy
+
+
+@pytest.mark.parametrize(
+    ("counts", "field"),
+    [
+        ({"tp": 1e300, "pp": 1e300}, "row 0 tp"),
+        ({"num_prefill_gpu": 1.7e308, "num_decode_gpu": 1.7e308}, "row 0 num_prefill_gpu"),
+    ],
+)
+def test_a_gpu_count_beyond_float_range_is_a_one_line_error(
+    tmp_path: Path, counts: dict[str, float], field: str
+) -> None:
+    """Whole-number floats pass as counts; their product (or sum) cannot scale a per-GPU rate."""
+    path = tmp_path / "row.json"
+    path.write_text(json.dumps([_row(**counts)]))
+    with pytest.raises(IngestError) as caught:
+        load_results([path], ALLIN, keep_going=False)
+    assert caught.value.field == field and "GPU count out of range" in str(caught.value)

@@ -166,12 +166,18 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
         "input": reader.number("input_tput_per_gpu"),
         "output": reader.number("output_tput_per_gpu"),
     }
-    input_tok_s = per_gpu["input"] * divisors["input"]
-    output_tok_s = per_gpu["output"] * divisors["output"]
+    try:
+        input_tok_s = per_gpu["input"] * divisors["input"]
+        output_tok_s = per_gpu["output"] * divisors["output"]
+        total_tok_s = per_gpu["total"] * divisors["total"]
+    except OverflowError:  # a count beyond float range (e.g. tp 1e300 × pp 1e300) scales nothing
+        counts = "num_prefill_gpu" if "num_prefill_gpus" in identity else "tp"
+        digits = len(str(identity["num_gpus"]))
+        raise reader.error(counts, f"GPU count out of range ({digits} digits)") from None
     throughput = {
         "input_tok_s": input_tok_s,
         "output_tok_s": output_tok_s,
-        "reported_total_tok_s": per_gpu["total"] * divisors["total"],
+        "reported_total_tok_s": total_tok_s,
     }
     latency: dict[str, Any] = present_metrics(reader, _LATENCY_KEYS)
     latency["itl_unit"] = ItlUnit.CHUNK
