@@ -67,3 +67,10 @@ def test_a_row_with_nan_in_its_checks_keeps_it_in_a_file() -> None:
     written: list[str] = []
     _json(iter(ROWS[8:9]), written.append, strict=False)
     assert '"detail": NaN' in "".join(written)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_no_rows_is_an_empty_array(strict: bool) -> None:
+    written: list[str] = []
+    _json(iter([]), written.append, strict=strict)
+    assert "".join(written) == "[]\n"
