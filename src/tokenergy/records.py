@@ -277,22 +277,16 @@ class ServingResult(RecordModel):
         energy = self.energy
         if energy is None:
             return None
-        if energy.energy_j is not None:
-            if energy.time_base is _SIMULATED_TIME:
-                return energy.avg_power_w
-            if self.duration_s:  # as _rate_power_w (inline: power_present reads it every row)
-                return energy.energy_j / self.duration_s
-        return energy.avg_power_w
+        if energy.time_base is _SIMULATED_TIME and energy.energy_j is not None:
+            return energy.avg_power_w
+        return _window_figures(energy, self.duration_s)[0]
 
     @property
     def _rate_power_w(self) -> float | None:
         """Energy per second of the window the rates cover (wall seconds, as the client
         measured): what pairs with tok/s, so J/token = energy / tokens in every time base."""
-        if self.energy is None:
-            return None
-        if self.energy.energy_j is not None and self.duration_s:
-            return self.energy.energy_j / self.duration_s
-        return self.energy.avg_power_w
+        energy = self.energy
+        return None if energy is None else _window_figures(energy, self.duration_s)[0]
 
     @property
     def j_per_token(self) -> float | None:
@@ -306,13 +300,8 @@ class ServingResult(RecordModel):
     @property
     def window_energy_j(self) -> float | None:
         """Energy over the window: measured, else stated power × window duration."""
-        if self.energy is None:
-            return None
-        if self.energy.energy_j is not None:
-            return self.energy.energy_j
-        if self.energy.avg_power_w is not None and self.duration_s:
-            return self.energy.avg_power_w * self.duration_s
-        return None
+        energy = self.energy
+        return None if energy is None else _window_figures(energy, self.duration_s)[1]
 
     @property
     def wh_per_query_measured(self) -> float | None:
@@ -373,7 +362,7 @@ class ServingResult(RecordModel):
         else:
             # each energy figure once: the properties recompute power, J/token and window
             # energy on every call, which was half of a summary row in a large ingest
-            rate_power, window_j = self._rate_power_w, self.window_energy_j
+            rate_power, window_j = _window_figures(energy, self.duration_s)
             power = self.power_w if energy.time_base is _SIMULATED_TIME else rate_power
             jpt = _per_token(rate_power, total_tok_s)
             jpo = _per_token(rate_power, output_tok_s)
@@ -416,6 +405,20 @@ class ServingResult(RecordModel):
             "source": provenance.source,
             "row": provenance.row,
         }
+
+
+def _window_figures(
+    energy: EnergyMeasurement, duration_s: float | None
+) -> tuple[float | None, float | None]:
+    """(power per second of the window the rates cover, energy over that window): energy /
+    duration and energy when energy was measured, else the stated power and power × duration
+    (both at once: summary() needs both, and each is a handful of pydantic attribute reads)."""
+    energy_j, avg_power_w = energy.energy_j, energy.avg_power_w
+    if energy_j is not None:
+        return (energy_j / duration_s if duration_s else avg_power_w), energy_j
+    if avg_power_w is not None and duration_s:
+        return avg_power_w, avg_power_w * duration_s
+    return avg_power_w, None
 
 
 def _per_token(power_w: float | None, tok_s: float | None) -> float | None:
