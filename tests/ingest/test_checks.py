@@ -87,6 +87,8 @@ def test_failure_rate_gate() -> None:
     assert check(checks.failure_rate, six).status is Status.FAIL
     assert check(checks.failure_rate, six, IngestOptions(failure_gate=0.1)).status is Status.PASS
     assert "0 of 10" in check(checks.failure_rate, none).detail
+    for empty in (Counts(attempted=0, completed=0), Counts(completed=5), Counts(attempted=5)):
+        assert check(checks.failure_rate, result(counts=empty)).status is Status.SKIP
 
 
 def test_reciprocal_spread() -> None:

@@ -40,14 +40,14 @@ STATUS_TEXT = {status: status.value for status in Status}  # a dict lookup, not 
 PASS, WARN, FAIL, SKIP = Status.PASS, Status.WARN, Status.FAIL, Status.SKIP
 
 
-# slots, not frozen: nine are made per row, and a frozen dataclass's __init__ (object.__setattr__
-# per field) cost 3× as much
+# slots, not frozen: up to nine are made per row, and a frozen dataclass's __init__
+# (object.__setattr__ per field) cost 3× as much
 @dataclass(slots=True)
 class Finding:
     """One check's verdict. Its ``detail`` is ``text`` formatted with ``args`` (``str.format``)
     when read: CSV, Parquet and the table never show it. Without ``args``, ``text`` is the detail
     as written (braces and all). ``args`` are plain numbers and text (rows are spilled to disk
-    with them)."""
+    with them). Never changed once made: verdicts without numbers are shared between rows."""
 
     name: str
     status: Status
@@ -64,8 +64,8 @@ class Finding:
         return {"name": self.name, "status": STATUS_TEXT[self.status], "detail": self.detail}
 
 
-# A verdict without numbers is made once and shared: a Finding is never changed once made (its
-# users read it), and making one costs ~0.13 µs (about three per row are such verdicts).
+# Each verdict without numbers is made once, here, and shared (a Finding is never changed once
+# made): making one costs ~0.13 µs, and about three a row are such verdicts.
 
 
 def _rel(a: float, b: float) -> float:
