@@ -784,7 +784,12 @@ def ingest_command(
         WorkProgress("ingest", quiet=quiet, every_s=progress_every) as progress,
     ):
         ingested = ingest_into(
-            sink, paths, options, fmt=chosen_format, keep_going=keep_going, progress=progress
+            sink,
+            paths,
+            options,
+            fmt=chosen_format,
+            keep_going=keep_going,
+            progress=None if quiet else progress,  # no count of the files (a second walk)
         )
     if not ingested.count and not ingested.failed:
         # only non-result files or empty arrays: an empty table with exit 0 would look like success
@@ -855,7 +860,7 @@ def check_command(
     store = RowStore()
     sink = _RowSink(store)
     with WorkProgress("check", quiet=quiet, every_s=progress_every) as progress:
-        ingested = ingest_into(sink, paths, options, progress=progress)
+        ingested = ingest_into(sink, paths, options, progress=None if quiet else progress)
     if not ingested.count and not ingested.failed:
         _report_skipped(ingested)  # nothing checked must not look like "all passed" (--strict)
         raise ConfigError(
