@@ -106,3 +106,22 @@ def test_status_last_and_no_lines() -> None:
     spill.append({"model": "a,b", "x": 1.5, "status": "pass", "checks": []}, ("m", "m"))
     _csv(spill.lines(spellings, descending=False, top=None), spill.header, written.append)
     assert "".join(written) == 'model,x,status,checks\r\n"a,b",1.5,pass,model_spellings:pass\r\n'
+
+
+def test_a_row_missing_a_column_has_an_empty_cell_and_one_column_works() -> None:
+    spellings = Spellings()
+    spellings.add("m", "m")
+    spill = _CsvLines(None)
+    spill.append({"model": "a", "x": 1.5, "status": "pass", "checks": []}, ("m", "m"))
+    spill.append({"status": "warn", "model": "b", "extra": 3, "checks": []}, ("m", "m"))
+    written: list[str] = []
+    _csv(spill.lines(spellings, descending=False, top=None), spill.header, written.append)
+    assert "".join(written) == (
+        "model,x,status,checks\r\na,1.5,pass,model_spellings:pass\r\n"
+        "b,,warn,model_spellings:pass\r\n"
+    )
+    alone = _CsvLines(None)
+    alone.append({"status": "fail", "checks": []}, ("m", "m"))
+    written = []
+    _csv(alone.lines(spellings, descending=False, top=None), alone.header, written.append)
+    assert "".join(written) == "status,checks\r\nfail,model_spellings:pass\r\n"
