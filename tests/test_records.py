@@ -104,6 +104,9 @@ def test_invariants() -> None:
         Throughput(output_tok_s=-1.0)
     assert Throughput(reported_total_tok_s=10.0).total_tok_s == 10.0
     assert Identity(model="m", num_gpus=16, num_prefill_gpus=8, num_decode_gpus=8).disaggregated
+    # partial counts and a split without its total have nothing to add up
+    assert Counts(attempted=10, completed=5, failed=1).completed == 5
+    assert Identity(model="m", num_prefill_gpus=8, num_decode_gpus=4).disaggregated
 
 
 def test_a_simulated_result_is_never_measured() -> None:

@@ -87,10 +87,11 @@ class Identity(RecordModel):
 
     @model_validator(mode="after")
     def _gpu_split_adds_up(self) -> Self:
-        if self.disaggregated and self.num_gpus is not None:
-            assert self.num_prefill_gpus is not None and self.num_decode_gpus is not None
-            if self.num_prefill_gpus + self.num_decode_gpus != self.num_gpus:
-                raise ValueError("num_prefill_gpus + num_decode_gpus must equal num_gpus")
+        prefill, decode, total = self.num_prefill_gpus, self.num_decode_gpus, self.num_gpus
+        if prefill is None or decode is None or total is None:  # not disaggregated, or no total
+            return self
+        if prefill + decode != total:
+            raise ValueError("num_prefill_gpus + num_decode_gpus must equal num_gpus")
         return self
 
 
@@ -131,9 +132,11 @@ class Counts(RecordModel):
 
     @model_validator(mode="after")
     def _outcomes_add_up(self) -> Self:
-        parts = (self.completed, self.failed, self.incomplete)
-        known = [p for p in parts if p is not None]
-        if self.attempted is not None and len(known) == 3 and sum(known) != self.attempted:
+        attempted, completed = self.attempted, self.completed
+        failed, incomplete = self.failed, self.incomplete
+        if attempted is None or completed is None or failed is None or incomplete is None:
+            return self  # a partial count has no sum to check
+        if completed + failed + incomplete != attempted:
             raise ValueError("attempted must equal completed + failed + incomplete")
         return self
 
