@@ -149,18 +149,24 @@ def _check_format(name: str | None) -> str | None:
 def _report_skipped(ingested: Ingestion) -> int:
     """Summarise skipped files on stderr; exit code 2 if any could not be ingested."""
     if ingested.skipped:
-        failed = len(ingested.failed)
-        render.err_console.print(
-            f"skipped {len(ingested.skipped)} file(s), {failed} with errors:",
-            highlight=False,
-            soft_wrap=True,
-        )
-        for item in ingested.skipped:
-            tag = styled("error", "bold red") if item.failed else "skip"
-            reason = item.reason if item.failed else f"{item.name}: {item.reason}"
-            render.err_console.print(
-                "  ", tag, ": ", one_line(reason), sep="", highlight=False, soft_wrap=True
-            )
+        heading = f"skipped {len(ingested.skipped)} file(s), {len(ingested.failed)} with errors:"
+        lines = [
+            ("error", one_line(item.reason))
+            if item.failed
+            else ("skip", one_line(f"{item.name}: {item.reason}"))
+            for item in ingested.skipped
+        ]
+        if render.plain_stderr():  # what err_console would write, without rich
+            sys.stderr.write(clean(heading) + "\n")
+            sys.stderr.write("".join(f"  {tag}: {reason}\n" for tag, reason in lines))
+            sys.stderr.flush()
+        else:
+            render.err_console.print(heading, highlight=False, soft_wrap=True)
+            for tag, reason in lines:
+                shown = styled(tag, "bold red") if tag == "error" else tag
+                render.err_console.print(
+                    "  ", shown, ": ", reason, sep="", highlight=False, soft_wrap=True
+                )
     return 2 if ingested.failed else 0
 
 
