@@ -302,7 +302,36 @@ def test_yaml_that_is_not_a_result_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "profile.yaml").write_text("name: x\nsteps: [1, 2]\n")
     ingested = load_results([tmp_path])
     assert not ingested.results and not ingested.failed
-    assert "YAML" in ingested.skipped[0].reason
+    assert ingested.skipped[0].reason == "YAML that is not a known result format"
+
+
+def test_yaml_in_a_directory_is_parsed_only_when_an_adapter_could_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A YAML found in a directory whose text no YAML-reading adapter recognises is skipped
+    without parsing it, broken or not; named on the command line it is parsed (a broken one is
+    an error); one that could be a guidellm report is parsed."""
+    parsed: list[str] = []
+    original = Document._yaml
+
+    def counted(document: Document) -> object:
+        parsed.append(Path(document.name).name)
+        return original(document)
+
+    monkeypatch.setattr(Document, "_yaml", counted)
+    (tmp_path / "profile.yaml").write_text("name: x\nsteps: [1, 2]\n")
+    (tmp_path / "broken.yml").write_text("a: [1, 2\n")
+    ingested = load_results([tmp_path])
+    assert parsed == [] and not ingested.failed
+    assert {s.reason for s in ingested.skipped} == {"YAML that is not a known result format"}
+    with pytest.raises(IngestError, match="invalid YAML"):
+        load_results([tmp_path / "broken.yml"], keep_going=False)
+    assert parsed == ["broken.yml"]
+    parsed.clear()
+    (tmp_path / "report.yaml").write_text("benchmarks:\n- metrics: {request_totals: [1, 2\n")
+    ingested = load_results([tmp_path])
+    assert parsed == ["report.yaml"]
+    assert [s.name for s in ingested.failed] == [str(tmp_path / "report.yaml")]
 
 
 def test_unknown_json_lines_in_a_directory_are_listed_not_failed(tmp_path: Path) -> None:

@@ -20,6 +20,22 @@ from tokenergy.ingest import (  # noqa: F401 - importing registers the adapters
 from tokenergy.ingest.registry import ADAPTERS, Adapter, NotResults
 from tokenergy.ingest.sources import YAML_SUFFIXES, Document
 
+NOT_RESULT_YAML = "YAML that is not a known result format"
+
+
+def unread_yaml(document: Document) -> str | None:
+    """The reason to skip a YAML document found in a directory before parsing it, when no
+    adapter that reads YAML (``reads_yaml(document)``) recognises its text; else None. Configs
+    and profiles travel with results: the shared data's four are not parsed (nor yaml imported:
+    ~18 ms). A file named on the command line is parsed, so a broken one says so."""
+    if document.suffix not in YAML_SUFFIXES or document.explicit:
+        return None
+    for adapter in ADAPTERS.values():
+        reads_yaml = getattr(adapter, "reads_yaml", None)
+        if reads_yaml is not None and reads_yaml(document):
+            return None
+    return NOT_RESULT_YAML
+
 
 def detect(data: Any, document: Document) -> Adapter:
     """The adapter for a parsed document; an empty array is recognised as holding no rows."""
@@ -29,7 +45,7 @@ def detect(data: Any, document: Document) -> Adapter:
     if isinstance(data, list) and not data:
         raise NotResults("empty array: no rows")
     if document.suffix in YAML_SUFFIXES:  # configs and profiles travel with results
-        raise NotResults("YAML that is not a known result format")
+        raise NotResults(NOT_RESULT_YAML)
     shape = type(data).__name__
     if isinstance(data, dict):
         keys = ", ".join(sorted(data)[:6])

@@ -57,7 +57,7 @@ def _looks_like_guidellm(document: Document) -> bool:
     if document.suffix == ".csv":
         header = document.text.partition("\n")[0]
         return all(group in header for group in _CSV_GROUPS)
-    return "benchmarks:" in document.text and "request_totals" in document.text
+    return "benchmarks" in document.text and "request_totals" in document.text
 
 
 def _defer_to_sibling(document: Document) -> None:
@@ -71,6 +71,11 @@ def _defer_to_sibling(document: Document) -> None:
 @register
 class GuideLLM:
     name: ClassVar[str] = "guidellm"
+
+    def reads_yaml(self, document: Document) -> bool:
+        """Whether a YAML document's text could be a guidellm report (every one names its
+        benchmarks' request totals), told without parsing it."""
+        return _looks_like_guidellm(document)
 
     def skip_unparsed(self, document: Document) -> str | None:
         """The YAML/CSV twin of a guidellm JSON report beside it, told before parsing it: the

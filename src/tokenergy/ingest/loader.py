@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tokenergy.errors import IngestError, validation_problem
 from tokenergy.ingest.checks import Finding, Spellings, row_checks
-from tokenergy.ingest.detect import adapter_named, detect
+from tokenergy.ingest.detect import adapter_named, detect, unread_yaml
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import ADAPTERS, NotResults
@@ -86,6 +86,9 @@ def iter_document(
             reason = skip(document) if skip else None
             if reason:
                 raise NotResults(reason)
+        reason = unread_yaml(document)
+        if reason:
+            raise NotResults(reason)
     data = document.parse()
     probe = data.head if isinstance(data, JsonArrayStream) else data
     adapter = adapter_named(fmt) if fmt else detect(probe, document)

@@ -5,7 +5,9 @@ ServingResults (``read``: a list, or a generator for rows that stream). Document
 results by design raise :class:`NotResults`. An adapter with ``streams_rows = True`` is given a
 large JSON array file as a JsonArrayStream (iterated once, row by row) instead of a list. An
 adapter's optional ``skip_unparsed(document) -> str | None`` names a document to skip before it
-is parsed (a slow-to-parse twin of a file read on its own).
+is parsed (a slow-to-parse twin of a file read on its own); one that reads YAML says by
+``reads_yaml(document) -> bool`` whether a YAML's text could be its format (YAML that no adapter
+recognises is skipped unparsed when found in a directory).
 """
 
 from __future__ import annotations
