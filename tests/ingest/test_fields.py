@@ -64,3 +64,20 @@ def test_optional_text_keeps_a_str_subclass_and_refuses_other_types() -> None:
     with pytest.raises(IngestError, match="expected text, got int") as caught:
         _reader(k=1).optional_text("k")
     assert caught.value.field == "row 3 k"
+
+
+def test_big_integer_keeps_unix_times_in_ns_exact() -> None:
+    """ns since 1970 (~1.8e18) are beyond 2**53 but no count: read exactly as written."""
+    ns = 1795899472485519388
+    assert _reader(t=ns).big_integer("t") == ns and float(ns) != ns
+    assert _reader(t=1.5e18).big_integer("t") == 1_500_000_000_000_000_000
+    for row, message in [
+        ({"t": 1.5}, "expected a whole number"),
+        ({"t": -1}, "must be >= 0"),
+        ({"t": 10**400}, "number out of range"),
+        ({"t": True}, "expected a number"),
+        ({}, "missing"),
+    ]:
+        with pytest.raises(IngestError, match=message) as caught:
+            _reader(**row).big_integer("t")
+        assert caught.value.field == "row 3 t"

@@ -118,6 +118,17 @@ class RowReader:
             raise self.error(key, f"number out of range ({raw!r}): must be below 2**53 to be exact")
         return int(value)
 
+    def big_integer(self, key: str) -> int:
+        """A required whole number >= 0 of any size within float range, exact when written as an
+        integer: Unix times in ns (~1.8e18) are beyond 2**53, which :meth:`integer` refuses."""
+        value = self.number(key)  # present, a number (not a bool or text), finite, >= 0
+        raw = self.data[key]
+        if type(raw) is int:
+            return raw
+        if not value.is_integer():
+            raise self.error(key, f"expected a whole number, got {value:g}")
+        return int(value)
+
     def text(self, key: str) -> str:
         raw = self.data.get(key)
         if type(raw) is str and raw:
