@@ -12,7 +12,8 @@ from typing import Any
 
 from tokenergy.errors import IngestError
 
-EXACT_INT_LIMIT = 2**53  # integers that convert to float exactly (and never overflow)
+# integers below it convert to float exactly: whole-number fields (counts, lengths) stay below it
+EXACT_INT_LIMIT = 2**53
 
 
 class RowReader:
@@ -112,16 +113,16 @@ class RowReader:
             return None
         if not value.is_integer():
             raise self.error(key, f"expected a whole number, got {value:g}")
-        if (
-            not -EXACT_INT_LIMIT < value < EXACT_INT_LIMIT
-        ):  # 1e308 is whole, but beyond 2**53 floats skip integers
+        # 1e308 is whole but no count: beyond 2**53 floats skip integers (and int(1e308) has 309
+        # digits, which later float sums and products overflow on)
+        if not -EXACT_INT_LIMIT < value < EXACT_INT_LIMIT:
             raise self.error(key, f"number out of range ({raw!r}): must be below 2**53 to be exact")
         return int(value)
 
     def big_integer(self, key: str) -> int:
         """A required whole number >= 0 of any size within float range, exact when written as an
         integer: Unix times in ns (~1.8e18) are beyond 2**53, which :meth:`integer` refuses."""
-        value = self.number(key)  # present, a number (not a bool or text), finite, >= 0
+        value = self.number(key)  # present, a number, finite, >= 0
         raw = self.data[key]
         if type(raw) is int:
             return raw
