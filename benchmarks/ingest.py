@@ -12,7 +12,7 @@
 
 Run: `.venv/bin/python benchmarks/ingest.py [--data DIR] [--rows 20000 200000] [--reps 3]
 [--from-source]`. tokenergy's modules are byte-compiled first, as a wheel install has them
-(machine.byte_compile_note).
+(machine.byte_compile).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from machine import byte_compile_note
+from machine import byte_compile
 
 from tokenergy.ingest import Finding, IngestOptions, ingest_into, load_results, summary_row
 from tokenergy.ingest.jsonstream import JsonArrayStream
@@ -253,7 +253,7 @@ def main() -> None:
     parser.add_argument("--from-source", action="store_true",
                         help="leave tokenergy's modules uncompiled (see byte_compile)")  # fmt: skip
     args = parser.parse_args()
-    print(byte_compile_note(args.from_source))
+    print(byte_compile(args.from_source))
     if not args.skip_shared:
         shared_data(args.data, args.reps)
     large_file(args.data, args.rows, args.reps)

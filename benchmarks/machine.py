@@ -22,7 +22,7 @@ def autogroup_note() -> str:
     )
 
 
-def byte_compile_note(from_source: bool) -> str:
+def byte_compile(from_source: bool) -> str:
     """Byte-compile tokenergy's modules as pip does when it installs a wheel (unless
     ``from_source``), and say so. These machines set PYTHONDONTWRITEBYTECODE, so an editable
     install otherwise compiles every module a command imports from source on every run (~40 ms

@@ -1,7 +1,7 @@
 """CLI start-up: ``tokenergy --version`` and ``tokenergy convert …`` against bare Python imports.
 
 Run: `.venv/bin/python benchmarks/startup.py [ROUNDS] [--from-source]` (tokenergy's modules are
-byte-compiled first unless --from-source: machine.byte_compile_note). Each round runs every command
+byte-compiled first unless --from-source: machine.byte_compile). Each round runs every command
 once, in turn (so a slow spell of the machine hits all of them alike); the figures are per-command
 medians of CPU time (user + sys of the child) and wall time, and the ratios of the medians to
 ``python -c "import json, typer"`` (the floor of any typer CLI) and to ``python -c pass``.
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from machine import byte_compile_note
+from machine import byte_compile
 
 BIN = Path(sys.executable).parent
 COMMANDS = {
@@ -75,7 +75,7 @@ def run_once(argv: list[str]) -> tuple[float, float]:
 def main() -> None:
     args = [arg for arg in sys.argv[1:] if arg != "--from-source"]
     rounds = int(args[0]) if args else 7
-    print(byte_compile_note(from_source="--from-source" in sys.argv))
+    print(byte_compile(from_source="--from-source" in sys.argv))
     for argv in COMMANDS.values():  # warm the page cache
         run_once(argv)
     cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}

@@ -21,7 +21,9 @@ from tokenergy.units import Basis, Boundary, TimeBase
 
 
 class RecordModel(BaseModel):
-    """Base of every stored record: unknown keys are errors, assignments are validated."""
+    """Base of every stored record: unknown keys are errors, assignments are validated. (The
+    ingest adapters, whose keys are spelled by our code, validate with unknown keys ignored:
+    ingest.common.validated_result; a test holds their keys to this refusal.)"""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=True)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tokenergy.ingest import IngestOptions, checks
 from tokenergy.ingest.checks import Status
 from tokenergy.records import (
@@ -115,6 +117,35 @@ def test_counts_and_power_presence() -> None:
     )
     assert check(checks.power_present, result(energy=zero)).status is Status.FAIL
     assert check(checks.power_present, result()).status is Status.WARN
+
+
+def test_power_present_without_power_says_why_in_its_detail() -> None:
+    """Energy over a window of unknown length has no power: the verdict warns and its detail
+    renders (it was a TypeError formatting None as a number in JSON output and `check`)."""
+    energy_only = EnergyMeasurement(
+        energy_j=5.0e6, boundary=Boundary.ACCELERATOR, basis=Basis.MEASURED, method="t"
+    )
+    found = check(checks.power_present, result(energy=energy_only))
+    assert found.status is Status.WARN
+    assert found.detail == (
+        "5e+06 J over an unknown window, so no power and no J/token (measured, accelerator, t)"
+    )
+
+
+def test_shared_verdicts_refuse_changes_and_compare_by_value() -> None:
+    """A verdict without numbers is one object given to every row: changing it would change
+    every row's, so it refuses; it equals a Finding of the same values."""
+    first, second = (check(checks.failure_rate, result()) for _ in range(2))
+    assert first is second and isinstance(first, checks.SharedFinding)
+    with pytest.raises(AttributeError, match="shared failure_rate verdict cannot be changed"):
+        first.status = Status.FAIL
+    assert first.status is Status.SKIP
+    assert first == checks.Finding("failure_rate", Status.SKIP, "no request counts")
+    assert checks.Finding("failure_rate", Status.SKIP, "no request counts") == first
+    assert first != checks.Finding("failure_rate", Status.WARN, "no request counts")
+    own = checks.Finding("failure_rate", Status.SKIP, "no request counts")
+    own.status = Status.WARN  # a Finding of one's own can be changed
+    assert own.status is Status.WARN
 
 
 def test_model_spellings_across_a_call() -> None:

@@ -6,6 +6,8 @@ Stable API for other parts (analysis, report)::
     ingested = load_results(paths, IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN)))
     ingested.results    # list[ServingResult], absolute deployment rates, energy with basis
     ingested.checks     # list[list[Finding]] aligned with results
+    run_checks(results, options)  # the same findings for results of your own (a function of
+    # CHECKS takes result, options and result.workload.benchmarked_lengths())
     ingested.skipped    # list[SkippedFile(name, reason, failed)]
     ingest_into(sink, paths, options)  # constant memory: sink.add(result, findings) per row
     summary_row(result, findings)  # the flat analyst row used by `tokenergy ingest --json`

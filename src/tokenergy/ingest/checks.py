@@ -42,12 +42,12 @@ PASS, WARN, FAIL, SKIP = Status.PASS, Status.WARN, Status.FAIL, Status.SKIP
 
 # slots, not frozen: up to nine are made per row, and a frozen dataclass's __init__
 # (object.__setattr__ per field) cost 3× as much
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Finding:
     """One check's verdict. Its ``detail`` is ``text`` formatted with ``args`` (``str.format``)
     when read: CSV, Parquet and the table never show it. Without ``args``, ``text`` is the detail
     as written (braces and all). ``args`` are plain numbers and text (rows are spilled to disk
-    with them). Never changed once made: verdicts without numbers are shared between rows."""
+    with them). Equal by value, whichever of Finding and SharedFinding either is."""
 
     name: str
     status: Status
@@ -63,19 +63,40 @@ class Finding:
         enum's ``.value`` is a Python-level descriptor, the table lookup is not)."""
         return {"name": self.name, "status": STATUS_TEXT[self.status], "detail": self.detail}
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Finding):
+            return NotImplemented
+        mine = (self.name, self.status, self.text, self.args)
+        return mine == (other.name, other.status, other.text, other.args)
 
-# Each verdict without numbers is made once, here, and shared (a Finding is never changed once
-# made): making one costs ~0.13 µs, and about three a row are such verdicts.
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq is
+
+
+class SharedFinding(Finding):
+    """A verdict without numbers, made once at import and given to every row it applies to
+    (making one costs ~0.13 µs, and about three a row are such verdicts). It refuses to be
+    changed: a change would change every row's verdict, in this ingest and every later one."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, status: Status, text: str) -> None:
+        for field, value in (("name", name), ("status", status), ("text", text), ("args", ())):
+            object.__setattr__(self, field, value)
+
+    def __setattr__(self, field: str, value: object) -> None:
+        raise AttributeError(
+            f"the shared {self.name} verdict cannot be changed: make a Finding of your own"
+        )
 
 
 def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-12)
 
 
-_RATES_UNREPORTED = Finding(
+_RATES_UNREPORTED = SharedFinding(
     "total_is_sum", SKIP, "input, output and total rates are not all reported"
 )
-_NO_TOKENS = Finding("total_is_sum", SKIP, "no tokens were processed")
+_NO_TOKENS = SharedFinding("total_is_sum", SKIP, "no tokens were processed")
 
 
 def total_is_sum(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -97,7 +118,9 @@ def total_is_sum(result: ServingResult, options: IngestOptions, lengths: Lengths
     )
 
 
-_RATIO_UNKNOWN = Finding("length_ratio", SKIP, "input/output rates or benchmarked lengths unknown")
+_RATIO_UNKNOWN = SharedFinding(
+    "length_ratio", SKIP, "input/output rates or benchmarked lengths unknown"
+)
 
 
 def length_ratio(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -119,7 +142,9 @@ def length_ratio(result: ServingResult, options: IngestOptions, lengths: Lengths
     )
 
 
-_NOT_DISAGGREGATED = Finding("disagg_identity", SKIP, "not a disaggregated row with per-GPU rates")
+_NOT_DISAGGREGATED = SharedFinding(
+    "disagg_identity", SKIP, "not a disaggregated row with per-GPU rates"
+)
 
 
 def disagg_identity(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -151,8 +176,8 @@ _LITTLE_AS_REPORTED = (
 )
 
 
-_NO_CAP = Finding("littles_law", SKIP, "no nominal concurrency")
-_NO_RATE_OR_E2EL = Finding("littles_law", SKIP, "request rate or mean E2EL unknown")
+_NO_CAP = SharedFinding("littles_law", SKIP, "no nominal concurrency")
+_NO_RATE_OR_E2EL = SharedFinding("littles_law", SKIP, "request rate or mean E2EL unknown")
 
 
 def littles_law(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -182,7 +207,7 @@ def littles_law(result: ServingResult, options: IngestOptions, lengths: Lengths)
     return Finding(name, PASS, text, args)
 
 
-_NO_COUNTS = Finding("failure_rate", SKIP, "no request counts")
+_NO_COUNTS = SharedFinding("failure_rate", SKIP, "no request counts")
 
 
 def failure_rate(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -206,7 +231,7 @@ def failure_rate(result: ServingResult, options: IngestOptions, lengths: Lengths
     )
 
 
-_NO_STD_INTVTY = Finding("reciprocal_spread", SKIP, "no reported std of interactivity")
+_NO_STD_INTVTY = SharedFinding("reciprocal_spread", SKIP, "no reported std of interactivity")
 
 
 def reciprocal_spread(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -224,7 +249,7 @@ def reciprocal_spread(result: ServingResult, options: IngestOptions, lengths: Le
     return Finding(name, PASS, "std_intvty {0:.4g} <= mean {1:.4g}", values)
 
 
-_NO_ITL_OR_TPOT = Finding("itl_vs_tpot", SKIP, "mean ITL or TPOT unknown")
+_NO_ITL_OR_TPOT = SharedFinding("itl_vs_tpot", SKIP, "mean ITL or TPOT unknown")
 
 
 def itl_vs_tpot(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -247,10 +272,10 @@ def itl_vs_tpot(result: ServingResult, options: IngestOptions, lengths: Lengths)
     return Finding(name, PASS, "mean ITL/TPOT = {0:.2f}", (ratio,))
 
 
-_STATED_ENERGY_PER_REQUEST = Finding(
+_STATED_ENERGY_PER_REQUEST = SharedFinding(
     "counts_present", PASS, "no counts, but the source states energy per request"
 )
-_COUNTS_MISSING = Finding(
+_COUNTS_MISSING = SharedFinding(
     "counts_present",
     WARN,
     "no request counts: Wh/query is extrapolated from J/token × tokens per query",
@@ -267,7 +292,7 @@ def counts_present(result: ServingResult, options: IngestOptions, lengths: Lengt
     return _COUNTS_MISSING
 
 
-_ZERO_POWER = Finding("power_present", FAIL, "power or energy is zero")
+_ZERO_POWER = SharedFinding("power_present", FAIL, "power or energy is zero")
 
 
 def power_present(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
@@ -281,9 +306,17 @@ def power_present(result: ServingResult, options: IngestOptions, lengths: Length
     power = result.power_w
     if energy.energy_j == 0 or power == 0:
         return _ZERO_POWER
-    text = "{0:.5g} W ({1}, {2}, {3})"
     # str() of a StrEnum is its value, without the .value descriptor (~0.1 µs each)
-    args = (power, str(energy.basis), str(energy.boundary), energy.method)
+    scope = (str(energy.basis), str(energy.boundary), energy.method)
+    if power is None:  # energy (a record has power or energy) over a window of unknown length
+        return Finding(
+            name,
+            WARN,
+            "{0:.5g} J over an unknown window, so no power and no J/token ({1}, {2}, {3})",
+            (energy.energy_j, *scope),
+        )
+    text = "{0:.5g} W ({1}, {2}, {3})"
+    args = (power, *scope)
     rejected = extras.get("measured_power_rejected")
     if rejected:
         return Finding(name, WARN, text + "; {4}", (*args, str(rejected)))
