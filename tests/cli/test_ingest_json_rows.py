@@ -1,7 +1,7 @@
-"""``ingest --format json`` indents each row itself (C-encoded values, then the layout of
-``json.dumps(indent=2)``) and falls back to json for rows of another shape: every output must
-be exactly json's, NaN handling included (→ null: in a file the row's own values, on stdout
-everywhere)."""
+"""``ingest --format json`` indents a row of plain scalars itself (C-encoded values, then the
+layout of ``json.dumps(indent=2)``) and leaves any other row to json (a container value, even a
+one-line one, a key that is not a string): every output must be exactly json's, NaN handling
+included (→ null: in a file the row's own values, on stdout everywhere)."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ ROWS: list[dict[str, Any]] = [
     {"checks": [{"d": [{"e": [1]}]}]},
     {"checks": [{"name": "a"}, {}]},
     {"checks": [{"name": "a"}], "x": [1]},
-    # keys json writes as strings: 1 → "1", True → "true", None → "null", 1.5 → "1.5"
-    {1: "a", True: "b", None: "c", 1.5: "d", "checks": _checks("pass")},
+    # keys json writes as strings: 2 → "2", True → "true", None → "null", 1.5 → "1.5"
+    {2: "a", True: "b", None: "c", 1.5: "d", "checks": _checks("pass")},
     {"checks": [{1: "a", False: "b", None: "c", 2.5: "d"}]},
 ]
 
@@ -129,6 +129,7 @@ _ROWS = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(rows=_ROWS)
 def test_any_rows_are_written_as_json_dumps_writes_them(rows: list[dict[Any, Any]]) -> None:
+    """Rows of scalars (the indenting) or holding containers at any depth, odd keys, NaN."""
     for strict in (False, True):
         written: list[str] = []
         _json(iter(rows), written.append, strict=strict)
