@@ -208,19 +208,103 @@ def test_each_row_has_its_own_energy_record(tmp_path: Path) -> None:
     assert again.energy == second.energy
 
 
-@pytest.mark.parametrize(
-    ("counts", "field"),
-    [
-        ({"tp": 1e300, "pp": 1e300}, "row 0 tp"),
-        ({"num_prefill_gpu": 1.7e308, "num_decode_gpu": 1.7e308}, "row 0 num_prefill_gpu"),
-    ],
-)
-def test_a_gpu_count_beyond_float_range_is_a_one_line_error(
-    tmp_path: Path, counts: dict[str, float], field: str
-) -> None:
-    """Whole-number floats pass as counts; their product (or sum) cannot scale a per-GPU rate."""
+def _refusal(tmp_path: Path, **overrides: object) -> IngestError:
+    """The error a one-row file with ``overrides`` raises (keep_going off: it propagates)."""
     path = tmp_path / "row.json"
-    path.write_text(json.dumps([_row(**counts)]))
+    path.write_text(json.dumps([_row(**overrides)]))
     with pytest.raises(IngestError) as caught:
         load_results([path], ALLIN, keep_going=False)
-    assert caught.value.field == field and "GPU count out of range" in str(caught.value)
+    assert caught.value.file == str(path)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"pp": 1e308}, "row 0 pp"),  # (was reported as tp: the product overflowed)
+        ({"pcp_size": 1e308}, "row 0 pcp_size"),
+        ({"tp": 1e308}, "row 0 tp"),
+        ({"tp": 1e300, "pp": 1e300}, "row 0 tp"),
+        ({"tp": 2**53}, "row 0 tp"),  # an exact JSON integer, one past the exact floats
+        ({"isl": 1e308}, "row 0 isl"),  # (was an OverflowError traceback in the lengths)
+        ({"osl": 1e308}, "row 0 osl"),
+        ({"num_prefill_gpu": 1e308, "num_decode_gpu": 16}, "row 0 num_prefill_gpu"),
+        ({"num_prefill_gpu": 8, "num_decode_gpu": 1.7e308}, "row 0 num_decode_gpu"),
+    ],
+)
+def test_a_whole_number_beyond_2_to_the_53_names_its_own_column(
+    tmp_path: Path, overrides: dict[str, object], field: str
+) -> None:
+    """1e308 is a whole number, but no count: each integer column refuses it by name."""
+    error = _refusal(tmp_path, **overrides)
+    assert error.field == field and "number out of range" in error.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"tp": 2**40, "pp": 2**40}, "row 0 tp × pp"),
+        ({"tp": 2**20, "pp": 2**20, "pcp_size": 2**20}, "row 0 tp × pp × pcp_size"),
+        ({"tp": 2**30, "pcp_size": 2**30}, "row 0 tp × pcp_size"),
+        (
+            {"num_prefill_gpu": 2**52, "num_decode_gpu": 2**52},
+            "row 0 num_prefill_gpu + num_decode_gpu",
+        ),
+    ],
+)
+def test_a_gpu_count_of_several_columns_beyond_2_to_the_53_names_them(
+    tmp_path: Path, overrides: dict[str, object], field: str
+) -> None:
+    """Each column is a valid integer; the count made of them is refused like one column."""
+    error = _refusal(tmp_path, **overrides)
+    assert error.field == field and "GPU count out of range" in error.message
+
+
+def test_counts_just_below_2_to_the_53_still_read(tmp_path: Path) -> None:
+    """The limit refuses no real count: a whole float 2**53 - 1 and a product 2**52 both read."""
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([_row(tp=float(2**53 - 1)), _row(tp=2**26, pp=2**26)]))
+    results = load_results([path], ALLIN, keep_going=False).results
+    assert [r.identity.num_gpus for r in results] == [2**53 - 1, 2**52]
+    assert results[0].identity.tp == 2**53 - 1 and type(results[0].identity.tp) is int
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"tput_per_gpu": 1e308}, "row 0 tput_per_gpu"),
+        ({"input_tput_per_gpu": 1e308}, "row 0 input_tput_per_gpu"),
+        ({"output_tput_per_gpu": 1.7976931348623157e308}, "row 0 output_tput_per_gpu"),
+        (  # each deployment rate finite (tp 1), their sum (the total rate) not
+            {"tp": 1, "input_tput_per_gpu": 1e308, "output_tput_per_gpu": 1e308},
+            "row 0 input_tput_per_gpu + output_tput_per_gpu",
+        ),
+        (
+            {"num_prefill_gpu": 8, "num_decode_gpu": 16, "input_tput_per_gpu": 1e308},
+            "row 0 input_tput_per_gpu",
+        ),
+    ],
+)
+def test_a_per_gpu_rate_scaled_beyond_float_range_names_its_column(
+    tmp_path: Path, overrides: dict[str, object], field: str
+) -> None:
+    """1e308 tok/s per GPU × 2 GPUs is inf: refused by the adapter, not left for J/token to
+    divide by (a UnitError naming no file, which stopped the whole ingest)."""
+    error = _refusal(tmp_path, **overrides)
+    assert error.field == field and "rate out of range" in error.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"avg_power_w": 1e308, "power_valid": 1}, "row 0 avg_power_w"),
+        ({"joules_per_total_token": 1e308, "power_valid": 1}, "row 0 joules_per_total_token"),
+        ({"joules_per_output_token": 1e306, "power_valid": 1}, "row 0 joules_per_output_token"),
+    ],
+)
+def test_a_measured_power_scaled_beyond_float_range_names_its_column(
+    tmp_path: Path, overrides: dict[str, object], field: str
+) -> None:
+    """A power of inf W is no measurement (its J/token and Wh/query would print as inf)."""
+    error = _refusal(tmp_path, **overrides)
+    assert error.field == field and "power out of range" in error.message

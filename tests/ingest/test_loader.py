@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tokenergy.errors import IngestError
-from tokenergy.ingest import IngestOptions, load_results
+from tokenergy.ingest import IngestOptions, ingest_into, load_results
+from tokenergy.ingest.checks import Finding
 from tokenergy.ingest.detect import adapter_named
+from tokenergy.ingest.rows import checked_row
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
 
@@ -48,3 +51,44 @@ def test_an_unknown_forced_format_names_the_parameter() -> None:
     with pytest.raises(IngestError, match="unknown format 'nope'") as raised:
         adapter_named("nope")
     assert raised.value.field == "fmt"
+
+
+class _AnalystRows:
+    """A sink that makes each result's analyst row as it arrives, as the CLI's does."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+        self._committed = 0
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None:
+        self.rows.append(checked_row(result, findings))
+
+    def commit(self) -> None:
+        self._committed = len(self.rows)
+
+    def rollback(self) -> None:
+        del self.rows[self._committed :]
+
+
+def _infinite_rate_file(folder: Path) -> Path:
+    """A bench-serving result whose rates come out inf (1000 tokens / 1e-310 s): no adapter
+    refuses it, J/token raises a UnitError when the sink makes its row."""
+    path = folder / "a_tiny_duration.json"
+    result = {"completed": 10, "duration": 1e-310, "total_input_tokens": 1000}
+    path.write_text(json.dumps(result | {"total_output_tokens": 1000, "model_id": "m"}))
+    return path
+
+
+def test_a_unit_error_making_a_row_skips_just_that_file(shared_data: Path, tmp_path: Path) -> None:
+    bad = _infinite_rate_file(tmp_path)
+    good = shared_data / "inferencex/agg/run_20218553330.json"
+    options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN), gpu="H100", gpus=1)
+    sink = _AnalystRows()
+    ingested = ingest_into(sink, [bad, good], options)
+    (skipped,) = ingested.failed
+    assert skipped.name == str(bad)
+    assert skipped.reason == f"{bad}: token rate must be a positive finite number, got inf"
+    assert ingested.count == len(sink.rows) == len(load_results([good], options).results) > 0
+    with pytest.raises(IngestError) as caught:
+        ingest_into(_AnalystRows(), [bad, good], options, keep_going=False)
+    assert caught.value.file == str(bad) and "token rate" in caught.value.message

@@ -385,8 +385,7 @@ def _spread(values: list[float], scale: float = 1.0) -> MetricStats | None:
 
 def _ns(reader: RowReader, key: str) -> int:
     """A Unix time in ns, kept an int (as a float, ns since 1970 lose ~100 ns of precision)."""
-    reader.integer(key)  # validation: present, a whole non-negative number
-    return int(reader.data[key])
+    return reader.big_integer(key)
 
 
 def _from_records(records: JsonLines, document: Document, options: IngestOptions) -> ServingResult:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tokenergy.errors import IngestError
 
-_EXACT = 2**53  # integers that convert to float exactly (and never overflow)
+EXACT_INT_LIMIT = 2**53  # integers that convert to float exactly (and never overflow)
 
 
 class RowReader:
@@ -62,7 +62,7 @@ class RowReader:
         if type(raw) is float:  # the common cases first, fast
             if raw - raw == 0 and (minimum is None or raw >= minimum):  # finite, in range
                 return raw
-        elif type(raw) is int and -_EXACT < raw < _EXACT:
+        elif type(raw) is int and -EXACT_INT_LIMIT < raw < EXACT_INT_LIMIT:
             if minimum is None or raw >= minimum:
                 return float(raw)
         elif raw is None or raw == "":
@@ -94,7 +94,7 @@ class RowReader:
 
     def integer(self, key: str, *, minimum: int = 0) -> int:
         raw = self.data.get(key)
-        if type(raw) is int and minimum <= raw < _EXACT:
+        if type(raw) is int and minimum <= raw < EXACT_INT_LIMIT:
             return raw  # the common case without a second call (as in optional_integer)
         value = self.optional_integer(key, minimum=minimum)
         if value is None:
@@ -103,13 +103,28 @@ class RowReader:
 
     def optional_integer(self, key: str, *, minimum: int = 0) -> int | None:
         raw = self.data.get(key)
-        if type(raw) is int and minimum <= raw < _EXACT:  # the common cases, fast
+        if type(raw) is int and minimum <= raw < EXACT_INT_LIMIT:  # the common cases, fast
             return raw
         if raw is None:
             return None
         value = self.optional_number(key, minimum=minimum)
         if value is None:
             return None
+        if not value.is_integer():
+            raise self.error(key, f"expected a whole number, got {value:g}")
+        if (
+            not -EXACT_INT_LIMIT < value < EXACT_INT_LIMIT
+        ):  # 1e308 is whole, but beyond 2**53 floats skip integers
+            raise self.error(key, f"number out of range ({raw!r}): must be below 2**53 to be exact")
+        return int(value)
+
+    def big_integer(self, key: str) -> int:
+        """A required whole number >= 0 of any size within float range, exact when written as an
+        integer: Unix times in ns (~1.8e18) are beyond 2**53, which :meth:`integer` refuses."""
+        value = self.number(key)  # present, a number (not a bool or text), finite, >= 0
+        raw = self.data[key]
+        if type(raw) is int:
+            return raw
         if not value.is_integer():
             raise self.error(key, f"expected a whole number, got {value:g}")
         return int(value)
@@ -127,11 +142,9 @@ class RowReader:
         raw = self.data.get(key)
         if type(raw) is str:  # the common case, fast
             return raw or None
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, str):
+        if raw is not None and not isinstance(raw, str):
             raise self.error(key, f"expected text, got {type(raw).__name__}")
-        return raw
+        return raw or None  # (None, or a str subclass from a library caller's mapping)
 
     def flag(self, key: str) -> bool | None:
         """Booleans written as JSON booleans or as the strings 'true'/'false'."""

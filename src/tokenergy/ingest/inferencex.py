@@ -9,11 +9,13 @@ Newer rows may carry measured GPU power (``power_valid``, ``power_metric_schema_
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
+from tokenergy.errors import IngestError
 from tokenergy.ingest.common import canonical_gpu, present_metrics, stat_keys, validated_result
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import EXACT_INT_LIMIT, RowReader
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import DEFAULT_RANGE_RATIO, IngestOptions, stated_energy_fields
 from tokenergy.ingest.registry import NotResults, register
@@ -28,6 +30,12 @@ _MEASURED_KEYS = (  # besides the flags power_valid and power_metric_schema_vers
     "joules_per_total_token",
     "joules_per_output_token",
 )
+_PER_GPU_KEYS = (
+    ("total", "tput_per_gpu"),
+    ("input", "input_tput_per_gpu"),
+    ("output", "output_tput_per_gpu"),
+)
+_FLOAT_MAX = sys.float_info.max  # a rate above it is inf
 _CONFIG_KEYS = (
     "image",
     "framework",
@@ -90,6 +98,8 @@ def _identity(reader: RowReader) -> tuple[dict[str, Any], dict[str, int]]:
     if reader.has("num_prefill_gpu") or reader.has("num_decode_gpu"):
         prefill = reader.integer("num_prefill_gpu", minimum=1)
         decode = reader.integer("num_decode_gpu", minimum=1)
+        if prefill + decode >= EXACT_INT_LIMIT:  # each count is below it, their sum need not be
+            raise _count_out_of_range(reader, prefill + decode, "num_prefill_gpu + num_decode_gpu")
         dpa = [reader.flag("prefill_dp_attention"), reader.flag("decode_dp_attention")]
         identity["num_gpus"] = prefill + decode
         identity["num_prefill_gpus"] = prefill
@@ -98,7 +108,11 @@ def _identity(reader: RowReader) -> tuple[dict[str, Any], dict[str, int]]:
         return identity, {"total": prefill + decode, "input": prefill, "output": decode}
     tp = reader.integer("tp", minimum=1)
     pp = reader.optional_integer("pp", minimum=1)
-    gpus = tp * (pp or 1) * (reader.optional_integer("pcp_size", minimum=1) or 1)
+    pcp = reader.optional_integer("pcp_size", minimum=1)
+    gpus = tp * (pp or 1) * (pcp or 1)
+    if gpus >= EXACT_INT_LIMIT:  # each count is below it, their product need not be
+        keys = " × ".join(key for key, n in (("tp", tp), ("pp", pp), ("pcp_size", pcp)) if n)
+        raise _count_out_of_range(reader, gpus, keys)
     identity["num_gpus"] = gpus
     identity["tp"] = tp
     identity["ep"] = reader.optional_integer("ep", minimum=1)
@@ -106,6 +120,12 @@ def _identity(reader: RowReader) -> tuple[dict[str, Any], dict[str, int]]:
         identity["pp"] = pp
     identity["dp_attention"] = reader.flag("dp_attention")
     return identity, {"total": gpus, "input": gpus, "output": gpus}
+
+
+def _count_out_of_range(reader: RowReader, gpus: int, keys: str) -> IngestError:
+    """A GPU count of several columns (tp 2**40 × pp 2**40) that no float holds exactly: refused
+    as each integer column is (2**53 and up), naming the columns it was made of."""
+    return reader.error(keys, f"GPU count out of range ({gpus:.3g}): must be below 2**53")
 
 
 def _measured(
@@ -120,14 +140,18 @@ def _measured(
     total_w = reader.optional_number("avg_total_gpu_power_w")
     per_gpu_w = reader.optional_number("avg_power_w")
     if total_w is None and per_gpu_w is not None:
-        total_w = per_gpu_w * num_gpus
+        total_w = _power_w(reader, "avg_power_w", per_gpu_w, num_gpus, ("W per GPU", "GPUs"))
     if total_w is None:
         per_total = reader.optional_number("joules_per_total_token")
         per_output = reader.optional_number("joules_per_output_token")
         if per_total is not None and total_tok_s:
-            total_w = per_total * total_tok_s
+            total_w = _power_w(
+                reader, "joules_per_total_token", per_total, total_tok_s, ("J/token", "tok/s")
+            )
         elif per_output is not None and output_tok_s:
-            total_w = per_output * output_tok_s
+            total_w = _power_w(
+                reader, "joules_per_output_token", per_output, output_tok_s, ("J/token", "tok/s")
+            )
     energy_j = reader.optional_number("total_gpu_energy_j")
     if total_w is None and energy_j is None:
         return None
@@ -144,6 +168,32 @@ def _measured(
         valid=not reasons,
         reasons=reasons,
     )
+
+
+def _power_w(
+    reader: RowReader, key: str, value: float, factor: float, units: tuple[str, str]
+) -> float:
+    """A deployment power derived from the row's ``key``, refused beyond float range (1e308 W
+    per GPU × 4 GPUs is inf: no J/token or Wh/query to show)."""
+    power_w = value * factor
+    if power_w > _FLOAT_MAX:
+        raise reader.error(
+            key, f"power out of range ({value:g} {units[0]} × {factor:g} {units[1]})"
+        )
+    return power_w
+
+
+def _rate_overflow(
+    reader: RowReader, per_gpu: dict[str, float], divisors: dict[str, int]
+) -> IngestError:
+    """The error for a deployment rate beyond float range (1e308 tok/s per GPU × 4 GPUs is inf,
+    which no J/token can divide by), naming the per-GPU column it came from."""
+    for kind, key in _PER_GPU_KEYS:
+        if per_gpu[kind] * divisors[kind] > _FLOAT_MAX:
+            rate = f"{per_gpu[kind]:g} tok/s per GPU × {divisors[kind]} GPUs"
+            return reader.error(key, f"rate out of range ({rate})")
+    keys = "input_tput_per_gpu + output_tput_per_gpu"  # each finite, their sum (the total) not
+    return reader.error(keys, "rate out of range (input + output tok/s is beyond float range)")
 
 
 # (field, its (stat, column) pairs), intvty first: the order a bad value is reported in
@@ -166,14 +216,11 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
         "input": reader.number("input_tput_per_gpu"),
         "output": reader.number("output_tput_per_gpu"),
     }
-    try:
-        input_tok_s = per_gpu["input"] * divisors["input"]
-        output_tok_s = per_gpu["output"] * divisors["output"]
-        total_tok_s = per_gpu["total"] * divisors["total"]
-    except OverflowError:  # a count beyond float range (e.g. tp 1e300 × pp 1e300) scales nothing
-        counts = "num_prefill_gpu" if "num_prefill_gpus" in identity else "tp"
-        digits = len(str(identity["num_gpus"]))
-        raise reader.error(counts, f"GPU count out of range ({digits} digits)") from None
+    input_tok_s = per_gpu["input"] * divisors["input"]
+    output_tok_s = per_gpu["output"] * divisors["output"]
+    total_tok_s = per_gpu["total"] * divisors["total"]
+    if input_tok_s + output_tok_s > _FLOAT_MAX or total_tok_s > _FLOAT_MAX:
+        raise _rate_overflow(reader, per_gpu, divisors)
     throughput = {
         "input_tok_s": input_tok_s,
         "output_tok_s": output_tok_s,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from tokenergy.errors import IngestError, validation_problem
+from tokenergy.errors import IngestError, UnitError, validation_problem
 from tokenergy.ingest.checks import Finding, Spellings, row_checks
 from tokenergy.ingest.detect import adapter_named, detect, unread_yaml
 from tokenergy.ingest.jsonstream import JsonArrayStream
@@ -73,6 +73,16 @@ class IngestResult:
 def _validation_error(error: ValidationError, document: Document) -> IngestError:
     field, message = validation_problem(error)
     return IngestError(message, file=document.name, field=field or None)
+
+
+def _as_ingest_error(
+    error: IngestError | UnitError, document: Document, row: int | None = None
+) -> IngestError:
+    """A UnitError as this document's IngestError, naming the row whose figures raised it."""
+    if isinstance(error, IngestError):
+        return error
+    where = [part for part in (f"row {row}" if row is not None else None, error.field) if part]
+    return IngestError(error.message, file=document.name, field=" ".join(where) or None)
 
 
 def iter_document(
@@ -147,22 +157,32 @@ def _one_document(
     keep_going: bool,
     out: Ingestion,
 ) -> None:
-    """Every result of ``document`` into the sink, or (bad or empty file) none of them."""
+    """Every result of ``document`` into the sink, or (bad or empty file) none of them.
+
+    A UnitError while results are made or added (a figure no adapter refused, e.g. an infinite
+    token rate reaching J/token) is this file's bad input too: an IngestError naming it, so the
+    other files still ingest rather than the whole run stopping on an error naming no file."""
     spellings, count = Spellings(), 0
     try:
         for result in iter_document(document, options, fmt):
-            sink.add(result, row_checks(result, options))
+            try:
+                sink.add(result, row_checks(result, options))
+            except UnitError as error:  # (a try costs nothing until it catches: Python ≥ 3.11)
+                raise _as_ingest_error(error, document, result.provenance.row) from None
             spellings.add(*Spellings.spelling(result))
             count += 1
     except NotResults as signal:
         sink.rollback()
         out.skipped.append(SkippedFile(document.name, signal.reason, failed=False))
         return
-    except IngestError as error:
+    except (IngestError, UnitError) as error:
         sink.rollback()
+        failure = _as_ingest_error(error, document)
         if not keep_going:
-            raise
-        out.skipped.append(SkippedFile(document.name, str(error), failed=True))
+            if failure is error:
+                raise
+            raise failure from None
+        out.skipped.append(SkippedFile(document.name, str(failure), failed=True))
         return
     sink.commit()
     out.spellings.merge(spellings)

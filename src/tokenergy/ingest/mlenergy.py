@@ -201,7 +201,12 @@ class MlEnergyLegacy:
     name: ClassVar[str] = "mlenergy-legacy"
 
     def sniff(self, data: Any, document: Document) -> bool:
-        return isinstance(data, list) and bool(data) and set(data[0]) == _LEGACY_HEADER
+        return (
+            isinstance(data, list)
+            and bool(data)
+            and isinstance(data[0], dict)  # ([1, 2] has no header: set(1) would raise)
+            and set(data[0]) == _LEGACY_HEADER
+        )
 
     def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
         named = _LEGACY_NAME.match(document.path.stem)

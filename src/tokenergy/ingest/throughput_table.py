@@ -10,6 +10,7 @@ optional ``gpu`` column, ``--gpu``, or a name such as ``h100x8``.
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, known_gpu
@@ -48,7 +49,12 @@ class ThroughputTable:
     name: ClassVar[str] = "throughput-table"
 
     def sniff(self, data: Any, document: Document) -> bool:
-        return isinstance(data, list) and bool(data) and set(data[0]) >= _COLUMNS
+        return (
+            isinstance(data, list)
+            and bool(data)
+            and isinstance(data[0], dict)  # ([null] has no columns: set(None) would raise)
+            and set(data[0]) >= _COLUMNS
+        )
 
     def read(self, data: Any, document: Document, options: IngestOptions) -> list[ServingResult]:
         named = _GPU_X.search(document.path.stem)
@@ -78,6 +84,10 @@ def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingR
         extras["power_missing"] = why
     implied = "input" if rate is RateBasis.OUTPUT else "input and output"
     notes = [f"tps is {rate.value} tokens/s; {implied} rate implied by the fixed lengths"]
+    tps = reader.number("tps")
+    throughput = Throughput.from_fixed_lengths(tps, rate, lin, lout)
+    if (throughput.total_tok_s or 0.0) > sys.float_info.max:  # 1e308 × lin/lout is inf
+        raise reader.error("tps", f"rate out of range ({tps:g} tok/s at lengths {lin}/{lout})")
     return ServingResult(
         identity=identity,
         workload=Workload(
@@ -87,7 +97,7 @@ def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingR
             mean_output_len=float(lout),
             sampler=LengthSampler.FIXED,
         ),
-        throughput=Throughput.from_fixed_lengths(reader.number("tps"), rate, lin, lout),
+        throughput=throughput,
         energy=energy,
         provenance=Provenance(
             source=reader.source,
