@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tokenergy.ingest.detect import adapter_named
 from tokenergy.ingest.rows import checked_row
 from tokenergy.power import GpuBasis, PowerSpec
 from tokenergy.records import ServingResult
+from tokenergy.units import j_per_token
 
 
 def test_all_shared_inferencex_and_mlenergy_files(shared_data: Path) -> None:
@@ -70,25 +72,66 @@ class _AnalystRows:
         del self.rows[self._committed :]
 
 
-def _infinite_rate_file(folder: Path) -> Path:
-    """A bench-serving result whose rates come out inf (1000 tokens / 1e-310 s): no adapter
-    refuses it, J/token raises a UnitError when the sink makes its row."""
-    path = folder / "a_tiny_duration.json"
-    result = {"completed": 10, "duration": 1e-310, "total_input_tokens": 1000}
-    path.write_text(json.dumps(result | {"total_output_tokens": 1000, "model_id": "m"}))
-    return path
+def _bench_serving(model: str) -> dict[str, object]:
+    return {
+        "completed": 10,
+        "duration": 1.0,
+        "total_input_tokens": 1000,
+        "total_output_tokens": 1000,
+        "model_id": model,
+    }
+
+
+class _RefusingRows(_AnalystRows):
+    """A sink whose row for model 'bad' meets a figure J/token refuses (a UnitError). Adapters
+    now refuse every non-finite rate they derive, so this stands in for one they might miss."""
+
+    def add(self, result: ServingResult, findings: list[Finding]) -> None:
+        if result.identity.model == "bad":
+            j_per_token(100.0, math.inf)
+        super().add(result, findings)
 
 
 def test_a_unit_error_making_a_row_skips_just_that_file(shared_data: Path, tmp_path: Path) -> None:
-    bad = _infinite_rate_file(tmp_path)
+    bad = tmp_path / "a_bad_run.json"
+    bad.write_text(json.dumps(_bench_serving("bad")))
     good = shared_data / "inferencex/agg/run_20218553330.json"
     options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN), gpu="H100", gpus=1)
-    sink = _AnalystRows()
+    sink = _RefusingRows()
     ingested = ingest_into(sink, [bad, good], options)
     (skipped,) = ingested.failed
     assert skipped.name == str(bad)
     assert skipped.reason == f"{bad}: token rate must be a positive finite number, got inf"
     assert ingested.count == len(sink.rows) == len(load_results([good], options).results) > 0
     with pytest.raises(IngestError) as caught:
-        ingest_into(_AnalystRows(), [bad, good], options, keep_going=False)
+        ingest_into(_RefusingRows(), [bad, good], options, keep_going=False)
     assert caught.value.file == str(bad) and "token rate" in caught.value.message
+
+
+def test_a_unit_error_rolls_back_the_good_rows_before_it(shared_data: Path, tmp_path: Path) -> None:
+    """A JSON-lines file of good rows then one whose row J/token refuses: none of its rows are
+    written (the file is bad as a whole), the other file's rows are, and the error names the
+    line as the JSONL adapter counts it (from 1)."""
+    bad = tmp_path / "runs.jsonl"
+    lines = [_bench_serving("m")] * 3 + [_bench_serving("bad")]
+    bad.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    good = shared_data / "inferencex/agg/run_20218553330.json"
+    options = IngestOptions(power=PowerSpec(gpu_basis=GpuBasis.ALLIN), gpu="H100", gpus=1)
+    sink = _RefusingRows()
+    ingested = ingest_into(sink, [bad, good], options)
+    (skipped,) = ingested.failed
+    assert skipped.reason == f"{bad}: line 4: token rate must be a positive finite number, got inf"
+    good_rows = len(load_results([good], options).results)
+    assert ingested.count == len(sink.rows) == good_rows > 0
+    assert len(load_results([bad], options).results) == 4  # the 3 rows dropped above are good
+
+
+@pytest.mark.parametrize("name", ["a_tiny_duration.json", "runs.jsonl"])
+def test_a_rate_beyond_float_range_is_refused_by_the_adapter(tmp_path: Path, name: str) -> None:
+    """1000 tokens in 1e-310 s: the adapter names the duration, for load_results too (whose sink
+    computes no J/token that would catch the infinite rate)."""
+    bad = tmp_path / name
+    bad.write_text(json.dumps(_bench_serving("m") | {"duration": 1e-310}) + "\n")
+    (skipped,) = load_results([bad], IngestOptions()).failed
+    where = "line 1 duration" if name.endswith(".jsonl") else "duration"
+    assert skipped.reason == f"{bad}: {where}: out of range: 1000 / 1e-310 is beyond float range"

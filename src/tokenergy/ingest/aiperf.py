@@ -22,7 +22,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, model_key, nvidia_stats
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import (
+    EXACT_INT_LIMIT,
+    FLOAT_MAX,
+    RowReader,
+    nominal_count,
+    nominal_number,
+    per_second,
+    token_rates,
+)
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
 from tokenergy.ingest.sources import Document, JsonLines
@@ -173,6 +181,8 @@ def _whole(reader: RowReader, data: Mapping[str, Any], key: str) -> int | None:
         return None
     if value < 0 or not value.is_integer():
         raise reader.error(f"{key}.avg", f"expected a whole count, got {value:g}")
+    if value >= EXACT_INT_LIMIT:
+        raise reader.error(f"{key}.avg", f"number out of range ({value:g}): must be below 2**53")
     return int(value)
 
 
@@ -221,13 +231,14 @@ def _energy(
     for name, gpu in _gpus(data):
         metrics = gpu.get("metrics") if isinstance(gpu.get("metrics"), Mapping) else {}
         counter = metrics.get("nvidia_energy_consumption") if metrics else None
-        mj = counter.get("avg") if isinstance(counter, Mapping) else None
+        field = f"telemetry_data.endpoints.{name}.metrics.nvidia_energy_consumption.avg"
+        mj = nominal_number(reader, field, counter.get("avg")) if counter else None
         devices.append(
             DeviceEnergy(
                 device=name,
                 model=canonical_gpu(gpu.get("gpu_name")),
                 uuid=gpu.get("gpu_uuid"),
-                energy_j=float(mj) * 1e6 if isinstance(mj, int | float) and mj >= 0 else None,
+                energy_j=_device_energy_j(reader, field, mj),
             )
         )
     reasons = []
@@ -240,7 +251,7 @@ def _energy(
             )
     return EnergyMeasurement(
         energy_j=energy_j,
-        avg_power_w=energy_j / duration_s,
+        avg_power_w=per_second(reader, "benchmark_duration.avg", energy_j, duration_s),
         boundary=Boundary.ACCELERATOR,
         basis=Basis.MEASURED,
         method="aiperf-gpu-telemetry",
@@ -249,6 +260,15 @@ def _energy(
         valid=not reasons,
         reasons=reasons,
     )
+
+
+def _device_energy_j(reader: RowReader, field: str, mj: float | None) -> float | None:
+    """A GPU's energy counter delta (MJ) in J, refused when the conversion leaves float range."""
+    if mj is None or mj < 0:
+        return None
+    if mj * 1e6 > FLOAT_MAX:
+        raise reader.error(field, f"energy out of range ({mj:g} MJ)")
+    return mj * 1e6
 
 
 def _phase(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -268,10 +288,6 @@ def _config_text(data: Mapping[str, Any], *path: str | int) -> Any:
         else:
             value = value.get(step) if isinstance(value, Mapping) else None
     return value
-
-
-def _nominal(value: Any) -> int | None:
-    return int(value) if isinstance(value, int | float) and value >= 0 else None
 
 
 def _from_summary(
@@ -305,8 +321,15 @@ def _from_summary(
     )
     if usage != (None, None) and usage != (input_total, output_total):
         extras["server_usage_tokens"] = {"prompt": usage[0], "completion": usage[1]}
-    concurrency = _phase(data).get("concurrency")
-    rate = _phase(data).get("request_rate")
+    phase = _phase(data)
+    phase_at = "input_config.phases[profiling]"
+    concurrency = nominal_count(reader, f"{phase_at}.concurrency", phase.get("concurrency"))
+    rate = nominal_number(reader, f"{phase_at}.request_rate", phase.get("request_rate"))
+    prompts_at = "input_config.datasets[0].prompts"
+    isl = _config_text(data, "datasets", 0, "prompts", "isl", "mean")
+    osl = _config_text(data, "datasets", 0, "prompts", "osl", "mean")
+    per_s = "benchmark_duration.avg"
+    input_tok_s, output_tok_s = token_rates(reader, per_s, input_total, output_total, duration_s)
     return ServingResult(
         identity=Identity(
             model=model_key(str(model)),
@@ -315,20 +338,20 @@ def _from_summary(
             num_gpus=num_gpus,
         ),
         workload=Workload(
-            isl=_nominal(_config_text(data, "datasets", 0, "prompts", "isl", "mean")),
-            osl=_nominal(_config_text(data, "datasets", 0, "prompts", "osl", "mean")),
+            isl=nominal_count(reader, f"{prompts_at}.isl.mean", isl),
+            osl=nominal_count(reader, f"{prompts_at}.osl.mean", osl),
             mean_input_len=input_total / completed if completed else None,
             mean_output_len=output_total / completed if completed else None,
             sampler=options.sampler or LengthSampler.EMPIRICAL,
-            concurrency=int(concurrency) if isinstance(concurrency, int) else None,
-            request_rate=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
+            concurrency=concurrency,
+            request_rate=rate if rate is not None and rate > 0 else None,
             num_prompts=counts.attempted,
         ),
         counts=counts,
         throughput=Throughput(
-            input_tok_s=input_total / duration_s,
-            output_tok_s=output_total / duration_s,
-            request_per_s=completed / duration_s,
+            input_tok_s=input_tok_s,
+            output_tok_s=output_tok_s,
+            request_per_s=per_second(reader, per_s, completed, duration_s),
         ),
         duration_s=duration_s,
         latency=LatencyStats(
@@ -366,6 +389,11 @@ def _value(reader: RowReader, metrics: Mapping[str, Any], key: str) -> Any:
     return entry.get("value")
 
 
+def _tokens(reader: RowReader, metrics: Mapping[str, Any], key: str) -> float:
+    value = _value(reader, metrics, key)
+    return 0.0 if value is None else reader.checked_number(f"metrics.{key}.value", value, 0.0)
+
+
 def _spread(values: list[float], scale: float = 1.0) -> MetricStats | None:
     if not values:
         return None
@@ -381,11 +409,6 @@ def _spread(values: list[float], scale: float = 1.0) -> MetricStats | None:
         p95=float(p95),
         p99=float(p99),
     )
-
-
-def _ns(reader: RowReader, key: str) -> int:
-    """A Unix time in ns, kept an int (as a float, ns since 1970 lose ~100 ns of precision)."""
-    return reader.big_integer(key)
 
 
 def _from_records(records: JsonLines, document: Document, options: IngestOptions) -> ServingResult:
@@ -404,8 +427,9 @@ def _from_records(records: JsonLines, document: Document, options: IngestOptions
         if meta.get("benchmark_phase", "profiling") != "profiling":
             continue  # warmup
         times = RowReader(meta, document.name, line)
-        starts.append(_ns(times, "request_start_ns"))
-        ends.append(_ns(times, "request_end_ns"))
+        # Unix times in ns, kept ints (as floats, ns since 1970 lose ~100 ns of precision)
+        starts.append(times.big_integer("request_start_ns"))
+        ends.append(times.big_integer("request_end_ns"))
         if record.get("error"):
             failed += 1
             continue
@@ -413,8 +437,8 @@ def _from_records(records: JsonLines, document: Document, options: IngestOptions
             incomplete += 1
             continue
         ok += 1
-        in_tokens += float(_value(reader, metrics, "input_sequence_length") or 0)
-        out_tokens += float(_value(reader, metrics, "output_sequence_length") or 0)
+        in_tokens += _tokens(reader, metrics, "input_sequence_length")
+        out_tokens += _tokens(reader, metrics, "output_sequence_length")
         for name, key in (
             ("ttft", "time_to_first_token"),
             ("tpot", "inter_token_latency"),
@@ -423,15 +447,28 @@ def _from_records(records: JsonLines, document: Document, options: IngestOptions
         ):
             value = _value(reader, metrics, key)
             if isinstance(value, int | float):
-                series[name].append(float(value))
+                series[name].append(reader.checked_number(f"metrics.{key}.value", value, None))
         chunks = _value(reader, metrics, "inter_chunk_latency")
         if isinstance(chunks, list):
-            series["icl"].extend(float(c) for c in chunks if isinstance(c, int | float))
+            at = "metrics.inter_chunk_latency.value"
+            series["icl"].extend(
+                reader.checked_number(at, c, None) for c in chunks if isinstance(c, int | float)
+            )
     if not starts:
         raise NotResults("AIPerf records: no profiling-phase requests")
+    whole = RowReader({}, document.name)
+    for key, total in (
+        ("input_sequence_length", in_tokens),
+        ("output_sequence_length", out_tokens),
+    ):
+        if total > FLOAT_MAX:
+            raise whole.error(f"metrics.{key}.value", "total out of range (beyond float range)")
     duration_s = (max(ends) - min(starts)) / 1e9
     if duration_s <= 0:
-        raise RowReader({}, document.name).error("request_end_ns", "run lasted no time")
+        raise whole.error("request_end_ns", "run lasted no time")
+    input_tok_s, output_tok_s = token_rates(
+        whole, "request_end_ns", in_tokens, out_tokens, duration_s
+    )
     attempted = ok + failed + incomplete
     identity = Identity(model="unknown", gpu=canonical_gpu(options.gpu), num_gpus=options.gpus)
     energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
@@ -445,8 +482,8 @@ def _from_records(records: JsonLines, document: Document, options: IngestOptions
         ),
         counts=Counts(attempted=attempted, completed=ok, failed=failed, incomplete=incomplete),
         throughput=Throughput(
-            input_tok_s=in_tokens / duration_s,
-            output_tok_s=out_tokens / duration_s,
+            input_tok_s=input_tok_s,
+            output_tok_s=output_tok_s,
             request_per_s=ok / duration_s,
         ),
         duration_s=duration_s,

@@ -13,7 +13,13 @@ from collections import Counter
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, known_gpu, metric_stats, model_key
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import (
+    EXACT_INT_LIMIT,
+    RowReader,
+    nominal_number,
+    per_second,
+    token_rates,
+)
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import register
 from tokenergy.ingest.sources import Document
@@ -222,13 +228,19 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
     stem = document.path.stem
     nominal = lengths_from_name(stem)
     named_gpus, prefill, decode = gpus_from_name(stem)
+    if any(
+        n >= EXACT_INT_LIMIT for n in (*(nominal or ()), named_gpus or 0, prefill or 0, decode or 0)
+    ):
+        raise reader.error(
+            "file name", f"count out of range in {stem[:40]!r}…: must be below 2**53"
+        )
     gpu_token = _GPU_X.search(stem)
     gpu = options.gpu or (known_gpu(gpu_token[1]) if gpu_token else None)
     num_gpus = options.gpus or named_gpus
     if prefill is not None and decode is not None and num_gpus != prefill + decode:
         prefill = decode = None  # the user's --gpus overrides a split it contradicts
     model_name = reader.optional_text("model_id") or reader.optional_text("model") or "unknown"
-    rate = reader.data.get("request_rate")
+    rate = nominal_number(reader, "request_rate", reader.data.get("request_rate"))
     ratio = reader.optional_number(_RANGE_RATIO)
     workload = Workload(
         isl=nominal[0] if nominal else None,
@@ -238,7 +250,7 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
         sampler=options.sampler or LengthSampler.BENCH_SERVING,
         range_ratio=options.range_ratio if options.range_ratio is not None else ratio,
         concurrency=reader.optional_integer("max_concurrency", minimum=1),
-        request_rate=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
+        request_rate=rate if rate is not None and rate > 0 else None,
         num_prompts=counts.attempted,
         dataset=reader.optional_text("dataset_name"),
     )
@@ -252,6 +264,9 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
         num_decode_gpus=decode,
     )
     extras: dict[str, Any] = {}
+    input_tok_s, output_tok_s = token_rates(
+        reader, "duration", input_total, output_total, duration_s
+    )
     energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
     if why:
         extras["power_missing"] = why
@@ -260,10 +275,10 @@ def _result(reader: RowReader, document: Document, options: IngestOptions) -> Se
         workload=workload,
         counts=counts,
         throughput=Throughput(
-            input_tok_s=input_total / duration_s,
-            output_tok_s=output_total / duration_s,
+            input_tok_s=input_tok_s,
+            output_tok_s=output_tok_s,
             reported_total_tok_s=reader.optional_number("total_token_throughput"),
-            request_per_s=completed / duration_s,
+            request_per_s=per_second(reader, "duration", completed, duration_s),
         ),
         duration_s=duration_s,
         latency=_latency(reader, completed),

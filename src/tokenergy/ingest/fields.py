@@ -7,13 +7,17 @@ a string where a number belongs, NaN or a negative count all produce the same on
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from tokenergy.errors import IngestError
 
 # integers below it convert to float exactly: whole-number fields (counts, lengths) stay below it
 EXACT_INT_LIMIT = 2**53
+# the largest float: a rate or power an adapter derives above it is inf, which no J/token divides by
+FLOAT_MAX = sys.float_info.max
 
 
 class RowReader:
@@ -68,10 +72,11 @@ class RowReader:
                 return float(raw)
         elif raw is None or raw == "":
             return None
-        return self._checked_number(key, raw, minimum)
+        return self.checked_number(key, raw, minimum)
 
-    def _checked_number(self, key: str, raw: Any, minimum: float | None) -> float:
-        """A value that is not a plain finite number in range, converted or refused."""
+    def checked_number(self, key: str, raw: Any, minimum: float | None) -> float:
+        """``raw`` (read from ``key``, possibly nested) as a finite number >= ``minimum``, or
+        refused naming ``key``."""
         if isinstance(raw, bool):
             raise self.error(key, f"expected a number, got {raw!r}")
         if isinstance(raw, str):
@@ -157,3 +162,63 @@ class RowReader:
         if isinstance(raw, str) and raw.lower() in ("true", "false"):
             return raw.lower() == "true"
         raise self.error(key, f"expected true/false, got {raw!r}")
+
+
+def nominal_number(reader: RowReader, field: str, raw: Any) -> float | None:
+    """A figure a tool's config states about the run (a nominal length, a rate, a concurrency
+    cap): None when absent or not a number (tools write other things there, e.g. vLLM's rate
+    "inf"); refused, naming ``field``, when a boolean, not finite or beyond float range."""
+    if type(raw) is float and raw - raw == 0:
+        return raw
+    if type(raw) is int and -EXACT_INT_LIMIT < raw < EXACT_INT_LIMIT:
+        return float(raw)
+    if not isinstance(raw, int | float):  # (a bool is an int: refused below)
+        return None
+    return reader.checked_number(field, raw, None)
+
+
+def nominal_count(reader: RowReader, field: str, raw: Any, *, minimum: int = 0) -> int | None:
+    """A config's whole-number figure, truncated as the tools do (a mean length of 127.6 is a
+    nominal 127): None as :func:`nominal_number` or below ``minimum``; refused at 2**53."""
+    value = nominal_number(reader, field, raw)
+    if value is None or value < minimum:
+        return None
+    if value >= EXACT_INT_LIMIT:
+        raise reader.error(field, f"number out of range ({raw!r}): must be below 2**53 to be exact")
+    return int(value)
+
+
+def per_second(reader: RowReader, divisor_key: str, amount: float, divisor: float) -> float:
+    """``amount`` ÷ ``divisor`` (> 0, a duration in s: a rate), refused naming the divisor's field
+    when beyond float range: a duration of 1e-320 s makes any token total an infinite rate."""
+    rate = amount / divisor
+    if rate > FLOAT_MAX:
+        raise reader.error(
+            divisor_key, f"out of range: {amount:g} / {divisor:g} is beyond float range"
+        )
+    return rate
+
+
+def token_rates(
+    reader: RowReader, duration_key: str, input_total: float, output_total: float, duration_s: float
+) -> tuple[float, float]:
+    """(input, output) tok/s over ``duration_s``, refused naming the duration's field when one,
+    or their sum (the total rate J/token divides by), is beyond float range."""
+    input_tok_s = per_second(reader, duration_key, input_total, duration_s)
+    output_tok_s = per_second(reader, duration_key, output_total, duration_s)
+    if input_tok_s + output_tok_s > FLOAT_MAX:
+        raise reader.error(
+            duration_key,
+            f"out of range: {input_total:g} + {output_total:g} tokens / {duration_s:g} s",
+        )
+    return input_tok_s, output_tok_s
+
+
+def unix_date(reader: RowReader, key: str, unix_s: float | None) -> str | None:
+    """A Unix time in s (read from ``key``) as an ISO date, refused when no date can hold it."""
+    if unix_s is None:
+        return None
+    try:
+        return datetime.fromtimestamp(unix_s, UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        raise reader.error(key, f"not a date: {unix_s:g} s since 1970") from None

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import model_key, nvidia_stats
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import FLOAT_MAX, RowReader, nominal_count, nominal_number
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import register
 from tokenergy.ingest.sources import Document
@@ -96,9 +96,17 @@ def _gpu_power(reader: RowReader) -> tuple[float | None, int]:
     return (total if count else None), count
 
 
-def _config_int(config: Mapping[str, Any], key: str) -> int | None:
-    value = config.get(key)
-    return int(value) if isinstance(value, int | float) and value > 0 else None
+def _config_int(reader: RowReader, config: Mapping[str, Any], key: str) -> int | None:
+    return nominal_count(reader, f"input_config.{key}", config.get(key), minimum=1)
+
+
+def _input_rate(reader: RowReader, request_s: float | None, mean_in: float | None) -> float | None:
+    """Input tok/s = requests/s × mean input length, refused when beyond float range."""
+    if request_s is None or not mean_in:
+        return None
+    if request_s * mean_in > FLOAT_MAX:
+        raise reader.error("request_throughput.avg", "input rate out of range (× mean input)")
+    return request_s * mean_in
 
 
 def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
@@ -132,21 +140,27 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
         energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
         if why:
             extras["power_missing"] = why
-    rate = config.get("request_rate")
+    input_tok_s = _input_rate(reader, request_s, mean_in)
+    output_tok_s = _avg(reader, "output_token_throughput")
+    if (input_tok_s or 0.0) + (
+        output_tok_s or 0.0
+    ) > FLOAT_MAX:  # the total rate J/token divides by
+        raise reader.error("output_token_throughput.avg", "out of range: input + output tok/s")
+    rate = nominal_number(reader, "input_config.request_rate", config.get("request_rate"))
     return ServingResult(
         identity=identity,
         workload=Workload(
-            isl=_config_int(config, "synthetic_input_tokens_mean"),
-            osl=_config_int(config, "output_tokens_mean"),
+            isl=_config_int(reader, config, "synthetic_input_tokens_mean"),
+            osl=_config_int(reader, config, "output_tokens_mean"),
             mean_input_len=mean_in,
             mean_output_len=mean_out,
             sampler=options.sampler or LengthSampler.EMPIRICAL,
-            concurrency=_config_int(config, "concurrency"),
-            request_rate=float(rate) if isinstance(rate, int | float) and rate > 0 else None,
+            concurrency=_config_int(reader, config, "concurrency"),
+            request_rate=rate if rate is not None and rate > 0 else None,
         ),
         throughput=Throughput(
-            input_tok_s=request_s * mean_in if request_s is not None and mean_in else None,
-            output_tok_s=_avg(reader, "output_token_throughput"),
+            input_tok_s=input_tok_s,
+            output_tok_s=output_tok_s,
             request_per_s=request_s,
         ),
         latency=LatencyStats(

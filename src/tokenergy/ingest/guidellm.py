@@ -18,11 +18,17 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import model_key
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import (
+    RowReader,
+    nominal_count,
+    nominal_number,
+    per_second,
+    token_rates,
+    unix_date,
+)
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import NotResults, register
 from tokenergy.ingest.sources import STREAM_BYTES, Document
@@ -186,18 +192,19 @@ def _request_model(bench: Mapping[str, Any]) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def _load_shape(strategy: Any) -> tuple[int | None, float | None]:
+def _load_shape(reader: RowReader, strategy: Any) -> tuple[int | None, float | None]:
     """(concurrency cap, request rate) of a guidellm scheduling strategy."""
     if not isinstance(strategy, Mapping):
         return None, None
     kind = strategy.get("type_")
     if kind == "synchronous":
         return 1, None
+    at = "config.strategy"
     if kind in ("concurrent", "throughput"):
-        cap = strategy.get("streams") or strategy.get("max_concurrency")
-        return (int(cap) if isinstance(cap, int | float) and cap >= 1 else None), None
-    rate = strategy.get("rate")
-    return None, float(rate) if isinstance(rate, int | float) and rate > 0 else None
+        key = "streams" if strategy.get("streams") else "max_concurrency"
+        return nominal_count(reader, f"{at}.{key}", strategy.get(key), minimum=1), None
+    rate = nominal_number(reader, f"{at}.rate", strategy.get("rate"))
+    return None, rate if rate is not None and rate > 0 else None
 
 
 def _counts(reader: RowReader, totals: Mapping[str, Any]) -> Counts:
@@ -217,15 +224,15 @@ def _counts(reader: RowReader, totals: Mapping[str, Any]) -> Counts:
     return Counts(attempted=attempted, completed=completed, failed=failed, incomplete=incomplete)
 
 
-def _nominal_lengths(spec: Any) -> tuple[int | None, int | None]:
+def _nominal_lengths(reader: RowReader, spec: Any) -> tuple[int | None, int | None]:
     data = _dig(spec, "data")
     first = data[0] if isinstance(data, list) and data else None
     if not isinstance(first, Mapping):
         return None, None
-    isl, osl = first.get("prompt_tokens"), first.get("output_tokens")
+    at = "config.spec.data[0]"
     return (
-        int(isl) if isinstance(isl, int) and isl >= 0 else None,
-        int(osl) if isinstance(osl, int) and osl >= 0 else None,
+        nominal_count(reader, f"{at}.prompt_tokens", first.get("prompt_tokens")),
+        nominal_count(reader, f"{at}.output_tokens", first.get("output_tokens")),
     )
 
 
@@ -246,8 +253,8 @@ def _from_object(
         or _request_model(reader.data)
         or "unknown"
     )
-    concurrency, rate = _load_shape(_dig(config, "strategy"))
-    isl, osl = _nominal_lengths(spec)
+    concurrency, rate = _load_shape(reader, _dig(config, "strategy"))
+    isl, osl = _nominal_lengths(reader, spec)
     completed = counts.completed or 0
     input_total = _total(reader, metrics, "prompt_token_count") if completed else 0.0
     output_total = _total(reader, metrics, "output_token_count") if completed else 0.0
@@ -269,19 +276,15 @@ def _from_object(
             source=reader.source,
             source_format="guidellm",
             row=reader.row,
-            date=_iso(start),
+            date=unix_date(reader, "start_time", start),
             tool="guidellm",
             tool_version=version,
             engine_config={"strategy": _dig(config, "strategy")},
         ),
         options=options,
+        reader=reader,
+        duration_key="duration",
     )
-
-
-def _iso(unix_s: float | None) -> str | None:
-    if unix_s is None:
-        return None
-    return datetime.fromtimestamp(unix_s, UTC).isoformat()
 
 
 def _result(
@@ -294,6 +297,8 @@ def _result(
     shape: tuple[int | None, float | None, int | None, int | None],
     provenance: Provenance,
     options: IngestOptions,
+    reader: RowReader,
+    duration_key: str,
 ) -> ServingResult:
     concurrency, rate, isl, osl = shape
     input_total, output_total = totals
@@ -302,6 +307,9 @@ def _result(
         model=model_key(model), model_name=model, gpu=options.gpu, num_gpus=options.gpus
     )
     energy, why = stated_energy(options, identity.gpu, identity.num_gpus)
+    input_tok_s, output_tok_s = token_rates(
+        reader, duration_key, input_total, output_total, duration_s
+    )
     return ServingResult(
         identity=identity,
         workload=Workload(
@@ -316,9 +324,9 @@ def _result(
         ),
         counts=counts,
         throughput=Throughput(
-            input_tok_s=input_total / duration_s,
-            output_tok_s=output_total / duration_s,
-            request_per_s=completed / duration_s,
+            input_tok_s=input_tok_s,
+            output_tok_s=output_tok_s,
+            request_per_s=per_second(reader, duration_key, completed, duration_s),
         ),
         duration_s=duration_s,
         latency=latency if completed else LatencyStats(),
@@ -364,8 +372,10 @@ def _csv_stats(reader: RowReader, prefix: str, scale: float) -> MetricStats | No
     )
 
 
-def _csv_shape(strategy: str | None) -> tuple[int | None, float | None]:
+def _csv_shape(reader: RowReader) -> tuple[int | None, float | None]:
     """'concurrent@4' → cap 4; 'constant@5.00'/'poisson@2' → rate; 'synchronous' → cap 1."""
+    key = "Benchmark|Strategy"
+    strategy = reader.optional_text(key)
     if not strategy:
         return None, None
     kind, _, value = strategy.partition("@")
@@ -376,8 +386,8 @@ def _csv_shape(strategy: str | None) -> tuple[int | None, float | None]:
     except ValueError:
         return None, None
     if kind in ("concurrent", "throughput"):
-        return int(number), None
-    return None, number
+        return nominal_count(reader, key, number), None
+    return None, nominal_number(reader, key, number)
 
 
 def _from_csv(document: Document, options: IngestOptions) -> list[ServingResult]:
@@ -397,7 +407,7 @@ def _from_csv(document: Document, options: IngestOptions) -> list[ServingResult]
         mean_in = reader.optional_number("Token Metrics|Successful Input Tokens|Mean") or 0.0
         mean_out = reader.optional_number("Token Metrics|Successful Output Tokens|Mean") or 0.0
         backend = _json_cell(reader, "Run Info|Backend")
-        concurrency, rate = _csv_shape(reader.optional_text("Benchmark|Strategy"))
+        concurrency, rate = _csv_shape(reader)
         results.append(
             _result(
                 model=str(backend.get("model") or "unknown"),
@@ -419,6 +429,8 @@ def _from_csv(document: Document, options: IngestOptions) -> list[ServingResult]
                     engine_config={"strategy": reader.optional_text("Benchmark|Strategy")},
                 ),
                 options=options,
+                reader=reader,
+                duration_key="Timings|Duration|Sec",
             )
         )
     return results

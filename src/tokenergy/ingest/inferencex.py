@@ -9,13 +9,12 @@ Newer rows may carry measured GPU power (``power_valid``, ``power_metric_schema_
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from tokenergy.errors import IngestError
 from tokenergy.ingest.common import canonical_gpu, present_metrics, stat_keys, validated_result
-from tokenergy.ingest.fields import EXACT_INT_LIMIT, RowReader
+from tokenergy.ingest.fields import EXACT_INT_LIMIT, FLOAT_MAX, RowReader
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import DEFAULT_RANGE_RATIO, IngestOptions, stated_energy_fields
 from tokenergy.ingest.registry import NotResults, register
@@ -35,7 +34,6 @@ _PER_GPU_KEYS = (
     ("input", "input_tput_per_gpu"),
     ("output", "output_tput_per_gpu"),
 )
-_FLOAT_MAX = sys.float_info.max  # a rate above it is inf
 _CONFIG_KEYS = (
     "image",
     "framework",
@@ -176,7 +174,7 @@ def _power_w(
     """A deployment power derived from the row's ``key``, refused beyond float range (1e308 W
     per GPU × 4 GPUs is inf: no J/token or Wh/query to show)."""
     power_w = value * factor
-    if power_w > _FLOAT_MAX:
+    if power_w > FLOAT_MAX:
         raise reader.error(
             key, f"power out of range ({value:g} {units[0]} × {factor:g} {units[1]})"
         )
@@ -189,7 +187,7 @@ def _rate_overflow(
     """The error for a deployment rate beyond float range (1e308 tok/s per GPU × 4 GPUs is inf,
     which no J/token can divide by), naming the per-GPU column it came from."""
     for kind, key in _PER_GPU_KEYS:
-        if per_gpu[kind] * divisors[kind] > _FLOAT_MAX:
+        if per_gpu[kind] * divisors[kind] > FLOAT_MAX:
             rate = f"{per_gpu[kind]:g} tok/s per GPU × {divisors[kind]} GPUs"
             return reader.error(key, f"rate out of range ({rate})")
     keys = "input_tput_per_gpu + output_tput_per_gpu"  # each finite, their sum (the total) not
@@ -219,7 +217,7 @@ def _row(reader: RowReader, options: IngestOptions) -> ServingResult:
     input_tok_s = per_gpu["input"] * divisors["input"]
     output_tok_s = per_gpu["output"] * divisors["output"]
     total_tok_s = per_gpu["total"] * divisors["total"]
-    if input_tok_s + output_tok_s > _FLOAT_MAX or total_tok_s > _FLOAT_MAX:
+    if input_tok_s + output_tok_s > FLOAT_MAX or total_tok_s > FLOAT_MAX:
         raise _rate_overflow(reader, per_gpu, divisors)
     throughput = {
         "input_tok_s": input_tok_s,

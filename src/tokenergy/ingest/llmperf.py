@@ -10,11 +10,10 @@ gaps between streamed chunks, so it is kept as ITL with an unknown unit (not as 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import model_key
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import FLOAT_MAX, RowReader, per_second, unix_date
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import register
 from tokenergy.ingest.sources import Document
@@ -31,6 +30,8 @@ from tokenergy.records import (
     Workload,
 )
 
+_PER_MIN = "results_num_completed_requests_per_min"  # the run's duration is derived from it
+_OUTPUT_RATE = "results_mean_output_throughput_token_per_s"
 _SNIFF = {"results_num_completed_requests", "results_mean_output_throughput_token_per_s"}
 
 
@@ -80,11 +81,15 @@ def _counts(reader: RowReader) -> Counts:
 def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
     counts = _counts(reader)
     completed = counts.completed or 0
-    per_min = reader.number("results_num_completed_requests_per_min")
-    output_tok_s = reader.number("results_mean_output_throughput_token_per_s")
+    per_min = reader.number(_PER_MIN)
+    output_tok_s = reader.number(_OUTPUT_RATE)
     mean_in = reader.optional_number("results_number_input_tokens_mean")
     mean_out = reader.optional_number("results_number_output_tokens_mean")
-    duration_s = completed * 60.0 / per_min if completed and per_min > 0 else None
+    duration_s = (
+        per_second(reader, _PER_MIN, completed * 60.0, per_min)
+        if completed and per_min > 0
+        else None
+    )
     model = reader.optional_text("model") or "unknown"
     identity = Identity(
         model=model_key(model), model_name=model, gpu=options.gpu, num_gpus=options.gpus
@@ -93,6 +98,13 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
     nominal_in = reader.optional_number("mean_input_tokens")
     nominal_out = reader.optional_number("mean_output_tokens")
     stamp = reader.optional_number("timestamp")
+    input_tok_s = None
+    if mean_in is not None and duration_s:
+        input_tok_s = per_second(reader, _PER_MIN, mean_in * completed, duration_s)
+        if input_tok_s + output_tok_s > FLOAT_MAX:  # the total rate J/token divides by
+            raise reader.error(
+                _OUTPUT_RATE, "out of range: input + output tok/s is beyond float range"
+            )
     return ServingResult(
         identity=identity,
         workload=Workload(
@@ -106,9 +118,7 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
         ),
         counts=counts,
         throughput=Throughput(
-            input_tok_s=(
-                mean_in * completed / duration_s if mean_in is not None and duration_s else None
-            ),
+            input_tok_s=input_tok_s,
             output_tok_s=output_tok_s,
             request_per_s=per_min / 60.0,
         ),
@@ -125,7 +135,7 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
         provenance=Provenance(
             source=reader.source,
             source_format="llmperf",
-            date=datetime.fromtimestamp(stamp, UTC).isoformat() if stamp else None,
+            date=unix_date(reader, "timestamp", stamp or None),
             tool="llmperf",
             tool_version=reader.optional_text("version"),
         ),

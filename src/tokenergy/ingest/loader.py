@@ -78,10 +78,14 @@ def _validation_error(error: ValidationError, document: Document) -> IngestError
 def _as_ingest_error(
     error: IngestError | UnitError, document: Document, row: int | None = None
 ) -> IngestError:
-    """A UnitError as this document's IngestError, naming the row whose figures raised it."""
+    """A UnitError as this document's IngestError, naming the row whose figures raised it (in a
+    JSON-lines file its line, counted from 1 as the JSONL adapter names it)."""
     if isinstance(error, IngestError):
         return error
-    where = [part for part in (f"row {row}" if row is not None else None, error.field) if part]
+    at = None
+    if row is not None:
+        at = f"line {row + 1}" if document.suffix == ".jsonl" else f"row {row}"
+    where = [part for part in (at, error.field) if part]
     return IngestError(error.message, file=document.name, field=" ".join(where) or None)
 
 

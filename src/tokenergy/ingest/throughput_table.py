@@ -10,11 +10,10 @@ optional ``gpu`` column, ``--gpu``, or a name such as ``h100x8``.
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any, ClassVar
 
 from tokenergy.ingest.common import canonical_gpu, known_gpu
-from tokenergy.ingest.fields import RowReader
+from tokenergy.ingest.fields import FLOAT_MAX, RowReader
 from tokenergy.ingest.options import IngestOptions, stated_energy
 from tokenergy.ingest.registry import register
 from tokenergy.ingest.sources import Document
@@ -86,7 +85,7 @@ def _row(reader: RowReader, gpu: str | None, options: IngestOptions) -> ServingR
     notes = [f"tps is {rate.value} tokens/s; {implied} rate implied by the fixed lengths"]
     tps = reader.number("tps")
     throughput = Throughput.from_fixed_lengths(tps, rate, lin, lout)
-    if (throughput.total_tok_s or 0.0) > sys.float_info.max:  # 1e308 × lin/lout is inf
+    if (throughput.total_tok_s or 0.0) > FLOAT_MAX:  # 1e308 × lin/lout is inf
         raise reader.error("tps", f"rate out of range ({tps:g} tok/s at lengths {lin}/{lout})")
     return ServingResult(
         identity=identity,
