@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -137,7 +140,7 @@ def test_shared_verdicts_refuse_changes_and_compare_by_value() -> None:
     every row's, so it refuses; it equals a Finding of the same values."""
     first, second = (check(checks.failure_rate, result()) for _ in range(2))
     assert first is second and isinstance(first, checks.SharedFinding)
-    with pytest.raises(AttributeError, match="shared failure_rate verdict cannot be changed"):
+    with pytest.raises(AttributeError, match="shared status of a verdict cannot be changed"):
         first.status = Status.FAIL
     assert first.status is Status.SKIP
     assert first == checks.Finding("failure_rate", Status.SKIP, "no request counts")
@@ -146,6 +149,33 @@ def test_shared_verdicts_refuse_changes_and_compare_by_value() -> None:
     own = checks.Finding("failure_rate", Status.SKIP, "no request counts")
     own.status = Status.WARN  # a Finding of one's own can be changed
     assert own.status is Status.WARN
+
+
+def test_power_present_fails_figures_beyond_float_range() -> None:
+    """Finite but absurd inputs make J/token or the window's energy infinite: the row fails."""
+    power = EnergyMeasurement(
+        avg_power_w=1e300, boundary=Boundary.NODE, basis=Basis.MEASURED, method="t"
+    )
+    tiny_rate = Throughput(input_tok_s=1e-300, output_tok_s=1e-300)
+    found = check(checks.power_present, result(energy=power, throughput=tiny_rate))
+    assert found.status is Status.FAIL and "not finite" in found.detail
+    long = check(checks.power_present, result(energy=power, duration_s=1e308))
+    assert long.status is Status.FAIL
+    fine = check(checks.power_present, result(energy=power, duration_s=1.0))
+    assert fine.status is Status.PASS
+
+
+def test_shared_verdicts_copy_pickle_and_replace_as_values() -> None:
+    """A shared verdict survives copy, deepcopy and pickle (as itself or an equal one); replace
+    gives a new verdict; deleting a field is refused like changing it."""
+    shared = check(checks.failure_rate, result())
+    assert copy.copy(shared) is shared and copy.deepcopy([shared])[0] is shared
+    assert pickle.loads(pickle.dumps(shared)) == shared
+    changed = dataclasses.replace(shared, status=Status.WARN)
+    assert changed.status is Status.WARN and shared.status is Status.SKIP
+    with pytest.raises(AttributeError, match="cannot be deleted"):
+        del shared.text
+    assert shared.text == "no request counts"
 
 
 def test_model_spellings_across_a_call() -> None:

@@ -23,7 +23,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tokenergy.ingest.checks import CHECKS, Finding, Status, run_checks, worst
+    from tokenergy.ingest.checks import CHECKS, Finding, SharedFinding, Status, run_checks, worst
     from tokenergy.ingest.loader import (
         Ingestion,
         IngestResult,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 _MODULES = {
     "CHECKS": "checks",
     "Finding": "checks",
+    "SharedFinding": "checks",
     "Status": "checks",
     "run_checks": "checks",
     "worst": "checks",
@@ -75,6 +76,7 @@ __all__ = [
     "IngestResult",
     "Ingestion",
     "ResultSink",
+    "SharedFinding",
     "SkippedFile",
     "Status",
     "ingest_into",

@@ -8,6 +8,7 @@ result, the options and the result's benchmarked lengths (worked out once per ro
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -79,14 +80,26 @@ class SharedFinding(Finding):
 
     __slots__ = ()
 
-    def __init__(self, name: str, status: Status, text: str) -> None:
-        for field, value in (("name", name), ("status", status), ("text", text), ("args", ())):
+    def __init__(
+        self, name: str, status: Status, text: str, args: tuple[Any, ...] = ()
+    ) -> None:  # (``args`` for dataclasses.replace, whose copy is a SharedFinding too)
+        for field, value in (("name", name), ("status", status), ("text", text), ("args", args)):
             object.__setattr__(self, field, value)
 
     def __setattr__(self, field: str, value: object) -> None:
-        raise AttributeError(
-            f"the shared {self.name} verdict cannot be changed: make a Finding of your own"
-        )
+        raise AttributeError(f"the shared {field} of a verdict cannot be changed: {self!r}")
+
+    def __delattr__(self, field: str) -> None:
+        raise AttributeError(f"the shared {field} of a verdict cannot be deleted: {self!r}")
+
+    def __reduce__(self) -> tuple[type[SharedFinding], tuple[str, Status, str]]:
+        return SharedFinding, (self.name, self.status, self.text)
+
+    def __copy__(self) -> SharedFinding:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedFinding:
+        return self
 
 
 def _rel(a: float, b: float) -> float:
@@ -314,6 +327,18 @@ def power_present(result: ServingResult, options: IngestOptions, lengths: Length
             WARN,
             "{0:.5g} J over an unknown window, so no power and no J/token ({1}, {2}, {3})",
             (energy.energy_j, *scope),
+        )
+    rate, duration_s = result.throughput.total_tok_s, result.duration_s
+    if not (  # absurd but finite inputs (1e300 W, 1e-300 tok/s) give infinite figures
+        math.isfinite(power)
+        and (not rate or math.isfinite(power / rate))
+        and (not duration_s or math.isfinite(power * duration_s))
+    ):
+        return Finding(
+            name,
+            FAIL,
+            "{0:.5g} W over {1} tok/s and {2} s: J/token or the window's energy is not finite",
+            (power, rate, duration_s),
         )
     text = "{0:.5g} W ({1}, {2}, {3})"
     args = (power, *scope)

@@ -23,11 +23,11 @@ from tokenergy.ingest.sources import YAML_SUFFIXES, Document
 NOT_RESULT_YAML = "YAML that is not a known result format"
 
 
-def unread_yaml(document: Document) -> str | None:
-    """The reason to skip a YAML document found in a directory before parsing it, when no
-    adapter that reads YAML (``reads_yaml(document)``) recognises its text; else None. Configs
-    and profiles travel with results: the shared data's four are not parsed (nor yaml imported:
-    ~18 ms). A file named on the command line is parsed, so a broken one says so."""
+def yaml_skip_reason(document: Document) -> str | None:
+    """The reason to skip a YAML document found in a directory or a zip before parsing it,
+    when no adapter that reads YAML (``reads_yaml(document)``) recognises its text; else None.
+    Configs and profiles travel with results: the shared data's four are not parsed (nor yaml
+    imported: ~18 ms). A file named on the command line is parsed, so a broken one says so."""
     if document.suffix not in YAML_SUFFIXES or document.explicit:
         return None
     for adapter in ADAPTERS.values():

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from tokenergy.errors import IngestError, UnitError, validation_problem
 from tokenergy.ingest.checks import Finding, Spellings, row_checks
-from tokenergy.ingest.detect import adapter_named, detect, unread_yaml
+from tokenergy.ingest.detect import adapter_named, detect, yaml_skip_reason
 from tokenergy.ingest.jsonstream import JsonArrayStream
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.ingest.registry import ADAPTERS, NotResults
@@ -100,7 +100,7 @@ def iter_document(
             reason = skip(document) if skip else None
             if reason:
                 raise NotResults(reason)
-        reason = unread_yaml(document)
+        reason = yaml_skip_reason(document)
         if reason:
             raise NotResults(reason)
     data = document.parse()
