@@ -31,6 +31,7 @@ from tokenergy.records import (
 )
 
 _PER_MIN = "results_num_completed_requests_per_min"  # the run's duration is derived from it
+_MEAN_IN = "results_number_input_tokens_mean"
 _OUTPUT_RATE = "results_mean_output_throughput_token_per_s"
 _SNIFF = {"results_num_completed_requests", "results_mean_output_throughput_token_per_s"}
 
@@ -83,7 +84,7 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
     completed = counts.completed or 0
     per_min = reader.number(_PER_MIN)
     output_tok_s = reader.number(_OUTPUT_RATE)
-    mean_in = reader.optional_number("results_number_input_tokens_mean")
+    mean_in = reader.optional_number(_MEAN_IN)
     mean_out = reader.optional_number("results_number_output_tokens_mean")
     duration_s = (
         per_second(reader, _PER_MIN, completed * 60.0, per_min)
@@ -100,6 +101,8 @@ def _result(reader: RowReader, options: IngestOptions) -> ServingResult:
     stamp = reader.optional_number("timestamp")
     input_tok_s = None
     if mean_in is not None and duration_s:
+        if mean_in * completed > FLOAT_MAX:
+            raise reader.error(_MEAN_IN, f"out of range: {mean_in:g} tokens × {completed} requests")
         input_tok_s = per_second(reader, _PER_MIN, mean_in * completed, duration_s)
         if input_tok_s + output_tok_s > FLOAT_MAX:  # the total rate J/token divides by
             raise reader.error(
