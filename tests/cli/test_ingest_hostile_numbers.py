@@ -223,3 +223,51 @@ def test_every_numeric_field_with_a_hostile_value(
         named = {step for step in path.split("|") if not step.isdigit()}
         assert any(step in field for step in named), f"{path}={value}: {line}"
         assert str(target) not in sources, f"{path}={value}: rows written despite {line}"
+
+
+@pytest.mark.parametrize(
+    "strategy", ["concurrent@inf", "concurrent@1e400", "concurrent@nan", "poisson@inf"]
+)
+def test_a_guidellm_csv_strategy_beyond_range(
+    cli: Cli, tmp_path: Path, shared_data: Path, strategy: str
+) -> None:
+    """The CSV's 'concurrent@N' / 'poisson@R' cell (once an OverflowError, or an inf rate)."""
+    rows = list(
+        csv.reader(io.StringIO((shared_data / "peers/guidellm-0.8.1/benchmarks.csv").read_text()))
+    )
+    rows[3][rows[1].index("Strategy")] = strategy
+    path = tmp_path / "benchmarks.csv"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    path.write_text(out.getvalue())
+    done = cli("ingest", str(path), "--basis", "allin", "--format", "csv")
+    assert done.code == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"error: {path}: row 0 Benchmark|Strategy: not a finite number" in done.stderr
+
+
+def test_a_gpu_count_beyond_2_53_in_a_file_name(
+    cli: Cli, tmp_path: Path, shared_data: Path
+) -> None:
+    """bench-serving reads GPU counts from file names: 200 nines is no count (was 10**200 - 1)."""
+    name = FILES["bench-serving"][0]
+    path = tmp_path / f"run_gpus_{'9' * 200}.json"
+    path.write_text((shared_data / name).read_text())
+    done = cli("ingest", str(path), "--basis", "allin", "--format", "csv")
+    assert done.code == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"error: {path}: file name: count out of range" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["Infinity", "1" + "0" * 400, '"x"'])
+def test_an_aiperf_record_token_count_beyond_range(
+    cli: Cli, tmp_path: Path, shared_data: Path, value: str
+) -> None:
+    """AIPerf's per-request records: token counts were summed with float() (a traceback)."""
+    lines = (shared_data / "peers/aiperf-0.13/profile_export.jsonl").read_text().splitlines()
+    record = json.loads(lines[0])
+    record["metrics"]["input_sequence_length"]["value"] = _SLOT
+    lines[0] = json.dumps(record).replace(json.dumps(_SLOT), value)
+    path = tmp_path / "profile_export.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    done = cli("ingest", str(path), "--basis", "allin", "--format", "csv")
+    assert done.code == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"error: {path}: row 1 metrics.input_sequence_length.value: " in done.stderr
