@@ -163,7 +163,8 @@ def _stat(reader: RowReader, data: Mapping[str, Any], key: str, stat: str = "avg
         return None
     if not isinstance(entry, Mapping):
         raise reader.error(key, f"expected an object with '{stat}', got {type(entry).__name__}")
-    return RowReader(entry, reader.source, from_text=True).optional_number(stat, minimum=None)
+    entry_reader = RowReader(entry, reader.source, from_text=True, at=key)
+    return entry_reader.optional_number(stat, minimum=None)
 
 
 def _stats(
@@ -172,7 +173,7 @@ def _stats(
     entry = data.get(key)
     if not isinstance(entry, Mapping):
         return None
-    return nvidia_stats(RowReader(entry, reader.source, from_text=True), scale)
+    return nvidia_stats(RowReader(entry, reader.source, from_text=True, at=key), scale)
 
 
 def _whole(reader: RowReader, data: Mapping[str, Any], key: str) -> int | None:
@@ -231,7 +232,11 @@ def _energy(
     for name, gpu in _gpus(data):
         metrics = gpu.get("metrics") if isinstance(gpu.get("metrics"), Mapping) else {}
         counter = metrics.get("nvidia_energy_consumption") if metrics else None
-        field = f"telemetry_data.endpoints.{name}.metrics.nvidia_energy_consumption.avg"
+        endpoint, _, gpu_key = name.rpartition("/")  # (an endpoint has '/'s, a GPU key none)
+        field = (
+            f"telemetry_data.endpoints.{endpoint}.gpus.{gpu_key}"
+            ".metrics.nvidia_energy_consumption.avg"
+        )
         mj = nominal_number(reader, field, counter.get("avg")) if counter else None
         devices.append(
             DeviceEnergy(

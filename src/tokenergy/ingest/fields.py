@@ -24,10 +24,18 @@ class RowReader:
     """Reads one foreign record (a JSON object or a CSV row) with validation.
 
     ``from_text`` accepts numbers written as strings (CSV cells); JSON numbers must be numbers.
+    ``at`` is where a nested object sits in its record ('metrics.ttft'): errors name its keys
+    from there ('metrics.ttft.avg', not 'avg').
     """
 
     def __init__(
-        self, data: Any, source: str, row: int | None = None, *, from_text: bool = False
+        self,
+        data: Any,
+        source: str,
+        row: int | None = None,
+        *,
+        from_text: bool = False,
+        at: str | None = None,
     ) -> None:
         if type(data) is not dict and not isinstance(data, Mapping):  # (ABC check: ~0.2 µs)
             raise IngestError(
@@ -37,6 +45,7 @@ class RowReader:
         self.source = source
         self.row = row
         self.from_text = from_text
+        self.at = at
 
     @staticmethod
     def _at(row: int | None, key: str | None = None) -> str | None:
@@ -46,7 +55,8 @@ class RowReader:
         return " ".join(parts) if parts else None
 
     def error(self, key: str, message: str) -> IngestError:
-        return IngestError(message, file=self.source, field=self._at(self.row, key))
+        field = f"{self.at}.{key}" if self.at else key
+        return IngestError(message, file=self.source, field=self._at(self.row, field))
 
     def has(self, key: str) -> bool:
         value = self.data.get(key)

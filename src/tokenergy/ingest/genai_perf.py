@@ -63,7 +63,7 @@ def _entry(reader: RowReader, key: str) -> RowReader | None:
         return None
     if not isinstance(entry, Mapping):
         raise reader.error(key, f"expected an object, got {type(entry).__name__}")
-    return RowReader(entry, reader.source, reader.row)
+    return RowReader(entry, reader.source, reader.row, at=key)
 
 
 def _avg(reader: RowReader, key: str) -> float | None:
@@ -91,8 +91,13 @@ def _gpu_power(reader: RowReader) -> tuple[float | None, int]:
             continue
         if not isinstance(stats, Mapping):
             raise reader.error(f"telemetry_stats.gpu_power_usage.{gpu}", "expected an object")
-        total += RowReader(stats, reader.source).number("avg")
+        field = f"telemetry_stats.gpu_power_usage.{gpu}.avg"
+        if stats.get("avg") is None:
+            raise reader.error(field, "missing")
+        total += reader.checked_number(field, stats["avg"], 0.0)
         count += 1
+        if total > FLOAT_MAX:
+            raise reader.error(field, "power out of range (the GPUs' sum is beyond float range)")
     return (total if count else None), count
 
 
@@ -105,7 +110,8 @@ def _input_rate(reader: RowReader, request_s: float | None, mean_in: float | Non
     if request_s is None or not mean_in:
         return None
     if request_s * mean_in > FLOAT_MAX:
-        raise reader.error("request_throughput.avg", "input rate out of range (× mean input)")
+        field = "request_throughput.avg × input_sequence_length.avg"
+        raise reader.error(field, "input rate out of range (beyond float range)")
     return request_s * mean_in
 
 

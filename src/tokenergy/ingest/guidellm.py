@@ -153,9 +153,10 @@ def _distribution(
     dist = _dig(metrics, name, "successful")
     if not isinstance(dist, Mapping) or not dist.get("count"):
         return None
-    stats = RowReader(dist, reader.source, reader.row)
+    at = f"metrics.{name}.successful"
+    stats = RowReader(dist, reader.source, reader.row, at=at)
     pct = dist.get("percentiles") if isinstance(dist.get("percentiles"), Mapping) else {}
-    pcts = RowReader(pct, reader.source, reader.row)
+    pcts = RowReader(pct, reader.source, reader.row, at=f"{at}.percentiles")
 
     def value(source: RowReader, key: str) -> float | None:
         number = source.optional_number(key, minimum=None)
@@ -175,7 +176,8 @@ def _total(reader: RowReader, metrics: Mapping[str, Any], name: str) -> float:
     dist = _dig(metrics, name, "successful")
     if not isinstance(dist, Mapping):
         raise reader.error(f"metrics.{name}.successful", "missing")
-    return RowReader(dist, reader.source, reader.row).number("total_sum")
+    at = f"metrics.{name}.successful"
+    return RowReader(dist, reader.source, reader.row, at=at).number("total_sum")
 
 
 def _request_model(bench: Mapping[str, Any]) -> str | None:
@@ -208,7 +210,7 @@ def _load_shape(reader: RowReader, strategy: Any) -> tuple[int | None, float | N
 
 
 def _counts(reader: RowReader, totals: Mapping[str, Any]) -> Counts:
-    counts = RowReader(totals, reader.source, reader.row)
+    counts = RowReader(totals, reader.source, reader.row, at="metrics.request_totals")
     completed = counts.integer("successful")
     failed = counts.integer("errored")
     incomplete = counts.integer("incomplete")
