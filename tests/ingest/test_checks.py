@@ -173,6 +173,8 @@ def test_shared_verdicts_copy_pickle_and_replace_as_values() -> None:
     assert pickle.loads(pickle.dumps(shared)) == shared
     changed = dataclasses.replace(shared, status=Status.WARN)
     assert changed.status is Status.WARN and shared.status is Status.SKIP
+    with_args = dataclasses.replace(shared, text="{0} requests", args=(3,))
+    assert pickle.loads(pickle.dumps(with_args)).detail == "3 requests"
     with pytest.raises(AttributeError, match="cannot be deleted"):
         del shared.text
     assert shared.text == "no request counts"

@@ -92,8 +92,8 @@ class SharedFinding(Finding):
     def __delattr__(self, field: str) -> None:
         raise AttributeError(f"the shared {field} of a verdict cannot be deleted: {self!r}")
 
-    def __reduce__(self) -> tuple[type[SharedFinding], tuple[str, Status, str]]:
-        return SharedFinding, (self.name, self.status, self.text)
+    def __reduce__(self) -> tuple[type[SharedFinding], tuple[str, Status, str, tuple[Any, ...]]]:
+        return SharedFinding, (self.name, self.status, self.text, self.args)
 
     def __copy__(self) -> SharedFinding:
         return self
