@@ -177,12 +177,8 @@ def test_guidellm_twins_in_a_directory_are_read_once(shared_data: Path) -> None:
     ]
 
 
-def test_guidellm_yaml_twin_is_skipped_before_it_is_parsed(
-    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The JSON report beside it tells the YAML is its twin: the YAML is never parsed (its
-    parsing was a quarter of ingesting the shared data); a YAML beside a JSON that is not a
-    guidellm report is still parsed."""
+def _yaml_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the YAML documents parsed from now on, in order."""
     parsed: list[str] = []
     original = Document._yaml
 
@@ -191,6 +187,16 @@ def test_guidellm_yaml_twin_is_skipped_before_it_is_parsed(
         return original(document)
 
     monkeypatch.setattr(Document, "_yaml", counted)
+    return parsed
+
+
+def test_guidellm_yaml_twin_is_skipped_before_it_is_parsed(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON report beside it tells the YAML is its twin: the YAML is never parsed (its
+    parsing was a quarter of ingesting the shared data); a YAML beside a JSON that is not a
+    guidellm report is still parsed."""
+    parsed = _yaml_parses(monkeypatch)
     ingested = load_results([shared_data / PEERS / "guidellm-0.8.1"])
     assert len(ingested.results) == 1 and parsed == []
     reasons = {Path(s.name).name: s.reason for s in ingested.skipped}
@@ -311,14 +317,7 @@ def test_yaml_in_a_directory_is_parsed_only_when_an_adapter_could_read_it(
     """A YAML found in a directory whose text no YAML-reading adapter recognises is skipped
     without parsing it, broken or not; named on the command line it is parsed (a broken one is
     an error); one that could be a guidellm report is parsed."""
-    parsed: list[str] = []
-    original = Document._yaml
-
-    def counted(document: Document) -> object:
-        parsed.append(Path(document.name).name)
-        return original(document)
-
-    monkeypatch.setattr(Document, "_yaml", counted)
+    parsed = _yaml_parses(monkeypatch)
     (tmp_path / "profile.yaml").write_text("name: x\nsteps: [1, 2]\n")
     (tmp_path / "broken.yml").write_text("a: [1, 2\n")
     ingested = load_results([tmp_path])

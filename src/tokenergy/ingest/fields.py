@@ -131,8 +131,12 @@ class RowReader:
         # 1e308 is whole but no count: beyond 2**53 floats skip integers (and int(1e308) has 309
         # digits, which later float sums and products overflow on)
         if not -EXACT_INT_LIMIT < value < EXACT_INT_LIMIT:
-            raise self.error(key, f"number out of range ({raw!r}): must be below 2**53 to be exact")
+            raise self.inexact(key, raw)
         return int(value)
+
+    def inexact(self, key: str, raw: Any) -> IngestError:
+        """The error for a whole number at or beyond 2**53, which no count or length reaches."""
+        return self.error(key, f"number out of range ({raw!r}): must be below 2**53 to be exact")
 
     def big_integer(self, key: str) -> int:
         """A required whole number >= 0 of any size within float range, exact when written as an
@@ -194,7 +198,7 @@ def nominal_count(reader: RowReader, field: str, raw: Any, *, minimum: int = 0) 
     if value is None or value < minimum:
         return None
     if value >= EXACT_INT_LIMIT:
-        raise reader.error(field, f"number out of range ({raw!r}): must be below 2**53 to be exact")
+        raise reader.inexact(field, raw)
     return int(value)
 
 
