@@ -337,8 +337,9 @@ def power_present(result: ServingResult, options: IngestOptions, lengths: Length
         return Finding(
             name,
             FAIL,
-            "{0:.5g} W over {1} tok/s and {2} s: J/token or the window's energy is not finite",
-            (power, rate, duration_s),
+            "{0:.5g} W ({3}, {4}, {5}) over {1} tok/s and {2} s: J/token or the window's "
+            "energy is not finite",
+            (power, rate, duration_s, *scope),
         )
     text = "{0:.5g} W ({1}, {2}, {3})"
     args = (power, *scope)
