@@ -40,6 +40,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def preload(argv: list[str]) -> None:
+    """Import the module of the command ``argv`` names, if it names one, ahead of parsing (the
+    console script freezes what start-up made before the command runs: ``console``)."""
+    if argv and argv[0] in COMMANDS:
+        import_module(COMMANDS[argv[0]][0])
+
+
 def _load(name: str) -> Any:
     """The click command of one tokenergy command, built by typer from its module (typed Any:
     recent typer versions carry their own click)."""
@@ -150,7 +157,8 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Console-script entry point.
+    """Run the CLI and exit with its code (the console script, ``console.main``, calls this
+    once start-up is frozen).
 
     The objects alive at the end are frozen out of the interpreter's final garbage collection:
     the process is leaving and its memory goes with it (a report holding its data and pages spent
