@@ -117,3 +117,35 @@ def test_an_integer_beyond_float_range_names_its_field(shared_data: Path, tmp_pa
     path.write_text(text)
     (skipped,) = load_results([path]).failed
     assert "tput_per_gpu" in skipped.reason and "out of range" in skipped.reason
+
+
+def _tree(root: Path) -> None:
+    """Names that sort differently as strings and as paths, hidden files, symlinks."""
+    for name in ("a/x.json", "a.json", "a-b/y.json", "a b.csv", ".hidden.json", "B.json", "c."):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("[]")
+    (root / "linked_dir").symlink_to(root / "a", target_is_directory=True)
+    (root / "linked.json").symlink_to(root / "a.json")
+    (root / "broken.json").symlink_to(root / "missing.json")
+
+
+def test_directories_are_walked_as_rglob_lists_and_sorts_paths(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    expected = [str(p) for p in sorted(p for p in tmp_path.rglob("*") if p.is_file())]
+    assert [item.name for item in iter_documents([tmp_path])] == expected
+    assert sources.count_documents([tmp_path]) == len(expected)
+
+
+def test_the_current_directory_names_its_files_without_a_dot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    expected = [str(p) for p in sorted(p for p in Path(".").rglob("*") if p.is_file())]
+    assert [item.name for item in iter_documents([Path(".")])] == expected
+    assert expected[0] == ".hidden.json"
+
+
+def test_suffixes_are_read_as_paths_have_them() -> None:
+    for name in ("a.JSON", "dir.d/file", ".hidden", "c.", "x/.y.csv", "a..b", "noext"):
+        assert sources._suffix(name) == Path(name).suffix.lower(), name

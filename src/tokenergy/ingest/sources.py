@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -206,29 +208,83 @@ def _read_capped(member: IO[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def _from_file(path: Path, explicit: bool) -> Iterator[Document | SkippedFile]:
-    suffix = path.suffix.lower()
+def _from_file(name: str, suffix: str, explicit: bool) -> Iterator[Document | SkippedFile]:
+    """The document of the file ``name`` (``suffix`` lower-cased), or why it is skipped."""
     if suffix == ".zip":
-        yield from _from_zip(path)
+        yield from _from_zip(Path(name))
         return
     if suffix not in PARSED_SUFFIXES and not explicit:
-        yield SkippedFile(str(path), f"not a result file ({suffix or 'no suffix'})", False)
+        yield SkippedFile(name, f"not a result file ({suffix or 'no suffix'})", False)
         return
     try:
-        size = path.stat().st_size
-        if suffix in (".json", "") and size > STREAM_BYTES and starts_array(path):
-            yield Document(str(path), "", suffix, explicit, streamed=path)
-            return
+        data = _read_whole(name, suffix)
+    except OSError as error:
+        raise IngestError(f"cannot read: {error.strerror}", file=name) from None
+    if data is None:
+        yield Document(name, "", suffix, explicit, streamed=Path(name))
+    else:
+        yield Document(name, _decode(data, name), suffix, explicit)
+
+
+def _read_whole(name: str, suffix: str) -> bytes | None:
+    """The file's bytes, or None for a large JSON array (streamed instead); a file over
+    MAX_WHOLE_FILE_BYTES is an IngestError. One open, fstat and read (Path.stat and read_bytes
+    took ~5 µs a file more)."""
+    handle = os.open(name, os.O_RDONLY)
+    try:
+        size = os.fstat(handle).st_size
+        if suffix in (".json", "") and size > STREAM_BYTES and starts_array(Path(name)):
+            return None
         if size > MAX_WHOLE_FILE_BYTES:
             raise IngestError(
                 f"file of {size:,} bytes is over the {MAX_WHOLE_FILE_BYTES:,}-byte limit for a "
                 "file read whole (only a top-level JSON array streams)",
-                file=str(path),
+                file=name,
             )
-        data = path.read_bytes()
-    except OSError as error:
-        raise IngestError(f"cannot read: {error.strerror}", file=str(path)) from None
-    yield Document(str(path), _decode(data, str(path)), suffix, explicit)
+        parts = [os.read(handle, size + 1)]
+        while parts[-1]:  # to the end, should the file have grown since fstat
+            parts.append(os.read(handle, _READ_PIECE_BYTES))
+    finally:
+        os.close(handle)
+    return parts[0] if len(parts) == 2 else b"".join(parts)
+
+
+def _suffix(name: str) -> str:
+    """``PurePath(name).suffix.lower()`` of a file name, without making a Path."""
+    base = name.rpartition("/")[2]
+    dot = base.rfind(".")
+    return base[dot:].lower() if 0 < dot < len(base) - 1 else ""
+
+
+def _files_under(directory: Path) -> list[str]:
+    """The names of the files under ``directory`` as ``sorted(p for p in directory.rglob("*")
+    if p.is_file())`` has them: every file at any depth (symlinked files too, not the inside of
+    symlinked directories; unreadable directories left out), in Path order (part by part, which
+    a walk sorting each directory's entries keeps). One scandir per directory, whose entries
+    know their type: ~5 ms less than rglob, is_file and sorting Paths on the shared data."""
+    top = str(directory)
+    found: list[str] = []
+    _walk(top, "" if top == "." else os.path.join(top, ""), found)
+    return found
+
+
+def _walk(directory: str, prefix: str, found: list[str]) -> None:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=attrgetter("name"))
+    except PermissionError:  # (as rglob: other errors are raised)
+        return
+    for entry in entries:
+        name = prefix + entry.name
+        try:
+            is_file = entry.is_file()  # (follows a symlink, as Path.is_file)
+            is_dir = not is_file and entry.is_dir(follow_symlinks=False)
+        except OSError:
+            continue
+        if is_file:
+            found.append(name)
+        elif is_dir:
+            _walk(entry.path, name + "/", found)
 
 
 def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
@@ -241,10 +297,10 @@ def iter_documents(paths: list[Path]) -> Iterator[Document | SkippedFile]:
     for path in paths:
         try:
             if path.is_dir():
-                for child in sorted(p for p in path.rglob("*") if p.is_file()):
-                    yield from _from_file(child, explicit=False)
+                for name in _files_under(path):
+                    yield from _from_file(name, _suffix(name), explicit=False)
             elif path.exists():
-                yield from _from_file(path, explicit=True)
+                yield from _from_file(str(path), path.suffix.lower(), explicit=True)
             else:
                 yield SkippedFile(str(path), f"{path}: no such file or directory", True)
         except IngestError as error:
@@ -257,10 +313,10 @@ def count_documents(paths: list[Path]) -> int:
     count = 0
     for path in paths:
         try:
-            files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            files = _files_under(path) if path.is_dir() else [str(path)]
         except OSError:
-            files = [path]
-        count += sum(_zip_members(file) if file.suffix.lower() == ".zip" else 1 for file in files)
+            files = [str(path)]
+        count += sum(_zip_members(Path(file)) if _suffix(file) == ".zip" else 1 for file in files)
     return count
 
 
