@@ -1,13 +1,17 @@
-"""Summary rows of an ingest of any size: on disk as they come, a small index in memory.
+"""Summary rows of an ingest of any size: in memory up to a byte budget, then on disk, with a
+small index in memory.
 
 Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
-warnings, the cross-row model_spellings check) read them back from an anonymous temporary file
-in the order they need, so memory holds ~100 bytes per row (its offset and sort value) instead
-of the row. RowStore keeps a row as the list of its values (its keys once per store: every row of
-an ingest has the same) with each finding as a (name, status, text, args) tuple, through
-``marshal`` (3–5× faster than JSON both ways, half again for a list rather than a dict), which
-keeps every value a summary row holds exactly (None, bool, int, float incl. NaN/inf, str, lists,
-tuples and dicts of those); the file is private to this process and read back only by it.
+warnings, the cross-row model_spellings check) read them back in the order they need. The
+usual ingest (up to a few thousand rows) keeps its records as they are in memory; once they
+would hold more than :data:`MEMORY_BYTES`, all of them move to an anonymous temporary file and
+every later one goes there too, so memory holds ~100 bytes per row (its offset and sort value)
+instead of the row, whatever the size. On disk a record goes through ``marshal`` (3–5× faster
+than JSON both ways), which keeps every value a summary row holds exactly (None, bool, int,
+float incl. NaN/inf, str, lists, tuples and dicts of those); the file is private to this
+process and read back only by it. RowStore keeps a row as the list of its values (its keys
+once per store: every row of an ingest has the same) with each finding as a (name, status,
+text, args) tuple.
 """
 
 from __future__ import annotations
@@ -19,12 +23,20 @@ from abc import ABC, abstractmethod
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import IO, Any
 
 from tokenergy.ingest.checks import STATUS_TEXT, Finding, Spellings, Status
 
 _CHECKS = "checks"
 _WRITE_ROWS = 256  # records per write to the spill file
+
+# Bytes of records held in memory before they go to the spill file (each record's estimate,
+# Spill.encode). Below it no record is marshalled, written or read back (~6 µs a row less for
+# RowStore rows, ~2 µs for CSV lines): the shared data's 3,615 rows hold ~12 MB as RowStore
+# rows, ~3 MB as CSV lines, and a 20k-row InferenceX file ~15 MB as CSV lines. Above it memory
+# holds this budget at most (it is released once the records are on disk) and the index.
+MEMORY_BYTES = 16 << 20
 
 
 class Spill(ABC):
@@ -34,10 +46,12 @@ class Spill(ABC):
 
     def __init__(self, sort_key: str | None = None) -> None:
         self.sort_key = sort_key
-        # anonymous: gone when the store is collected or the process ends
-        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        # the records while they fit in MEMORY_BYTES; None once they are on disk
+        self._held: list[Any] | None = []
+        self._held_bytes = 0
+        self._file: IO[bytes] | None = None
         self._starts = array("q")  # where each row starts in the file, in input order
-        self._size = 0  # bytes of records, written or pending
+        self._size = 0  # bytes of records in the file, written or pending
         # records not yet written: one write per _WRITE_ROWS rows (a write and a tell per row
         # cost ~0.8 µs of it)
         self._pending: list[bytes] = []
@@ -47,48 +61,81 @@ class Spill(ABC):
         self._spelling_ids: dict[tuple[str, str], int] = {}
         self._spellings: list[tuple[str, str]] = []
         self.sortable: list[str] | None = None  # the keys of the first row that can sort
-        self._mark = (0, 0)
+        self._mark = (0, 0)  # rows and held bytes at the last commit
 
     def __len__(self) -> int:
         return len(self._index)
 
+    @property
+    def on_disk(self) -> bool:
+        """Whether the records went to the spill file (they outgrew MEMORY_BYTES)."""
+        return self._held is None
+
     @abstractmethod
-    def encode(self, row: dict[str, Any]) -> Any:
-        """What is kept of a row (anything ``marshal`` writes)."""
+    def encode(self, row: dict[str, Any]) -> tuple[Any, int]:
+        """What is kept of a row (anything ``marshal`` writes; never changed once made) and
+        about how many bytes it holds in memory."""
 
     def append(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
         """Keep a checked row whose findings lack model_spellings (added on reading)."""
         if self.sortable is None:
             self.sortable = [k for k, v in row.items() if not isinstance(v, list | dict)]
-        record = marshal.dumps(self.encode(row))
-        self._starts.append(self._size)
-        self._size += len(record)
-        self._pending.append(record)
-        if len(self._pending) == _WRITE_ROWS:
-            self._write()
+        record, held_bytes = self.encode(row)
+        if self._held is not None:
+            self._held.append(record)
+            self._held_bytes += held_bytes
+            if self._held_bytes > MEMORY_BYTES:
+                self._to_disk()
+        else:
+            self._put(record)
         spelling_id = self._spelling_ids.setdefault(spelling, len(self._spellings))
         if spelling_id == len(self._spellings):
             self._spellings.append(spelling)
         value = row.get(self.sort_key) if self.sort_key else None
         self._index.append((value, len(self._index), spelling_id))
 
+    def _to_disk(self) -> None:
+        """Every held record into the spill file, and the later ones after them."""
+        assert self._held is not None
+        # anonymous: gone when the store is collected or the process ends
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        held, self._held = self._held, None
+        for record in held:
+            self._put(record)
+
+    def _put(self, record: Any) -> None:
+        data = marshal.dumps(record)
+        self._starts.append(self._size)
+        self._size += len(data)
+        self._pending.append(data)
+        if len(self._pending) == _WRITE_ROWS:
+            self._write()
+
     def _write(self) -> None:
+        assert self._file is not None
         self._file.write(b"".join(self._pending))
         self._pending.clear()
 
     def commit(self) -> None:
-        self._mark = (len(self._index), self._size)
+        self._mark = (len(self._index), self._held_bytes)
 
     def rollback(self) -> None:
-        rows, offset = self._mark
+        rows, held_bytes = self._mark
         del self._index[rows:]
+        if not self._index:
+            self.sortable = None
+        if self._held is not None:
+            del self._held[rows:]
+            self._held_bytes = held_bytes
+            return
+        assert self._file is not None
+        # the mark may be from before the move to disk: where its rows end is in the offsets
+        offset = self._starts[rows] if rows < len(self._starts) else self._size
         del self._starts[rows:]
         self._write()  # rows of earlier files may still be pending
         self._file.seek(offset)
         self._file.truncate()
         self._size = offset
-        if not self._index:
-            self.sortable = None
 
     def records(
         self, spellings: Spellings, *, descending: bool = False
@@ -101,6 +148,12 @@ class Spill(ABC):
         order = self._index
         if self.sort_key is not None:
             order = self._sorted(findings, descending)
+        if self._held is not None:
+            held = self._held
+            for _, number, spelling_id in order:
+                yield held[number], findings[spelling_id]
+            return
+        assert self._file is not None
         self._write()
         self._file.flush()
         ends = self._starts[1:]
@@ -120,8 +173,14 @@ class Spill(ABC):
             ]
         present = [e for e in entries if e[0] is not None]
         absent = [e for e in entries if e[0] is None]
-        present.sort(key=lambda e: e[0], reverse=descending)
+        present.sort(key=itemgetter(0), reverse=descending)
         return present + absent
+
+
+# What a RowStore row holds in memory besides its texts: its list of values, the numbers and
+# the finding tuples (2.4–3.2 kB a row traced with tracemalloc on the shared data and on a
+# 20k-row InferenceX file)
+_ROW_BYTES = 3072
 
 
 class RowStore(Spill):
@@ -134,7 +193,7 @@ class RowStore(Spill):
         self._layouts: list[tuple[tuple[str, ...], int]] = []
         self._layout_ids: dict[tuple[str, ...], int] = {}
 
-    def encode(self, row: dict[str, Any]) -> Any:
+    def encode(self, row: dict[str, Any]) -> tuple[Any, int]:
         keys = tuple(row)
         layout = self._layout_ids.get(keys)
         if layout is None:
@@ -144,7 +203,7 @@ class RowStore(Spill):
         checks = self._layouts[layout][1]
         values[checks] = [(f.name, STATUS_TEXT[f.status], f.text, f.args) for f in values[checks]]
         values.append(layout)
-        return values
+        return values, _ROW_BYTES + sum([len(v) for v in values if type(v) is str])
 
     def rows(
         self, spellings: Spellings, *, descending: bool = False, details: bool = True
@@ -153,7 +212,8 @@ class RowStore(Spill):
         :meth:`records`. Without ``details`` the checks are only names and statuses (what
         Parquet and the table show), and no detail text is formatted."""
         layouts = self._layouts
-        for values, spelling in self.records(spellings, descending=descending):
+        for stored, spelling in self.records(spellings, descending=descending):
+            values = list(stored)  # a held record is read again (Parquet reads twice)
             keys, checks = layouts[values.pop()]
             found = values[checks]
             if details:
