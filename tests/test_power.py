@@ -72,3 +72,19 @@ def test_explicit_zero_host_overhead_allows_pue_on_tdp() -> None:
     energy = resolve(PowerSpec(gpu_basis=GpuBasis.TDP, host_overhead=0.0, pue=1.3), "H100", 1)
     assert energy.avg_power_w == pytest.approx(910.0)
     assert [s.to_boundary for s in energy.steps] == [Boundary.NODE, Boundary.FACILITY]
+
+
+def test_a_power_spec_takes_its_bases_as_text_as_a_notebook_writes_them() -> None:
+    """``gpu_basis="allin"`` is the all-in basis, not (as a plain string once was) TDP."""
+    as_text = PowerSpec(gpu_basis="allin", basis="measured", boundary="facility")  # type: ignore[arg-type]
+    assert as_text.gpu_basis is GpuBasis.ALLIN
+    assert as_text.basis is Basis.MEASURED and as_text.boundary is Boundary.FACILITY
+    assert resolve(as_text, "H100", 8) == resolve(PowerSpec(gpu_basis=GpuBasis.ALLIN), "H100", 8)
+    assert resolve(as_text, "H100", 8).method == "catalog-allin"
+
+
+@pytest.mark.parametrize("name", ["gpu_basis", "basis", "boundary"])
+def test_a_power_spec_refuses_an_unknown_name_naming_the_parameter(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"unknown {name} 'watts'; use one of") as raised:
+        PowerSpec(**{name: "watts"})  # type: ignore[arg-type]
+    assert raised.value.field == name

@@ -35,6 +35,21 @@ class PowerSpec:
     host_overhead: float | None = None
     pue: float | None = None
 
+    def __post_init__(self) -> None:
+        """Names given as text (a notebook's ``gpu_basis="allin"``) become their enums: the
+        bases are compared by identity, so a plain string silently meant the TDP basis."""
+        for name, kind in (("gpu_basis", GpuBasis), ("basis", Basis), ("boundary", Boundary)):
+            value = getattr(self, name)
+            if value is None or type(value) is kind:
+                continue
+            try:
+                object.__setattr__(self, name, kind(value))
+            except ValueError:
+                raise ConfigError(
+                    f"unknown {name} {value!r}; use one of {', '.join(k.value for k in kind)}",
+                    field=name,
+                ) from None
+
     def describe(self) -> str:
         if self.power_w is not None:
             return f"{self.power_w:g} W stated ({self.basis}, {self.boundary})"

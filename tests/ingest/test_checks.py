@@ -165,6 +165,36 @@ def test_power_present_fails_figures_beyond_float_range() -> None:
     assert fine.status is Status.PASS
 
 
+@pytest.mark.parametrize(
+    ("per_gpu_w", "status"),
+    [(700e3, Status.FAIL), (7001.0, Status.FAIL), (6999.0, Status.PASS), (14.0, Status.PASS),
+     (13.9, Status.FAIL), (0.7, Status.FAIL)],
+)  # fmt: skip
+def test_power_present_fails_a_power_no_gpu_draws(per_gpu_w: float, status: Status) -> None:
+    """Outside 2 %–10× of the GPU's TDP (H100 SXM5: 700 W) per GPU: a W/kW slip, at any
+    boundary; a GPU the catalog lacks, or an unknown count, is not judged."""
+    power = EnergyMeasurement(
+        avg_power_w=8 * per_gpu_w, boundary=Boundary.NODE, basis=Basis.PROVISIONED, method="t"
+    )
+    eight_h100 = Identity(model="m", gpu="H100", num_gpus=8)
+    found = check(checks.power_present, result(identity=eight_h100, energy=power))
+    assert found.status is status
+    if status is Status.FAIL:
+        share = per_gpu_w / 700
+        assert found.detail == (
+            f"{per_gpu_w:.5g} W per GPU (provisioned, node, t) is {share:.3g}× the 700 W TDP "
+            "of the H100 SXM5: no GPU draws that serving (a W/kW slip?)"
+        )
+    unknown_gpu = Identity(model="m", gpu="Gaudi9", num_gpus=8)
+    assert check(checks.power_present, result(identity=unknown_gpu, energy=power)).status is (
+        Status.PASS
+    )
+    no_count = Identity(model="m", gpu="H100")
+    assert check(checks.power_present, result(identity=no_count, energy=power)).status is (
+        Status.PASS
+    )
+
+
 def test_shared_verdicts_copy_pickle_and_replace_as_values() -> None:
     """A shared verdict survives copy, deepcopy and pickle (as itself or an equal one); replace
     gives a new verdict; deleting a field is refused like changing it."""

@@ -2,9 +2,10 @@
 
 ``validated_result`` ignores unknown keys at run time (they are spelled by the adapters, never
 taken from the input; refusing them costs ~2 µs a row). A misspelt key would silently drop a
-field, so here every adapter that uses it builds its fields from the shared data and from rows
-that take each branch (disaggregated, measured power, power_valid=0, per-model ML.ENERGY files),
-and each is validated as ``ServingResult.model_validate`` does, unknown keys refused.
+field, so here every adapter that uses it builds its fields from the shared data (ML.ENERGY v3,
+v2 and 2023 files) and from rows that take each branch (disaggregated, measured power,
+power_valid=0, per-model ML.ENERGY files), and each is validated as
+``ServingResult.model_validate`` does, unknown keys refused.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def test_every_adapter_field_is_a_record_field(
         {**ROW, "num_prefill_gpu": 2, "num_decode_gpu": 6, "prefill_dp_attention": True},
     ]
     rows.write_text(json.dumps(branches))
-    paths = [rows, shared_data / "inferencex", shared_data / "mlenergy/leaderboard_v3"]
+    paths = [rows, shared_data / "inferencex", shared_data / "mlenergy"]
     fast = load_results(paths, ALLIN)
     seen: list[ServingResult] = []
 
@@ -70,7 +71,8 @@ def test_every_adapter_field_is_a_record_field(
     checked = load_results(paths, ALLIN)
     assert not checked.failed and checked.results == fast.results
     formats = {r.provenance.source_format for r in seen}
-    assert {"inferencex", "mlenergy-v3"} <= formats and len(seen) > 2900
+    assert {"inferencex", "mlenergy-v3", "mlenergy-v2", "mlenergy-legacy"} <= formats
+    assert len(seen) > 3500
 
 
 def test_a_misspelt_field_would_be_refused() -> None:

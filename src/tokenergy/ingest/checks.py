@@ -14,8 +14,11 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
+from tokenergy import catalog
+from tokenergy.errors import CatalogError
 from tokenergy.ingest.options import IngestOptions
 from tokenergy.records import ServingResult
 
@@ -26,6 +29,10 @@ RATIO_TOLERANCE = 0.03  # input/output rate ratio vs mean lengths, relative
 LITTLE_HIGH = 1.10  # effective concurrency above the cap by more than this: rates are wrong
 LITTLE_LOW = 0.80  # below this share of the cap: the load never saturated the cap
 ITL_TPOT_RATIO = 1.5  # mean ITL this many times mean TPOT: chunks carry several tokens
+# A power per GPU outside these multiples of the GPU's TDP is none one GPU draws while serving,
+# at any boundary: the shared data's 1,760 measured rows span 0.24–1.30× TDP, and host overhead
+# with a PUE of 2 makes ~3×. Beyond them: a W/kW slip (×1000) or a corrupt figure.
+PLAUSIBLE_TDP_SHARE = (0.02, 10.0)
 
 
 class Status(StrEnum):
@@ -309,7 +316,8 @@ _ZERO_POWER = SharedFinding("power_present", FAIL, "power or energy is zero")
 
 
 def power_present(result: ServingResult, options: IngestOptions, lengths: Lengths) -> Finding:
-    """A zero or absent power makes every energy figure undefined."""
+    """A zero or absent power makes every energy figure undefined; one no GPU draws (a W/kW
+    slip) makes every figure wrong."""
     name, energy, extras = "power_present", result.energy, result.extras
     if energy is None:
         why = extras.get("power_missing", "no power")
@@ -341,6 +349,9 @@ def power_present(result: ServingResult, options: IngestOptions, lengths: Length
             "energy is not finite",
             (power, rate, duration_s, *scope),
         )
+    implausible = _implausible_per_gpu(result, power, scope)
+    if implausible is not None:
+        return implausible
     text = "{0:.5g} W ({1}, {2}, {3})"
     args = (power, *scope)
     rejected = extras.get("measured_power_rejected")
@@ -349,6 +360,43 @@ def power_present(result: ServingResult, options: IngestOptions, lengths: Length
     if not energy.valid:
         return Finding(name, WARN, text + "; {4}", (*args, "; ".join(energy.reasons)))
     return Finding(name, PASS, text, args)
+
+
+def _implausible_per_gpu(
+    result: ServingResult, power_w: float, scope: tuple[str, str, str]
+) -> Finding | None:
+    """A fail when the power per GPU is outside PLAUSIBLE_TDP_SHARE of the GPU's TDP (GPU and
+    count known, the GPU in the catalog); None otherwise."""
+    identity = result.identity
+    gpu, count = identity.gpu, identity.num_gpus
+    if gpu is None or not count:
+        return None
+    known = _tdp_w(gpu)
+    if known is None:
+        return None
+    name, tdp_w = known
+    share = power_w / count / tdp_w
+    low, high = PLAUSIBLE_TDP_SHARE
+    if low <= share <= high:
+        return None
+    return Finding(
+        "power_present",
+        FAIL,
+        "{0:.5g} W per GPU ({1}, {2}, {3}) is {4:.3g}× the {5:g} W TDP of the {6}: no GPU "
+        "draws that serving (a W/kW slip?)",
+        (power_w / count, *scope, share, tdp_w, name),
+    )
+
+
+@cache
+def _tdp_w(gpu: str) -> tuple[str, float] | None:
+    """The catalog's name and TDP of a GPU; None when the catalog has no TDP for it (cached:
+    an ingest asks for the same few names on every row)."""
+    try:
+        spec = catalog.gpu_spec(gpu)
+    except CatalogError:
+        return None
+    return None if spec.tdp_w is None else (f"{spec.gpu} {spec.form}", spec.tdp_w)
 
 
 # every check gets the result's benchmarked lengths, worked out once per row (row_checks)

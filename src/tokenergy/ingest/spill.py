@@ -3,13 +3,13 @@ small index in memory.
 
 Outputs that need every row before the first one is written (sorted, ``--top``, file-wide
 warnings, the cross-row model_spellings check) read them back in the order they need. The
-usual ingest (up to a few thousand rows) keeps its records as they are in memory; once they
-would hold more than :data:`MEMORY_BYTES`, all of them move to an anonymous temporary file and
-every later one goes there too, so memory holds ~100 bytes per row (its offset and sort value)
-instead of the row, whatever the size. On disk a record goes through ``marshal`` (3–5× faster
-than JSON both ways), which keeps every value a summary row holds exactly (None, bool, int,
-float incl. NaN/inf, str, lists, tuples and dicts of those); the file is private to this
-process and read back only by it. RowStore keeps a row as the list of its values (its keys
+usual ingest (up to ~10,000 rows) keeps its records in memory; once they would hold more than
+:data:`MEMORY_BYTES`, all of them move to an anonymous temporary file and every later one goes
+there too, so memory holds ~100 bytes per row (its offset and sort value) instead of the row,
+whatever the size. On disk a record goes through ``marshal`` (3–5× faster than JSON both
+ways), which keeps every value a summary row holds exactly (None, bool, int, float incl.
+NaN/inf, str, lists, tuples and dicts of those); the file is private to this process and read
+back only by it. RowStore keeps a row as the marshal text of the list of its values (its keys
 once per store: every row of an ingest has the same) with each finding as a (name, status,
 text, args) tuple.
 """
@@ -22,7 +22,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from array import array
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import IO, Any
 
@@ -32,10 +32,10 @@ _CHECKS = "checks"
 _WRITE_ROWS = 256  # records per write to the spill file
 
 # Bytes of records held in memory before they go to the spill file (each record's estimate,
-# Spill.encode). Below it no record is marshalled, written or read back (~6 µs a row less for
-# RowStore rows, ~2 µs for CSV lines): the shared data's 3,615 rows hold ~12 MB as RowStore
-# rows, ~3 MB as CSV lines, and a 20k-row InferenceX file ~15 MB as CSV lines. Above it memory
-# holds this budget at most (it is released once the records are on disk) and the index.
+# Spill.encode). Below it no record is written or read back (~1.7 µs a row less, and a CSV line
+# is not marshalled either): the shared data's 3,615 rows hold ~4.3 MB as RowStore records,
+# ~2.8 MB as CSV lines, a 20k-row InferenceX file ~16 MB as CSV lines. Above it memory holds
+# this budget at most (released once the records are on disk) and the index.
 MEMORY_BYTES = 16 << 20
 
 
@@ -76,6 +76,10 @@ class Spill(ABC):
         """What is kept of a row (anything ``marshal`` writes; never changed once made) and
         about how many bytes it holds in memory."""
 
+    # a record as written to the spill file and as read back
+    dump: Callable[[Any], bytes] = staticmethod(marshal.dumps)
+    load: Callable[[bytes], Any] = staticmethod(marshal.loads)
+
     def append(self, row: dict[str, Any], spelling: tuple[str, str]) -> None:
         """Keep a checked row whose findings lack model_spellings (added on reading)."""
         if self.sortable is None:
@@ -104,7 +108,7 @@ class Spill(ABC):
             self._put(record)
 
     def _put(self, record: Any) -> None:
-        data = marshal.dumps(record)
+        data = self.dump(record)
         self._starts.append(self._size)
         self._size += len(data)
         self._pending.append(data)
@@ -162,7 +166,7 @@ class Spill(ABC):
         # one pread per row: seek + marshal.load on the file object was 7× slower, and a memory
         # map would count the whole file in the process's resident memory
         for _, number, spelling_id in order:
-            stored = marshal.loads(os.pread(fd, ends[number] - starts[number], starts[number]))
+            stored = self.load(os.pread(fd, ends[number] - starts[number], starts[number]))
             yield stored, findings[spelling_id]
 
     def _sorted(self, findings: list[Finding], descending: bool) -> list[tuple[Any, int, int]]:
@@ -177,15 +181,19 @@ class Spill(ABC):
         return present + absent
 
 
-# What a RowStore row holds in memory besides its texts: its list of values, the numbers and
-# the finding tuples (2.4–3.2 kB a row traced with tracemalloc on the shared data and on a
-# 20k-row InferenceX file)
-_ROW_BYTES = 3072
+_BYTES_OBJECT = 33  # what a bytes object holds besides its bytes (sys.getsizeof(b""))
 
 
 class RowStore(Spill):
     """Rows as :func:`~tokenergy.ingest.rows.checked_row` makes them (Finding objects under
-    ``checks``), read back in the row vocabulary (``checks`` as dicts)."""
+    ``checks``), read back in the row vocabulary (``checks`` as dicts).
+
+    A record is the ``marshal`` text of the row's values, in memory and on disk alike: held as
+    lists and tuples (~3 kB a row) the rows made each garbage collection walk them (~13 ms more
+    collection than the ~4 ms the marshal round trip costs on the shared data's 3,615 rows)."""
+
+    # a record is marshal text already
+    dump = load = staticmethod(bytes)
 
     def __init__(self, sort_key: str | None = None) -> None:
         super().__init__(sort_key)
@@ -203,7 +211,8 @@ class RowStore(Spill):
         checks = self._layouts[layout][1]
         values[checks] = [(f.name, STATUS_TEXT[f.status], f.text, f.args) for f in values[checks]]
         values.append(layout)
-        return values, _ROW_BYTES + sum([len(v) for v in values if type(v) is str])
+        record = marshal.dumps(values)
+        return record, len(record) + _BYTES_OBJECT
 
     def rows(
         self, spellings: Spellings, *, descending: bool = False, details: bool = True
@@ -213,7 +222,7 @@ class RowStore(Spill):
         Parquet and the table show), and no detail text is formatted."""
         layouts = self._layouts
         for stored, spelling in self.records(spellings, descending=descending):
-            values = list(stored)  # a held record is read again (Parquet reads twice)
+            values = marshal.loads(stored)
             keys, checks = layouts[values.pop()]
             found = values[checks]
             if details:
