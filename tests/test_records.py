@@ -51,6 +51,25 @@ def test_json_round_trip_is_lossless() -> None:
     assert again.model_dump() == result.model_dump()
 
 
+def test_list_defaults_are_fresh_and_stay_out_of_the_schema() -> None:
+    """The records' list default factory (energy.empty_list) gives each record its own list and,
+    as ``default_factory=list`` did, no default in the JSON schema."""
+    first, second = _b200_row(), _b200_row()
+    assert first.energy is not None and second.energy is not None
+    first.energy.reasons.append("x")
+    first.provenance.notes.append("y")
+    assert second.energy.reasons == [] and second.provenance.notes == []
+    assert second.energy.steps == [] and second.energy.devices == []
+    schema = ServingResult.model_json_schema()["$defs"]
+    for model, field in (
+        ("EnergyMeasurement", "devices"),
+        ("EnergyMeasurement", "steps"),
+        ("EnergyMeasurement", "reasons"),
+        ("Provenance", "notes"),
+    ):
+        assert "default" not in schema[model]["properties"][field]
+
+
 def test_derived_figures_by_hand() -> None:
     result = _b200_row()
     # J/token = 2170 / (44000 + 4940) = 0.044340

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections import Counter
@@ -135,3 +136,33 @@ def test_a_rate_beyond_float_range_is_refused_by_the_adapter(tmp_path: Path, nam
     (skipped,) = load_results([bad], IngestOptions()).failed
     where = "line 1 duration" if name.endswith(".jsonl") else "duration"
     assert skipped.reason == f"{bad}: {where}: out of range: 1000 / 1e-310 is beyond float range"
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_load_results_pauses_the_cyclic_collector_and_restores_it(
+    shared_data: Path, enabled_before: bool
+) -> None:
+    """No collection pass runs while the lists grow (each would walk every result held so far;
+    the progress callback looks after each file), and the collector is left as the caller had
+    it."""
+    passes: list[int] = []
+    passes_by_file: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    gc.callbacks.append(count)
+    if not enabled_before:
+        gc.disable()
+    try:
+        ingested = load_results(
+            [shared_data / "mlenergy"], progress=lambda _: passes_by_file.append(len(passes))
+        )
+        state_after = gc.isenabled()
+    finally:
+        gc.callbacks.remove(count)
+        gc.enable()
+    assert len(ingested.results) > 1000  # enough allocations for hundreds of passes unpaused
+    assert len(passes_by_file) > 100 and passes_by_file[-1] == 0
+    assert state_after is enabled_before
