@@ -10,7 +10,7 @@ import pytest
 
 from tokenergy.ingest import spill
 from tokenergy.ingest.checks import Finding, Spellings, Status
-from tokenergy.ingest.spill import RowStore
+from tokenergy.ingest.spill import FileWarnings, RowStore
 
 SPELLING = ("m", "m")
 
@@ -101,3 +101,29 @@ def test_rolling_back_every_held_row_forgets_the_sortable_keys() -> None:
     store.rollback()
     assert len(store) == 0 and store.sortable is None and not store.on_disk
     assert list(store.rows(Spellings())) == []
+
+
+def _warning_row(source: str, warned: list[str], number: int) -> dict[str, Any]:
+    checks = [Finding(name, Status.WARN, "{0} off", (number,)) for name in warned]
+    return {"source": source, "checks": [*checks, Finding("ok", Status.PASS, "fine")]}
+
+
+def test_file_warnings_across_commits_and_a_rollback() -> None:
+    """A source's rows in two commits share only what both share, rolled back rows narrow
+    nothing, and the first row's detail is the one shown."""
+    warnings = FileWarnings()
+    spellings = Spellings()
+    spellings.add(*SPELLING)
+    warnings.add(_warning_row("a", ["x", "y", "z"], 1), SPELLING)
+    warnings.add(_warning_row("a", ["x", "y"], 2), SPELLING)
+    warnings.add(_warning_row("b", ["x"], 3), SPELLING)
+    warnings.commit()
+    warnings.add(_warning_row("a", ["x"], 4), SPELLING)  # would leave only x
+    warnings.add(_warning_row("c", ["x"], 5), SPELLING)
+    warnings.add(_warning_row("c", ["x"], 6), SPELLING)
+    warnings.rollback()
+    warnings.add(_warning_row("a", ["y", "x"], 7), SPELLING)
+    warnings.add(_warning_row("b", [], 8), SPELLING)
+    warnings.commit()
+    assert warnings.counts == {"a": 3, "b": 2}
+    assert warnings.wide(spellings) == {"a": {"x": "1 off", "y": "1 off"}}
