@@ -355,37 +355,44 @@ class ServingResult(RecordModel):
     def summary_with(self, lengths: tuple[float, float] | None) -> dict[str, Any]:
         """:meth:`summary` with ``workload.benchmarked_lengths()`` already worked out: an ingest
         needs them for its checks and columns too (two calls per row, not four)."""
-        # every attribute read once: a pydantic model's attribute read is ~25 ns, 5× a plain
-        # object's (its __getattr__ hook keeps the interpreter from specialising the read)
-        ident, work, energy, counts = self.identity, self.workload, self.energy, self.counts
-        latency, throughput, provenance = self.latency, self.throughput, self.provenance
+        # the fields read from the models' __dict__s (vars), each once: a pydantic model's
+        # attribute read is ~30 ns, 3× a plain object's (its __getattr__ hook keeps the
+        # interpreter from specialising the read), a dict lookup half that (~0.9 µs of a ~7 µs
+        # row over ~40 reads, measured)
+        fields = vars(self)
+        ident, work = vars(fields["identity"]), vars(fields["workload"])
+        counts, latency = vars(fields["counts"]), vars(fields["latency"])
+        provenance = vars(fields["provenance"])
+        throughput, energy = fields["throughput"], fields["energy"]
         output_tok_s, total_tok_s = throughput.output_tok_s, throughput.total_tok_s
         if energy is None:
             power = jpt = jpo = window_j = boundary = basis = valid = None
         else:
             # each energy figure once: the properties recompute power, J/token and window
             # energy on every call, which was half of a summary row in a large ingest
-            rate_power, window_j = _window_figures(energy, self.duration_s)
-            power = self.power_w if energy.time_base is _SIMULATED_TIME else rate_power
+            rate_power, window_j = _window_figures(energy, fields["duration_s"])
+            measurement = vars(energy)
+            power = self.power_w if measurement["time_base"] is _SIMULATED_TIME else rate_power
             jpt = _per_token(rate_power, total_tok_s)
             jpo = _per_token(rate_power, output_tok_s)
             # str() of a StrEnum is its value, without the .value descriptor
-            boundary, basis, valid = str(energy.boundary), str(energy.basis), energy.valid
-        isl, osl, completed = work.isl, work.osl, counts.completed
-        intvty, e2el, itl = latency.intvty_tok_s, latency.e2el_s, latency.itl_s
+            boundary, basis = str(measurement["boundary"]), str(measurement["basis"])
+            valid = measurement["valid"]
+        isl, osl, completed = work["isl"], work["osl"], counts["completed"]
+        intvty, e2el, itl = latency["intvty_tok_s"], latency["e2el_s"], latency["itl_s"]
         return {
-            "model": ident.model,
-            "precision": ident.precision,
-            "gpu": ident.gpu,
-            "engine": ident.engine,
-            "num_gpus": ident.num_gpus,
-            "num_prefill_gpus": ident.num_prefill_gpus,
-            "num_decode_gpus": ident.num_decode_gpus,
-            "batch_cap": work.concurrency,
+            "model": ident["model"],
+            "precision": ident["precision"],
+            "gpu": ident["gpu"],
+            "engine": ident["engine"],
+            "num_gpus": ident["num_gpus"],
+            "num_prefill_gpus": ident["num_prefill_gpus"],
+            "num_decode_gpus": ident["num_decode_gpus"],
+            "batch_cap": work["concurrency"],
             "isl": isl,
             "osl": osl,
             "completed": completed,
-            "failed": counts.failed,
+            "failed": counts["failed"],
             "total_tok_s": total_tok_s,
             "output_tok_s": output_tok_s,
             "mean_intvty_tok_s": intvty.mean if intvty else None,
@@ -396,7 +403,7 @@ class ServingResult(RecordModel):
             "energy_per_token_j": jpo,
             "kwh_per_mtok": None if jpt is None else units.kwh_per_mtok(jpt),
             "wh_per_query_measured": _per_query(window_j, completed),
-            "wh_per_attempted_query": _per_query(window_j, counts.attempted),
+            "wh_per_attempted_query": _per_query(window_j, counts["attempted"]),
             "wh_per_query_nominal": _wh_from_lengths(jpt, jpo, isl, osl),
             "wh_per_query_benchmarked": None
             if lengths is None
@@ -404,9 +411,9 @@ class ServingResult(RecordModel):
             "boundary": boundary,
             "basis": basis,
             "energy_valid": valid,
-            "simulated": provenance.simulated,
-            "source": provenance.source,
-            "row": provenance.row,
+            "simulated": provenance["simulated"],
+            "source": provenance["source"],
+            "row": provenance["row"],
         }
 
 
