@@ -125,3 +125,35 @@ def test_a_row_missing_a_column_has_an_empty_cell_and_one_column_works() -> None
     written = []
     _csv(alone.lines(spellings, descending=False, top=None), alone.header, written.append)
     assert "".join(written) == "status,checks\r\nfail,model_spellings:pass\r\n"
+
+
+def test_quoting_columns_learnt_row_by_row_write_what_csv_writer_writes() -> None:
+    """A column whose text needed quotes is filled quoted from then on; a cell of another column
+    that needs them is still found (its column joins), and a quoted cell's own commas, quotes
+    and line breaks do not hide another's."""
+    cells = [
+        ("plain", "a, b", 1.5),
+        ("plain", "plain", 2.5),
+        ('x"y', "plain", None),
+        ("plain", 'a, "b"', 3.5),
+        ("a,b", "c\nd", 4.5),
+        ("e\rf", None, 5.5),
+        ("plain", "a, b", 6.5),
+    ]
+    rows = [
+        {"model": m, "status": "pass", "method": method, "x": x, "checks": []}
+        for m, method, x in cells
+    ]
+    spill = _CsvLines(None)
+    spellings = Spellings()
+    spellings.add("m", "m")
+    for row in rows:
+        spill.append(row, ("m", "m"))
+    written: list[str] = []
+    _csv(spill.lines(spellings, descending=False, top=None), spill.header, written.append)
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(["model", "status", "method", "x", "checks"])
+    for m, method, x in cells:
+        writer.writerow([m, "pass", method, x, "model_spellings:pass"])
+    assert "".join(written) == expected.getvalue()

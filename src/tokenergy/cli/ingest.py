@@ -473,17 +473,25 @@ class _CsvLines(Spill):
         """The templates filled with the cells (those of the quoting columns that need it
         quoted); None when another cell needs quotes."""
         put = ""  # the quoted texts put in
-        if self._quoting:
-            filled = list(cells)
-            for at in self._quoting:
-                cell = filled[at]
-                if type(cell) is str and _NEEDS_QUOTES(cell):
-                    filled[at] = quoted = _quoted(cell)
-                    put += quoted
+        filled: list[Any] | None = None
+        for at in self._quoting:
+            cell = cells[at]
+            if type(cell) is str and _NEEDS_QUOTES(cell):
+                if filled is None:
+                    filled = list(cells)
+                filled[at] = quoted = _quoted(cell)
+                put += quoted
+        if filled is not None:
             cells = tuple(filled)
         status = self._status
         head, tail = templates[0] % cells[:status], templates[1] % cells[status + 1 :]
         both = head + tail
+        if not put:  # the usual row
+            if both.count(",") == len(cells) - 1 and not (
+                '"' in both or "\n" in both or "\r" in both
+            ):
+                return head, tail
+            return None
         # the characters that make a cell need quotes are all in the texts put in (and the
         # commas between cells): no other cell needs them
         if (

@@ -441,12 +441,6 @@ class Spellings:
         names.add(name)
         self.keys[_base_name(name)].add(model)
 
-    def merge(self, other: Spellings) -> None:
-        for model, names in other.names.items():
-            self.names[model] |= names
-        for key, models in other.keys.items():
-            self.keys[key] |= models
-
     def finding(self, model: str, name: str) -> Finding:
         """The model_spellings finding of a result written (model, name), once all are added."""
         spelled = sorted(self.names[model])

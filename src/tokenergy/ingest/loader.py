@@ -168,14 +168,17 @@ def _one_document(
     A UnitError while results are made or added (a figure no adapter refused, e.g. an infinite
     token rate reaching J/token) is this file's bad input too: an IngestError naming it, so the
     other files still ingest rather than the whole run stopping on an error naming no file."""
-    spellings, count = Spellings(), 0
+    # the document's (model, name) pairs, tallied once it is committed: a Spellings per document,
+    # merged, cost ~3.5 µs a document more (a regex per document and name)
+    spelled: set[tuple[str, str]] = set()
+    count = 0
     try:
         for result in iter_document(document, options, fmt):
             try:
                 sink.add(result, row_checks(result, options))
             except UnitError as error:  # (a try costs nothing until it catches: Python ≥ 3.11)
                 raise _as_ingest_error(error, document, result.provenance.row) from None
-            spellings.add(*Spellings.spelling(result))
+            spelled.add(Spellings.spelling(result))
             count += 1
     except NotResults as signal:
         sink.rollback()
@@ -191,7 +194,8 @@ def _one_document(
         out.skipped.append(SkippedFile(document.name, str(failure), failed=True))
         return
     sink.commit()
-    out.spellings.merge(spellings)
+    for model, name in spelled:
+        out.spellings.add(model, name)
     out.count += count
 
 
