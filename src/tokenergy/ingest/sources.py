@@ -269,6 +269,7 @@ def _files_under(directory: Path) -> list[str]:
 
 
 def _walk(directory: str, prefix: str, found: list[str]) -> None:
+    """Append the files under ``directory`` to ``found``, named ``prefix`` + their relative path."""
     try:
         with os.scandir(directory) as listing:
             entries = sorted(listing, key=attrgetter("name"))
