@@ -53,3 +53,23 @@ def test_the_console_script_entry_point_is_console_main() -> None:
 
     (script,) = [ep for ep in entry_points(group="console_scripts") if ep.name == "tokenergy"]
     assert script.value == "tokenergy.cli.console:main"
+
+
+def test_ctrl_c_while_the_command_imports_is_one_line_and_exit_130() -> None:
+    """The preload runs before ``run`` and its Ctrl-C handling: it says "aborted" as run does."""
+    probe = """
+import sys
+import tokenergy.cli.app as app
+real = app.import_module
+def interrupted(name, *args):
+    if name == "tokenergy.cli.ingest":
+        raise KeyboardInterrupt
+    return real(name, *args)
+app.import_module = interrupted
+sys.argv = ["tokenergy", "ingest", "x.json"]
+from tokenergy.cli.console import main
+main()
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 130
+    assert done.stderr.strip().splitlines() == ["error: aborted"]

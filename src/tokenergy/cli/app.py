@@ -13,7 +13,7 @@ import gc
 import os
 import sys
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
@@ -114,6 +114,13 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as error:
         return _exit_code(error)
     return code if isinstance(code, int) else 0
+
+
+def aborted() -> NoReturn:
+    """Ctrl-C before ``run`` (while the console script preloads): one line and exit code 130,
+    as ``run`` says it."""
+    _error_line("aborted")
+    sys.exit(130)
 
 
 def _exit_code(error: Exception) -> int:

@@ -20,10 +20,13 @@ import sys
 def main() -> None:
     """Console-script entry point: import with collection paused, freeze, then run."""
     gc.disable()
+    from tokenergy.cli.app import aborted, preload
     from tokenergy.cli.app import main as run_main
-    from tokenergy.cli.app import preload
 
-    preload(sys.argv[1:])
+    try:
+        preload(sys.argv[1:])
+    except KeyboardInterrupt:  # Ctrl-C while the command's module imports
+        aborted()
     gc.freeze()
     gc.enable()
     run_main()
