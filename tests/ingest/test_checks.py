@@ -195,6 +195,18 @@ def test_power_present_fails_a_power_no_gpu_draws(per_gpu_w: float, status: Stat
     )
 
 
+def test_power_present_does_not_judge_a_power_made_from_the_catalog() -> None:
+    """TDP × a host overhead and a PUE the user gave is not a unit slip (the band is for stated
+    and measured powers): 12× TDP from --basis tdp --host-overhead 100% --pue 6 passes."""
+    power = EnergyMeasurement(
+        avg_power_w=8 * 700 * 12, boundary=Boundary.FACILITY, basis=Basis.NAMEPLATE,
+        method="catalog-tdp",
+    )  # fmt: skip
+    eight_h100 = Identity(model="m", gpu="H100", num_gpus=8)
+    found = check(checks.power_present, result(identity=eight_h100, energy=power))
+    assert found.status is Status.PASS
+
+
 def test_shared_verdicts_copy_pickle_and_replace_as_values() -> None:
     """A shared verdict survives copy, deepcopy and pickle (as itself or an equal one); replace
     gives a new verdict; deleting a field is refused like changing it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import math
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -166,3 +167,25 @@ def test_load_results_pauses_the_cyclic_collector_and_restores_it(
     assert len(ingested.results) > 1000  # enough allocations for hundreds of passes unpaused
     assert len(passes_by_file) > 100 and passes_by_file[-1] == 0
     assert state_after is enabled_before
+
+
+def test_load_results_frees_each_bad_file_as_it_goes(tmp_path: Path) -> None:
+    """With the collector paused, a bad file's error (its traceback holding the parsed document)
+    must not be left in a cycle: peak memory does not grow with the number of bad files."""
+    text = json.dumps({"unrelated": [{"k": i, "v": "x" * 20} for i in range(20_000)]})
+    files = []
+    for n in range(12):
+        files.append(tmp_path / f"f{n:02d}.json")
+        files[-1].write_text(text)
+
+    def peak_bytes(paths: list[Path]) -> int:
+        tracemalloc.start()
+        try:
+            ingested = load_results(paths)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(ingested.failed) == len(paths)
+        return peak
+
+    assert peak_bytes(files) < 2 * peak_bytes(files[:1])

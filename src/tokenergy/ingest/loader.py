@@ -192,6 +192,9 @@ def _one_document(
                 raise
             raise failure from None
         out.skipped.append(SkippedFile(document.name, str(failure), failed=True))
+        # its traceback holds this frame, which holds it: a cycle keeping the parsed document
+        # alive until a collection (none while load_results pauses the collector)
+        del failure
         return
     sink.commit()
     for model, name in spelled:
@@ -224,8 +227,10 @@ def _collection_paused() -> Iterator[None]:
     """The cyclic garbage collector off while :func:`load_results` builds its lists, then as it
     was. Each result is ~50 tracked objects, and the collector walked the growing lists again
     and again: a 20k-row file took ~1,800 passes, ~60 % of the call's CPU (a full pass over
-    its 1 M objects alone ~0.6 s). An ingest makes no cyclic garbage (a collection after one
-    finds none), so nothing waits for the collector meanwhile."""
+    its 1 M objects alone ~0.6 s). An ingest of good files makes no cyclic garbage (a
+    collection after one finds none); a bad file's error is unlinked from its frame
+    (_one_document), so nothing waits for the collector meanwhile. The collector is the
+    process's: other threads go without it for the call too."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
