@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -286,3 +287,25 @@ def test_sort_takes_a_column_name_from_before_the_rename(shared_data: Path) -> N
     assert old.returncode == new.returncode == 0, old.stderr
     rows = json.loads(old.stdout)
     assert rows == json.loads(new.stdout) and rows[0]["batch_cap"] <= rows[-1]["batch_cap"]
+
+
+@pytest.mark.parametrize("output", ["csv", "table", "parquet", "json"])
+def test_a_file_name_that_is_not_utf8_is_written_not_a_traceback(
+    shared_data: Path, tmp_path: Path, output: str
+) -> None:
+    """A directory named with a byte that is not UTF-8: a CSV file carries the name's own bytes
+    (as stdout does), Parquet and JSON escape it ('\\udcff'); none ends in a traceback."""
+    odd = tmp_path / os.fsdecode(b"run\xff")
+    odd.mkdir()
+    (odd / "r.json").write_bytes((shared_data / GOLDEN).read_bytes())
+    out = tmp_path / f"out.{output}"
+    done = run("ingest", odd, "--basis", "allin", "--format", output, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    if output == "parquet":
+        assert "run\\udcff" in pq.read_table(out).column("source")[0].as_py()
+    elif output == "json":
+        assert "run\\udcff" in out.read_text()
+    elif output == "csv":
+        assert b"run\xff" in out.read_bytes()
+    else:  # the table has no source column
+        assert "150 results" in out.read_text()

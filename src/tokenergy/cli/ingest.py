@@ -568,6 +568,18 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
+# A file name that is not UTF-8 (its bytes as os.fsdecode's surrogates) is written to a CSV or
+# table file as its own bytes, as on stdout; Parquet strings must be UTF-8, so it is escaped
+# there ('\udcff'), as JSON escapes it.
+_PATH_BYTES = "surrogateescape"
+
+
+def _parquet_cell(value: Any) -> Any:
+    if isinstance(value, str) and not value.isascii():
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _finite(value)
+
+
 def _parquet(rows: Callable[[], Iterator[dict[str, Any]]], out: Path) -> None:
     """Parquet by row groups: a first pass finds the column types every batch agrees on (as one
     ``Table.from_pylist`` of all rows would), a second writes the batches."""
@@ -577,7 +589,7 @@ def _parquet(rows: Callable[[], Iterator[dict[str, Any]]], out: Path) -> None:
     def batches() -> Iterator[list[dict[str, Any]]]:
         batch: list[dict[str, Any]] = []
         for row in rows():
-            batch.append({k: _finite(v) for k, v in _flat(row).items()})
+            batch.append({k: _parquet_cell(v) for k, v in _flat(row).items()})
             if len(batch) == _CHUNK_ROWS:
                 yield batch
                 batch = []
@@ -624,7 +636,7 @@ def _render(
         if out is None:
             render.console.print(_table(rows(), wide, None))
             return
-        with out.open("w") as handle:
+        with out.open("w", errors=_PATH_BYTES) as handle:
             make_console(file=handle, width=250).print(_table(rows(), wide, 250))
         return
     if out is None:  # JSON escapes control characters itself
@@ -638,7 +650,7 @@ def _save_csv(lines: Iterator[str], header: str, out: Path | None) -> None:
     if out is None:
         _csv(lines, header, _clean_stdout)
         return
-    with out.open("w") as handle:
+    with out.open("w", errors=_PATH_BYTES) as handle:
         _csv(lines, header, handle.write)
 
 
