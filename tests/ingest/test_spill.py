@@ -25,11 +25,8 @@ def _row(number: int) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("batch", [1, 3, 256])
-def test_rollback_keeps_committed_rows_written_or_pending(
-    batch: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(spill, "_WRITE_ROWS", batch)
+def _rows_0_to_11_with_5_to_11_rolled_back() -> tuple[RowStore, Spellings]:
+    """A store of rows 0–4 committed and rows 5–11 rolled back (a file bad half-way)."""
     store = RowStore("j_per_token")
     spellings = Spellings()
     spellings.add(*SPELLING)
@@ -38,7 +35,16 @@ def test_rollback_keeps_committed_rows_written_or_pending(
     store.commit()
     for number in range(5, 12):
         store.append(_row(number), SPELLING)
-    store.rollback()  # a file bad half-way
+    store.rollback()
+    return store, spellings
+
+
+@pytest.mark.parametrize("batch", [1, 3, 256])
+def test_rollback_keeps_committed_rows_written_or_pending(
+    batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(spill, "_WRITE_ROWS", batch)
+    store, spellings = _rows_0_to_11_with_5_to_11_rolled_back()
     for number in range(12, 14):
         store.append(_row(number), SPELLING)
     store.commit()
@@ -68,15 +74,7 @@ def test_rows_held_in_memory_then_on_disk_read_back_alike(
     row_bytes = RowStore().encode(_row(0))[1]
     budget = 1 << 40 if held_rows is None else int(held_rows * row_bytes)
     monkeypatch.setattr(spill, "MEMORY_BYTES", budget)
-    store = RowStore("j_per_token")
-    spellings = Spellings()
-    spellings.add(*SPELLING)
-    for number in range(5):
-        store.append(_row(number), SPELLING)
-    store.commit()
-    for number in range(5, 12):
-        store.append(_row(number), SPELLING)
-    store.rollback()
+    store, spellings = _rows_0_to_11_with_5_to_11_rolled_back()
     for number in range(12, 14):
         store.append(_row(number), SPELLING)
     store.commit()
